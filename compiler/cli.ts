@@ -1,0 +1,118 @@
+import { Command, CommanderError, Option } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
+import { schema } from './check-schema.js';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { planJson, planTable } from './format-plan.js';
+import { compileFile, compileText, type CompileResult } from './pipeline.js';
+import { MAX_PLAN_BYTES, type Format } from './read-plan.js';
+
+/** Exit codes (SPEC §3). */
+export const EXIT = { ok: 0, runFailed: 1, invalid: 2, environment: 3, internal: 70, interrupted: 130 } as const;
+
+/** Everything the CLI needs from the outside world, so tests can run it in-process. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Reads all of standard input (for `-`), at most `limit` bytes plus one. */
+  readonly readStdin: (limit: number) => Uint8Array;
+  /** Colour on stderr: a TTY and no NO_COLOR. */
+  readonly color: boolean;
+}
+
+interface PlanOptions {
+  format?: Format;
+  json?: boolean;
+}
+
+/** Runs one `tgc` command line; resolves to the exit code. Never throws, never exits. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('tgc')
+    .description('tgc: declarative network test compositions (TOML/YAML) for p2p and distributed systems.')
+    .version(pkg.version, '-V, --version', 'print the tgc version')
+    .helpOption('-h, --help', 'show help')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success · 2 invalid plan or usage · 70 internal error (a bug in tgc).
+Docs: README.md and docs/composition.md.`,
+    )
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showSuggestionAfterError(true);
+
+  const formatOption = () => new Option('--format <format>', 'parser to use; required when the plan is read from stdin (-)').choices(['toml', 'yaml']);
+
+  program
+    .command('validate')
+    .description('parse and check a plan; print every problem as file:line:col: error[CODE]: message')
+    .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
+    .addOption(formatOption())
+    .option('--json', 'print the diagnostics as JSON on stdout')
+    .action((file: string, opts: PlanOptions) => {
+      const result = compile(file, opts, io);
+      if (!result) return void (code = EXIT.invalid);
+      code = report(result, opts, io);
+      if (code === EXIT.ok) {
+        const plan = result.plan!;
+        if (opts.json) io.stdout(JSON.stringify({ ok: true, diagnostics: result.diagnostics.items }, null, 2) + '\n');
+        else io.stdout(`${file === '-' ? '<stdin>' : file}: ok (${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'})\n`);
+      }
+    });
+
+  program
+    .command('plan')
+    .description('print the expanded plan: groups, instance counts, what runs, params and network')
+    .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
+    .addOption(formatOption())
+    .option('--json', 'print the normalized plan and every instance as JSON')
+    .action((file: string, opts: PlanOptions) => {
+      const result = compile(file, opts, io);
+      if (!result) return void (code = EXIT.invalid);
+      code = report(result, opts, io);
+      if (code === EXIT.ok) io.stdout(opts.json ? planJson(result.plan!) : planTable(result.plan!));
+    });
+
+  program
+    .command('schema')
+    .description('print the composition JSON Schema (for editors: yaml-language-server, Taplo)')
+    .action(() => {
+      io.stdout(JSON.stringify(schema, null, 2) + '\n');
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse failure is a usage error.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.invalid;
+    }
+    io.stderr(`tgc: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug in tgc; please report it with the plan that caused it.\n`);
+    return EXIT.internal;
+  }
+}
+
+function compile(file: string, opts: PlanOptions, io: CliIo): CompileResult | undefined {
+  if (file !== '-') return compileFile(file, opts.format);
+  if (!opts.format) {
+    io.stderr('tgc: reading a plan from stdin (-) needs --format toml or --format yaml\n');
+    return undefined;
+  }
+  return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format);
+}
+
+/** Prints the diagnostics; returns 2 when any is an error, else 0. */
+function report(result: CompileResult, opts: PlanOptions, io: CliIo): number {
+  const sorted: Diagnostic[] = sortDiagnostics(result.diagnostics.items);
+  const errors = sorted.filter((d) => d.severity === 'error').length;
+  if (opts.json) {
+    if (errors > 0) io.stdout(JSON.stringify({ ok: false, diagnostics: sorted }, null, 2) + '\n');
+  } else if (sorted.length > 0) {
+    const text = sorted.map((d) => formatDiagnostic(d, result.source, { color: io.color })).join('\n\n');
+    const warnings = sorted.length - errors;
+    const summary = [errors && `${errors} error${errors === 1 ? '' : 's'}`, warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`].filter(Boolean).join(', ');
+    io.stderr(`${text}\n\n${summary}\n`);
+  }
+  return errors > 0 ? EXIT.invalid : EXIT.ok;
+}

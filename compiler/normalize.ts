@@ -1,0 +1,103 @@
+import type { BuildSpec, Composition, Json, Settings, ShapeSpec } from '../schema/composition.js';
+import type { Build, Group, LinkShape, Plan, Resources } from '../schema/ir.js';
+import { deepFreeze } from './deep-freeze.js';
+import { resolveCounts, type CountSpec } from './instance-counts.js';
+import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from './units.js';
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_SUBNET = '198.18.0.0/16';
+
+/**
+ * Stage: a checked composition → the IR. Units become numbers, settings inherit from
+ * `[defaults]`, params merge (group > defaults > top level, key by key), counts are fixed.
+ * Pure: reads its input without changing it, returns a new, deeply frozen plan.
+ * Only call it on a composition that passed `checkSchema` and `checkMeaning`.
+ */
+export function normalize(c: Composition): Plan {
+  const defaults: Settings = c.defaults ?? {};
+  const specs: CountSpec[] = c.groups.map((g) => (typeof g.instances === 'number' ? { count: g.instances } : g.instances));
+  const counts = resolveCounts(specs, c.run?.total_instances);
+  if (!Array.isArray(counts)) throw new Error('normalize: instance counts do not resolve; run checkMeaning first');
+  let firstIndex = 0;
+  const groups: Group[] = c.groups.map((g, i) => {
+    const instances = counts[i]!;
+    // image and build are one choice (what runs in a container): a group that sets either
+    // inherits neither from [defaults].
+    const own = g.image !== undefined || g.build !== undefined;
+    const image = own ? g.image : defaults.image;
+    const build = own ? g.build : defaults.build;
+    const command = g.command ?? defaults.command;
+    const group: Group = {
+      id: g.id,
+      instances,
+      firstIndex,
+      ...(image !== undefined && { image }),
+      ...(build !== undefined && { build: normalizeBuild(build) }),
+      ...(command !== undefined && { command: [...command] }),
+      env: stringMap({ ...defaults.env, ...g.env }),
+      params: { ...copyJson(c.params), ...copyJson(defaults.params), ...copyJson(g.params) },
+      resources: normalizeResources({ ...defaults.resources, ...g.resources }),
+      network: normalizeShape(g.network ?? {}),
+    };
+    firstIndex += instances;
+    return group;
+  });
+  const net = c.network ?? {};
+  const plan: Plan = {
+    version: 1,
+    name: c.name,
+    description: c.description ?? '',
+    timeoutMs: c.run?.timeout !== undefined ? parseDuration(c.run.timeout)! : DEFAULT_TIMEOUT_MS,
+    totalInstances: firstIndex,
+    network: {
+      shaping: net.shaping ?? 'auto',
+      subnet: net.subnet ?? DEFAULT_SUBNET,
+      shape: normalizeShape(net),
+      links: (net.links ?? []).map((r) => ({ from: r.from, to: r.to, shape: normalizeShape(r) })),
+    },
+    groups,
+  };
+  return deepFreeze(plan);
+}
+
+function normalizeBuild(b: BuildSpec): Build {
+  return { context: b.context, ...(b.dockerfile !== undefined && { dockerfile: b.dockerfile }), args: stringMap(b.args ?? {}) };
+}
+
+function normalizeResources(r: NonNullable<Settings['resources']>): Resources {
+  const cpuMillis = r.cpu !== undefined ? parseCpu(r.cpu) : undefined;
+  const memoryBytes = r.memory !== undefined ? parseMemory(r.memory) : undefined;
+  return { ...(cpuMillis !== undefined && { cpuMillis }), ...(memoryBytes !== undefined && { memoryBytes }) };
+}
+
+/** Env and build args arrive as strings inside instances, whatever scalar was written. */
+function stringMap(m: Record<string, string | number | boolean>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = String(v);
+  return out;
+}
+
+function copyJson(v: Record<string, Json> | undefined): Record<string, Json> {
+  return v === undefined ? {} : (structuredClone(v) as Record<string, Json>);
+}
+
+export function normalizeShape(s: ShapeSpec): LinkShape {
+  const ms = (v: string | undefined) => (v === undefined ? undefined : parseDuration(v));
+  const pct = (v: string | undefined) => (v === undefined ? undefined : parsePercent(v));
+  const fields: [keyof LinkShape, unknown][] = [
+    ['latencyMs', ms(s.latency)],
+    ['jitterMs', ms(s.jitter)],
+    ['distribution', s.distribution],
+    ['lossPct', pct(s.loss)],
+    ['lossCorrelationPct', pct(s.loss_correlation)],
+    ['duplicatePct', pct(s.duplicate)],
+    ['duplicateCorrelationPct', pct(s.duplicate_correlation)],
+    ['corruptPct', pct(s.corrupt)],
+    ['corruptCorrelationPct', pct(s.corrupt_correlation)],
+    ['reorderPct', pct(s.reorder)],
+    ['reorderCorrelationPct', pct(s.reorder_correlation)],
+    ['bandwidthBps', s.bandwidth === undefined ? undefined : parseRate(s.bandwidth)],
+    ['blocked', s.blocked],
+  ];
+  return Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as LinkShape;
+}

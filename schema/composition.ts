@@ -1,0 +1,87 @@
+/**
+ * The composition as written (TOML or YAML), mirroring `composition.schema.json`. Values of
+ * this type have passed the schema; units are still text.
+ */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface Composition {
+  version: 1;
+  name: string;
+  description?: string;
+  params?: Record<string, Json>;
+  run?: { timeout?: string; total_instances?: number };
+  defaults?: Settings;
+  network?: NetworkSection;
+  groups: GroupSpec[];
+  [extension: `x-${string}`]: unknown;
+}
+
+export interface Settings {
+  image?: string;
+  build?: BuildSpec;
+  command?: string[];
+  env?: Record<string, string | number | boolean>;
+  params?: Record<string, Json>;
+  resources?: { cpu?: number | string; memory?: string };
+}
+
+export interface BuildSpec {
+  context: string;
+  dockerfile?: string;
+  args?: Record<string, string | number | boolean>;
+}
+
+export interface ShapeSpec {
+  latency?: string;
+  jitter?: string;
+  distribution?: Distribution;
+  loss?: string;
+  loss_correlation?: string;
+  duplicate?: string;
+  duplicate_correlation?: string;
+  corrupt?: string;
+  corrupt_correlation?: string;
+  reorder?: string;
+  reorder_correlation?: string;
+  bandwidth?: string;
+  blocked?: boolean;
+}
+
+export type Distribution = 'normal' | 'pareto' | 'paretonormal' | 'uniform';
+export type Shaping = 'auto' | 'kernel' | 'userspace' | 'off';
+
+export interface LinkRuleSpec extends ShapeSpec {
+  from: string;
+  to: string;
+}
+
+export interface NetworkSection extends ShapeSpec {
+  shaping?: Shaping;
+  subnet?: string;
+  links?: LinkRuleSpec[];
+}
+
+export type InstancesSpec = number | { count: number } | { percentage: number };
+
+export interface GroupSpec extends Settings {
+  id: string;
+  instances: InstancesSpec;
+  network?: ShapeSpec;
+}
+
+/** The link-shape keys, in the order tgc prints them. */
+export const SHAPE_KEYS = [
+  'latency',
+  'jitter',
+  'distribution',
+  'loss',
+  'loss_correlation',
+  'duplicate',
+  'duplicate_correlation',
+  'corrupt',
+  'corrupt_correlation',
+  'reorder',
+  'reorder_correlation',
+  'bandwidth',
+  'blocked',
+] as const satisfies readonly (keyof ShapeSpec)[];

@@ -1,0 +1,88 @@
+import type { Distribution, Json, Shaping } from './composition.js';
+
+/**
+ * The intermediate representation every target renders from: units resolved, defaults and
+ * params merged, instance counts fixed. Produced by `normalize`, deeply frozen.
+ */
+export interface Plan {
+  readonly version: 1;
+  readonly name: string;
+  readonly description: string;
+  /** Whole-run deadline in milliseconds. @default 600000 (10 minutes) */
+  readonly timeoutMs: number;
+  /** Sum of all group instance counts. */
+  readonly totalInstances: number;
+  readonly network: Network;
+  readonly groups: readonly Group[];
+}
+
+export interface Network {
+  /** @default "auto" */
+  readonly shaping: Shaping;
+  /** IPv4 CIDR of the data network. @default "198.18.0.0/16" */
+  readonly subnet: string;
+  /** The `[network]` shape: every instance's default egress. */
+  readonly shape: LinkShape;
+  readonly links: readonly LinkRule[];
+}
+
+export interface Group {
+  readonly id: string;
+  readonly instances: number;
+  /** Global index of this group's first instance (groups are laid out in plan order). */
+  readonly firstIndex: number;
+  readonly image?: string;
+  readonly build?: Build;
+  readonly command?: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Merged params: group > defaults > top level, key by key. */
+  readonly params: Readonly<Record<string, Json>>;
+  readonly resources: Resources;
+  /** This group's own egress shape (its `network` table), applied over `[network]`. */
+  readonly network: LinkShape;
+}
+
+export interface Build {
+  readonly context: string;
+  readonly dockerfile?: string;
+  readonly args: Readonly<Record<string, string>>;
+}
+
+export interface Resources {
+  readonly cpuMillis?: number;
+  readonly memoryBytes?: number;
+}
+
+/** A link shape in base units. Absent fields are not set at this level. */
+export interface LinkShape {
+  readonly latencyMs?: number;
+  readonly jitterMs?: number;
+  readonly distribution?: Distribution;
+  /** Percentages are 0–100. */
+  readonly lossPct?: number;
+  readonly lossCorrelationPct?: number;
+  readonly duplicatePct?: number;
+  readonly duplicateCorrelationPct?: number;
+  readonly corruptPct?: number;
+  readonly corruptCorrelationPct?: number;
+  readonly reorderPct?: number;
+  readonly reorderCorrelationPct?: number;
+  readonly bandwidthBps?: number;
+  readonly blocked?: boolean;
+}
+
+export interface LinkRule {
+  /** A group id or `*`. */
+  readonly from: string;
+  readonly to: string;
+  readonly shape: LinkShape;
+}
+
+/** One test instance, as `tgc plan` lists them. */
+export interface Instance {
+  /** `<group>-<n>`, n counted from 0 within the group. */
+  readonly name: string;
+  readonly group: string;
+  readonly groupIndex: number;
+  readonly index: number;
+}
