@@ -1,3 +1,4 @@
+import schema from '../schema/composition.schema.json' with { type: 'json' };
 import { SHAPE_KEYS } from '../schema/composition.js';
 import { describePath } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -9,6 +10,8 @@ import { didYouMean } from './suggest.js';
 import { parseCidr, parseDuration, parsePercent, parseRate } from './units.js';
 
 type Obj = Record<string, unknown>;
+
+const NAME = new RegExp(schema.definitions.name.pattern);
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const asObj = (v: unknown): Obj | undefined => (isObj(v) ? v : undefined);
@@ -48,10 +51,10 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   const counts = checkCounts(groups, run, at, diags);
 
   // Resource names: `<plan>-<group>-<index>` must stay a DNS label.
-  if (counts && typeof root.name === 'string') {
+  if (counts && typeof root.name === 'string' && NAME.test(root.name)) {
     groups.forEach((g, i) => {
       const id = asObj(g)?.id;
-      if (typeof id !== 'string') return;
+      if (typeof id !== 'string' || !NAME.test(id)) return;
       const longest = `${root.name}-${id}-${counts[i]! - 1}`;
       if (longest.length > 63) {
         diags.error('NAME_TOO_LONG', at(pointer(['groups', i, 'id'])), `instance names such as "${longest}" (${longest.length} characters) exceed the 63 a DNS label allows; shorten the plan name or the group id`);
@@ -136,7 +139,7 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
 function checkCounts(groups: unknown[], run: Obj, at: (p: string) => ReturnType<typeof locate>, diags: Diagnostics): number[] | undefined {
   const specs = countSpecs(groups);
   if (!specs) return undefined;
-  const total = typeof run.total_instances === 'number' ? run.total_instances : undefined;
+  const total = isCount(run.total_instances) ? run.total_instances : undefined;
   if (run.total_instances !== undefined && total === undefined) return undefined;
   const result = resolveCounts(specs, total);
   const firstPct = specs.findIndex((s) => 'percentage' in s);
@@ -172,18 +175,23 @@ function countSpecs(groups: unknown[]): CountSpec[] | undefined {
   const specs: CountSpec[] = [];
   for (const g of groups) {
     const inst = asObj(g)?.instances ?? undefined;
-    if (typeof inst === 'number' && Number.isInteger(inst) && inst >= 1) specs.push({ count: inst });
-    else if (isObj(inst) && Object.keys(inst).length === 1 && typeof inst.count === 'number' && Number.isInteger(inst.count) && inst.count >= 1) specs.push({ count: inst.count });
+    if (isCount(inst)) specs.push({ count: inst });
+    else if (isObj(inst) && Object.keys(inst).length === 1 && isCount(inst.count)) specs.push({ count: inst.count });
     else if (isObj(inst) && Object.keys(inst).length === 1 && typeof inst.percentage === 'number' && inst.percentage > 0 && inst.percentage <= 1) specs.push({ percentage: inst.percentage });
     else return undefined;
   }
   return specs;
 }
 
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+}
+
 function countAll(groups: unknown[], run: Obj): number | undefined {
   const specs = countSpecs(groups);
   if (!specs) return undefined;
-  const result = resolveCounts(specs, typeof run.total_instances === 'number' ? run.total_instances : undefined);
+  if (run.total_instances !== undefined && !isCount(run.total_instances)) return undefined;
+  const result = resolveCounts(specs, run.total_instances);
   return Array.isArray(result) ? result.reduce((a, b) => a + b, 0) : undefined;
 }
 

@@ -29,7 +29,12 @@ export function parseToml(source: SourceFile, diags: Diagnostics): Parsed | unde
         return undefined;
       }
     }
-    const at = Math.min(e.pos ?? 0, source.text.length);
+    let at = Math.min(e.pos ?? 0, source.text.length);
+    // An unterminated string is found at the next line; point at the line that is broken.
+    if (/unterminated/i.test(message) && at > 0 && (source.text[at - 1] === '\n' || at === source.text.length)) {
+      at = source.text[at - 1] === '\n' ? at - 1 : at;
+      if (source.text[at - 1] === '\r') at--;
+    }
     diags.error('TOML_SYNTAX', { start: at, end: at + 1 }, lowerFirst(message));
     return undefined;
   }

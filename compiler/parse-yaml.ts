@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type ParsedNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type ParsedNode } from 'yaml';
 import type { Diagnostics } from './diagnostics.js';
 import { pointer, type Located } from './positions.js';
 import type { Parsed } from './parse-toml.js';
@@ -19,6 +19,16 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     else diags.error('YAML_SYNTAX', range, yamlMessage(e.message));
   }
   if (doc.errors.length > 0) return undefined;
+  let unresolved = false;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined) {
+        unresolved = true;
+        diags.error('YAML_ALIAS', rangeOf(alias), `alias *${alias.source} refers to no anchor; define &${alias.source} before using it`);
+      }
+    },
+  });
+  if (unresolved) return undefined;
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });

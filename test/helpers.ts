@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+import { main, type CliIo } from '../compiler/cli.js';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** A fresh directory under the OS temp dir, removed when the test file ends. */
+export function tempDir(prefix = 'tgc-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI in-process (same code as the binary, minus process start-up). */
+export async function runCli(argv: string[], stdin: string | Uint8Array = ''): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: () => (typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin),
+    color: false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
