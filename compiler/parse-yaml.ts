@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type ParsedNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { Diagnostics } from './diagnostics.js';
 import { pointer, type Located } from './positions.js';
 import type { Parsed } from './parse-toml.js';
@@ -6,6 +6,17 @@ import type { Range, SourceFile } from './source.js';
 
 /** Past this many alias expansions a document is refused (the "billion laughs" guard). */
 const MAX_ALIASES = 1000;
+/** Past this many values, counting each alias expansion, a document is refused. */
+const MAX_NODES = 1_000_000;
+
+interface WalkState {
+  readonly doc: Document;
+  readonly out: Map<string, Located>;
+  /** The maps and sequences enclosing the node being walked, aliases followed. */
+  readonly ancestors: Set<unknown>;
+  budget: number;
+  cycle?: Alias;
+}
 
 /**
  * YAML → value + positions. YAML 1.2 core schema, plus merge keys (`<<`) so anchors can hold
@@ -29,15 +40,23 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     },
   });
   if (unresolved) return undefined;
+  // Positions first: the walk also finds alias cycles (an anchored node that contains an
+  // alias to itself), which toJS would turn into a cyclic value.
+  const positions = new Map<string, Located>();
+  const state: WalkState = { doc, out: positions, ancestors: new Set(), budget: MAX_NODES };
+  if (doc.contents) walk(doc.contents, [], undefined, state);
+  if (state.cycle) {
+    diags.error('YAML_ALIAS', rangeOf(state.cycle), `alias *${state.cycle.source} is used inside the node it names, which would make the plan infinite`);
+    return undefined;
+  }
   let value: unknown;
   try {
+    if (state.budget < 0) throw new Error(`the aliases expand to more than ${MAX_NODES} values`);
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
     diags.error('YAML_ALIAS', { start: 0, end: 1 }, `cannot expand the document's aliases: ${(err as Error).message}`);
     return undefined;
   }
-  const positions = new Map<string, Located>();
-  if (doc.contents) walk(doc, doc.contents, [], undefined, positions);
   return { value, positions };
 }
 
@@ -61,12 +80,18 @@ function keyName(key: unknown): string | undefined {
  * children point into the anchor's text); merge keys add the merged entries an explicit key
  * did not set, earlier sources first, as YAML's merge rule says.
  */
-function walk(doc: Document, node: unknown, path: (string | number)[], key: Range | undefined, out: Map<string, Located>): void {
-  if (!node || typeof node !== 'object') return;
+function walk(node: unknown, path: (string | number)[], key: Range | undefined, state: WalkState): void {
+  if (!node || typeof node !== 'object' || state.cycle || --state.budget < 0) return;
+  const { doc, out, ancestors } = state;
   const p = pointer(path);
-  const own = rangeOf(node as Node);
-  if (!out.has(p)) out.set(p, key ? { key, value: own } : { value: own });
-  const target = isAlias(node) ? (node.resolve(doc) as ParsedNode | undefined) : node;
+  if (!out.has(p)) out.set(p, key ? { key, value: rangeOf(node as Node) } : { value: rangeOf(node as Node) });
+  const target = isAlias(node) ? node.resolve(doc) : node;
+  if (isAlias(node) && ancestors.has(target)) {
+    state.cycle = node;
+    return;
+  }
+  if (!isMap(target) && !isSeq(target)) return;
+  ancestors.add(target);
   if (isMap(target)) {
     const merges: unknown[] = [];
     for (const pair of target.items) {
@@ -75,21 +100,30 @@ function walk(doc: Document, node: unknown, path: (string | number)[], key: Rang
         if (isScalar(pair.key) && typeof pair.key.value === 'symbol') merges.push(pair.value);
         continue;
       }
-      walk(doc, pair.value, [...path, name], rangeOf(pair.key as Node), out);
+      walk(pair.value, [...path, name], rangeOf(pair.key as Node), state);
     }
     for (const m of merges) {
+      if (isAlias(m) && ancestors.has(m.resolve(doc))) {
+        state.cycle = m;
+        break;
+      }
       const resolved = isAlias(m) ? m.resolve(doc) : m;
       const sources = isSeq(resolved) ? resolved.items : [m];
       for (const s of sources) {
         const src = isAlias(s) ? s.resolve(doc) : s;
         if (!isMap(src)) continue;
+        if (ancestors.has(src)) {
+          state.cycle = s as Alias;
+          break;
+        }
         for (const pair of src.items) {
           const name = keyName(pair.key);
-          if (name !== undefined && !out.has(pointer([...path, name]))) walk(doc, pair.value, [...path, name], rangeOf(pair.key as Node), out);
+          if (name !== undefined && !out.has(pointer([...path, name]))) walk(pair.value, [...path, name], rangeOf(pair.key as Node), state);
         }
       }
     }
-  } else if (isSeq(target)) {
-    target.items.forEach((item, i) => walk(doc, item, [...path, i], undefined, out));
+  } else {
+    target.items.forEach((item, i) => walk(item, [...path, i], undefined, state));
   }
+  ancestors.delete(target);
 }
