@@ -1,5 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import schema from '../schema/composition.schema.json' with { type: 'json' };
+// Generated ahead of time by scripts/build.mjs (ajv standalone code): compiling the schema at
+// every start would cost more than the rest of `tgc validate` together.
+import { validate } from '../schema/composition.validate.mjs';
 import type { Code } from './codes.js';
 import { describePath, typeName, typeOf } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -8,13 +11,6 @@ import type { Format } from './read-plan.js';
 import { didYouMean } from './suggest.js';
 
 export { schema };
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, verbose: true }).compile(schema);
-  return compiled;
-}
 
 const defs = schema.definitions;
 
@@ -37,7 +33,6 @@ const INSTANCES = /^\/groups\/[0-9]+\/instances(\/count)?$/;
  * most specific error per place (no cascades), each with the code of the rule it breaks.
  */
 export function checkSchema(value: unknown, positions: Positions, format: Format, diags: Diagnostics): boolean {
-  const validate = validator();
   if (validate(value)) return true;
   const errors = validate.errors ?? [];
   const seen = new Set<string>();

@@ -1,6 +1,10 @@
 // Bundles the CLI into one ESM file: one module to load starts faster than a tree of them
 // (the `tgc plan` startup budget is 4× `node -e 0`).
+import { writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { validatorCode } from './validator-code.mjs';
+
+writeFileSync(new URL('../schema/composition.validate.mjs', import.meta.url), validatorCode());
 
 await build({
   entryPoints: { tgc: 'compiler/bin.ts' },
