@@ -29,3 +29,10 @@ test('the schema documents every key it allows', () => {
   visit(schema, '');
   assert.deepEqual(undocumented, []);
 });
+
+test('docs/diagnostics.md lists every diagnostic code with its meaning', async () => {
+  const { codes } = await import('../compiler/codes.js');
+  const doc = readFileSync(join(repoRoot, 'docs/diagnostics.md'), 'utf8');
+  const listed = [...doc.matchAll(/^\| `([A-Z_]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(listed, Object.entries(codes));
+});
