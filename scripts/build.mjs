@@ -15,6 +15,7 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
+  minify: true,
   logLevel: 'warning',
   // CommonJS dependencies (ajv, commander) call require() for Node built-ins.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __tgcRequire } from 'node:module';\nconst require = __tgcRequire(import.meta.url);" },
