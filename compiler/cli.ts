@@ -34,7 +34,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .addHelpText(
       'after',
       `
-Exit codes: 0 success · 2 invalid plan or usage · 70 internal error (a bug in tgc).
+Exit codes: 0 success · 1 the run failed (coordinator) · 2 invalid plan or usage · 3 environment problem · 70 internal error (a bug in tgc).
 Docs: README.md and docs/composition.md.`,
     )
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -78,6 +78,17 @@ Docs: README.md and docs/composition.md.`,
     .description('print the composition JSON Schema (for editors: yaml-language-server, Taplo)')
     .action(() => {
       io.stdout(JSON.stringify(schema, null, 2) + '\n');
+    });
+
+  program
+    .command('coordinator')
+    .description('run a standalone coordinator for one run (see tgc coordinator --help)')
+    .argument('[options...]', 'coordinator options')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .action(async (args: string[]) => {
+      const { coordinatorMain } = await import('../runtime/coordinator-main.js');
+      code = await coordinatorMain(args, io);
     });
 
   try {

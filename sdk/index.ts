@@ -1,0 +1,415 @@
+/**
+ * The tgc SDK: what a test program imports to take part in a run.
+ *
+ *   import { run } from 'tgc/sdk';
+ *   await run(async (env) => {
+ *     await env.network.waitReady();
+ *     await env.sync.signalAndWait('ready');
+ *     env.record('rtt_ms', 12.5, 'ms');
+ *   });
+ *
+ * It speaks the coordinator protocol (docs/protocol.md) and depends on Node built-ins only.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+export interface ConnectOptions {
+  /** `host:port` of the coordinator. @default env TGC_COORDINATOR, or SYNC_SERVICE_HOST:SYNC_SERVICE_PORT */
+  readonly coordinator?: string;
+  /** @default env TGC_GROUP, or TEST_GROUP_ID */
+  readonly group?: string;
+  /** This instance's name, which pairs it with its shaping agent. @default env TGC_INSTANCE */
+  readonly instance?: string;
+  /** Where to read the defaults above from. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Keep trying to reach the coordinator this long (it may start after the instances). @default 60000 */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface RunEnv {
+  readonly runId: string;
+  readonly plan: string;
+  /** This instance's name, e.g. `runners-0`. */
+  readonly name: string;
+  readonly group: string;
+  /** 1..instances, in registration order, unique in the run. */
+  readonly seq: number;
+  /** 1..groupInstances, in registration order, unique in the group. */
+  readonly groupSeq: number;
+  readonly instances: number;
+  readonly groupInstances: number | null;
+  /** The merged params of this instance's group (`TGC_PARAMS`), types intact. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** CIDR of the data network (`TGC_DATA_SUBNET`), if any. */
+  readonly dataSubnet: string | undefined;
+  /** This instance's address on the data network, found by `dataSubnet`. */
+  readonly dataIp: string | undefined;
+  /** A writable directory collected after the run (`TGC_OUTPUTS`). */
+  readonly outputsDir: string | undefined;
+  readonly sync: Sync;
+  readonly network: NetworkControl;
+  /** Records a metric value; aggregated per group in the results. */
+  record(name: string, value: number, unit?: string): void;
+  /** A free-form message, kept with this instance's results. */
+  message(text: string): void;
+  success(): Promise<void>;
+  failure(reason: string): Promise<void>;
+  /** Called once when the coordinator ends the run (all done, a failure elsewhere, the deadline). */
+  onStop(handler: (stop: StopEvent) => void): void;
+  close(): Promise<void>;
+}
+
+export interface StopEvent {
+  readonly outcome: 'success' | 'failure';
+  readonly reason: string | null;
+}
+
+export interface Sync {
+  /** Signals `state`; resolves to how many signals it has counted, this one included. */
+  signal(state: string): Promise<number>;
+  /** Resolves once `state` has been signalled `target` times. */
+  barrier(state: string, target: number): Promise<void>;
+  /** Signals, then waits until `target` (default: every instance) have. Resolves to this signal's count. */
+  signalAndWait(state: string, target?: number): Promise<number>;
+  /** Resolves to the message's position in the topic (1-based). */
+  publish(topic: string, payload: unknown): Promise<number>;
+  /** Every message of the topic, from the first (late subscribers get a full replay), in order. */
+  subscribe<T = unknown>(topic: string): Subscription<T>;
+  publishSubscribe<T = unknown>(topic: string, payload: unknown): Promise<{ seq: number; subscription: Subscription<T> }>;
+}
+
+export interface Subscription<T> extends AsyncIterableIterator<T> {
+  /** The next `n` messages, as an array. */
+  take(n: number): Promise<T[]>;
+  close(): void;
+}
+
+export interface NetworkControl {
+  /** Resolves once this instance's shaping is applied: no test traffic should flow before. */
+  waitReady(): Promise<void>;
+  /**
+   * Asks this instance's shaping agent for a new egress shape (composition notation:
+   * `{ latency: "100ms", loss: "1%" }`); resolves once applied. With `callbackState`, the
+   * coordinator signals that state when it is, so others can wait on it.
+   */
+  configure(shape: Readonly<Record<string, unknown>>, options?: { callbackState?: string }): Promise<void>;
+}
+
+/** An error the coordinator answered with; `code` is from docs/protocol.md. */
+export class CoordinatorError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CoordinatorError';
+  }
+}
+
+interface Pending {
+  resolve(body: Record<string, unknown>): void;
+  reject(err: Error): void;
+}
+
+interface TopicState {
+  readonly messages: unknown[];
+  readonly readers: Set<Reader>;
+}
+
+interface Reader {
+  next: number;
+  wake: (() => void) | undefined;
+  closed: boolean;
+}
+
+/** One connection to the coordinator: requests with ids, replies matched back, events fanned out. */
+class Client {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly topics = new Map<string, TopicState>();
+  private buffered = '';
+  stopped: StopEvent | undefined;
+  private readonly stopHandlers: ((s: StopEvent) => void)[] = [];
+  private closedError: Error | undefined;
+
+  constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('close', () => this.onClose(new CoordinatorError('closed', 'the connection to the coordinator closed')));
+    socket.on('error', (err) => this.onClose(err));
+  }
+
+  request(type: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify({ type, id, ...fields }) + '\n');
+    });
+  }
+
+  fire(type: string, fields: Record<string, unknown>): void {
+    if (!this.closedError) this.socket.write(JSON.stringify({ type, ...fields }) + '\n');
+  }
+
+  onStop(handler: (s: StopEvent) => void): void {
+    if (this.stopped) handler(this.stopped);
+    else this.stopHandlers.push(handler);
+  }
+
+  subscribe(topic: string): Reader & { state: TopicState } {
+    let state = this.topics.get(topic);
+    if (!state) {
+      this.topics.set(topic, (state = { messages: [], readers: new Set() }));
+      this.request('subscribe', { topic }).catch(() => undefined);
+    }
+    const reader: Reader = { next: 1, wake: undefined, closed: false };
+    state.readers.add(reader);
+    return Object.assign(reader, { state });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+    });
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      if (line) this.onFrame(JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+
+  private onFrame(frame: Record<string, unknown>): void {
+    if (typeof frame.re === 'number') {
+      const p = this.pending.get(frame.re);
+      if (!p) return;
+      this.pending.delete(frame.re);
+      const error = frame.error as { code: string; message: string } | undefined;
+      if (error) p.reject(new CoordinatorError(error.code, error.message));
+      else p.resolve(frame);
+      return;
+    }
+    if (frame.event === 'message') {
+      const state = this.topics.get(frame.topic as string);
+      const seq = frame.seq as number;
+      // Messages arrive in order; a re-sent one (seq already held) is ignored.
+      if (!state || seq !== state.messages.length + 1) return;
+      state.messages.push(frame.payload);
+      for (const r of state.readers) r.wake?.();
+    } else if (frame.event === 'stop') {
+      this.stopped = { outcome: frame.outcome as StopEvent['outcome'], reason: (frame.reason as string | null) ?? null };
+      for (const h of this.stopHandlers.splice(0)) h(this.stopped);
+      this.wakeAll();
+    } else if (frame.event === 'error') {
+      const error = frame.error as { code: string; message: string };
+      process.emitWarning(`tgc coordinator: ${error.code}: ${error.message}`);
+    }
+  }
+
+  private onClose(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const state of this.topics.values()) for (const r of state.readers) r.wake?.();
+  }
+
+  get ended(): boolean {
+    return this.stopped !== undefined || this.closedError !== undefined;
+  }
+}
+
+function subscription<T>(client: Client, topic: string): Subscription<T> {
+  const reader = client.subscribe(topic);
+  const close = () => {
+    reader.closed = true;
+    reader.state.readers.delete(reader);
+    reader.wake?.();
+  };
+  const next = async (): Promise<IteratorResult<T>> => {
+    for (;;) {
+      if (reader.closed) return { done: true, value: undefined };
+      if (reader.next <= reader.state.messages.length) return { done: false, value: reader.state.messages[reader.next++ - 1] as T };
+      if (client.ended) return { done: true, value: undefined };
+      await new Promise<void>((resolve) => (reader.wake = resolve));
+      reader.wake = undefined;
+    }
+  };
+  const sub: Subscription<T> = {
+    next,
+    return: async () => {
+      close();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return sub;
+    },
+    async take(n: number) {
+      const out: T[] = [];
+      while (out.length < n) {
+        const r = await next();
+        if (r.done) throw new CoordinatorError('run_ended', `topic "${topic}" ended after ${out.length} of ${n} messages`);
+        out.push(r.value);
+      }
+      return out;
+    },
+    close,
+  };
+  return sub;
+}
+
+function parseAddress(text: string): { host: string; port: number } {
+  const m = /^(.*):([0-9]{1,5})$/.exec(text);
+  if (!m) throw new Error(`coordinator address ${JSON.stringify(text)} is not host:port`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
+function openSocket(host: string, port: number, deadline: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = netConnect({ host, port, noDelay: true });
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (err) => {
+        socket.destroy();
+        if (Date.now() + 200 > deadline) reject(new Error(`cannot reach the coordinator at ${host}:${port}: ${err.message}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+/** The address in `cidr` that this host has, if any (IPv4). */
+export function addressIn(cidr: string | undefined): string | undefined {
+  if (!cidr) return undefined;
+  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(m[2]));
+  const base = toInt(m[1]!);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family !== 'IPv4') continue;
+      const n = toInt(a.address);
+      if (n >= base && n < base + size) return a.address;
+    }
+  }
+  return undefined;
+}
+
+/** Connects to the coordinator named by the environment (SPEC §5) and registers. */
+export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
+  const env = options.env ?? process.env;
+  const address =
+    options.coordinator ?? env.TGC_COORDINATOR ?? (env.SYNC_SERVICE_HOST ? `${env.SYNC_SERVICE_HOST}:${env.SYNC_SERVICE_PORT ?? '5050'}` : undefined);
+  if (!address) throw new Error('no coordinator address: set TGC_COORDINATOR=host:port (tgc sets it inside every instance)');
+  const group = options.group ?? env.TGC_GROUP ?? env.TEST_GROUP_ID;
+  if (!group) throw new Error('no group: set TGC_GROUP (tgc sets it inside every instance)');
+  const instance = options.instance ?? env.TGC_INSTANCE;
+  const params = env.TGC_PARAMS ? (JSON.parse(env.TGC_PARAMS) as Record<string, unknown>) : {};
+  const dataSubnet = env.TGC_DATA_SUBNET ?? env.TEST_SUBNET;
+  const dataIp = addressIn(dataSubnet);
+  const { host, port } = parseAddress(address);
+  const socket = await openSocket(host, port, Date.now() + (options.connectTimeoutMs ?? 60_000));
+  const client = new Client(socket);
+  const id = await client.request('register', { role: 'instance', group, ...(instance && { instance }), ...(dataIp && { data_ip: dataIp }) });
+
+  const sync: Sync = {
+    signal: async (state) => (await client.request('signal', { state })).count as number,
+    barrier: async (state, target) => {
+      await client.request('barrier', { state, target });
+    },
+    signalAndWait: async (state, target = id.instances as number) => {
+      const count = await sync.signal(state);
+      await sync.barrier(state, target);
+      return count;
+    },
+    publish: async (topic, payload) => (await client.request('publish', { topic, payload })).seq as number,
+    subscribe: <T>(topic: string) => subscription<T>(client, topic),
+    publishSubscribe: async <T>(topic: string, payload: unknown) => {
+      const subscription = sync.subscribe<T>(topic);
+      const seq = await sync.publish(topic, payload);
+      return { seq, subscription };
+    },
+  };
+  const outcome = async (status: 'success' | 'failure', reason?: string) => {
+    await client.request('outcome', { status, ...(reason !== undefined && { reason }) });
+  };
+  return {
+    runId: id.run_id as string,
+    plan: id.plan as string,
+    name: id.name as string,
+    group: id.group as string,
+    seq: id.seq as number,
+    groupSeq: id.group_seq as number,
+    instances: id.instances as number,
+    groupInstances: (id.group_instances as number | null) ?? null,
+    params,
+    dataSubnet,
+    dataIp,
+    outputsDir: env.TGC_OUTPUTS ?? env.TEST_OUTPUTS_PATH,
+    sync,
+    network: {
+      waitReady: async () => {
+        await client.request('network_wait_ready');
+      },
+      configure: async (shape, opts = {}) => {
+        await client.request('network_configure', { shape, ...(opts.callbackState !== undefined && { callback_state: opts.callbackState }) });
+      },
+    },
+    record: (name, value, unit = '') => client.fire('record', { name, value, unit }),
+    message: (text) => client.fire('message', { text }),
+    success: () => outcome('success'),
+    failure: (reason) => outcome('failure', reason),
+    onStop: (handler) => client.onStop(handler),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Runs a test body as one instance: success when it returns, failure (with the error's
+ * message) when it throws, crash when the process dies first. Exits the process: 0 on
+ * success, 1 otherwise; stops early (exit 1) when the coordinator ends the run first.
+ */
+export async function run(body: (env: RunEnv) => Promise<void> | void, options: ConnectOptions = {}): Promise<never> {
+  let env: RunEnv;
+  try {
+    env = await connect(options);
+  } catch (err) {
+    process.stderr.write(`tgc: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let finished = false;
+  env.onStop((stop) => {
+    if (finished) return;
+    process.stderr.write(`tgc: the run ended before this instance finished (${stop.outcome}${stop.reason ? `: ${stop.reason}` : ''})\n`);
+    process.exit(1);
+  });
+  let code = 0;
+  try {
+    await body(env);
+    finished = true;
+    await env.success();
+  } catch (err) {
+    finished = true;
+    code = 1;
+    const reason = err instanceof Error ? err.message || err.name : String(err);
+    process.stderr.write(`tgc: ${env.name} failed: ${reason}\n`);
+    await env.failure(reason).catch(() => undefined);
+  }
+  await env.close().catch(() => undefined);
+  process.exit(code);
+}
