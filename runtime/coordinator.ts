@@ -25,7 +25,10 @@ export interface CoordinatorOptions {
   readonly agents?: boolean;
   /** @default 20000 */
   readonly maxConnections?: number;
-  /** Bytes queued towards one client before it is dropped as too slow. @default 16 MiB */
+  /**
+   * Bytes queued towards one client (replies and events; topic messages wait in the topic
+   * instead) before it is dropped for not reading. @default 16 MiB
+   */
   readonly maxQueuedBytes?: number;
   /** A connection that sends nothing and has not registered is closed after this. @default 120000 */
   readonly idleTimeoutMs?: number;
@@ -104,6 +107,8 @@ interface Conn {
   shapes?: string;
   /** Next message seq to deliver, per subscribed topic. */
   readonly cursors: Map<string, number>;
+  /** Topic delivery is paused until the socket drains. */
+  drainPending: boolean;
   closed: boolean;
 }
 interface PendingConfigure {
@@ -114,6 +119,8 @@ interface PendingConfigure {
 }
 
 const MAX_MESSAGES_PER_INSTANCE = 1000;
+/** Topic messages are written to a subscriber while less than this is queued to it. */
+const DELIVERY_HIGH_WATER = 1024 * 1024;
 const MAX_MESSAGE_CHARS = 4096;
 const NAME_LIMIT = 256;
 
@@ -129,6 +136,8 @@ export class Coordinator {
   private readonly server: Server;
   private readonly http = createHttpServer((req, res) => this.serveHttp(req, res));
   private readonly conns = new Set<Conn>();
+  /** Every accepted socket, whatever it turned out to speak, so close() can end them all. */
+  private readonly sockets = new Set<Socket>();
   private readonly instances: Instance[] = [];
   private readonly byName = new Map<string, Instance>();
   private readonly agentsByName = new Map<string, Conn>();
@@ -179,7 +188,7 @@ export class Coordinator {
   /** Stops serving and drops every connection. */
   close(): Promise<void> {
     if (this.deadline) clearTimeout(this.deadline);
-    for (const c of this.conns) c.socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     this.http.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -191,12 +200,14 @@ export class Coordinator {
   // ── Connections ─────────────────────────────────────────────────────────────────────────
 
   private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     socket.setTimeout(this.options.idleTimeoutMs);
     socket.on('timeout', () => {
       if (!conn.role) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
-    const conn: Conn = { socket, reader: new LineReader(MAX_FRAME_BYTES), cursors: new Map(), closed: false };
+    const conn: Conn = { socket, reader: new LineReader(MAX_FRAME_BYTES), cursors: new Map(), drainPending: false, closed: false };
     // One port, two protocols: a first byte that starts an HTTP method goes to the HTTP server.
     socket.once('data', (first: Buffer) => {
       const c = first[0]!;
@@ -328,9 +339,9 @@ export class Coordinator {
         if (!topic || !Number.isSafeInteger(from) || (from as number) < 1) return bad('"topic" must be a non-empty string and "from" an integer ≥ 1');
         const t = this.topic(topic);
         this.reply(conn, id, { seq: t.lines.length });
-        for (let i = (from as number) - 1; i < t.lines.length; i++) this.send(conn, t.lines[i]!);
-        conn.cursors.set(topic, t.lines.length + 1);
+        conn.cursors.set(topic, Math.min(from as number, conn.cursors.get(topic) ?? Infinity));
         t.subscribers.add(conn);
+        this.deliver(conn, topic, t);
         return;
       }
       case 'unsubscribe': {
@@ -510,16 +521,34 @@ export class Coordinator {
 
   private publish(name: string, payload: unknown): number {
     const t = this.topic(name);
-    const seq = t.lines.length + 1;
-    const line = JSON.stringify({ event: 'message', topic: name, seq, payload }) + '\n';
-    t.lines.push(line);
-    for (const conn of t.subscribers) {
-      if (conn.cursors.get(name) === seq) {
-        conn.cursors.set(name, seq + 1);
-        this.send(conn, line);
-      }
+    t.lines.push(JSON.stringify({ event: 'message', topic: name, seq: t.lines.length + 1, payload }) + '\n');
+    for (const conn of t.subscribers) this.deliver(conn, name, t);
+    return t.lines.length;
+  }
+
+  /**
+   * Writes a subscriber's pending messages of a topic until its socket buffers
+   * `DELIVERY_HIGH_WATER` bytes; the rest follows on 'drain'. Messages are kept in the topic
+   * anyway (for replay), so a slow reader lags behind instead of growing a queue.
+   */
+  private deliver(conn: Conn, name: string, t: Topic): void {
+    let next = conn.cursors.get(name);
+    if (next === undefined || conn.closed) return;
+    while (next <= t.lines.length && conn.socket.writableLength < DELIVERY_HIGH_WATER) {
+      conn.socket.write(t.lines[next - 1]!);
+      next++;
     }
-    return seq;
+    conn.cursors.set(name, next);
+    if (next <= t.lines.length && !conn.drainPending) {
+      conn.drainPending = true;
+      conn.socket.once('drain', () => {
+        conn.drainPending = false;
+        for (const [topic] of conn.cursors) {
+          const tt = this.topics.get(topic);
+          if (tt) this.deliver(conn, topic, tt);
+        }
+      });
+    }
   }
 
   private setOutcome(inst: Instance, outcome: Outcome, reason: string | undefined): void {

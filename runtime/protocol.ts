@@ -26,7 +26,6 @@ export const ERROR_CODES = [
   'outcome_reported',
   'no_agent',
   'configure_failed',
-  'slow_consumer',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -105,3 +105,35 @@ test('bad input never leaves a stack trace', async () => {
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.match(r.stderr, /error\[FILE_NOT_FOUND\]/);
 });
+
+test('tgc coordinator: --help, usage errors, and a run end to end', async () => {
+  const help = tgc(['coordinator', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--instances N/);
+  assert.equal(tgc(['coordinator']).status, 2);
+  assert.equal(tgc(['coordinator', '--instances', '2', '--groups', 'a=1']).status, 2);
+  assert.equal(tgc(['coordinator', '--instances', '1', '--timeout', 'soon']).status, 2);
+  assert.equal(tgc(['coordinator', '--instances', '1', '--bogus']).status, 2);
+  // A one-instance run through the real binary: the results JSON on stdout, exit 0.
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [bin, 'coordinator', '--instances', '1', '--port', '0', '--linger', '0s', '--plan', 'solo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d));
+  const port = await new Promise<number>((resolve) =>
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      const m = /listening on [^:]+:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    }),
+  );
+  const { connect } = await import('../sdk/index.js');
+  const env = await connect({ coordinator: `127.0.0.1:${port}`, group: 'solo', env: {} });
+  await env.success();
+  const code = await new Promise((resolve) => proc.once('exit', resolve));
+  assert.equal(code, 0, stderr);
+  const results = JSON.parse(stdout);
+  assert.equal(results.plan, 'solo');
+  assert.equal(results.outcome, 'success');
+  await env.close();
+});
