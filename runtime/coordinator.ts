@@ -77,8 +77,8 @@ interface Waiter {
   readonly id: number | undefined;
 }
 interface Topic {
-  /** Each message already serialized as its event line, so a fan-out serializes once. */
-  readonly lines: string[];
+  /** Each message already serialized (and encoded) as its event line: a fan-out does it once. */
+  readonly lines: Buffer[];
   readonly subscribers: Set<Conn>;
 }
 interface Instance {
@@ -270,7 +270,7 @@ export class Coordinator {
     }
   }
 
-  private send(conn: Conn, line: string): void {
+  private send(conn: Conn, line: string | Buffer): void {
     if (conn.closed) return;
     if (conn.socket.writableLength > this.options.maxQueuedBytes) {
       // A client that does not read is dropped rather than buffered without bound.
@@ -278,12 +278,47 @@ export class Coordinator {
       conn.socket.destroy();
       return;
     }
-    conn.socket.write(line);
+    this.write(conn.socket, line);
   }
+
+  /**
+   * The first write to a socket in an event-loop turn goes out at once; from the second on,
+   * the socket is corked until every ready input has been handled, then gets one writev. A
+   * burst (everyone publishing at once) costs one system call per client, not per message,
+   * and a lone reply (a barrier release) is not delayed.
+   */
+  private write(socket: Socket, data: string | Buffer): void {
+    if (!this.touched.has(socket)) {
+      this.touched.add(socket);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    } else if (!this.corked.has(socket)) {
+      socket.cork();
+      this.corked.add(socket);
+    }
+    socket.write(data);
+  }
+
+  private readonly touched = new Set<Socket>();
+  private readonly corked = new Set<Socket>();
+  private flushScheduled = false;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
+    this.touched.clear();
+  };
 
   private reply(conn: Conn, id: number | undefined, body: Record<string, unknown>): void {
     if (id === undefined) return;
     this.send(conn, JSON.stringify({ re: id, ...body }) + '\n');
+  }
+
+  /** The reply of a released barrier or a signal, the hot path of big runs: built by hand. */
+  private replyCount(conn: Conn, id: number | undefined, count: number): void {
+    if (id !== undefined) this.send(conn, `{"re":${id},"count":${count}}\n`);
   }
 
   private sendError(conn: Conn, id: number | undefined, code: ErrorCode, message: string): void {
@@ -315,14 +350,14 @@ export class Coordinator {
       case 'signal': {
         const state = str('state');
         if (!state) return bad('"state" must be a non-empty string');
-        return this.reply(conn, id, { count: this.signal(state) });
+        return this.replyCount(conn, id, this.signal(state));
       }
       case 'barrier': {
         const state = str('state');
         const target = msg.target;
         if (!state || !Number.isSafeInteger(target)) return bad('"state" must be a non-empty string and "target" an integer');
         const entry = this.state(state);
-        if (entry.count >= (target as number)) return this.reply(conn, id, { count: entry.count });
+        if (entry.count >= (target as number)) return this.replyCount(conn, id, entry.count);
         const list = entry.waiters.get(target as number) ?? [];
         list.push({ conn, id });
         entry.waiters.set(target as number, list);
@@ -508,7 +543,14 @@ export class Coordinator {
     const released = entry.waiters.get(count);
     if (released) {
       entry.waiters.delete(count);
-      for (const w of released) this.reply(w.conn, w.id, { count });
+      // Clients that do the same steps use the same ids: encode each distinct reply once.
+      const encoded = new Map<number, Buffer>();
+      for (const w of released) {
+        if (w.id === undefined) continue;
+        let line = encoded.get(w.id);
+        if (!line) encoded.set(w.id, (line = Buffer.from(`{"re":${w.id},"count":${count}}\n`)));
+        this.send(w.conn, line);
+      }
     }
     return count;
   }
@@ -521,7 +563,7 @@ export class Coordinator {
 
   private publish(name: string, payload: unknown): number {
     const t = this.topic(name);
-    t.lines.push(JSON.stringify({ event: 'message', topic: name, seq: t.lines.length + 1, payload }) + '\n');
+    t.lines.push(Buffer.from(JSON.stringify({ event: 'message', topic: name, seq: t.lines.length + 1, payload }) + '\n'));
     for (const conn of t.subscribers) this.deliver(conn, name, t);
     return t.lines.length;
   }
@@ -535,7 +577,7 @@ export class Coordinator {
     let next = conn.cursors.get(name);
     if (next === undefined || conn.closed) return;
     while (next <= t.lines.length && conn.socket.writableLength < DELIVERY_HIGH_WATER) {
-      conn.socket.write(t.lines[next - 1]!);
+      this.write(conn.socket, t.lines[next - 1]!);
       next++;
     }
     conn.cursors.set(name, next);
