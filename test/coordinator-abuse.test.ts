@@ -178,7 +178,7 @@ test('a client that sends requests but never reads the replies is dropped', asyn
   for (let i = 0; i < 120 && !greedy.socket.destroyed; i++) {
     if (!greedy.socket.write(batch)) await new Promise((r) => greedy.socket.once('drain', r).once('close', r));
   }
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   let connections = 2;
   while (Date.now() < deadline) {
     connections = (await status(child.port)).connections;
@@ -186,7 +186,8 @@ test('a client that sends requests but never reads the replies is dropped', asyn
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(connections, 1, 'the greedy client was dropped');
-  assert.ok(child.peakRssMb() < 250, `peak RSS ${child.peakRssMb()} MB`);
+  // Garbage from parsing ~40 MB of requests comes and goes; the queue itself stops at 16 MiB.
+  assert.ok(child.peakRssMb() < 400, `peak RSS ${child.peakRssMb()} MB`);
   assert.equal((await other.request({ type: 'signal', state: 's' })).count, 1);
   await healthy(child.port);
   greedy.close();
