@@ -1,0 +1,97 @@
+// Measurement helpers run inside test network namespaces (`ip netns exec NS node net-probe.mjs …`).
+// Each prints one JSON line with what it measured; `ready` lines tell the test a server is up.
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+const [mode, ...args] = process.argv.slice(2);
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const num = (i) => Number(args[i]);
+
+if (mode === 'echo') {
+  // UDP echo: every datagram goes back to its sender.
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.bind(num(0), () => out({ ready: true }));
+} else if (mode === 'ping') {
+  // ping HOST PORT COUNT INTERVAL_MS: UDP echo requests; RTT of each reply.
+  const [host, port, count, interval] = [args[0], num(1), num(2), num(3)];
+  const s = dgram.createSocket('udp4');
+  const sentAt = new Map();
+  const rtts = [];
+  s.on('message', (m) => {
+    const seq = m.readUInt32BE(0);
+    const t0 = sentAt.get(seq);
+    if (t0 !== undefined) {
+      rtts.push(performance.now() - t0);
+      sentAt.delete(seq);
+    }
+  });
+  s.bind(0, () => {
+    let seq = 0;
+    const send = () => {
+      const b = Buffer.alloc(64);
+      b.writeUInt32BE(seq);
+      sentAt.set(seq, performance.now());
+      s.send(b, port, host);
+      if (++seq < count) setTimeout(send, interval);
+      else setTimeout(() => (out({ sent: count, received: rtts.length, rtts }), process.exit(0)), Number(args[4] ?? 3000));
+    };
+    send();
+  });
+} else if (mode === 'sink') {
+  // sink PORT MS: counts datagrams for MS after the first one arrives (or MS after start).
+  const s = dgram.createSocket('udp4');
+  let received = 0;
+  s.on('message', () => received++);
+  s.bind(num(0), () => {
+    out({ ready: true });
+    setTimeout(() => (out({ received }), process.exit(0)), num(1));
+  });
+} else if (mode === 'stream') {
+  // stream HOST PORT COUNT INTERVAL_MS: COUNT datagrams, evenly spaced.
+  const [host, port, count, interval] = [args[0], num(1), num(2), num(3)];
+  const s = dgram.createSocket('udp4');
+  s.bind(0, async () => {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const due = start + i * interval;
+      while (performance.now() < due) await new Promise((r) => setImmediate(r));
+      s.send(Buffer.alloc(100), port, host);
+    }
+    setTimeout(() => (out({ sent: count }), process.exit(0)), 200);
+  });
+} else if (mode === 'tcp-sink') {
+  // tcp-sink PORT: one connection; bytes and the time from its first to its last byte.
+  const server = net.createServer((c) => {
+    let bytes = 0;
+    let first = 0;
+    c.on('data', (d) => {
+      if (!first) first = performance.now();
+      bytes += d.length;
+    });
+    c.on('end', () => {
+      out({ bytes, ms: performance.now() - first });
+      process.exit(0);
+    });
+  });
+  server.listen(num(0), () => out({ ready: true }));
+} else if (mode === 'tcp-send') {
+  // tcp-send HOST PORT BYTES
+  const c = net.connect(num(1), args[0], () => {
+    const chunk = Buffer.alloc(64 * 1024);
+    let left = num(2);
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!c.write(chunk.subarray(0, n))) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    pump();
+  });
+  c.on('close', () => process.exit(0));
+} else {
+  process.stderr.write(`unknown mode ${mode}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { compileText } from '../compiler/pipeline.js';
+import { linkShape } from '../runtime/shaping/egress-plan.js';
+import { attachTun, type TunBridge } from '../runtime/shaping/tun-bridge.js';
+import { Wire } from '../runtime/shaping/wire.js';
+import type { LinkShape } from '../schema/ir.js';
+import { NetLab, netSkipReason } from './net-lab.js';
+
+const skip = netSkipReason();
+
+interface UserspaceLab {
+  readonly lab: NetLab;
+  readonly wire: Wire;
+  readonly ns: Record<'a' | 'b', string>;
+  readonly ip: Record<'a' | 'b', string>;
+  readonly overrides: Map<string, LinkShape>;
+}
+
+/**
+ * Two instances, a-0 and b-0, each in its own namespace with a TUN data interface bridged to
+ * one wire that shapes per the plan's `[network]` (the TOML given). Torn down after the test,
+ * which then asserts nothing of it is left.
+ */
+async function userspaceLab(t: TestContext, network: string): Promise<UserspaceLab> {
+  const { plan, diagnostics } = compileText('plan.toml', `version = 1\nname = "wire"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n`);
+  assert.ok(plan, JSON.stringify(diagnostics.items));
+  const lab = new NetLab();
+  const overrides = new Map<string, LinkShape>();
+  const groupOf = (name: string) => name.split('-')[0]!;
+  const wire = new Wire({ shapeOf: (from, to) => linkShape(plan, groupOf(from), groupOf(to), overrides.get(from)) });
+  const bridges: TunBridge[] = [];
+  t.after(async () => {
+    await Promise.all(bridges.map((b) => b.close()));
+    wire.close();
+    await lab.cleanup();
+    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
+  });
+  const wirePort = await wire.listen();
+  const ns = { a: await lab.netns('a'), b: await lab.netns('b') };
+  const ip = { a: '198.18.0.2', b: '198.18.0.3' };
+  for (const side of ['a', 'b'] as const) {
+    const bridge = await attachTun({ netns: ns[side], device: lab.device(side), ip: ip[side], prefix: 16, wirePort });
+    bridges.push(bridge);
+    lab.track(bridge.process);
+    wire.add({ name: `${side}-0`, ip: ip[side], port: bridge.port });
+  }
+  return { lab, wire, ns, ip, overrides };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const stddev = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+};
+
+test('userspace: 100 ms each way → median RTT 200 ms ± 3 ms', { skip }, async (t) => {
+  const l = await userspaceLab(t, '[network]\nlatency = "100ms"');
+  const rtts = await l.lab.ping(l.ns.a, l.ip.b, 40, 0.05);
+  assert.equal(rtts.length, 40);
+  const m = median(rtts);
+  assert.ok(Math.abs(m - 200) <= 3, `median RTT ${m.toFixed(2)} ms`);
+});
+
+test('userspace: 50 ms ± 10 ms normal jitter → RTT standard deviation within 30% of √2 × 10 ms', { skip }, async (t) => {
+  const l = await userspaceLab(t, '[network]\nlatency = "50ms"\njitter = "10ms"\ndistribution = "normal"');
+  const rtts = await l.lab.ping(l.ns.a, l.ip.b, 300, 0.015);
+  assert.ok(rtts.length >= 295, `${rtts.length} replies`);
+  const expected = Math.SQRT2 * 10;
+  const sd = stddev(rtts);
+  assert.ok(Math.abs(sd - expected) <= 0.3 * expected, `RTT stddev ${sd.toFixed(2)} ms, expected ${expected.toFixed(2)} ms`);
+  assert.ok(Math.abs(median(rtts) - 100) <= 5, `median ${median(rtts)}`);
+});
+
+test('userspace: 10% loss → 8–12% of 2,000 packets lost', { skip }, async (t) => {
+  const l = await userspaceLab(t, '[[network.links]]\nfrom = "a"\nto = "b"\nloss = "10%"');
+  const sink = await l.lab.probe(l.ns.b, ['sink', 7001, 4500], true);
+  await (await l.lab.probe(l.ns.a, ['stream', l.ip.b, 7001, 2000, 1])).result;
+  const { received } = (await sink.result) as { received: number };
+  const lost = (2000 - received) / 2000;
+  assert.ok(lost >= 0.08 && lost <= 0.12, `lost ${(lost * 100).toFixed(1)}%`);
+  assert.equal(l.wire.stats.dropped.loss, 2000 - received);
+});
+
+test('userspace: 10 Mbit/s → bulk TCP transfer within ±10%', { skip }, async (t) => {
+  const l = await userspaceLab(t, '[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"');
+  const sink = await l.lab.probe(l.ns.b, ['tcp-sink', 7002], true);
+  const bytes = 5_000_000;
+  await (await l.lab.probe(l.ns.a, ['tcp-send', l.ip.b, 7002, bytes])).result.catch(() => undefined);
+  const r = (await sink.result) as { bytes: number; ms: number };
+  assert.equal(r.bytes, bytes);
+  const mbit = (r.bytes * 8) / (r.ms / 1000) / 1e6;
+  assert.ok(mbit >= 9 && mbit <= 11, `${mbit.toFixed(2)} Mbit/s`);
+});
+
+test('userspace: blocked a → b only: a cannot reach b, b → a still flows', { skip }, async (t) => {
+  const l = await userspaceLab(t, '[[network.links]]\nfrom = "a"\nto = "b"\nblocked = true');
+  const sinkB = await l.lab.probe(l.ns.b, ['sink', 7003, 1500], true);
+  const sinkA = await l.lab.probe(l.ns.a, ['sink', 7003, 1500], true);
+  await Promise.all([(await l.lab.probe(l.ns.a, ['stream', l.ip.b, 7003, 100, 2])).result, (await l.lab.probe(l.ns.b, ['stream', l.ip.a, 7003, 100, 2])).result]);
+  assert.equal(((await sinkB.result) as { received: number }).received, 0, 'a → b is cut');
+  assert.equal(((await sinkA.result) as { received: number }).received, 100, 'b → a flows');
+  assert.equal(l.wire.stats.dropped.blocked, 100);
+});
