@@ -1,0 +1,75 @@
+import type { LinkShape } from '../../schema/ir.js';
+import { cidrBlocks } from './cidr-blocks.js';
+import type { EgressPlan } from './egress-plan.js';
+
+/** Links with nothing to limit get this rate, far above any data interface. */
+const UNLIMITED = '10gbit';
+
+export interface TcPlanOptions {
+  /** The instance's data interface. */
+  readonly device: string;
+  /** Data addresses of each group's instances. */
+  readonly addresses: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface TcPlan {
+  /** Lines for `tc -batch -`: the whole egress setup of the device. */
+  readonly batch: readonly string[];
+  /** Whether any line needs the `sch_netem` qdisc. */
+  readonly needsNetem: boolean;
+}
+
+/**
+ * An egress plan as tc commands: an HTB root whose default class (1:1) leaves unmatched
+ * traffic alone (the coordinator and anything else that is not an instance); one class per
+ * distinct shape with its rate, a netem leaf for delay/jitter/loss/duplicate/corrupt/reorder,
+ * and u32 filters by destination block; blocked destinations are discarded by a filter.
+ * Pure: the agent runs the lines.
+ */
+export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
+  const dev = options.device;
+  const batch = [`qdisc add dev ${dev} root handle 1: htb default 1`, `class add dev ${dev} parent 1: classid 1:1 htb rate ${UNLIMITED}`];
+  let needsNetem = false;
+  egress.classes.forEach((c, i) => {
+    const blocks = c.to.flatMap((g) => options.addresses.get(g) ?? []);
+    if (blocks.length === 0) return;
+    const targets = cidrBlocks(blocks);
+    if (c.shape.blocked) {
+      // Redirected to loopback, where a packet for another host is discarded without a word
+      // to the sender: a silent partition (the drop action, act_gact, is often missing).
+      for (const t of targets) batch.push(`filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip dst ${t} action mirred egress redirect dev lo`);
+      return;
+    }
+    const minor = (0x10 + i).toString(16);
+    const rate = c.shape.bandwidthBps ? `${c.shape.bandwidthBps}bit` : UNLIMITED;
+    batch.push(`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`);
+    const netem = netemArgs(c.shape);
+    if (netem) {
+      needsNetem = true;
+      batch.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
+    }
+    for (const t of targets) batch.push(`filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dst ${t} flowid 1:${minor}`);
+  });
+  return { batch, needsNetem };
+}
+
+/** The netem options of a shape, or '' when it needs none (rate and blocking are not netem's). */
+export function netemArgs(s: LinkShape): string {
+  const parts: string[] = [];
+  const pct = (v: number) => `${v}%`;
+  if (s.latencyMs || s.jitterMs) {
+    parts.push(`delay ${s.latencyMs ?? 0}ms`);
+    if (s.jitterMs) {
+      parts.push(`${s.jitterMs}ms`);
+      if (s.distribution) parts.push(`distribution ${s.distribution}`);
+    }
+  }
+  const pair = (name: string, v: number | undefined, corr: number | undefined) => {
+    if (v) parts.push(`${name} ${pct(v)}${corr ? ` ${pct(corr)}` : ''}`);
+  };
+  pair('loss', s.lossPct, s.lossCorrelationPct);
+  pair('duplicate', s.duplicatePct, s.duplicateCorrelationPct);
+  pair('corrupt', s.corruptPct, s.corruptCorrelationPct);
+  pair('reorder', s.reorderPct, s.reorderCorrelationPct);
+  return parts.join(' ');
+}
