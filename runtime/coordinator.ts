@@ -429,6 +429,13 @@ export class Coordinator {
         this.markReady(conn.shapes, inst);
         return;
       }
+      case 'network_failed': {
+        if (conn.role !== 'agent' || conn.shapes === undefined) return bad('only shaping agents report network failures');
+        const reason = typeof msg.reason === 'string' ? msg.reason.slice(0, MAX_MESSAGE_CHARS) : 'no reason given';
+        this.reply(conn, id, {});
+        this.endRun('failure', `the network of ${conn.shapes} could not be shaped: ${reason}`, 'stopped');
+        return;
+      }
       case 'network_configure': {
         const inst = conn.instance;
         const shape = msg.shape;
@@ -751,5 +758,6 @@ const KNOWN_TYPES = new Set([
   'network_wait_ready',
   'network_configure',
   'network_ready',
+  'network_failed',
   'configured',
 ]);

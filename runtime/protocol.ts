@@ -43,6 +43,7 @@ export type Request =
   | { type: 'network_wait_ready'; id?: number }
   | { type: 'network_configure'; id?: number; shape: Record<string, unknown>; callback_state?: string }
   | { type: 'network_ready'; id?: number }
+  | { type: 'network_failed'; id?: number; reason: string }
   | { type: 'configured'; id?: number; ref: number; error?: string }
   | { type: 'ping'; id?: number };
 

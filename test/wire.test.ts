@@ -4,6 +4,9 @@ import { compileText } from '../compiler/pipeline.js';
 import { linkShape } from '../runtime/shaping/egress-plan.js';
 import { attachTun, type TunBridge } from '../runtime/shaping/tun-bridge.js';
 import { Wire } from '../runtime/shaping/wire.js';
+import { UserspaceNetwork } from '../runtime/shaping/userspace-network.js';
+import { Coordinator } from '../runtime/coordinator.js';
+import { connect } from '../sdk/index.js';
 import type { LinkShape } from '../schema/ir.js';
 import { NetLab, netSkipReason } from './net-lab.js';
 
@@ -101,4 +104,44 @@ test('userspace: blocked a → b only: a cannot reach b, b → a still flows', {
   assert.equal(((await sinkB.result) as { received: number }).received, 0, 'a → b is cut');
   assert.equal(((await sinkA.result) as { received: number }).received, 100, 'b → a flows');
   assert.equal(l.wire.stats.dropped.blocked, 100);
+});
+
+test('userspace: a mid-run configure changes the measured RTT and releases the callback state', { skip }, async (t) => {
+  const { plan } = compileText('plan.toml', 'version = 1\nname = "cfg"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "50ms"\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n');
+  assert.ok(plan);
+  const coordinator = new Coordinator({ instances: 2, agents: true });
+  const port = await coordinator.listen(0);
+  const lab = new NetLab();
+  let net: UserspaceNetwork | undefined;
+  t.after(async () => {
+    await net?.close();
+    await coordinator.close();
+    await lab.cleanup();
+    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
+  });
+  const ns = { a: await lab.netns('a'), b: await lab.netns('b') };
+  net = await UserspaceNetwork.start({
+    plan,
+    prefix: 16,
+    coordinator: `127.0.0.1:${port}`,
+    instances: [
+      { name: 'a-0', group: 'a', netns: ns.a, ip: '198.18.0.2', device: lab.device('a') },
+      { name: 'b-0', group: 'b', netns: ns.b, ip: '198.18.0.3', device: lab.device('b') },
+    ],
+  });
+  for (const p of net.processes) lab.track(p);
+  // The instances (their control side, here in the test process).
+  const a = await connect({ coordinator: `127.0.0.1:${port}`, group: 'a', instance: 'a-0', env: {} });
+  const b = await connect({ coordinator: `127.0.0.1:${port}`, group: 'b', instance: 'b-0', env: {} });
+  await Promise.all([a.network.waitReady(), b.network.waitReady()]);
+  const before = median(await lab.ping(ns.a, '198.18.0.3', 30, 0.03));
+  assert.ok(Math.abs(before - 100) <= 3, `RTT before: ${before}`);
+  const released = b.sync.barrier('reshaped', 1);
+  await a.network.configure({ latency: '20ms' }, { callbackState: 'reshaped' });
+  await released;
+  const after = median(await lab.ping(ns.a, '198.18.0.3', 30, 0.03));
+  assert.ok(Math.abs(after - 70) <= 3, `RTT after a's egress went to 20 ms: ${after}`);
+  await assert.rejects(a.network.configure({ latency: 'soon' }), { code: 'configure_failed', message: /latency/ });
+  await Promise.all([a.success(), b.success()]);
+  await Promise.all([a.close(), b.close()]);
 });

@@ -1,0 +1,91 @@
+import { connect, type Socket } from 'node:net';
+
+/**
+ * One shaping agent's connection to the coordinator (docs/protocol.md, "Network"): registers
+ * for one instance, reports readiness, and answers the `configure` events relayed to it.
+ */
+export class AgentLink {
+  private buffered = '';
+  private nextId = 1;
+  private handler: (shape: unknown) => Promise<void> = async () => {
+    throw new Error('this agent applies no mid-run changes');
+  };
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        if (line) this.onFrame(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects (retrying while the coordinator starts) and registers as the agent of `instance`. */
+  static async open(coordinator: string, instance: string, timeoutMs = 60_000): Promise<AgentLink> {
+    const m = /^(.*):([0-9]+)$/.exec(coordinator);
+    if (!m) throw new Error(`coordinator address ${coordinator} is not host:port`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: m[1]!, port: Number(m[2]), noDelay: true });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        const link = new AgentLink(socket);
+        const reply = await link.request({ type: 'register', role: 'agent', instance });
+        if (reply.error) throw new Error(`the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`);
+        return link;
+      } catch (err) {
+        if (Date.now() > deadline || (err as Error).message.startsWith('the coordinator refused')) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Applies mid-run shapes: resolve when applied, throw to refuse (the instance gets the message). */
+  onConfigure(handler: (shape: unknown) => Promise<void>): void {
+    this.handler = handler;
+  }
+
+  async ready(): Promise<void> {
+    await this.request({ type: 'network_ready' });
+  }
+
+  /** Shaping could not be set up: the coordinator fails the run with this reason. */
+  async failed(reason: string): Promise<void> {
+    await this.request({ type: 'network_failed', reason });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private readonly pending = new Map<number, (f: Record<string, unknown>) => void>();
+
+  private request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, resolve);
+      this.socket.once('close', () => reject(new Error('the connection to the coordinator closed')));
+      this.socket.write(JSON.stringify({ ...frame, id }) + '\n');
+    });
+  }
+
+  private onFrame(frame: Record<string, unknown>): void {
+    if (typeof frame.re === 'number') {
+      this.pending.get(frame.re)?.(frame);
+      this.pending.delete(frame.re);
+    } else if (frame.event === 'configure') {
+      const ref = frame.ref;
+      this.handler(frame.shape).then(
+        () => this.socket.write(JSON.stringify({ type: 'configured', ref }) + '\n'),
+        (err: Error) => this.socket.write(JSON.stringify({ type: 'configured', ref, error: err.message }) + '\n'),
+      );
+    }
+  }
+}
