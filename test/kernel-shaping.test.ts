@@ -9,6 +9,10 @@ import { cidrBlocks } from '../runtime/shaping/cidr-blocks.js';
 import { planEgress } from '../runtime/shaping/egress-plan.js';
 import { applyTc, kernelShortfall, probeKernel, tcRunner } from '../runtime/shaping/kernel-backend.js';
 import { renderTc } from '../runtime/shaping/tc-plan.js';
+import { AgentLink } from '../runtime/shaping/agent-link.js';
+import { startKernelShaping } from '../runtime/shaping/kernel-shaping.js';
+import { Coordinator } from '../runtime/coordinator.js';
+import { connect } from '../sdk/index.js';
 import { repoRoot } from './helpers.js';
 import { NetLab, netSkipReason } from './net-lab.js';
 
@@ -110,4 +114,47 @@ test('kernel backend: HTB rate, filters and a partition, applied for real; count
   assert.ok(sent('1:1') < 1_000_000, `1:1 sent ${sent('1:1')}`);
   const filters = (await tc(['-s', 'filter', 'show', 'dev', dev])).stdout;
   assert.match(filters, /mirred \(Egress Redirect to device lo\) stolen[^]*?Sent \d+ bytes 50 pkt/);
+});
+
+test('kernel agent: applies, reports ready, takes a mid-run configure; refuses what the kernel lacks before any traffic', { skip }, async (t) => {
+  const { a, dev } = await vethLab(t);
+  const tc = tcRunner(a);
+  const caps = await probeKernel(dev, tc);
+  const coordinator = new Coordinator({ instances: 1, agents: true });
+  const port = await coordinator.listen(0);
+  t.after(() => coordinator.close());
+  const { plan } = compileText('p.toml', 'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n[run]\ntotal_instances = 2\n');
+  assert.ok(plan);
+  const link = await AgentLink.open(`127.0.0.1:${port}`, 'a-0');
+  t.after(() => link.close());
+  const addresses = new Map([['a', ['198.18.1.1']], ['b', ['198.18.1.2']]]);
+  await startKernelShaping({ plan, instance: 'a-0', group: 'a', device: dev, tc, addresses, link });
+  const env = await connect({ coordinator: `127.0.0.1:${port}`, group: 'a', instance: 'a-0', env: {} });
+  await env.network.waitReady();
+  assert.match((await tc(['class', 'show', 'dev', dev])).stdout, /rate 10Mbit/);
+  await env.network.configure({ bandwidth: '2Mbit' });
+  assert.match((await tc(['class', 'show', 'dev', dev])).stdout, /rate 2Mbit/);
+  if (!caps.netem) {
+    // A shape this kernel cannot apply is refused, and the old one stays.
+    await assert.rejects(env.network.configure({ latency: '10ms' }), { code: 'configure_failed', message: /sch_netem/ });
+    assert.match((await tc(['class', 'show', 'dev', dev])).stdout, /rate 2Mbit/);
+  }
+  await env.success();
+  await env.close();
+});
+
+test('kernel agent: a plan that needs netem on a kernel without it fails the run before it starts', { skip }, async (t) => {
+  const { a, dev } = await vethLab(t);
+  const tc = tcRunner(a);
+  if ((await probeKernel(dev, tc)).netem) return t.skip('this kernel has sch_netem');
+  const coordinator = new Coordinator({ instances: 1, agents: true });
+  const port = await coordinator.listen(0);
+  t.after(() => coordinator.close());
+  const { plan } = compileText('p.toml', 'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "100ms"\n[[groups]]\nid = "a"\ninstances = 1\n');
+  const link = await AgentLink.open(`127.0.0.1:${port}`, 'a-0');
+  t.after(() => link.close());
+  await assert.rejects(startKernelShaping({ plan: plan!, instance: 'a-0', group: 'a', device: dev, tc, addresses: new Map([['a', ['198.18.1.2']]]), link }), /sch_netem/);
+  const results = await coordinator.ended;
+  assert.equal(results.outcome, 'failure');
+  assert.match(results.reason!, /a-0.*sch_netem/);
 });
