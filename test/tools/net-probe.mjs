@@ -43,7 +43,8 @@ if (mode === 'echo') {
   const s = dgram.createSocket('udp4');
   let received = 0;
   s.on('message', () => received++);
-  s.bind(num(0), () => {
+  s.bind({ port: num(0) }, () => {
+    s.setRecvBufferSize(8 * 1024 * 1024);
     out({ ready: true });
     setTimeout(() => (out({ received }), process.exit(0)), num(1));
   });
@@ -91,6 +92,23 @@ if (mode === 'echo') {
     pump();
   });
   c.on('close', () => process.exit(0));
+} else if (mode === 'flood') {
+  // flood HOST PORT MS: as many small datagrams as this process can send, for MS.
+  const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+  const payload = Buffer.alloc(64);
+  let sent = 0;
+  s.bind(0, () => {
+    const end = performance.now() + num(2);
+    const burst = () => {
+      for (let i = 0; i < 256; i++) {
+        s.send(payload, num(1), args[0]);
+        sent++;
+      }
+      if (performance.now() < end) setImmediate(burst);
+      else setTimeout(() => (out({ sent }), process.exit(0)), 300);
+    };
+    burst();
+  });
 } else {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);
