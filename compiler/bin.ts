@@ -25,10 +25,22 @@ function readStdin(limit: number): Uint8Array {
 }
 
 const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+// Ctrl-C asks the run to stop and clean up; a second one leaves at once.
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+  if (interrupt.signal.aborted) process.exit(130);
+  interrupt.abort();
+});
+process.on('SIGTERM', () => interrupt.abort());
 const code = await main(process.argv.slice(2), {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   readStdin,
   color,
+  tty: Boolean(process.stderr.isTTY),
+  signal: interrupt.signal,
+  env: process.env,
+  cwd: process.cwd(),
+  isRoot: process.getuid?.() === 0,
 });
-process.exitCode = code;
+process.exit(code);

@@ -17,6 +17,15 @@ export interface CliIo {
   readonly readStdin: (limit: number) => Uint8Array;
   /** Colour on stderr: a TTY and no NO_COLOR. */
   readonly color: boolean;
+  /** stderr is a terminal (live progress line). @default false */
+  readonly tty?: boolean;
+  /** Aborted on Ctrl-C. */
+  readonly signal?: AbortSignal;
+  /** The environment instances inherit, and the working directory they run in. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** Whether this process may create network namespaces (root). */
+  readonly isRoot?: boolean;
 }
 
 interface PlanOptions {
@@ -34,7 +43,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .addHelpText(
       'after',
       `
-Exit codes: 0 success · 1 the run failed (coordinator) · 2 invalid plan or usage · 3 environment problem · 70 internal error (a bug in tgc).
+Exit codes: 0 success · 1 the run failed · 2 invalid plan or usage · 3 environment problem · 130 interrupted · 70 internal error (a bug in tgc).
 Docs: README.md and docs/composition.md.`,
     )
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -78,6 +87,24 @@ Docs: README.md and docs/composition.md.`,
     .description('print the composition JSON Schema (for editors: yaml-language-server, Taplo)')
     .action(() => {
       io.stdout(JSON.stringify(schema, null, 2) + '\n');
+    });
+
+  program
+    .command('run')
+    .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
+    .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
+    .addOption(formatOption())
+    .addOption(new Option('--target <target>', 'where to run').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
+    .option('--dry-run', 'print every command the run would issue, in order, and run none')
+    .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist yet')
+    .option('--json', 'print only the final results JSON')
+    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string }) => {
+      const result = compile(file, opts, io);
+      if (!result) return void (code = EXIT.invalid);
+      code = report(result, { ...opts, json: false }, io);
+      if (code !== EXIT.ok) return;
+      const { runCommand } = await import('../targets/run-command.js');
+      code = await runCommand(result.plan!, { ...opts, version: pkg.version }, io);
     });
 
   program

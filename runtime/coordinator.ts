@@ -685,6 +685,43 @@ export class Coordinator {
     };
   }
 
+  /**
+   * For drivers that watch the processes: an instance that died before it registered (or
+   * without the coordinator noticing) is recorded as crashed, which decides the run.
+   */
+  crashed(name: string, group: string, reason: string): void {
+    if (this.result) return;
+    const known = this.byName.get(name);
+    if (known) {
+      if (!known.outcome) this.setOutcome(known, 'crash', reason);
+      return;
+    }
+    const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
+    this.groupCounts.set(group, groupSeq);
+    const inst: Instance = {
+      name,
+      group,
+      seq: this.instances.length + 1,
+      groupSeq,
+      dataIp: null,
+      registeredMs: Date.now() - this.startedAt,
+      conn: undefined,
+      agent: undefined,
+      metrics: new Map(),
+      messages: [],
+      networkReady: false,
+      readyWaiters: [],
+    };
+    this.instances.push(inst);
+    this.byName.set(name, inst);
+    this.setOutcome(inst, 'crash', reason);
+  }
+
+  /** Ends the run now as a failure (the driver was interrupted, say); the rest are `stopped`. */
+  abort(reason: string): void {
+    this.endRun('failure', reason, 'stopped');
+  }
+
   /** Live progress, as `/status` serves it. */
   status(): Record<string, unknown> {
     const outcomes: Record<string, number> = {};

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The control network every local run uses: instances reach the coordinator on it. */
+export const CONTROL_SUBNET = { gateway: '198.19.0.1', prefix: 17, first: (198 * 2 ** 24 + 19 * 2 ** 16) >>> 0 } as const;
+
+export interface LocalHost {
+  readonly name: string;
+  readonly netns: string;
+  /** The instance's control address; the coordinator is at `CONTROL_SUBNET.gateway`. */
+  readonly controlIp: string;
+  /** The host end of its control veth. */
+  readonly hostVeth: string;
+}
+
+/** Everything one local run creates in the kernel, named after the run so it can be found. */
+export class LocalNetwork {
+  readonly bridge: string;
+  private readonly hosts: LocalHost[] = [];
+  private bridgeUp = false;
+
+  /** @param tag short, unique per run: it goes into every name (bridges and links allow 15 characters). */
+  constructor(readonly tag: string) {
+    this.bridge = `tgcb${tag}`;
+  }
+
+  /** Every command, in order, that `start` and `addHost` would run (for --dry-run). */
+  static commandsFor(tag: string, names: readonly string[]): string[][] {
+    const net = new LocalNetwork(tag);
+    const cmds: string[][] = [...net.bridgeCommands()];
+    names.forEach((name, i) => cmds.push(...net.hostCommands(net.host(name, i))));
+    return cmds;
+  }
+
+  async start(): Promise<void> {
+    const { stdout } = await run('ip', ['-o', 'addr', 'show']);
+    if (stdout.includes(` ${CONTROL_SUBNET.gateway}/`)) {
+      throw new EnvironmentError(`${CONTROL_SUBNET.gateway} is already assigned on this host: another tgc run is in progress (or one was killed; remove its tgcb* bridge with ip link del)`);
+    }
+    for (const cmd of this.bridgeCommands()) await run(cmd[0]!, cmd.slice(1));
+    this.bridgeUp = true;
+  }
+
+  host(name: string, index: number): LocalHost {
+    const n = CONTROL_SUBNET.first + 2 + index;
+    return { name, netns: `tgc-${this.tag}-${index}`, controlIp: [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'), hostVeth: `tgcv${this.tag}${index.toString(36)}` };
+  }
+
+  async addHost(name: string, index: number): Promise<LocalHost> {
+    const h = this.host(name, index);
+    this.hosts.push(h);
+    for (const cmd of this.hostCommands(h)) await run(cmd[0]!, cmd.slice(1));
+    return h;
+  }
+
+  /** Removes every namespace, link and the bridge; never throws. */
+  async stop(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
+    await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
+    if (this.bridgeUp) await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+    this.hosts.length = 0;
+    this.bridgeUp = false;
+  }
+
+  private bridgeCommands(): string[][] {
+    return [
+      ['ip', 'link', 'add', this.bridge, 'type', 'bridge'],
+      ['ip', 'addr', 'add', `${CONTROL_SUBNET.gateway}/${CONTROL_SUBNET.prefix}`, 'dev', this.bridge],
+      ['ip', 'link', 'set', this.bridge, 'up'],
+    ];
+  }
+
+  private hostCommands(h: LocalHost): string[][] {
+    return [
+      ['ip', 'netns', 'add', h.netns],
+      ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
+      ['ip', 'link', 'add', h.hostVeth, 'type', 'veth', 'peer', 'name', 'ctl0', 'netns', h.netns],
+      ['ip', 'link', 'set', h.hostVeth, 'master', this.bridge, 'up'],
+      ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${CONTROL_SUBNET.prefix}`, 'dev', 'ctl0'],
+      ['ip', '-n', h.netns, 'link', 'set', 'ctl0', 'up'],
+    ];
+  }
+}
+
+/** A problem with the machine, not the plan: exit code 3. */
+export class EnvironmentError extends Error {
+  override readonly name = 'EnvironmentError';
+}

@@ -1,0 +1,257 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatIpv4, parseCidr } from '../../compiler/units.js';
+import { Coordinator, type Results } from '../../runtime/coordinator.js';
+import { UserspaceNetwork, type ShapedInstance } from '../../runtime/shaping/userspace-network.js';
+import type { Plan } from '../../schema/ir.js';
+import { buildReport, junitXml, outcomeTable } from '../run-report.js';
+import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
+
+export interface LocalRunOptions {
+  readonly plan: Plan;
+  readonly version: string;
+  /** The run directory (created; must not exist). */
+  readonly outDir: string;
+  readonly runId: string;
+  /** Where instance commands run. */
+  readonly cwd: string;
+  /** The environment instances inherit (PATH, HOME…), before the TGC_ variables. */
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  readonly json: boolean;
+  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean };
+  /** Aborted on Ctrl-C: everything is torn down and the run reports 130. */
+  readonly signal: AbortSignal;
+}
+
+interface Planned {
+  readonly name: string;
+  readonly group: string;
+  readonly index: number;
+  readonly dataIp: string;
+}
+
+/** The instances of a plan with their data addresses: the subnet's `.2` onwards, in plan order. */
+export function layout(plan: Plan): Planned[] {
+  const cidr = parseCidr(plan.network.subnet);
+  if ('error' in cidr) throw new Error(cidr.error);
+  const out: Planned[] = [];
+  for (const g of plan.groups) for (let i = 0; i < g.instances; i++) out.push({ name: `${g.id}-${i}`, group: g.id, index: g.firstIndex + i, dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i) });
+  return out;
+}
+
+/** Testground's TEST_INSTANCE_PARAMS: `k=v|k=v`, strings as they are, other values as JSON. */
+function testgroundParams(params: Readonly<Record<string, unknown>>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('|');
+}
+
+/** The environment of one instance (SPEC §5). */
+export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: string, outputs: string): Record<string, string> {
+  const g = plan.groups.find((x) => x.id === p.group)!;
+  const [host, port] = [coordinator.slice(0, coordinator.lastIndexOf(':')), coordinator.slice(coordinator.lastIndexOf(':') + 1)];
+  const params = JSON.stringify(g.params);
+  return {
+    ...g.env,
+    TGC_RUN_ID: runId,
+    TGC_PLAN: plan.name,
+    TGC_GROUP: g.id,
+    TGC_INSTANCE: p.name,
+    TGC_INSTANCES: String(plan.totalInstances),
+    TGC_GROUP_INSTANCES: String(g.instances),
+    TGC_PARAMS: params,
+    TGC_COORDINATOR: coordinator,
+    TGC_DATA_SUBNET: plan.network.subnet,
+    TGC_OUTPUTS: outputs,
+    TEST_PLAN: plan.name,
+    TEST_RUN: runId,
+    TEST_GROUP_ID: g.id,
+    TEST_INSTANCE_COUNT: String(plan.totalInstances),
+    TEST_GROUP_INSTANCE_COUNT: String(g.instances),
+    TEST_INSTANCE_PARAMS: testgroundParams(g.params),
+    TEST_SUBNET: plan.network.subnet,
+    TEST_OUTPUTS_PATH: outputs,
+    TEST_SIDECAR: 'true',
+    SYNC_SERVICE_HOST: host,
+    SYNC_SERVICE_PORT: port,
+  };
+}
+
+/** What `tgc run --dry-run` prints for the local target, in order. */
+export function localDryRun(plan: Plan, runId: string, cwd: string): string[] {
+  const tag = runId.slice(-6);
+  const planned = layout(plan);
+  const net = new LocalNetwork(tag);
+  const prefix = Number(plan.network.subnet.split('/')[1]);
+  const lines = LocalNetwork.commandsFor(tag, planned.map((p) => p.name)).map((c) => c.join(' '));
+  lines.push(`# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`);
+  for (const p of planned) {
+    const h = net.host(p.name, p.index);
+    const dev = `data0`;
+    lines.push(`socat -b 65536 TUN,tun-name=tgcd${tag}${p.index.toString(36)},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
+    lines.push(`ip link set dev tgcd${tag}${p.index.toString(36)} netns ${h.netns}  # then named ${dev}: ${p.dataIp}/${prefix}`);
+  }
+  for (const p of planned) {
+    const g = plan.groups.find((x) => x.id === p.group)!;
+    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}  # cwd ${cwd}`);
+  }
+  lines.push(`# after the run: kill what is left, then`);
+  for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
+  lines.push(`ip link del ${net.bridge}`);
+  return lines;
+}
+
+/**
+ * Runs a plan as local processes, each in its own network namespace: a control bridge to the
+ * in-process coordinator, a TUN data interface on the userspace wire. Follows the run, writes
+ * the run directory, tears everything down. Resolves to the exit code (0, 1, 3 or 130).
+ */
+export async function runLocal(o: LocalRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const say = (line: string) => {
+    if (!o.json) io.stderr(line + '\n');
+  };
+  for (const g of plan.groups) {
+    if (!g.command) throw new EnvironmentError(`group "${g.id}" has no command; the local target runs commands (image and build are for the container targets)`);
+  }
+  if (plan.network.shaping === 'kernel') {
+    throw new EnvironmentError('the local target shapes with the userspace backend; shaping = "kernel" is not available here yet — use "auto" or "userspace"');
+  }
+  const backend = plan.network.shaping === 'off' ? 'off' : 'userspace';
+  const planned = layout(plan);
+  const tag = o.runId.slice(-6);
+  const network = new LocalNetwork(tag);
+  const coordinator = new Coordinator({
+    instances: plan.totalInstances,
+    groups: Object.fromEntries(plan.groups.map((g) => [g.id, g.instances])),
+    timeoutMs: plan.timeoutMs,
+    runId: o.runId,
+    plan: plan.name,
+    agents: true,
+  });
+  const procs = new Map<string, ChildProcess>();
+  const exits = new Map<string, number | null>();
+  const logs: WriteStream[] = [];
+  let shaped: UserspaceNetwork | undefined;
+  let progress: NodeJS.Timeout | undefined;
+  const startedAt = new Date();
+  const t0 = Date.now();
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
+
+  const teardown = async () => {
+    if (progress) clearInterval(progress);
+    if (io.tty && !o.json) io.stderr('\r\x1b[K');
+    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGTERM');
+    const deadline = Date.now() + 2000;
+    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < deadline) await sleep(50);
+    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
+    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null)) await sleep(20);
+    await shaped?.close();
+    await coordinator.close();
+    await network.stop();
+    await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
+  };
+
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    coordinator.abort('interrupted');
+  };
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await network.start();
+    const port = await coordinator.listen(0, CONTROL_SUBNET.gateway);
+    const address = `${CONTROL_SUBNET.gateway}:${port}`;
+    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${plan.network.shaping === 'auto' ? ' (auto: this target uses the userspace wire)' : ''} · ${o.outDir}`);
+    const hosts: Awaited<ReturnType<LocalNetwork["addHost"]>>[] = [];
+    for (const p of planned) hosts.push(await network.addHost(p.name, p.index));
+    const prefix = Number(plan.network.subnet.split('/')[1]);
+    const shapingPlan = backend === 'off' ? unshaped(plan) : plan;
+    const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
+    shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
+
+    for (const [i, p] of planned.entries()) {
+      if (o.signal.aborted) break;
+      const g = plan.groups.find((x) => x.id === p.group)!;
+      const outputs = resolve(o.outDir, 'outputs', p.name);
+      mkdirSync(outputs, { recursive: true });
+      const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
+      logs.push(log);
+      const env = { ...o.baseEnv, ...instanceEnv(plan, p, o.runId, address, outputs) };
+      const child = spawn('ip', ['netns', 'exec', hosts[i]!.netns, ...g.command!], { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      procs.set(p.name, child);
+      const stream = (data: Buffer) => {
+        log.write(data);
+        if (o.json) return;
+        if (io.tty) io.stderr('\r\x1b[K');
+        for (const line of data.toString('utf8').replace(/\n$/, '').split('\n')) io.stdout(`${p.name} | ${line}\n`);
+      };
+      child.stdout!.on('data', stream);
+      child.stderr!.on('data', stream);
+      child.on('error', (err) => coordinator.crashed(p.name, p.group, `could not start: ${err.message}`));
+      child.on('exit', (code, sig) => {
+        exits.set(p.name, code ?? (sig ? 128 : null));
+        // A process that ends without having reported: give the connection a moment to close first.
+        setTimeout(() => coordinator.crashed(p.name, p.group, `exited with ${sig ? `signal ${sig}` : `code ${code}`} without reporting an outcome`), 200);
+      });
+    }
+
+    let last = '';
+    progress = setInterval(() => {
+      const s = coordinator.status() as { registered: number; network_ready: number; outcomes: Record<string, number>; states: Record<string, number> };
+      const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+      const states = Object.entries(s.states).filter(([k]) => k !== 'network-ready').map(([k, v]) => `${k} ${v}`).join(', ');
+      const line = `registered ${s.registered}/${plan.totalInstances} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
+      if (o.json) return;
+      if (io.tty) io.stderr(`\r\x1b[K${line}`);
+      else if (line !== last) io.stderr(`tgc: ${line}\n`);
+      last = line;
+    }, io.tty ? 200 : 1000);
+
+    const results: Results = await coordinator.ended;
+    // Give instances that just got `stop` a moment to exit on their own.
+    const grace = Date.now() + 2000;
+    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < grace) await sleep(50);
+    await teardown();
+    const report = buildReport({
+      version: o.version,
+      plan,
+      target: 'local',
+      backend,
+      startedAt,
+      durationMs: Date.now() - t0,
+      results,
+      exits,
+      names: planned.map((p) => ({ name: p.name, group: p.group, ip: p.dataIp })),
+    });
+    writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
+    if (o.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
+    if (interrupted) return 130;
+    return report.outcome === 'success' ? 0 : 1;
+  } catch (err) {
+    await teardown();
+    throw err;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function unshaped(plan: Plan): Plan {
+  return { ...plan, network: { ...plan.network, shape: {}, links: [] }, groups: plan.groups.map((g) => ({ ...g, network: {} })) };
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliIo } from '../compiler/cli.js';
+import type { Plan } from '../schema/ir.js';
+import { EnvironmentError } from './local/local-network.js';
+import { localDryRun, runLocal } from './local/run-local.js';
+
+export interface RunCommandOptions {
+  readonly target: string;
+  readonly dryRun?: boolean;
+  readonly out?: string;
+  readonly json?: boolean;
+  readonly version: string;
+}
+
+/** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/** `tgc run`: checks the environment, then hands over to the target's driver. Resolves to the exit code. */
+export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
+  if (o.target !== 'local') {
+    io.stderr(`tgc: the ${o.target} target cannot run plans yet; run them with --target local\n`);
+    return 2;
+  }
+  const runId = newRunId();
+  const cwd = io.cwd ?? '.';
+  if (o.dryRun) {
+    io.stdout(localDryRun(plan, runId, cwd).join('\n') + '\n');
+    return 0;
+  }
+  const outDir = o.out ?? join(cwd, '.tgc', 'runs', runId);
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
+    io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
+    return 2;
+  }
+  const missing = ['ip', 'socat'].filter((tool) => {
+    try {
+      execFileSync('which', [tool], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (!io.isRoot) {
+    io.stderr('tgc: the local target runs each instance in its own network namespace, which needs root here: run tgc with sudo (unprivileged user namespaces are not supported yet)\n');
+    return 3;
+  }
+  if (missing.length > 0 || !existsSync('/dev/net/tun')) {
+    io.stderr(`tgc: the local target needs ${[...missing, ...(existsSync('/dev/net/tun') ? [] : ['/dev/net/tun'])].join(', ')}: apt-get install iproute2 socat\n`);
+    return 3;
+  }
+  try {
+    return await runLocal({
+      plan,
+      version: o.version,
+      outDir,
+      runId,
+      cwd,
+      baseEnv: { PATH: io.env?.PATH, HOME: io.env?.HOME, LANG: io.env?.LANG, NODE_OPTIONS: io.env?.NODE_OPTIONS },
+      json: o.json === true,
+      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
+      signal: io.signal ?? new AbortController().signal,
+    });
+  } catch (err) {
+    if (err instanceof EnvironmentError) {
+      io.stderr(`tgc: ${err.message}\n`);
+      return 3;
+    }
+    throw err;
+  }
+}
