@@ -202,7 +202,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     progress = setInterval(() => {
       const s = coordinator.status() as { registered: number; network_ready: number; outcomes: Record<string, number>; states: Record<string, number> };
       const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
-      const states = Object.entries(s.states).filter(([k]) => k !== 'network-ready').map(([k, v]) => `${k} ${v}`).join(', ');
+      const states = Object.entries(s.states).filter(([k, v]) => k !== 'network-ready' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       const line = `registered ${s.registered}/${plan.totalInstances} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
       if (o.json) return;
       if (io.tty) io.stderr(`\r\x1b[K${line}`);

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot, tempDir } from './helpers.js';
+import { netSkipReason } from './net-lab.js';
+
+const exec = promisify(execFile);
+const skip = netSkipReason();
+const bin = join(repoRoot, 'dist/tgc.mjs');
+const behave = join(repoRoot, 'test/clients/behave.mjs');
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly out: string;
+  readonly ms: number;
+}
+
+/** `tgc run` in a child process, its run directory in a fresh temp dir. */
+function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void): Promise<Run> {
+  const out = join(tempDir('tgc-run-'), 'run');
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d));
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      onStderr?.(stderr, proc);
+    });
+    proc.once('exit', (code) => resolve({ code, stdout, stderr, out, ms: Date.now() - t0 }));
+  });
+}
+
+/** A plan with one group per (id, mode), in a temp dir. */
+function behaviourPlan(groups: [string, string, number][], timeout = '1m'): string {
+  const dir = tempDir('tgc-plan-');
+  const file = join(dir, 'plan.toml');
+  writeFileSync(
+    file,
+    `version = 1\nname = "behave"\n[run]\ntimeout = "${timeout}"\n[defaults]\ncommand = ["node", ${JSON.stringify(behave)}]\n` +
+      groups.map(([id, mode, n]) => `[[groups]]\nid = "${id}"\ninstances = ${n}\nparams = { mode = "${mode}" }\n`).join(''),
+  );
+  return file;
+}
+
+/** What a run left in the kernel or the process table, found by its run id's tag. */
+async function leftovers(out: string): Promise<string[]> {
+  const runId = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).run_id as string;
+  const tag = runId.slice(-6);
+  const found: string[] = [];
+  found.push(...(await exec('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes(`tgc-${tag}-`)));
+  found.push(...(await exec('ip', ['-o', 'link', 'show'])).stdout.split('\n').filter((l) => l.includes(tag)));
+  found.push(...(await exec('ps', ['-eo', 'pid,args'])).stdout.split('\n').filter((l) => l.includes(tag) && !l.includes('ps -eo')));
+  return found;
+}
+
+function junitCases(out: string): { name: string; failure: boolean; error: boolean }[] {
+  // Well-formed XML, checked by Python's parser; then the test cases.
+  const script = `import json,sys,xml.etree.ElementTree as E
+r=E.parse(sys.argv[1]).getroot(); assert r.tag=='testsuites'
+print(json.dumps([{'name':c.get('name'),'failure':c.find('failure') is not None,'error':c.find('error') is not None} for s in r.findall('testsuite') for c in s.findall('testcase')]))`;
+  return JSON.parse(execFileSyncText('python3', ['-c', script, join(out, 'junit.xml')]));
+}
+
+function execFileSyncText(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8' });
+}
+
+test('tgc run examples/ping/plan.toml: exit 0, the outcome table, rtt_ms ≈ 2000 ms in results.json', { skip, timeout: 120_000 }, async () => {
+  const r = await tgcRun('examples/ping/plan.toml');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /runners\s+2\/2/);
+  assert.match(r.stdout, /rtt_ms: mean 2\d{3}/);
+  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
+  const rtt = results.groups.runners.metrics.rtt_ms;
+  assert.equal(rtt.count, 2);
+  for (const v of [rtt.min, rtt.max]) assert.ok(v >= 1990 && v <= 2150, `rtt_ms ${v}`);
+  assert.equal(results.backend, 'userspace');
+  assert.deepEqual(junitCases(r.out), [
+    { name: 'runners-0', failure: false, error: false },
+    { name: 'runners-1', failure: false, error: false },
+  ]);
+  assert.match(readFileSync(join(r.out, 'logs/runners-0.log'), 'utf8'), /rtt to runners-1/);
+  assert.deepEqual(await leftovers(r.out), []);
+});
+
+test('a failing instance: exit 1, its reason in the table and in junit.xml', { skip, timeout: 120_000 }, async () => {
+  const r = await tgcRun(behaviourPlan([['good', 'hang', 1], ['bad', 'fail', 1]]));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /bad-0: failure — failing as asked/);
+  const cases = junitCases(r.out);
+  assert.deepEqual(cases.find((c) => c.name === 'bad-0'), { name: 'bad-0', failure: true, error: false });
+  assert.match(readFileSync(join(r.out, 'junit.xml'), 'utf8'), /<failure type="failure" message="failing as asked">/);
+  assert.deepEqual(await leftovers(r.out), []);
+});
+
+test('a crashing instance: crash, and the run ends within 2 s of it', { skip, timeout: 120_000 }, async () => {
+  const r = await tgcRun(behaviourPlan([['waiter', 'hang', 2], ['crasher', 'crash', 1]]));
+  assert.equal(r.code, 1, r.stderr);
+  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
+  const crasher = results.instances.find((i: { name: string }) => i.name === 'crasher-0');
+  assert.equal(crasher.outcome, 'crash');
+  const crashedAt = Number(/crashing at (\d+)/.exec(readFileSync(join(r.out, 'logs/crasher-0.log'), 'utf8'))?.[1]);
+  const endedAt = new Date(results.started_at).getTime() + results.duration_ms;
+  assert.ok(endedAt - crashedAt < 2000 + 2500, `the run ended ${endedAt - crashedAt} ms after the crash (incl. teardown)`);
+  const decided = results.instances.filter((i: { outcome: string }) => i.outcome === 'stopped').map((i: { ended_ms: number }) => i.ended_ms);
+  assert.ok(decided.every((ms: number) => ms - crasher.ended_ms < 2000), `stopped ${decided} vs crash ${crasher.ended_ms}`);
+  assert.deepEqual(junitCases(r.out).find((c) => c.name === 'crasher-0'), { name: 'crasher-0', failure: false, error: true });
+  assert.deepEqual(await leftovers(r.out), []);
+});
+
+test('the deadline: timeout outcomes, exit 1', { skip, timeout: 120_000 }, async () => {
+  const r = await tgcRun(behaviourPlan([['slow', 'hang', 2]], '3s'));
+  assert.equal(r.code, 1, r.stderr);
+  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
+  assert.deepEqual(results.instances.map((i: { outcome: string }) => i.outcome), ['timeout', 'timeout']);
+  assert.match(results.reason, /deadline/);
+  assert.deepEqual(await leftovers(r.out), []);
+});
+
+test('SIGINT to tgc run: exit 130, everything torn down', { skip, timeout: 120_000 }, async () => {
+  let sent = false;
+  const r = await tgcRun(behaviourPlan([['idle', 'hang', 2]], '5m'), [], (stderr, proc) => {
+    if (!sent && /states started 2 /.test(stderr)) {
+      sent = true;
+      proc.kill('SIGINT');
+    }
+  });
+  assert.ok(sent, r.stderr);
+  assert.equal(r.code, 130, r.stderr);
+  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
+  assert.equal(results.reason, 'interrupted');
+  assert.deepEqual(await leftovers(r.out), []);
+});
+
+test('run --dry-run prints the commands and runs none; bad targets and used directories are refused', async () => {
+  const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    execFile(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--dry-run'], { cwd: repoRoot }, (err, stdout) => resolve({ code: err ? (err.code as number) : 0, stdout }));
+  });
+  assert.equal(r.code, 0);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^ip link add tgcb\w+ type bridge$/);
+  assert.ok(lines.some((l) => /^ip netns exec tgc-\w+-0 node examples\/ping\/ping\.mjs/.test(l)));
+  assert.match(lines[lines.length - 1]!, /^ip link del tgcb\w+$/);
+  const other = await exec(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'k8s'], { cwd: repoRoot }).catch((e: { code: number }) => e);
+  assert.equal((other as { code: number }).code, 2);
+  const used = tempDir('tgc-used-');
+  writeFileSync(join(used, 'keep.txt'), 'precious');
+  const refused = await exec(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--out', used], { cwd: repoRoot }).catch((e: { code: number; stderr: string }) => e);
+  assert.equal((refused as { code: number }).code, 2);
+  assert.equal(readFileSync(join(used, 'keep.txt'), 'utf8'), 'precious');
+});
