@@ -6,6 +6,17 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot, tempDir } from './helpers.js';
 import { netSkipReason } from './net-lab.js';
+import { Ajv } from 'ajv';
+
+const resultsSchema = JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8'));
+const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(resultsSchema);
+
+/** results.json of a run, checked against docs/results.schema.json. */
+function results(out: string): Record<string, any> {
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, any>;
+  assert.ok(validateResults(r), JSON.stringify(validateResults.errors));
+  return r;
+}
 
 const exec = promisify(execFile);
 const skip = netSkipReason();
@@ -77,11 +88,11 @@ test('tgc run examples/ping/plan.toml: exit 0, the outcome table, rtt_ms ≈ 200
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /runners\s+2\/2/);
   assert.match(r.stdout, /rtt_ms: mean 2\d{3}/);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  const rtt = results.groups.runners.metrics.rtt_ms;
+  const res = results(r.out);
+  const rtt = res.groups.runners.metrics.rtt_ms;
   assert.equal(rtt.count, 2);
   for (const v of [rtt.min, rtt.max]) assert.ok(v >= 1990 && v <= 2150, `rtt_ms ${v}`);
-  assert.equal(results.backend, 'userspace');
+  assert.equal(res.backend, 'userspace');
   assert.deepEqual(junitCases(r.out), [
     { name: 'runners-0', failure: false, error: false },
     { name: 'runners-1', failure: false, error: false },
@@ -94,6 +105,7 @@ test('a failing instance: exit 1, its reason in the table and in junit.xml', { s
   const r = await tgcRun(behaviourPlan([['good', 'hang', 1], ['bad', 'fail', 1]]));
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /bad-0: failure — failing as asked/);
+  results(r.out);
   const cases = junitCases(r.out);
   assert.deepEqual(cases.find((c) => c.name === 'bad-0'), { name: 'bad-0', failure: true, error: false });
   assert.match(readFileSync(join(r.out, 'junit.xml'), 'utf8'), /<failure type="failure" message="failing as asked">/);
@@ -103,13 +115,13 @@ test('a failing instance: exit 1, its reason in the table and in junit.xml', { s
 test('a crashing instance: crash, and the run ends within 2 s of it', { skip, timeout: 120_000 }, async () => {
   const r = await tgcRun(behaviourPlan([['waiter', 'hang', 2], ['crasher', 'crash', 1]]));
   assert.equal(r.code, 1, r.stderr);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  const crasher = results.instances.find((i: { name: string }) => i.name === 'crasher-0');
+  const res = results(r.out);
+  const crasher = res.instances.find((i: { name: string }) => i.name === 'crasher-0');
   assert.equal(crasher.outcome, 'crash');
   const crashedAt = Number(/crashing at (\d+)/.exec(readFileSync(join(r.out, 'logs/crasher-0.log'), 'utf8'))?.[1]);
-  const endedAt = new Date(results.started_at).getTime() + results.duration_ms;
+  const endedAt = new Date(res.started_at).getTime() + res.duration_ms;
   assert.ok(endedAt - crashedAt < 2000 + 2500, `the run ended ${endedAt - crashedAt} ms after the crash (incl. teardown)`);
-  const decided = results.instances.filter((i: { outcome: string }) => i.outcome === 'stopped').map((i: { ended_ms: number }) => i.ended_ms);
+  const decided = res.instances.filter((i: { outcome: string }) => i.outcome === 'stopped').map((i: { ended_ms: number }) => i.ended_ms);
   assert.ok(decided.every((ms: number) => ms - crasher.ended_ms < 2000), `stopped ${decided} vs crash ${crasher.ended_ms}`);
   assert.deepEqual(junitCases(r.out).find((c) => c.name === 'crasher-0'), { name: 'crasher-0', failure: false, error: true });
   assert.deepEqual(await leftovers(r.out), []);
@@ -118,9 +130,9 @@ test('a crashing instance: crash, and the run ends within 2 s of it', { skip, ti
 test('the deadline: timeout outcomes, exit 1', { skip, timeout: 120_000 }, async () => {
   const r = await tgcRun(behaviourPlan([['slow', 'hang', 2]], '3s'));
   assert.equal(r.code, 1, r.stderr);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  assert.deepEqual(results.instances.map((i: { outcome: string }) => i.outcome), ['timeout', 'timeout']);
-  assert.match(results.reason, /deadline/);
+  const res = results(r.out);
+  assert.deepEqual(res.instances.map((i: { outcome: string }) => i.outcome), ['timeout', 'timeout']);
+  assert.match(res.reason, /deadline/);
   assert.deepEqual(await leftovers(r.out), []);
 });
 
@@ -134,8 +146,7 @@ test('SIGINT to tgc run: exit 130, everything torn down', { skip, timeout: 120_0
   });
   assert.ok(sent, r.stderr);
   assert.equal(r.code, 130, r.stderr);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  assert.equal(results.reason, 'interrupted');
+  assert.equal(results(r.out).reason, 'interrupted');
   assert.deepEqual(await leftovers(r.out), []);
 });
 
