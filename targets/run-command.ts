@@ -63,7 +63,7 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
       cwd,
       baseEnv: { PATH: io.env?.PATH, HOME: io.env?.HOME, LANG: io.env?.LANG, NODE_OPTIONS: io.env?.NODE_OPTIONS },
       json: o.json === true,
-      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
+      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true, ...(io.env && { env: io.env }) },
       signal: io.signal ?? new AbortController().signal,
     });
   } catch (err) {

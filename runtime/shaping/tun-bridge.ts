@@ -1,6 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { ipBatch } from '../ip-batch.js';
 
 const run = promisify(execFile);
 
@@ -61,23 +63,19 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
     }
   };
   try {
+    // The device shows up in sysfs once socat has created it (no process to spawn per look).
     const deadline = Date.now() + 5000;
-    for (;;) {
+    while (!existsSync(`/sys/class/net/${options.device}`)) {
       if (proc.exitCode !== null) throw new Error(`socat exited: ${stderr.trim() || `code ${proc.exitCode}`}`);
-      try {
-        await run('ip', ['link', 'show', 'dev', options.device]);
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`TUN device ${options.device} did not appear: ${stderr.trim()}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      if (Date.now() > deadline) throw new Error(`TUN device ${options.device} did not appear: ${stderr.trim()}`);
+      await new Promise((r) => setTimeout(r, 10));
     }
     await run('ip', ['link', 'set', 'dev', options.device, 'netns', options.netns]);
-    await run('ip', ['-n', options.netns, 'addr', 'add', `${options.ip}/${options.prefix}`, 'dev', options.device]);
-    await run('ip', ['-n', options.netns, 'link', 'set', 'dev', options.device, 'up']);
+    await ipBatch([`addr add ${options.ip}/${options.prefix} dev ${options.device}`, `link set dev ${options.device} up`], options.netns);
   } catch (err) {
     await close();
     throw err;
   }
   return { port, process: proc, close };
 }
+

@@ -1,4 +1,5 @@
 import type { LinkShape, Plan } from '../../schema/ir.js';
+import { inParallel } from '../in-parallel.js';
 import { AgentLink } from './agent-link.js';
 import { linkShape, mergeShapes } from './egress-plan.js';
 import { parseShape } from './parse-shape.js';
@@ -43,22 +44,23 @@ export class UserspaceNetwork {
     net = new UserspaceNetwork(wire);
     try {
       const wirePort = await wire.listen();
-      for (const inst of options.instances) {
+      await inParallel(options.instances, async (inst) => {
         const bridge = await attachTun({ netns: inst.netns, device: inst.device, ip: inst.ip, prefix: options.prefix, wirePort });
-        net.bridges.push(bridge);
+        net!.bridges.push(bridge);
         wire.add({ name: inst.name, ip: inst.ip, port: bridge.port });
-      }
+      });
       if (options.coordinator) {
-        for (const inst of options.instances) {
-          const agent = await AgentLink.open(options.coordinator, inst.name);
-          net.agents.push(agent);
+        const coordinator = options.coordinator;
+        await inParallel(options.instances, async (inst) => {
+          const agent = await AgentLink.open(coordinator, inst.name);
+          net!.agents.push(agent);
           agent.onConfigure(async (raw) => {
             const shape = parseShape(raw);
             if ('error' in shape) throw new Error(shape.error);
             net!.overrides.set(inst.name, mergeShapes([net!.overrides.get(inst.name) ?? {}, shape]));
             wire.reshape(inst.name);
           });
-        }
+        });
         await Promise.all(net.agents.map((a) => a.ready()));
       }
       return net;
@@ -79,3 +81,4 @@ export class UserspaceNetwork {
     this.wire.close();
   }
 }
+

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { inParallel } from '../../runtime/in-parallel.js';
+import { ipBatch } from '../../runtime/ip-batch.js';
 
 const run = promisify(execFile);
 
@@ -48,11 +50,17 @@ export class LocalNetwork {
     return { name, netns: `tgc-${this.tag}-${index}`, controlIp: [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'), hostVeth: `tgcv${this.tag}${index.toString(36)}` };
   }
 
-  async addHost(name: string, index: number): Promise<LocalHost> {
-    const h = this.host(name, index);
-    this.hosts.push(h);
-    for (const cmd of this.hostCommands(h)) await run(cmd[0]!, cmd.slice(1));
-    return h;
+  /**
+   * Creates the hosts' namespaces and control links: one `ip -batch` for the host side, then
+   * one per namespace for the inside, in parallel (hundreds of hosts in a few seconds).
+   */
+  async addHosts(list: readonly { name: string; index: number }[]): Promise<LocalHost[]> {
+    const hosts = list.map(({ name, index }) => this.host(name, index));
+    this.hosts.push(...hosts);
+    const outside = hosts.flatMap((h) => this.hostCommands(h).filter((c) => c[1] !== '-n'));
+    await ipBatch(outside.map((c) => c.slice(1).join(' ')));
+    await inParallel(hosts, (h) => ipBatch(this.hostCommands(h).filter((c) => c[1] === '-n').map((c) => c.slice(3).join(' ')), h.netns));
+    return hosts;
   }
 
   /** Removes every namespace, link and the bridge; never throws. */

@@ -19,7 +19,7 @@ export interface LocalRunOptions {
   /** The environment instances inherit (PATH, HOME…), before the TGC_ variables. */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly json: boolean;
-  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean };
+  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean; readonly env?: Readonly<Record<string, string | undefined>> };
   /** Aborted on Ctrl-C: everything is torn down and the run reports 130. */
   readonly signal: AbortSignal;
 }
@@ -165,13 +165,16 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     const port = await coordinator.listen(0, CONTROL_SUBNET.gateway);
     const address = `${CONTROL_SUBNET.gateway}:${port}`;
     say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${plan.network.shaping === 'auto' ? ' (auto: this target uses the userspace wire)' : ''} · ${o.outDir}`);
-    const hosts: Awaited<ReturnType<LocalNetwork["addHost"]>>[] = [];
-    for (const p of planned) hosts.push(await network.addHost(p.name, p.index));
+    const tick = (what: string) => io.env?.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - t0} ms\n`);
+    tick('control up');
+    const hosts = await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
     const prefix = Number(plan.network.subnet.split('/')[1]);
     const shapingPlan = backend === 'off' ? unshaped(plan) : plan;
     const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
+    tick('hosts up');
     shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
 
+    tick('network ready');
     for (const [i, p] of planned.entries()) {
       if (o.signal.aborted) break;
       const g = plan.groups.find((x) => x.id === p.group)!;
