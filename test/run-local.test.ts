@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -167,3 +167,29 @@ test('run --dry-run prints the commands and runs none; bad targets and used dire
   assert.equal((refused as { code: number }).code, 2);
   assert.equal(readFileSync(join(used, 'keep.txt'), 'utf8'), 'precious');
 });
+
+test('on a terminal: a live progress line; with --json: only the final results JSON on stdout', { skip: skip ?? (hasScript() ? undefined : 'needs script(1) from util-linux for a pseudo-terminal'), timeout: 120_000 }, async () => {
+  const slow = behaviourPlan([['a', 'hang', 2]], '2s');
+  const out = join(tempDir('tgc-tty-'), 'run');
+  // script(1) gives tgc a pseudo-terminal, as a person would have; the run hangs until its
+  // 2 s deadline, long enough for the progress line to be drawn.
+  const r = spawnSync('script', ['-qfec', `${process.execPath} ${bin} run ${slow} --out ${out}`, '/dev/null'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(r.status, 1, 'the run timed out, as planned');
+  const tty = r.stdout;
+  assert.match(tty, /\r\x1b\[Kregistered 2\/2 · network ready 2 · states started 2 · outcomes: none yet/);
+  assert.match(tty, /FAIL behave/);
+  const json = await tgcRun(behaviourPlan([['a', 'succeed', 2]]), ['--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.outcome, 'success');
+  assert.equal(json.stderr, '', 'nothing but the JSON');
+});
+
+function hasScript(): boolean {
+  try {
+    execFileSync('which', ['script'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
