@@ -12,6 +12,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { onLines } from '../runtime/on-lines.js';
 
 export interface ConnectOptions {
   /** `host:port` of the coordinator. @default env TGC_COORDINATOR, or SYNC_SERVICE_HOST:SYNC_SERVICE_PORT */
@@ -127,14 +128,12 @@ class Client {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly topics = new Map<string, TopicState>();
-  private buffered = '';
   stopped: StopEvent | undefined;
   private readonly stopHandlers: ((s: StopEvent) => void)[] = [];
   private closedError: Error | undefined;
 
   constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    onLines(socket, (line) => this.onFrame(JSON.parse(line) as Record<string, unknown>));
     socket.on('close', () => this.onClose(new CoordinatorError('closed', 'the connection to the coordinator closed')));
     socket.on('error', (err) => this.onClose(err));
   }
@@ -174,15 +173,6 @@ class Client {
       this.socket.once('close', () => resolve());
       this.socket.end();
     });
-  }
-
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      if (line) this.onFrame(JSON.parse(line) as Record<string, unknown>);
-    }
   }
 
   private onFrame(frame: Record<string, unknown>): void {

@@ -1,22 +1,16 @@
 import { connect, type Socket } from 'node:net';
+import { onLines } from '../runtime/on-lines.js';
 
 /** A bare protocol client for tests: sends frames as written, collects whatever comes back. */
 export class RawClient {
   readonly frames: Record<string, unknown>[] = [];
   closed = false;
-  private buffered = '';
   private waiters: (() => void)[] = [];
   private nextId = 1000;
 
   private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        if (line) this.frames.push(JSON.parse(line));
-      }
+    onLines(socket, (line) => {
+      this.frames.push(JSON.parse(line));
       this.wake();
     });
     socket.on('close', () => {

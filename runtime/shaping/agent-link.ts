@@ -1,27 +1,23 @@
 import { connect, type Socket } from 'node:net';
+import { onLines } from '../on-lines.js';
 
 /**
  * One shaping agent's connection to the coordinator (docs/protocol.md, "Network"): registers
  * for one instance, reports readiness, and answers the `configure` events relayed to it.
  */
 export class AgentLink {
-  private buffered = '';
   private nextId = 1;
   private handler: (shape: unknown) => Promise<void> = async () => {
     throw new Error('this agent applies no mid-run changes');
   };
 
   private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        if (line) this.onFrame(JSON.parse(line) as Record<string, unknown>);
-      }
-    });
+    onLines(socket, (line) => this.onFrame(JSON.parse(line) as Record<string, unknown>));
     socket.on('error', () => undefined);
+    socket.on('close', () => {
+      for (const p of this.pending.values()) p.reject(new Error('the connection to the coordinator closed'));
+      this.pending.clear();
+    });
   }
 
   /** Connects (retrying while the coordinator starts) and registers as the agent of `instance`. */
@@ -65,20 +61,20 @@ export class AgentLink {
     this.socket.destroy();
   }
 
-  private readonly pending = new Map<number, (f: Record<string, unknown>) => void>();
+  private readonly pending = new Map<number, { resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }>();
 
   private request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.socket.destroyed) return Promise.reject(new Error('the connection to the coordinator closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, resolve);
-      this.socket.once('close', () => reject(new Error('the connection to the coordinator closed')));
+      this.pending.set(id, { resolve, reject });
       this.socket.write(JSON.stringify({ ...frame, id }) + '\n');
     });
   }
 
   private onFrame(frame: Record<string, unknown>): void {
     if (typeof frame.re === 'number') {
-      this.pending.get(frame.re)?.(frame);
+      this.pending.get(frame.re)?.resolve(frame);
       this.pending.delete(frame.re);
     } else if (frame.event === 'configure') {
       const ref = frame.ref;
