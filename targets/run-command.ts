@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliIo } from '../compiler/cli.js';
 import type { Plan } from '../schema/ir.js';
@@ -67,6 +67,8 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
       signal: io.signal ?? new AbortController().signal,
     });
   } catch (err) {
+    // Nothing ran: leave no run directory behind (it did not exist, or was empty, before).
+    if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
     if (err instanceof EnvironmentError) {
       io.stderr(`tgc: ${err.message}\n`);
       return 3;

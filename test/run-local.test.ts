@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -193,3 +193,20 @@ function hasScript(): boolean {
     return false;
   }
 }
+
+test('environment problems exit 3 with the fix: not root; kernel shaping on the local target', async () => {
+  const { runCommand } = await import('../targets/run-command.js');
+  const { compileFile } = await import('../compiler/pipeline.js');
+  const plan = compileFile(join(repoRoot, 'examples/ping/plan.toml')).plan!;
+  let stderr = '';
+  const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t), readStdin: () => new Uint8Array(), color: false, cwd: tempDir('tgc-env-'), isRoot: false };
+  assert.equal(await runCommand(plan, { target: 'local', version: '0' }, io), 3);
+  assert.match(stderr, /needs root here: run tgc with sudo/);
+  if (skip) return;
+  stderr = '';
+  const kernel = compileFile(behaviourPlan([['a', 'succeed', 1]]).replace(/$/, '')).plan!;
+  const withKernel = { ...kernel, network: { ...kernel.network, shaping: 'kernel' as const } };
+  assert.equal(await runCommand(withKernel, { target: 'local', version: '0' }, { ...io, isRoot: true }), 3);
+  assert.match(stderr, /shaping = "kernel" is not available here yet/);
+  assert.deepEqual(readdirSync(io.cwd), [], 'no run directory is left behind');
+});
