@@ -27,6 +27,12 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     io.stderr(`tgc: the ${o.target} target cannot run plans yet; run them with --target local\n`);
     return 2;
   }
+  // What this target cannot express is a problem with the plan: exit 2, before anything runs.
+  const noCommand = plan.groups.filter((g) => !g.command).map((g) => g.id);
+  if (noCommand.length > 0) {
+    io.stderr(`tgc: the local target runs commands, and group${noCommand.length === 1 ? '' : 's'} ${noCommand.map((g) => `"${g}"`).join(', ')} ha${noCommand.length === 1 ? 's' : 've'} none: set command (image and build are for the container targets)\n`);
+    return 2;
+  }
   const runId = newRunId();
   const cwd = io.cwd ?? '.';
   if (o.dryRun) {

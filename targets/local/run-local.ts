@@ -112,9 +112,6 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   const say = (line: string) => {
     if (!o.json) io.stderr(line + '\n');
   };
-  for (const g of plan.groups) {
-    if (!g.command) throw new EnvironmentError(`group "${g.id}" has no command; the local target runs commands (image and build are for the container targets)`);
-  }
   if (plan.network.shaping === 'kernel') {
     throw new EnvironmentError('the local target shapes with the userspace backend; shaping = "kernel" is not available here yet — use "auto" or "userspace"');
   }
