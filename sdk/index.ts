@@ -43,7 +43,7 @@ export interface RunEnv {
   readonly params: Readonly<Record<string, unknown>>;
   /** CIDR of the data network (`TGC_DATA_SUBNET`), if any. */
   readonly dataSubnet: string | undefined;
-  /** This instance's address on the data network, found by `dataSubnet`. */
+  /** This instance's address on the data network (`TGC_DATA_IP`, else found by `dataSubnet`). */
   readonly dataIp: string | undefined;
   /** A writable directory collected after the run (`TGC_OUTPUTS`). */
   readonly outputsDir: string | undefined;
@@ -311,7 +311,9 @@ export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
   const instance = options.instance ?? env.TGC_INSTANCE;
   const params = env.TGC_PARAMS ? (JSON.parse(env.TGC_PARAMS) as Record<string, unknown>) : {};
   const dataSubnet = env.TGC_DATA_SUBNET ?? env.TEST_SUBNET;
-  const dataIp = addressIn(dataSubnet);
+  // The driver says which address is ours when it knows (the interface may still be coming up);
+  // otherwise it is the one this host has in the data subnet.
+  const dataIp = env.TGC_DATA_IP ?? addressIn(dataSubnet);
   const { host, port } = parseAddress(address);
   const socket = await openSocket(host, port, Date.now() + (options.connectTimeoutMs ?? 60_000));
   const client = new Client(socket);

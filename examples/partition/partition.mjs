@@ -5,10 +5,10 @@ import { run } from 'tgc/sdk';
 const PORT = 9100;
 
 await run(async (env) => {
+  await env.network.waitReady();
   const echo = dgram.createSocket('udp4');
   echo.on('message', (msg, from) => echo.send(msg, from.port, from.address));
   await new Promise((resolve) => echo.bind(PORT, env.dataIp, resolve));
-  await env.network.waitReady();
   const { subscription } = await env.sync.publishSubscribe('peers', { name: env.name, group: env.group, ip: env.dataIp });
   const peers = (await subscription.take(env.instances)).filter((p) => p.name !== env.name);
   subscription.close();

@@ -6,12 +6,12 @@ import { run } from 'tgc/sdk';
 const ECHO_PORT = 9000;
 
 await run(async (env) => {
+  await env.network.waitReady();
   // Answer pings from the others for the whole run.
   const echo = dgram.createSocket('udp4');
   echo.on('message', (msg, from) => echo.send(msg, from.port, from.address));
   await new Promise((resolve) => echo.bind(ECHO_PORT, env.dataIp, resolve));
 
-  await env.network.waitReady();
   const { subscription } = await env.sync.publishSubscribe('addresses', { name: env.name, ip: env.dataIp });
   const peers = (await subscription.take(env.instances)).filter((p) => p.name !== env.name);
   subscription.close();

@@ -63,6 +63,7 @@ export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: 
     TGC_PARAMS: params,
     TGC_COORDINATOR: coordinator,
     TGC_DATA_SUBNET: plan.network.subnet,
+    TGC_DATA_IP: p.dataIp,
     TGC_OUTPUTS: outputs,
     TEST_PLAN: plan.name,
     TEST_RUN: runId,
@@ -170,7 +171,6 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
     tick('hosts up');
     shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
-
     tick('network ready');
     for (const [i, p] of planned.entries()) {
       if (o.signal.aborted) break;
@@ -197,6 +197,8 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
         setTimeout(() => coordinator.crashed(p.name, p.group, `exited with ${sig ? `signal ${sig}` : `code ${code}`} without reporting an outcome`), 200);
       });
     }
+
+    tick('instances started');
 
     let last = '';
     progress = setInterval(() => {
