@@ -94,9 +94,9 @@ Docs: README.md and docs/composition.md.`,
     .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
     .addOption(formatOption())
-    .addOption(new Option('--target <target>', 'where to run').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
+    .addOption(new Option('--target <target>', 'where to run (compose, k8s and nomad cannot run plans yet)').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
-    .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist yet')
+    .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
     .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string }) => {
       const result = compile(file, opts, io);

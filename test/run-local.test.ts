@@ -210,3 +210,23 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
   assert.match(stderr, /shaping = "kernel" is not available here yet/);
   assert.deepEqual(readdirSync(io.cwd), [], 'no run directory is left behind');
 });
+
+test('a run killed with SIGKILL leaves its network behind; the next run reclaims it', { skip, timeout: 120_000 }, async () => {
+  let killed = false;
+  const first = await tgcRun(behaviourPlan([['idle', 'hang', 2]], '5m'), [], (stderr, proc) => {
+    if (!killed && /states started 2 /.test(stderr)) {
+      killed = true;
+      proc.kill('SIGKILL');
+    }
+  });
+  assert.ok(killed);
+  assert.equal(first.code, null, 'killed, no cleanup');
+  const tag = /run \d{8}-\d{6}-(\w{6})/.exec(first.stderr)![1]!;
+  assert.match((await exec('ip', ['netns', 'list'])).stdout, new RegExp(`tgc-${tag}-0`), 'its namespaces are still there');
+  const second = await tgcRun(behaviourPlan([['a', 'succeed', 1]]));
+  assert.equal(second.code, 0, second.stderr);
+  assert.doesNotMatch((await exec('ip', ['netns', 'list'])).stdout, new RegExp(tag));
+  assert.doesNotMatch((await exec('ip', ['-o', 'link', 'show'])).stdout, new RegExp(tag));
+  assert.doesNotMatch((await exec('ps', ['-eo', 'args'])).stdout, new RegExp(`tun-name=tgcd${tag}`));
+  assert.deepEqual(await leftovers(second.out), []);
+});

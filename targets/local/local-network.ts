@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { inParallel } from '../../runtime/in-parallel.js';
 import { ipBatch } from '../../runtime/ip-batch.js';
@@ -38,10 +39,11 @@ export class LocalNetwork {
 
   async start(): Promise<void> {
     const { stdout } = await run('ip', ['-o', 'addr', 'show']);
-    if (stdout.includes(` ${CONTROL_SUBNET.gateway}/`)) {
-      throw new EnvironmentError(`${CONTROL_SUBNET.gateway} is already assigned on this host: another tgc run is in progress (or one was killed; remove its tgcb* bridge with ip link del)`);
-    }
+    const holder = stdout.split('\n').find((l) => l.includes(` ${CONTROL_SUBNET.gateway}/`));
+    if (holder) await reclaim(holder.split(/\s+/)[1]!);
     for (const cmd of this.bridgeCommands()) await run(cmd[0]!, cmd.slice(1));
+    // The bridge says whose it is, so a later run can tell a live run from a killed one.
+    await run('ip', ['link', 'set', 'dev', this.bridge, 'alias', `tgc pid=${process.pid} tag=${this.tag}`]);
     this.bridgeUp = true;
   }
 
@@ -89,6 +91,50 @@ export class LocalNetwork {
       ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${CONTROL_SUBNET.prefix}`, 'dev', 'ctl0'],
       ['ip', '-n', h.netns, 'link', 'set', 'ctl0', 'up'],
     ];
+  }
+}
+
+/**
+ * The control address is held by `device`: another run's bridge. If that run is alive, this
+ * one cannot start; if it was killed (its pid is gone), what it left — namespaces, links, TUN
+ * bridge processes, all named with its tag — is removed.
+ */
+async function reclaim(device: string): Promise<void> {
+  const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
+  const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
+  if (!m) throw new EnvironmentError(`${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is not tgc's: remove it or free the address`);
+  const pid = Number(m[1]);
+  const tag = m[2]!;
+  if (isAlive(pid)) throw new EnvironmentError(`another tgc run (pid ${pid}) is in progress on this host; local runs go one at a time`);
+  const { stdout: nss } = await run('ip', ['netns', 'list']);
+  for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`tgc-${tag}-`))) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
+  for (const name of links.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith(`tgcv${tag}`) || n.startsWith(`tgcd${tag}`))) await run('ip', ['link', 'del', name]).catch(() => undefined);
+  const { stdout: ps } = await run('ps', ['-eo', 'pid=,args=']);
+  for (const line of ps.split('\n')) {
+    const [p, ...args] = line.trim().split(/\s+/);
+    if (args[0]?.endsWith('socat') && args.some((a) => a.includes(`tun-name=tgcd${tag}`))) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  await run('ip', ['link', 'del', device]).catch(() => undefined);
+}
+
+/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
