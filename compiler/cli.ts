@@ -98,7 +98,8 @@ Docs: README.md and docs/composition.md.`,
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
-    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string }) => {
+    .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
+    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean }) => {
       const result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
       code = report(result, { ...opts, json: false }, io);

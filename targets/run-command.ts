@@ -12,6 +12,8 @@ export interface RunCommandOptions {
   readonly dryRun?: boolean;
   readonly out?: string;
   readonly json?: boolean;
+  /** Plain processes on loopback: no namespaces, no root, no shaping. */
+  readonly shaping?: boolean;
   readonly version: string;
 }
 
@@ -36,7 +38,7 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
   const runId = newRunId();
   const cwd = io.cwd ?? '.';
   if (o.dryRun) {
-    io.stdout(localDryRun(plan, runId, cwd).join('\n') + '\n');
+    io.stdout(localDryRun(plan, runId, cwd, o.shaping === false).join('\n') + '\n');
     return 0;
   }
   const outDir = o.out ?? join(cwd, '.tgc', 'runs', runId);
@@ -44,6 +46,7 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
     return 2;
   }
+  const loopback = o.shaping === false;
   const missing = ['ip', 'socat'].filter((tool) => {
     try {
       execFileSync('which', [tool], { stdio: 'ignore' });
@@ -52,11 +55,11 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
       return true;
     }
   });
-  if (!io.isRoot) {
-    io.stderr('tgc: the local target runs each instance in its own network namespace, which needs root here: run tgc with sudo (unprivileged user namespaces are not supported yet)\n');
+  if (!loopback && !io.isRoot) {
+    io.stderr('tgc: the local target runs each instance in its own network namespace, which needs root here: run tgc with sudo (unprivileged user namespaces are not supported yet), or pass --no-shaping to run plain processes on loopback, unshaped\n');
     return 3;
   }
-  if (missing.length > 0 || !existsSync('/dev/net/tun')) {
+  if (!loopback && (missing.length > 0 || !existsSync('/dev/net/tun'))) {
     io.stderr(`tgc: the local target needs ${[...missing, ...(existsSync('/dev/net/tun') ? [] : ['/dev/net/tun'])].join(', ')}: apt-get install iproute2 socat\n`);
     return 3;
   }
@@ -69,6 +72,7 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
       cwd,
       baseEnv: { PATH: io.env?.PATH, HOME: io.env?.HOME, LANG: io.env?.LANG, NODE_OPTIONS: io.env?.NODE_OPTIONS },
       json: o.json === true,
+      loopback,
       io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true, ...(io.env && { env: io.env }) },
       signal: io.signal ?? new AbortController().signal,
     });

@@ -230,3 +230,21 @@ test('a run killed with SIGKILL leaves its network behind; the next run reclaims
   assert.doesNotMatch((await exec('ps', ['-eo', 'args'])).stdout, new RegExp(`tun-name=tgcd${tag}`));
   assert.deepEqual(await leftovers(second.out), []);
 });
+
+test('--no-shaping: plain processes on loopback, no root needed (run as the unprivileged user nobody)', { timeout: 120_000 }, async (t) => {
+  const mine = await tgcRun('examples/ping/plan.toml', ['--no-shaping']);
+  assert.equal(mine.code, 0, mine.stderr);
+  const res = results(mine.out);
+  assert.equal(res.backend, 'off');
+  assert.ok(res.groups.runners.metrics.rtt_ms.max < 500, 'unshaped: no 1000 ms latency');
+  assert.match(mine.stderr, /shapes are not applied/);
+  if (process.getuid?.() !== 0) return t.skip('the unprivileged half needs root to switch to the user nobody');
+  const out = join(tempDir('tgc-nobody-'), 'run');
+  execFileSync('chmod', ['777', join(out, '..')]);
+  const asNobody = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `${process.execPath} ${bin} run examples/ping/plan.toml --no-shaping --out ${out}`], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(asNobody.status, 0, asNobody.stderr + asNobody.stdout);
+  assert.equal(results(out).outcome, 'success');
+  const refused = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `${process.execPath} ${bin} run examples/ping/plan.toml --out ${out}-2`], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /needs root here.*--no-shaping/);
+});

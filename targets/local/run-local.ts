@@ -19,6 +19,11 @@ export interface LocalRunOptions {
   /** The environment instances inherit (PATH, HOME…), before the TGC_ variables. */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly json: boolean;
+  /**
+   * No namespaces, no shaping: plain processes on loopback, each with its own 127.x address.
+   * For machines (or users) without network namespaces. @default false
+   */
+  readonly loopback?: boolean;
   readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean; readonly env?: Readonly<Record<string, string | undefined>> };
   /** Aborted on Ctrl-C: everything is torn down and the run reports 130. */
   readonly signal: AbortSignal;
@@ -31,9 +36,12 @@ interface Planned {
   readonly dataIp: string;
 }
 
+/** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
+export const LOOPBACK_SUBNET = '127.18.0.0/16';
+
 /** The instances of a plan with their data addresses: the subnet's `.2` onwards, in plan order. */
-export function layout(plan: Plan): Planned[] {
-  const cidr = parseCidr(plan.network.subnet);
+export function layout(plan: Plan, subnet = plan.network.subnet): Planned[] {
+  const cidr = parseCidr(subnet);
   if ('error' in cidr) throw new Error(cidr.error);
   const out: Planned[] = [];
   for (const g of plan.groups) for (let i = 0; i < g.instances; i++) out.push({ name: `${g.id}-${i}`, group: g.id, index: g.firstIndex + i, dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i) });
@@ -48,7 +56,7 @@ function testgroundParams(params: Readonly<Record<string, unknown>>): string {
 }
 
 /** The environment of one instance (SPEC §5). */
-export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: string, outputs: string): Record<string, string> {
+export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: string, outputs: string, subnet = plan.network.subnet): Record<string, string> {
   const g = plan.groups.find((x) => x.id === p.group)!;
   const [host, port] = [coordinator.slice(0, coordinator.lastIndexOf(':')), coordinator.slice(coordinator.lastIndexOf(':') + 1)];
   const params = JSON.stringify(g.params);
@@ -62,7 +70,7 @@ export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: 
     TGC_GROUP_INSTANCES: String(g.instances),
     TGC_PARAMS: params,
     TGC_COORDINATOR: coordinator,
-    TGC_DATA_SUBNET: plan.network.subnet,
+    TGC_DATA_SUBNET: subnet,
     TGC_DATA_IP: p.dataIp,
     TGC_OUTPUTS: outputs,
     TEST_PLAN: plan.name,
@@ -71,7 +79,7 @@ export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: 
     TEST_INSTANCE_COUNT: String(plan.totalInstances),
     TEST_GROUP_INSTANCE_COUNT: String(g.instances),
     TEST_INSTANCE_PARAMS: testgroundParams(g.params),
-    TEST_SUBNET: plan.network.subnet,
+    TEST_SUBNET: subnet,
     TEST_OUTPUTS_PATH: outputs,
     TEST_SIDECAR: 'true',
     SYNC_SERVICE_HOST: host,
@@ -80,7 +88,14 @@ export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: 
 }
 
 /** What `tgc run --dry-run` prints for the local target, in order. */
-export function localDryRun(plan: Plan, runId: string, cwd: string): string[] {
+export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = false): string[] {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  if (loopback) {
+    return [
+      `# coordinator (in this process) on 127.0.0.1, expecting ${plan.totalInstances} instances; no namespaces, no shaping`,
+      ...layout(plan, LOOPBACK_SUBNET).map((p) => `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data address ${p.dataIp}, cwd ${cwd}`),
+    ];
+  }
   const tag = runId.slice(-6);
   const planned = layout(plan);
   const net = new LocalNetwork(tag);
@@ -116,8 +131,10 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   if (plan.network.shaping === 'kernel') {
     throw new EnvironmentError('the local target shapes with the userspace backend; shaping = "kernel" is not available here yet — use "auto" or "userspace"');
   }
-  const backend = plan.network.shaping === 'off' ? 'off' : 'userspace';
-  const planned = layout(plan);
+  const loopback = o.loopback === true;
+  const backend = loopback || plan.network.shaping === 'off' ? 'off' : 'userspace';
+  const subnet = loopback ? LOOPBACK_SUBNET : plan.network.subnet;
+  const planned = layout(plan, subnet);
   const tag = o.runId.slice(-6);
   const network = new LocalNetwork(tag);
   const coordinator = new Coordinator({
@@ -126,7 +143,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     timeoutMs: plan.timeoutMs,
     runId: o.runId,
     plan: plan.name,
-    agents: true,
+    agents: !loopback,
   });
   const procs = new Map<string, ChildProcess>();
   const exits = new Map<string, number | null>();
@@ -159,19 +176,24 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   };
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await network.start();
-    const port = await coordinator.listen(0, CONTROL_SUBNET.gateway);
-    const address = `${CONTROL_SUBNET.gateway}:${port}`;
-    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${plan.network.shaping === 'auto' ? ' (auto: this target uses the userspace wire)' : ''} · ${o.outDir}`);
+    if (!loopback) await network.start();
+    const host = loopback ? '127.0.0.1' : CONTROL_SUBNET.gateway;
+    const port = await coordinator.listen(0, host);
+    const address = `${host}:${port}`;
+    const how = loopback ? ' (--no-shaping: plain processes on loopback)' : plan.network.shaping === 'auto' ? ' (auto: this target uses the userspace wire)' : '';
+    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${how} · ${o.outDir}`);
+    if (loopback && hasShapes(plan)) say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
     const tick = (what: string) => io.env?.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - t0} ms\n`);
     tick('control up');
-    const hosts = await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
-    const prefix = Number(plan.network.subnet.split('/')[1]);
-    const shapingPlan = backend === 'off' ? unshaped(plan) : plan;
-    const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
-    tick('hosts up');
-    shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
-    tick('network ready');
+    const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
+    if (!loopback) {
+      const prefix = Number(plan.network.subnet.split('/')[1]);
+      const shapingPlan = backend === 'off' ? unshaped(plan) : plan;
+      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
+      tick('hosts up');
+      shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
+      tick('network ready');
+    }
     for (const [i, p] of planned.entries()) {
       if (o.signal.aborted) break;
       const g = plan.groups.find((x) => x.id === p.group)!;
@@ -179,8 +201,9 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
       mkdirSync(outputs, { recursive: true });
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
-      const env = { ...o.baseEnv, ...instanceEnv(plan, p, o.runId, address, outputs) };
-      const child = spawn('ip', ['netns', 'exec', hosts[i]!.netns, ...g.command!], { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const env = { ...o.baseEnv, ...instanceEnv(plan, p, o.runId, address, outputs, subnet) };
+      const argv = loopback ? g.command! : ['ip', 'netns', 'exec', hosts[i]!.netns, ...g.command!];
+      const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       procs.set(p.name, child);
       const stream = (data: Buffer) => {
         log.write(data);
@@ -240,6 +263,10 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   } finally {
     o.signal.removeEventListener('abort', onAbort);
   }
+}
+
+function hasShapes(plan: Plan): boolean {
+  return Object.keys(plan.network.shape).length > 0 || plan.network.links.length > 0 || plan.groups.some((g) => Object.keys(g.network).length > 0);
 }
 
 function unshaped(plan: Plan): Plan {
