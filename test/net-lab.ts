@@ -11,11 +11,11 @@ let labs = 0;
 /** Why network tests cannot run here, or undefined when they can (root, ip, tc, TUN, socat). */
 export function netSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces (CI runs as root)';
-  for (const tool of ['ip', 'tc', 'socat', 'ping']) {
+  for (const tool of ['ip', 'tc', 'socat', 'ping', 'xmllint']) {
     try {
       execFileSync('which', [tool], { stdio: 'ignore' });
     } catch {
-      return `needs ${tool} on PATH (apt-get install iproute2 socat iputils-ping)`;
+      return `needs ${tool} on PATH (apt-get install iproute2 socat iputils-ping libxml2-utils)`;
     }
   }
   if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';

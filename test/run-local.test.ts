@@ -72,7 +72,9 @@ async function leftovers(out: string): Promise<string[]> {
 }
 
 function junitCases(out: string): { name: string; failure: boolean; error: boolean }[] {
-  // Well-formed XML, checked by Python's parser; then the test cases.
+  // Valid against the JUnit format (docs/junit.xsd), checked by libxml2's xmllint.
+  execFileSync('xmllint', ['--noout', '--schema', join(repoRoot, 'docs/junit.xsd'), join(out, 'junit.xml')], { stdio: 'pipe' });
+  // Then the test cases, read with Python's XML parser.
   const script = `import json,sys,xml.etree.ElementTree as E
 r=E.parse(sys.argv[1]).getroot(); assert r.tag=='testsuites'
 print(json.dumps([{'name':c.get('name'),'failure':c.find('failure') is not None,'error':c.find('error') is not None} for s in r.findall('testsuite') for c in s.findall('testcase')]))`;
