@@ -490,24 +490,7 @@ export class Coordinator {
     if (expected !== undefined && groupSeq > expected) return this.sendError(conn, id, 'group_full', `all ${expected} instances of group "${group}" have registered`);
     const instanceName = name ?? `${group}-${groupSeq - 1}`;
     if (this.byName.has(instanceName)) return this.sendError(conn, id, 'duplicate_instance', `instance ${instanceName} has already registered`);
-    this.groupCounts.set(group, groupSeq);
-    const inst: Instance = {
-      name: instanceName,
-      group,
-      seq: this.instances.length + 1,
-      groupSeq,
-      dataIp,
-      registeredMs: Date.now() - this.startedAt,
-      conn,
-      agent: this.agentsByName.get(instanceName),
-      metrics: new Map(),
-      messages: [],
-      networkReady: false,
-      readyWaiters: [],
-    };
-    inst.networkReady = this.readyNames.has(instanceName);
-    this.instances.push(inst);
-    this.byName.set(instanceName, inst);
+    const inst = this.addInstance(instanceName, group, dataIp, conn);
     conn.role = 'instance';
     conn.instance = inst;
     conn.socket.setTimeout(0);
@@ -525,6 +508,29 @@ export class Coordinator {
   }
 
   // ── Run state ───────────────────────────────────────────────────────────────────────────
+
+  /** Records a new instance of `group`, with the next global and group sequence numbers. */
+  private addInstance(name: string, group: string, dataIp: string | null, conn: Conn | undefined): Instance {
+    const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
+    this.groupCounts.set(group, groupSeq);
+    const inst: Instance = {
+      name,
+      group,
+      seq: this.instances.length + 1,
+      groupSeq,
+      dataIp,
+      registeredMs: Date.now() - this.startedAt,
+      conn,
+      agent: this.agentsByName.get(name),
+      metrics: new Map(),
+      messages: [],
+      networkReady: this.readyNames.has(name),
+      readyWaiters: [],
+    };
+    this.instances.push(inst);
+    this.byName.set(name, inst);
+    return inst;
+  }
 
   /** Agents may report ready before their instance registers; remembered by name. */
   private readonly readyNames = new Set<string>();
@@ -696,24 +702,7 @@ export class Coordinator {
       if (!known.outcome) this.setOutcome(known, 'crash', reason);
       return;
     }
-    const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
-    this.groupCounts.set(group, groupSeq);
-    const inst: Instance = {
-      name,
-      group,
-      seq: this.instances.length + 1,
-      groupSeq,
-      dataIp: null,
-      registeredMs: Date.now() - this.startedAt,
-      conn: undefined,
-      agent: undefined,
-      metrics: new Map(),
-      messages: [],
-      networkReady: false,
-      readyWaiters: [],
-    };
-    this.instances.push(inst);
-    this.byName.set(name, inst);
+    const inst = this.addInstance(name, group, null, undefined);
     this.setOutcome(inst, 'crash', reason);
   }
 
