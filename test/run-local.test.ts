@@ -138,15 +138,21 @@ test('the deadline: timeout outcomes, exit 1', { skip, timeout: 120_000 }, async
   assert.deepEqual(await leftovers(r.out), []);
 });
 
-test('SIGINT to tgc run: exit 130, everything torn down', { skip, timeout: 120_000 }, async () => {
+/** Runs two hanging instances and sends `signal` to tgc once both have started. */
+async function signalledRun(signal: NodeJS.Signals): Promise<Run & { sent: boolean }> {
   let sent = false;
   const r = await tgcRun(behaviourPlan([['idle', 'hang', 2]], '5m'), [], (stderr, proc) => {
     if (!sent && /states started 2 /.test(stderr)) {
       sent = true;
-      proc.kill('SIGINT');
+      proc.kill(signal);
     }
   });
-  assert.ok(sent, r.stderr);
+  return { ...r, sent };
+}
+
+test('SIGINT to tgc run: exit 130, everything torn down', { skip, timeout: 120_000 }, async () => {
+  const r = await signalledRun('SIGINT');
+  assert.ok(r.sent, r.stderr);
   assert.equal(r.code, 130, r.stderr);
   assert.equal(results(r.out).reason, 'interrupted');
   assert.deepEqual(await leftovers(r.out), []);
@@ -214,14 +220,8 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
 });
 
 test('a run killed with SIGKILL leaves its network behind; the next run reclaims it', { skip, timeout: 120_000 }, async () => {
-  let killed = false;
-  const first = await tgcRun(behaviourPlan([['idle', 'hang', 2]], '5m'), [], (stderr, proc) => {
-    if (!killed && /states started 2 /.test(stderr)) {
-      killed = true;
-      proc.kill('SIGKILL');
-    }
-  });
-  assert.ok(killed);
+  const first = await signalledRun('SIGKILL');
+  assert.ok(first.sent, first.stderr);
   assert.equal(first.code, null, 'killed, no cleanup');
   const tag = /run \d{8}-\d{6}-(\w{6})/.exec(first.stderr)![1]!;
   assert.match((await exec('ip', ['netns', 'list'])).stdout, new RegExp(`tgc-${tag}-0`), 'its namespaces are still there');
