@@ -56,7 +56,7 @@ export function kernelShortfall(plan: TcPlan, caps: KernelCapabilities): string 
   ];
   for (const [needed, key, what] of needs) {
     if (needed && !caps[key as 'htb' | 'u32' | 'drop' | 'netem']) {
-      return `this kernel lacks ${what}: ${caps.errors[key] ?? 'unavailable'}. Load the module (modprobe ${key === 'netem' ? 'sch_netem' : key === 'drop' ? 'act_mirred' : key === 'u32' ? 'cls_u32' : 'sch_htb'}) or use shaping = "userspace"`;
+      return `this kernel lacks ${what}: ${(caps.errors[key] ?? 'unavailable').replace(/\.$/, '')}. Load the module (modprobe ${key === 'netem' ? 'sch_netem' : key === 'drop' ? 'act_mirred' : key === 'u32' ? 'cls_u32' : 'sch_htb'}) or use shaping = "userspace"`;
     }
   }
   return undefined;

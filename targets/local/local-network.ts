@@ -65,13 +65,37 @@ export class LocalNetwork {
     return hosts;
   }
 
-  /** Removes every namespace, link and the bridge; never throws. */
+  /** The data network as a plain bridge (for kernel shaping, or none): `data0` in every host. */
+  private dataUp = false;
+
+  get dataBridge(): string {
+    return `tgcx${this.tag}`;
+  }
+
+  /**
+   * Joins the hosts on a second bridge, with no address on this side: a data network that
+   * reaches only the instances. Each gets `data0` with its data address.
+   */
+  async addDataNetwork(hosts: readonly LocalHost[], ips: readonly string[], prefix: number): Promise<void> {
+    const peer = (h: LocalHost) => h.hostVeth.replace(/^tgcv/, 'tgcw');
+    await ipBatch([
+      `link add ${this.dataBridge} type bridge`,
+      `link set ${this.dataBridge} up`,
+      ...hosts.flatMap((h) => [`link add ${peer(h)} type veth peer name data0 netns ${h.netns}`, `link set ${peer(h)} master ${this.dataBridge} up`]),
+    ]);
+    this.dataUp = true;
+    await inParallel(hosts, (h) => ipBatch([`addr add ${ips[hosts.indexOf(h)]}/${prefix} dev data0`, 'link set data0 up'], h.netns));
+  }
+
+  /** Removes every namespace, link and the bridges; never throws. */
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
     await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
+    if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
     if (this.bridgeUp) await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
     this.hosts.length = 0;
     this.bridgeUp = false;
+    this.dataUp = false;
   }
 
   private bridgeCommands(): string[][] {
@@ -109,7 +133,7 @@ async function reclaim(device: string): Promise<void> {
   const { stdout: nss } = await run('ip', ['netns', 'list']);
   for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`tgc-${tag}-`))) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
-  for (const name of links.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith(`tgcv${tag}`) || n.startsWith(`tgcd${tag}`))) await run('ip', ['link', 'del', name]).catch(() => undefined);
+  for (const name of links.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => ['tgcv', 'tgcd', 'tgcw', 'tgcx'].some((p) => n.startsWith(`${p}${tag}`)))) await run('ip', ['link', 'del', name]).catch(() => undefined);
   const { stdout: ps } = await run('ps', ['-eo', 'pid=,args=']);
   for (const line of ps.split('\n')) {
     const [p, ...args] = line.trim().split(/\s+/);

@@ -4,6 +4,12 @@ import { join, resolve } from 'node:path';
 import { formatIpv4, parseCidr } from '../../compiler/units.js';
 import { Coordinator, type Results } from '../../runtime/coordinator.js';
 import { UserspaceNetwork, type ShapedInstance } from '../../runtime/shaping/userspace-network.js';
+import { AgentLink } from '../../runtime/shaping/agent-link.js';
+import { planEgress } from '../../runtime/shaping/egress-plan.js';
+import { kernelShortfall, probeKernel, tcRunner } from '../../runtime/shaping/kernel-backend.js';
+import { startKernelShaping } from '../../runtime/shaping/kernel-shaping.js';
+import { renderTc } from '../../runtime/shaping/tc-plan.js';
+import { inParallel } from '../../runtime/in-parallel.js';
 import type { Plan } from '../../schema/ir.js';
 import { buildReport, junitXml, outcomeTable } from '../run-report.js';
 import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
@@ -128,11 +134,9 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   const say = (line: string) => {
     if (!o.json) io.stderr(line + '\n');
   };
-  if (plan.network.shaping === 'kernel') {
-    throw new EnvironmentError('the local target shapes with the userspace backend; shaping = "kernel" is not available here yet — use "auto" or "userspace"');
-  }
   const loopback = o.loopback === true;
-  const backend = loopback || plan.network.shaping === 'off' ? 'off' : 'userspace';
+  // auto and kernel are settled once a namespace exists to probe the kernel in.
+  let backend: 'off' | 'userspace' | 'kernel' = loopback || plan.network.shaping === 'off' ? 'off' : 'userspace';
   const subnet = loopback ? LOOPBACK_SUBNET : plan.network.subnet;
   const planned = layout(plan, subnet);
   const tag = o.runId.slice(-6);
@@ -143,8 +147,9 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     timeoutMs: plan.timeoutMs,
     runId: o.runId,
     plan: plan.name,
-    agents: !loopback,
+    agents: backend !== 'off',
   });
+  const agentLinks: AgentLink[] = [];
   const procs = new Map<string, ChildProcess>();
   const exits = new Map<string, number | null>();
   const logs: WriteStream[] = [];
@@ -164,6 +169,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
     while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null)) await sleep(20);
     await shaped?.close();
+    for (const a of agentLinks) a.close();
     await coordinator.close();
     await network.stop();
     await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
@@ -180,20 +186,41 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     const host = loopback ? '127.0.0.1' : CONTROL_SUBNET.gateway;
     const port = await coordinator.listen(0, host);
     const address = `${host}:${port}`;
-    const how = loopback ? ' (--no-shaping: plain processes on loopback)' : plan.network.shaping === 'auto' ? ' (auto: this target uses the userspace wire)' : '';
-    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${how} · ${o.outDir}`);
-    if (loopback && hasShapes(plan)) say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
     const tick = (what: string) => io.env?.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - t0} ms\n`);
     tick('control up');
     const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
-    if (!loopback) {
-      const prefix = Number(plan.network.subnet.split('/')[1]);
-      const shapingPlan = backend === 'off' ? unshaped(plan) : plan;
-      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
-      tick('hosts up');
-      shaped = await UserspaceNetwork.start({ plan: shapingPlan, instances, prefix, coordinator: address });
-      tick('network ready');
+    tick('hosts up');
+    const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
+    let how = loopback ? ' (--no-shaping: plain processes on loopback)' : '';
+    if (!loopback && (plan.network.shaping === 'auto' || plan.network.shaping === 'kernel')) {
+      const caps = await probeKernel('lo', tcRunner(hosts[0]!.netns));
+      const shortfall = plan.groups.map((g) => kernelShortfall(renderTc(planEgress(plan, g.id), { device: 'data0', addresses }), caps)).find(Boolean);
+      if (plan.network.shaping === 'kernel') {
+        if (shortfall) throw new EnvironmentError(`shaping = "kernel": ${shortfall}`);
+        backend = 'kernel';
+      } else {
+        backend = caps.netem && !shortfall ? 'kernel' : 'userspace';
+        how = caps.netem ? ' (auto: sch_netem works)' : ' (auto: no sch_netem in this kernel)';
+      }
     }
+    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${how} · ${o.outDir}`);
+    if (loopback && hasShapes(plan)) say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
+    const prefix = Number(plan.network.subnet.split('/')[1]);
+    if (backend === 'userspace') {
+      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
+      shaped = await UserspaceNetwork.start({ plan, instances, prefix, coordinator: address });
+    } else if (!loopback) {
+      // A plain bridge for the data network; with kernel shaping, tc on every data0.
+      await network.addDataNetwork(hosts, planned.map((p) => p.dataIp), prefix);
+      if (backend === 'kernel') {
+        await inParallel(planned, async (p) => {
+          const link = await AgentLink.open(address, p.name);
+          agentLinks.push(link);
+          await startKernelShaping({ plan, instance: p.name, group: p.group, device: 'data0', tc: tcRunner(hosts[p.index]!.netns), addresses, link });
+        });
+      }
+    }
+    tick('network ready');
     for (const [i, p] of planned.entries()) {
       if (o.signal.aborted) break;
       const g = plan.groups.find((x) => x.id === p.group)!;
@@ -267,10 +294,6 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
 
 function hasShapes(plan: Plan): boolean {
   return Object.keys(plan.network.shape).length > 0 || plan.network.links.length > 0 || plan.groups.some((g) => Object.keys(g.network).length > 0);
-}
-
-function unshaped(plan: Plan): Plan {
-  return { ...plan, network: { ...plan.network, shape: {}, links: [] }, groups: plan.groups.map((g) => ({ ...g, network: {} })) };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
