@@ -108,18 +108,37 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   const prefix = Number(plan.network.subnet.split('/')[1]);
   const lines = LocalNetwork.commandsFor(tag, planned.map((p) => p.name)).map((c) => c.join(' '));
   lines.push(`# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`);
-  for (const p of planned) {
-    const h = net.host(p.name, p.index);
-    const dev = `data0`;
-    lines.push(`socat -b 65536 TUN,tun-name=tgcd${tag}${p.index.toString(36)},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
-    lines.push(`ip link set dev tgcd${tag}${p.index.toString(36)} netns ${h.netns}  # then named ${dev}: ${p.dataIp}/${prefix}`);
+  const userspace = () => {
+    for (const p of planned) {
+      const dev = `tgcd${tag}${p.index.toString(36)}`;
+      lines.push(`socat -b 65536 TUN,tun-name=${dev},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
+      lines.push(`ip link set dev ${dev} netns ${net.host(p.name, p.index).netns}`, `ip -n ${net.host(p.name, p.index).netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${dev}; link set dev ${dev} up`);
+    }
+  };
+  const bridged = (shaped: boolean) => {
+    lines.push(`ip link add ${net.dataBridge} type bridge`, `ip link set ${net.dataBridge} up`);
+    const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
+    for (const p of planned) {
+      const ns = net.host(p.name, p.index).netns;
+      const peer = net.host(p.name, p.index).hostVeth.replace(/^tgcv/, 'tgcw');
+      lines.push(`ip link add ${peer} type veth peer name data0 netns ${ns}`, `ip link set ${peer} master ${net.dataBridge} up`, `ip -n ${ns} addr add ${p.dataIp}/${prefix} dev data0`, `ip -n ${ns} link set data0 up`);
+      if (shaped) for (const l of renderTc(planEgress(plan, p.group), { device: 'data0', addresses }).batch) lines.push(`tc -n ${ns} ${l}`);
+    }
+  };
+  const mode = plan.network.shaping;
+  if (mode === 'userspace') userspace();
+  else if (mode === 'kernel' || mode === 'off') bridged(mode === 'kernel');
+  else {
+    lines.push(`tc -n ${net.host(planned[0]!.name, 0).netns} qdisc add dev lo root handle 1: netem delay 1ms  # auto: the probe (then htb, u32, mirred); kernel if it works, else:`);
+    userspace();
   }
   for (const p of planned) {
     const g = plan.groups.find((x) => x.id === p.group)!;
-    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}  # cwd ${cwd}`);
+    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map(quote).join(' ')}  # cwd ${cwd}`);
   }
   lines.push(`# after the run: kill what is left, then`);
   for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
+  if (mode === 'kernel' || mode === 'off') lines.push(`ip link del ${net.dataBridge}`);
   lines.push(`ip link del ${net.bridge}`);
   return lines;
 }
