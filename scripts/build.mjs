@@ -1,6 +1,6 @@
 // Bundles the CLI into one ESM file: one module to load starts faster than a tree of them
 // (the `tgc plan` startup budget is 4× `node -e 0`).
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { validatorCode } from './validator-code.mjs';
 
@@ -44,3 +44,5 @@ await build({
   // CommonJS dependencies (ajv, commander) call require() for Node built-ins.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __tgcRequire } from 'node:module';\nconst require = __tgcRequire(import.meta.url);" },
 });
+// The bin must be executable: npm runs it directly (`npx tgc`), and esbuild writes 0644.
+chmodSync(new URL('../dist/tgc.mjs', import.meta.url), 0o755);

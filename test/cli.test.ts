@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot, runCli, tempDir } from './helpers.js';
@@ -136,4 +136,10 @@ test('tgc coordinator: --help, usage errors, and a run end to end', async () => 
   assert.equal(results.plan, 'solo');
   assert.equal(results.outcome, 'success');
   await env.close();
+});
+
+test('the built bin is executable, as npx runs it', () => {
+  assert.ok((statSync(bin).mode & 0o111) !== 0, 'dist/tgc.mjs has no execute bit');
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
 });
