@@ -143,14 +143,13 @@ function checkCounts(groups: unknown[], run: Obj, at: (p: string) => ReturnType<
   if (run.total_instances !== undefined && total === undefined) return undefined;
   const result = resolveCounts(specs, total);
   const firstPct = specs.findIndex((s) => 'percentage' in s);
+  const fixed = specs.reduce((s, g) => s + ('count' in g ? g.count : 0), 0);
   const pctPath = pointer(['groups', firstPct, 'instances', 'percentage']);
   if ('problem' in result) {
     if (result.problem === 'no-total') diags.error('PERCENTAGE_WITHOUT_TOTAL', at(pctPath), 'instances given as a percentage need run.total_instances to take it from; set run.total_instances');
     else if (result.problem === 'mismatch') {
-      const fixed = specs.reduce((s, g) => s + ('count' in g ? g.count : 0), 0);
       diags.error('TOTAL_MISMATCH', at('/run/total_instances'), `run.total_instances is ${total} but the groups add up to ${fixed} instances`);
     } else {
-      const fixed = specs.reduce((s, g) => s + ('count' in g ? g.count : 0), 0);
       const sum = specs.reduce((s, g) => s + ('percentage' in g ? g.percentage : 0), 0);
       diags.error(
         'PERCENTAGE_SUM',

@@ -74,11 +74,16 @@ export function parseCidr(text: string): Cidr | { readonly error: string } {
   if (octets.some((o) => o > 255)) return { error: 'each part of an IPv4 address is 0–255' };
   const prefix = Number(m[5]);
   if (prefix > 30) return { error: `a /${prefix} leaves no room for instances; use /30 or shorter` };
-  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const address = parseIpv4(m.slice(1, 5).join('.'));
   const size = 2 ** (32 - prefix);
   const network = address - (address % size);
   if (network !== address) return { error: `host bits are set; did you mean "${formatIpv4(network)}/${prefix}"?` };
   return { address, prefix };
+}
+
+/** Dotted IPv4 → its 32-bit value (unsigned). */
+export function parseIpv4(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
 }
 
 export function formatIpv4(address: number): string {

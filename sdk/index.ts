@@ -12,6 +12,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { parseIpv4 } from '../compiler/units.js';
 import { onLines } from '../runtime/on-lines.js';
 
 export interface ConnectOptions {
@@ -287,13 +288,12 @@ export function addressIn(cidr: string | undefined): string | undefined {
   if (!cidr) return undefined;
   const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(cidr);
   if (!m) return undefined;
-  const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
   const size = 2 ** (32 - Number(m[2]));
-  const base = toInt(m[1]!);
+  const base = parseIpv4(m[1]!);
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
       if (a.family !== 'IPv4') continue;
-      const n = toInt(a.address);
+      const n = parseIpv4(a.address);
       if (n >= base && n < base + size) return a.address;
     }
   }

@@ -34,10 +34,11 @@ export class AgentLink {
         });
         const link = new AgentLink(socket);
         const reply = await link.request({ type: 'register', role: 'agent', instance });
-        if (reply.error) throw new Error(`the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`);
+        if (reply.error) throw new RefusedError(`the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`);
         return link;
       } catch (err) {
-        if (Date.now() > deadline || (err as Error).message.startsWith('the coordinator refused')) throw err;
+        // A refusal is an answer; only an unreachable coordinator is worth another try.
+        if (Date.now() > deadline || err instanceof RefusedError) throw err;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -85,3 +86,5 @@ export class AgentLink {
     }
   }
 }
+
+class RefusedError extends Error {}

@@ -1,11 +1,11 @@
-import { ipToInt } from './wire.js';
+import { formatIpv4, parseIpv4 } from '../../compiler/units.js';
 
 /**
  * The fewest CIDR blocks that cover exactly these addresses: groups laid out in contiguous
  * address ranges need a handful of filters instead of one per instance.
  */
 export function cidrBlocks(ips: readonly string[]): string[] {
-  const sorted = [...new Set(ips.map(ipToInt))].sort((a, b) => a - b);
+  const sorted = [...new Set(ips.map(parseIpv4))].sort((a, b) => a - b);
   const out: string[] = [];
   let i = 0;
   while (i < sorted.length) {
@@ -17,14 +17,10 @@ export function cidrBlocks(ips: readonly string[]): string[] {
     while (start <= end) {
       let size = 1;
       while (size * 2 <= end - start + 1 && start % (size * 2) === 0) size *= 2;
-      out.push(`${intToIp(start)}/${32 - Math.log2(size)}`);
+      out.push(`${formatIpv4(start)}/${32 - Math.log2(size)}`);
       start += size;
     }
     i = j + 1;
   }
   return out;
-}
-
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }

@@ -48,15 +48,15 @@ export async function probeKernel(device: string, tc: TcRunner): Promise<KernelC
 
 /** Why this kernel cannot apply `plan`, naming the missing piece; undefined when it can. */
 export function kernelShortfall(plan: TcPlan, caps: KernelCapabilities): string | undefined {
-  const needs: [boolean, string, string][] = [
-    [true, 'htb', 'the HTB qdisc (sch_htb)'],
-    [true, 'u32', 'the u32 classifier (cls_u32)'],
-    [plan.batch.some((l) => l.includes('action mirred')), 'drop', 'the mirred action (act_mirred), which partitions use'],
-    [plan.needsNetem, 'netem', 'the netem qdisc (sch_netem), for delay, jitter, loss, duplicate, corrupt and reorder'],
+  const needs: { needed: boolean; key: 'htb' | 'u32' | 'drop' | 'netem'; module: string; what: string }[] = [
+    { needed: true, key: 'htb', module: 'sch_htb', what: 'the HTB qdisc (sch_htb)' },
+    { needed: true, key: 'u32', module: 'cls_u32', what: 'the u32 classifier (cls_u32)' },
+    { needed: plan.batch.some((l) => l.includes('action mirred')), key: 'drop', module: 'act_mirred', what: 'the mirred action (act_mirred), which partitions use' },
+    { needed: plan.needsNetem, key: 'netem', module: 'sch_netem', what: 'the netem qdisc (sch_netem), for delay, jitter, loss, duplicate, corrupt and reorder' },
   ];
-  for (const [needed, key, what] of needs) {
-    if (needed && !caps[key as 'htb' | 'u32' | 'drop' | 'netem']) {
-      return `this kernel lacks ${what}: ${(caps.errors[key] ?? 'unavailable').replace(/\.$/, '')}. Load the module (modprobe ${key === 'netem' ? 'sch_netem' : key === 'drop' ? 'act_mirred' : key === 'u32' ? 'cls_u32' : 'sch_htb'}) or use shaping = "userspace"`;
+  for (const { needed, key, module, what } of needs) {
+    if (needed && !caps[key]) {
+      return `this kernel lacks ${what}: ${(caps.errors[key] ?? 'unavailable').replace(/\.$/, '')}. Load the module (modprobe ${module}) or use shaping = "userspace"`;
     }
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { parseIpv4 } from '../../compiler/units.js';
 import type { LinkShape } from '../../schema/ir.js';
 import { Scheduler } from './scheduler.js';
 
@@ -73,7 +74,7 @@ export class Wire {
 
   add(endpoint: WireEndpoint): void {
     this.byPort.set(endpoint.port, endpoint);
-    this.byIp.set(ipToInt(endpoint.ip), endpoint);
+    this.byIp.set(parseIpv4(endpoint.ip), endpoint);
   }
 
   /** Forgets cached shapes (after a mid-run `configure`); queued packets keep theirs. */
@@ -183,8 +184,4 @@ export class Wire {
     const sd = Math.sqrt(alpha / ((alpha - 1) ** 2 * (alpha - 2)));
     return (x - mean) / sd;
   }
-}
-
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { formatIpv4 } from '../../compiler/units.js';
 import { inParallel } from '../../runtime/in-parallel.js';
 import { ipBatch } from '../../runtime/ip-batch.js';
 
@@ -16,6 +17,10 @@ export interface LocalHost {
   readonly controlIp: string;
   /** The host end of its control veth. */
   readonly hostVeth: string;
+  /** The host end of its data veth (kernel shaping and no shaping). */
+  readonly dataVeth: string;
+  /** Its TUN device before it moves in (userspace shaping). */
+  readonly tunDevice: string;
 }
 
 /** Everything one local run creates in the kernel, named after the run so it can be found. */
@@ -49,7 +54,8 @@ export class LocalNetwork {
 
   host(name: string, index: number): LocalHost {
     const n = CONTROL_SUBNET.first + 2 + index;
-    return { name, netns: `tgc-${this.tag}-${index}`, controlIp: [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'), hostVeth: `tgcv${this.tag}${index.toString(36)}` };
+    const id = `${this.tag}${index.toString(36)}`;
+    return { name, netns: `tgc-${this.tag}-${index}`, controlIp: formatIpv4(n), hostVeth: `tgcv${id}`, dataVeth: `tgcw${id}`, tunDevice: `tgcd${id}` };
   }
 
   /**
@@ -77,14 +83,22 @@ export class LocalNetwork {
    * reaches only the instances. Each gets `data0` with its data address.
    */
   async addDataNetwork(hosts: readonly LocalHost[], ips: readonly string[], prefix: number): Promise<void> {
-    const peer = (h: LocalHost) => h.hostVeth.replace(/^tgcv/, 'tgcw');
-    await ipBatch([
-      `link add ${this.dataBridge} type bridge`,
-      `link set ${this.dataBridge} up`,
-      ...hosts.flatMap((h) => [`link add ${peer(h)} type veth peer name data0 netns ${h.netns}`, `link set ${peer(h)} master ${this.dataBridge} up`]),
-    ]);
+    const { outside, inside } = this.dataNetworkCommands(hosts, ips, prefix);
+    await ipBatch(outside);
     this.dataUp = true;
-    await inParallel(hosts, (h) => ipBatch([`addr add ${ips[hosts.indexOf(h)]}/${prefix} dev data0`, 'link set data0 up'], h.netns));
+    await inParallel(hosts, (h, i) => ipBatch(inside[i]!, h.netns));
+  }
+
+  /** The `ip -batch` lines of `addDataNetwork`: the host side, then each namespace's. */
+  dataNetworkCommands(hosts: readonly LocalHost[], ips: readonly string[], prefix: number): { outside: string[]; inside: string[][] } {
+    return {
+      outside: [
+        `link add ${this.dataBridge} type bridge`,
+        `link set ${this.dataBridge} up`,
+        ...hosts.flatMap((h) => [`link add ${h.dataVeth} type veth peer name data0 netns ${h.netns}`, `link set ${h.dataVeth} master ${this.dataBridge} up`]),
+      ],
+      inside: hosts.map((_, i) => [`addr add ${ips[i]}/${prefix} dev data0`, 'link set data0 up']),
+    };
   }
 
   /** Removes every namespace, link and the bridges; never throws. */

@@ -108,22 +108,22 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   const prefix = Number(plan.network.subnet.split('/')[1]);
   const lines = LocalNetwork.commandsFor(tag, planned.map((p) => p.name)).map((c) => c.join(' '));
   lines.push(`# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`);
+  const hosts = planned.map((p) => net.host(p.name, p.index));
   const userspace = () => {
-    for (const p of planned) {
-      const dev = `tgcd${tag}${p.index.toString(36)}`;
-      lines.push(`socat -b 65536 TUN,tun-name=${dev},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
-      lines.push(`ip link set dev ${dev} netns ${net.host(p.name, p.index).netns}`, `ip -n ${net.host(p.name, p.index).netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${dev}; link set dev ${dev} up`);
-    }
+    planned.forEach((p, i) => {
+      const h = hosts[i]!;
+      lines.push(`socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
+      lines.push(`ip link set dev ${h.tunDevice} netns ${h.netns}`, `ip -n ${h.netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${h.tunDevice}; link set dev ${h.tunDevice} up`);
+    });
   };
   const bridged = (shaped: boolean) => {
-    lines.push(`ip link add ${net.dataBridge} type bridge`, `ip link set ${net.dataBridge} up`);
+    const { outside, inside } = net.dataNetworkCommands(hosts, planned.map((p) => p.dataIp), prefix);
+    lines.push(...outside.map((l) => `ip ${l}`));
     const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
-    for (const p of planned) {
-      const ns = net.host(p.name, p.index).netns;
-      const peer = net.host(p.name, p.index).hostVeth.replace(/^tgcv/, 'tgcw');
-      lines.push(`ip link add ${peer} type veth peer name data0 netns ${ns}`, `ip link set ${peer} master ${net.dataBridge} up`, `ip -n ${ns} addr add ${p.dataIp}/${prefix} dev data0`, `ip -n ${ns} link set data0 up`);
-      if (shaped) for (const l of renderTc(planEgress(plan, p.group), { device: 'data0', addresses }).batch) lines.push(`tc -n ${ns} ${l}`);
-    }
+    planned.forEach((p, i) => {
+      lines.push(...inside[i]!.map((l) => `ip -n ${hosts[i]!.netns} ${l}`));
+      if (shaped) for (const l of renderTc(planEgress(plan, p.group), { device: 'data0', addresses }).batch) lines.push(`tc -n ${hosts[i]!.netns} ${l}`);
+    });
   };
   const mode = plan.network.shaping;
   if (mode === 'userspace') userspace();
@@ -226,7 +226,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     if (loopback && hasShapes(plan)) say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
     const prefix = Number(plan.network.subnet.split('/')[1]);
     if (backend === 'userspace') {
-      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: `tgcd${tag}${p.index.toString(36)}` }));
+      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: hosts[i]!.tunDevice }));
       shaped = await UserspaceNetwork.start({ plan, instances, prefix, coordinator: address });
     } else if (!loopback) {
       // A plain bridge for the data network; with kernel shaping, tc on every data0.
