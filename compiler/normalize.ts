@@ -4,6 +4,8 @@ import { deepFreeze } from './deep-freeze.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
 import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from './units.js';
 
+/** The image container targets run the coordinator and the shaping agent in (docs/targets/compose.md builds it). */
+export const DEFAULT_RUNTIME_IMAGE = 'tgc-runtime:0.1.0';
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 export const DEFAULT_SUBNET = '198.18.0.0/16';
 
@@ -49,6 +51,7 @@ export function normalize(c: Composition): Plan {
     description: c.description ?? '',
     timeoutMs: c.run?.timeout !== undefined ? parseDuration(c.run.timeout)! : DEFAULT_TIMEOUT_MS,
     totalInstances: firstIndex,
+    runtimeImage: c.run?.runtime_image ?? DEFAULT_RUNTIME_IMAGE,
     network: {
       shaping: net.shaping ?? 'auto',
       subnet: net.subnet ?? DEFAULT_SUBNET,

@@ -9,7 +9,7 @@ export interface Composition {
   name: string;
   description?: string;
   params?: Record<string, Json>;
-  run?: { timeout?: string; total_instances?: number };
+  run?: { timeout?: string; total_instances?: number; runtime_image?: string };
   defaults?: Settings;
   network?: NetworkSection;
   groups: GroupSpec[];

@@ -2,40 +2,40 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."}},"description":"Run-wide settings: the deadline and, for percentages, the total instance count."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
 const schema15 = {"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"};
-const schema16 = {"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}};
-const schema17 = {"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}};
-const schema18 = {"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}};
-const schema20 = {"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}};
+const schema17 = {"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}};
+const schema18 = {"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}};
+const schema19 = {"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}};
+const schema21 = {"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}};
 const pattern0 = new RegExp("^x-", "u");
 const pattern1 = new RegExp("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", "u");
 const pattern2 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
 const pattern3 = new RegExp("^[^\\s]+$", "u");
-const pattern4 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern5 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
-const pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
+const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
+const pattern7 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
 const func2 = runtime0.default;
-const schema21 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
-const schema25 = {"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]};
-const schema26 = {"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"};
-const schema34 = {"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"};
-const schema35 = {"type":"boolean","description":"Drop everything: a partition."};
+const schema22 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
+const schema26 = {"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]};
+const schema27 = {"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"};
+const schema35 = {"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"};
+const schema36 = {"type":"boolean","description":"Drop everything: a partition."};
 const func4 = Object.prototype.hasOwnProperty;
-const pattern7 = new RegExp("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", "u");
-const pattern10 = new RegExp("^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$", "u");
-const pattern18 = new RegExp("^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$", "u");
-const schema22 = {"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
+const pattern8 = new RegExp("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", "u");
+const pattern11 = new RegExp("^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$", "u");
+const pattern19 = new RegExp("^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$", "u");
+const schema23 = {"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.from === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema22.required,parentSchema:schema22,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema23.required,parentSchema:schema23,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -45,7 +45,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.to === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema22.required,parentSchema:schema22,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema23.required,parentSchema:schema23,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -55,8 +55,8 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema22.properties, key0))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data};
+if(!(func4.call(schema23.properties, key0))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -69,7 +69,7 @@ errors++;
 if(data.from !== undefined){
 let data0 = data.from;
 if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.from.type,parentSchema:schema22.properties.from,data:data0};
+const err3 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.from.type,parentSchema:schema23.properties.from,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -82,7 +82,7 @@ errors++;
 if(data.to !== undefined){
 let data1 = data.to;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.to.type,parentSchema:schema22.properties.to,data:data1};
+const err4 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.to.type,parentSchema:schema23.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -145,7 +145,7 @@ errors++;
 if(data.distribution !== undefined){
 let data4 = data.distribution;
 if(!((((data4 === "normal") || (data4 === "pareto")) || (data4 === "paretonormal")) || (data4 === "uniform"))){
-const err9 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema25.enum},message:"must be equal to one of the allowed values",schema:schema25.enum,parentSchema:schema25,data:data4};
+const err9 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -158,8 +158,8 @@ errors++;
 if(data.loss !== undefined){
 let data5 = data.loss;
 if(typeof data5 === "string"){
-if(!pattern10.test(data5)){
-const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data5};
+if(!pattern11.test(data5)){
+const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -170,7 +170,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data5};
+const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -183,8 +183,8 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data6 = data.loss_correlation;
 if(typeof data6 === "string"){
-if(!pattern10.test(data6)){
-const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data6};
+if(!pattern11.test(data6)){
+const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -195,7 +195,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data6};
+const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -208,8 +208,8 @@ errors++;
 if(data.duplicate !== undefined){
 let data7 = data.duplicate;
 if(typeof data7 === "string"){
-if(!pattern10.test(data7)){
-const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data7};
+if(!pattern11.test(data7)){
+const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -220,7 +220,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data7};
+const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -233,8 +233,8 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data8 = data.duplicate_correlation;
 if(typeof data8 === "string"){
-if(!pattern10.test(data8)){
-const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data8};
+if(!pattern11.test(data8)){
+const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -245,7 +245,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data8};
+const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -258,8 +258,8 @@ errors++;
 if(data.corrupt !== undefined){
 let data9 = data.corrupt;
 if(typeof data9 === "string"){
-if(!pattern10.test(data9)){
-const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data9};
+if(!pattern11.test(data9)){
+const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -270,7 +270,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data9};
+const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -283,8 +283,8 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data10 = data.corrupt_correlation;
 if(typeof data10 === "string"){
-if(!pattern10.test(data10)){
-const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data10};
+if(!pattern11.test(data10)){
+const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -295,7 +295,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data10};
+const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -308,8 +308,8 @@ errors++;
 if(data.reorder !== undefined){
 let data11 = data.reorder;
 if(typeof data11 === "string"){
-if(!pattern10.test(data11)){
-const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data11};
+if(!pattern11.test(data11)){
+const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -320,7 +320,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data11};
+const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -333,8 +333,8 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data12 = data.reorder_correlation;
 if(typeof data12 === "string"){
-if(!pattern10.test(data12)){
-const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data12};
+if(!pattern11.test(data12)){
+const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -345,7 +345,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data12};
+const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -358,8 +358,8 @@ errors++;
 if(data.bandwidth !== undefined){
 let data13 = data.bandwidth;
 if(typeof data13 === "string"){
-if(!pattern18.test(data13)){
-const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema34,data:data13};
+if(!pattern19.test(data13)){
+const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data13};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -370,7 +370,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.type,parentSchema:schema34,data:data13};
+const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -383,7 +383,7 @@ errors++;
 if(data.blocked !== undefined){
 let data14 = data.blocked;
 if(typeof data14 !== "boolean"){
-const err28 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.type,parentSchema:schema35,data:data14};
+const err28 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -395,7 +395,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data};
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -414,8 +414,8 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func4.call(schema21.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data};
+if(!(func4.call(schema22.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -428,7 +428,7 @@ errors++;
 if(data.shaping !== undefined){
 let data0 = data.shaping;
 if(!((((data0 === "auto") || (data0 === "kernel")) || (data0 === "userspace")) || (data0 === "off"))){
-const err1 = {instancePath:instancePath+"/shaping",schemaPath:"#/properties/shaping/enum",keyword:"enum",params:{allowedValues: schema21.properties.shaping.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.shaping.enum,parentSchema:schema21.properties.shaping,data:data0};
+const err1 = {instancePath:instancePath+"/shaping",schemaPath:"#/properties/shaping/enum",keyword:"enum",params:{allowedValues: schema22.properties.shaping.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.shaping.enum,parentSchema:schema22.properties.shaping,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -441,8 +441,8 @@ errors++;
 if(data.subnet !== undefined){
 let data1 = data.subnet;
 if(typeof data1 === "string"){
-if(!pattern7.test(data1)){
-const err2 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},message:"must match pattern \""+"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"+"\"",schema:"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",parentSchema:schema21.properties.subnet,data:data1};
+if(!pattern8.test(data1)){
+const err2 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},message:"must match pattern \""+"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"+"\"",schema:"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",parentSchema:schema22.properties.subnet,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -453,7 +453,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.subnet.type,parentSchema:schema21.properties.subnet,data:data1};
+const err3 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.subnet.type,parentSchema:schema22.properties.subnet,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -475,7 +475,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema21.properties.links.type,parentSchema:schema21.properties.links,data:data2};
+const err4 = {instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema22.properties.links.type,parentSchema:schema22.properties.links,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -538,7 +538,7 @@ errors++;
 if(data.distribution !== undefined){
 let data6 = data.distribution;
 if(!((((data6 === "normal") || (data6 === "pareto")) || (data6 === "paretonormal")) || (data6 === "uniform"))){
-const err9 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema25.enum},message:"must be equal to one of the allowed values",schema:schema25.enum,parentSchema:schema25,data:data6};
+const err9 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -551,8 +551,8 @@ errors++;
 if(data.loss !== undefined){
 let data7 = data.loss;
 if(typeof data7 === "string"){
-if(!pattern10.test(data7)){
-const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data7};
+if(!pattern11.test(data7)){
+const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -563,7 +563,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data7};
+const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -576,8 +576,8 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data8 = data.loss_correlation;
 if(typeof data8 === "string"){
-if(!pattern10.test(data8)){
-const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data8};
+if(!pattern11.test(data8)){
+const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -588,7 +588,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data8};
+const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -601,8 +601,8 @@ errors++;
 if(data.duplicate !== undefined){
 let data9 = data.duplicate;
 if(typeof data9 === "string"){
-if(!pattern10.test(data9)){
-const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data9};
+if(!pattern11.test(data9)){
+const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -613,7 +613,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data9};
+const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -626,8 +626,8 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data10 = data.duplicate_correlation;
 if(typeof data10 === "string"){
-if(!pattern10.test(data10)){
-const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data10};
+if(!pattern11.test(data10)){
+const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -638,7 +638,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data10};
+const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -651,8 +651,8 @@ errors++;
 if(data.corrupt !== undefined){
 let data11 = data.corrupt;
 if(typeof data11 === "string"){
-if(!pattern10.test(data11)){
-const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data11};
+if(!pattern11.test(data11)){
+const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -663,7 +663,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data11};
+const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -676,8 +676,8 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data12 = data.corrupt_correlation;
 if(typeof data12 === "string"){
-if(!pattern10.test(data12)){
-const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data12};
+if(!pattern11.test(data12)){
+const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -688,7 +688,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data12};
+const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -701,8 +701,8 @@ errors++;
 if(data.reorder !== undefined){
 let data13 = data.reorder;
 if(typeof data13 === "string"){
-if(!pattern10.test(data13)){
-const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data13};
+if(!pattern11.test(data13)){
+const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data13};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -713,7 +713,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data13};
+const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -726,8 +726,8 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data14 = data.reorder_correlation;
 if(typeof data14 === "string"){
-if(!pattern10.test(data14)){
-const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data14};
+if(!pattern11.test(data14)){
+const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -738,7 +738,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data14};
+const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -751,8 +751,8 @@ errors++;
 if(data.bandwidth !== undefined){
 let data15 = data.bandwidth;
 if(typeof data15 === "string"){
-if(!pattern18.test(data15)){
-const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema34,data:data15};
+if(!pattern19.test(data15)){
+const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data15};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -763,7 +763,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.type,parentSchema:schema34,data:data15};
+const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -776,7 +776,7 @@ errors++;
 if(data.blocked !== undefined){
 let data16 = data.blocked;
 if(typeof data16 !== "boolean"){
-const err28 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.type,parentSchema:schema35,data:data16};
+const err28 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -788,7 +788,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data};
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -801,17 +801,17 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema49 = {"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}};
-const schema51 = {"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}};
-const schema58 = {"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
+const schema50 = {"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}};
+const schema52 = {"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}};
+const schema59 = {"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func4.call(schema58.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+if(!(func4.call(schema59.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -874,7 +874,7 @@ errors++;
 if(data.distribution !== undefined){
 let data2 = data.distribution;
 if(!((((data2 === "normal") || (data2 === "pareto")) || (data2 === "paretonormal")) || (data2 === "uniform"))){
-const err5 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema25.enum},message:"must be equal to one of the allowed values",schema:schema25.enum,parentSchema:schema25,data:data2};
+const err5 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -887,8 +887,8 @@ errors++;
 if(data.loss !== undefined){
 let data3 = data.loss;
 if(typeof data3 === "string"){
-if(!pattern10.test(data3)){
-const err6 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data3};
+if(!pattern11.test(data3)){
+const err6 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data3};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -899,7 +899,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data3};
+const err7 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -912,8 +912,8 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data4 = data.loss_correlation;
 if(typeof data4 === "string"){
-if(!pattern10.test(data4)){
-const err8 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data4};
+if(!pattern11.test(data4)){
+const err8 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -924,7 +924,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data4};
+const err9 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -937,8 +937,8 @@ errors++;
 if(data.duplicate !== undefined){
 let data5 = data.duplicate;
 if(typeof data5 === "string"){
-if(!pattern10.test(data5)){
-const err10 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data5};
+if(!pattern11.test(data5)){
+const err10 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -949,7 +949,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data5};
+const err11 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -962,8 +962,8 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data6 = data.duplicate_correlation;
 if(typeof data6 === "string"){
-if(!pattern10.test(data6)){
-const err12 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data6};
+if(!pattern11.test(data6)){
+const err12 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -974,7 +974,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data6};
+const err13 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -987,8 +987,8 @@ errors++;
 if(data.corrupt !== undefined){
 let data7 = data.corrupt;
 if(typeof data7 === "string"){
-if(!pattern10.test(data7)){
-const err14 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data7};
+if(!pattern11.test(data7)){
+const err14 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -999,7 +999,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data7};
+const err15 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1012,8 +1012,8 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data8 = data.corrupt_correlation;
 if(typeof data8 === "string"){
-if(!pattern10.test(data8)){
-const err16 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data8};
+if(!pattern11.test(data8)){
+const err16 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1024,7 +1024,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data8};
+const err17 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1037,8 +1037,8 @@ errors++;
 if(data.reorder !== undefined){
 let data9 = data.reorder;
 if(typeof data9 === "string"){
-if(!pattern10.test(data9)){
-const err18 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data9};
+if(!pattern11.test(data9)){
+const err18 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1049,7 +1049,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data9};
+const err19 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1062,8 +1062,8 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data10 = data.reorder_correlation;
 if(typeof data10 === "string"){
-if(!pattern10.test(data10)){
-const err20 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema26,data:data10};
+if(!pattern11.test(data10)){
+const err20 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1074,7 +1074,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.type,parentSchema:schema26,data:data10};
+const err21 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1087,8 +1087,8 @@ errors++;
 if(data.bandwidth !== undefined){
 let data11 = data.bandwidth;
 if(typeof data11 === "string"){
-if(!pattern18.test(data11)){
-const err22 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema34,data:data11};
+if(!pattern19.test(data11)){
+const err22 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1099,7 +1099,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.type,parentSchema:schema34,data:data11};
+const err23 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1112,7 +1112,7 @@ errors++;
 if(data.blocked !== undefined){
 let data12 = data.blocked;
 if(typeof data12 !== "boolean"){
-const err24 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.type,parentSchema:schema35,data:data12};
+const err24 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1124,7 +1124,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1143,7 +1143,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.id === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'",schema:schema49.required,parentSchema:schema49,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1153,7 +1153,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.instances === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "instances"},message:"must have required property '"+"instances"+"'",schema:schema49.required,parentSchema:schema49,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "instances"},message:"must have required property '"+"instances"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1163,8 +1163,8 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema49.properties, key0))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
+if(!(func4.call(schema50.properties, key0))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1202,7 +1202,7 @@ errors++;
 if(data.instances !== undefined){
 let data1 = data.instances;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (!(data1 && typeof data1 == "object" && !Array.isArray(data1)))){
-const err5 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/type",keyword:"type",params:{type: schema51.type},message:"must be integer,object",schema:schema51.type,parentSchema:schema51,data:data1};
+const err5 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/type",keyword:"type",params:{type: schema52.type},message:"must be integer,object",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1213,7 +1213,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err6 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51,data:data1};
+const err6 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1225,7 +1225,7 @@ errors++;
 }
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(Object.keys(data1).length > 1){
-const err7 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema51,data:data1};
+const err7 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1235,7 +1235,7 @@ vErrors.push(err7);
 errors++;
 }
 if(Object.keys(data1).length < 1){
-const err8 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema51,data:data1};
+const err8 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1246,7 +1246,7 @@ errors++;
 }
 for(const key1 in data1){
 if(!((key1 === "count") || (key1 === "percentage"))){
-const err9 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data1};
+const err9 = {instancePath:instancePath+"/instances",schemaPath:"#/definitions/instances/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1259,7 +1259,7 @@ errors++;
 if(data1.count !== undefined){
 let data2 = data1.count;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/instances/count",schemaPath:"#/definitions/instances/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.count.type,parentSchema:schema51.properties.count,data:data2};
+const err10 = {instancePath:instancePath+"/instances/count",schemaPath:"#/definitions/instances/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.count.type,parentSchema:schema52.properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1270,7 +1270,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/instances/count",schemaPath:"#/definitions/instances/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.properties.count,data:data2};
+const err11 = {instancePath:instancePath+"/instances/count",schemaPath:"#/definitions/instances/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1285,7 +1285,7 @@ if(data1.percentage !== undefined){
 let data3 = data1.percentage;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 1 || isNaN(data3)){
-const err12 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema51.properties.percentage,data:data3};
+const err12 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema52.properties.percentage,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1295,7 +1295,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data3 <= 0 || isNaN(data3)){
-const err13 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema51.properties.percentage,data:data3};
+const err13 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema52.properties.percentage,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1306,7 +1306,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema51.properties.percentage.type,parentSchema:schema51.properties.percentage,data:data3};
+const err14 = {instancePath:instancePath+"/instances/percentage",schemaPath:"#/definitions/instances/properties/percentage/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema52.properties.percentage.type,parentSchema:schema52.properties.percentage,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1347,7 +1347,7 @@ if(data.build !== undefined){
 let data5 = data.build;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 if(data5.context === undefined){
-const err17 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema16.required,parentSchema:schema16,data:data5};
+const err17 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema17.required,parentSchema:schema17,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1358,7 +1358,7 @@ errors++;
 }
 for(const key2 in data5){
 if(!(((key2 === "context") || (key2 === "dockerfile")) || (key2 === "args"))){
-const err18 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16,data:data5};
+const err18 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1372,7 +1372,7 @@ if(data5.context !== undefined){
 let data6 = data5.context;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err19 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.context,data:data6};
+const err19 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1383,7 +1383,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.context.type,parentSchema:schema16.properties.context,data:data6};
+const err20 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context.type,parentSchema:schema17.properties.context,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1397,7 +1397,7 @@ if(data5.dockerfile !== undefined){
 let data7 = data5.dockerfile;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err21 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.dockerfile,data:data7};
+const err21 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1408,7 +1408,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.dockerfile.type,parentSchema:schema16.properties.dockerfile,data:data7};
+const err22 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1424,7 +1424,7 @@ if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 for(const key3 in data8){
 let data9 = data8[key3];
 if(((typeof data9 !== "string") && (!((typeof data9 == "number") && (isFinite(data9))))) && (typeof data9 !== "boolean")){
-const err23 = {instancePath:instancePath+"/build/args/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema16.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema16.properties.args.additionalProperties.type,parentSchema:schema16.properties.args.additionalProperties,data:data9};
+const err23 = {instancePath:instancePath+"/build/args/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data9};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1436,7 +1436,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.args.type,parentSchema:schema16.properties.args,data:data8};
+const err24 = {instancePath:instancePath+"/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data8};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1448,7 +1448,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data:data5};
+const err25 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data5};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1462,7 +1462,7 @@ if(data.command !== undefined){
 let data10 = data.command;
 if(Array.isArray(data10)){
 if(data10.length < 1){
-const err26 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema17,data:data10};
+const err26 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data10};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1475,7 +1475,7 @@ const len0 = data10.length;
 for(let i0=0; i0<len0; i0++){
 let data11 = data10[i0];
 if(typeof data11 !== "string"){
-const err27 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.items.type,parentSchema:schema17.items,data:data11};
+const err27 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1487,7 +1487,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.type,parentSchema:schema17,data:data10};
+const err28 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1503,8 +1503,8 @@ if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key4 in data12){
 const _errs37 = errors;
 if(typeof key4 === "string"){
-if(!pattern4.test(key4)){
-const err29 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema18.propertyNames,data:key4,propertyName:key4};
+if(!pattern5.test(key4)){
+const err29 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1516,7 +1516,7 @@ errors++;
 }
 var valid12 = _errs37 === errors;
 if(!valid12){
-const err30 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema18.propertyNames,parentSchema:schema18,data:data12};
+const err30 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1529,7 +1529,7 @@ errors++;
 for(const key5 in data12){
 let data13 = data12[key5];
 if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err31 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema18.additionalProperties.type},message:"must be string,number,boolean",schema:schema18.additionalProperties.type,parentSchema:schema18.additionalProperties,data:data13};
+const err31 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1541,7 +1541,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data:data12};
+const err32 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1569,7 +1569,7 @@ let data15 = data.resources;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key6 in data15){
 if(!((key6 === "cpu") || (key6 === "memory"))){
-const err34 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema20,data:data15};
+const err34 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data15};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1582,7 +1582,7 @@ errors++;
 if(data15.cpu !== undefined){
 let data16 = data15.cpu;
 if((!((typeof data16 == "number") && (isFinite(data16)))) && (typeof data16 !== "string")){
-const err35 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema20.properties.cpu.type},message:"must be number,string",schema:schema20.properties.cpu.type,parentSchema:schema20.properties.cpu,data:data16};
+const err35 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1593,7 +1593,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 <= 0 || isNaN(data16)){
-const err36 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema20.properties.cpu,data:data16};
+const err36 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data16};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1604,8 +1604,8 @@ errors++;
 }
 }
 if(typeof data16 === "string"){
-if(!pattern5.test(data16)){
-const err37 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema20.properties.cpu,data:data16};
+if(!pattern6.test(data16)){
+const err37 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data16};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1619,8 +1619,8 @@ errors++;
 if(data15.memory !== undefined){
 let data17 = data15.memory;
 if(typeof data17 === "string"){
-if(!pattern6.test(data17)){
-const err38 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema20.properties.memory,data:data17};
+if(!pattern7.test(data17)){
+const err38 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1631,7 +1631,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.memory.type,parentSchema:schema20.properties.memory,data:data17};
+const err39 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1643,7 +1643,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.type,parentSchema:schema20,data:data15};
+const err40 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1661,7 +1661,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1790,7 +1790,7 @@ if(data.run !== undefined){
 let data4 = data.run;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key1 in data4){
-if(!((key1 === "timeout") || (key1 === "total_instances"))){
+if(!(((key1 === "timeout") || (key1 === "total_instances")) || (key1 === "runtime_image"))){
 const err9 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.run,data:data4};
 if(vErrors === null){
 vErrors = [err9];
@@ -1851,9 +1851,11 @@ errors++;
 }
 }
 }
-}
-else {
-const err14 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.run.type,parentSchema:schema11.properties.run,data:data4};
+if(data4.runtime_image !== undefined){
+let data7 = data4.runtime_image;
+if(typeof data7 === "string"){
+if(!pattern3.test(data7)){
+const err14 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1863,12 +1865,8 @@ vErrors.push(err14);
 errors++;
 }
 }
-if(data.defaults !== undefined){
-let data7 = data.defaults;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-for(const key2 in data7){
-if(!((((((key2 === "image") || (key2 === "build")) || (key2 === "command")) || (key2 === "env")) || (key2 === "params")) || (key2 === "resources"))){
-const err15 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.defaults,data:data7};
+else {
+const err15 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1878,11 +1876,9 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data7.image !== undefined){
-let data8 = data7.image;
-if(typeof data8 === "string"){
-if(!pattern3.test(data8)){
-const err16 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data8};
+}
+else {
+const err16 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.run.type,parentSchema:schema11.properties.run,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1892,8 +1888,12 @@ vErrors.push(err16);
 errors++;
 }
 }
-else {
-const err17 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data8};
+if(data.defaults !== undefined){
+let data8 = data.defaults;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+for(const key2 in data8){
+if(!((((((key2 === "image") || (key2 === "build")) || (key2 === "command")) || (key2 === "env")) || (key2 === "params")) || (key2 === "resources"))){
+const err17 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.defaults,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1903,11 +1903,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data7.build !== undefined){
-let data9 = data7.build;
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.context === undefined){
-const err18 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema16.required,parentSchema:schema16,data:data9};
+if(data8.image !== undefined){
+let data9 = data8.image;
+if(typeof data9 === "string"){
+if(!pattern3.test(data9)){
+const err18 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data9};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1916,9 +1916,9 @@ vErrors.push(err18);
 }
 errors++;
 }
-for(const key3 in data9){
-if(!(((key3 === "context") || (key3 === "dockerfile")) || (key3 === "args"))){
-const err19 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16,data:data9};
+}
+else {
+const err19 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1928,11 +1928,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data9.context !== undefined){
-let data10 = data9.context;
-if(typeof data10 === "string"){
-if(func2(data10) < 1){
-const err20 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.context,data:data10};
+if(data8.build !== undefined){
+let data10 = data8.build;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.context === undefined){
+const err20 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema17.required,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1941,9 +1941,9 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-else {
-const err21 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.context.type,parentSchema:schema16.properties.context,data:data10};
+for(const key3 in data10){
+if(!(((key3 === "context") || (key3 === "dockerfile")) || (key3 === "args"))){
+const err21 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1953,11 +1953,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data9.dockerfile !== undefined){
-let data11 = data9.dockerfile;
+if(data10.context !== undefined){
+let data11 = data10.context;
 if(typeof data11 === "string"){
 if(func2(data11) < 1){
-const err22 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.dockerfile,data:data11};
+const err22 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1968,7 +1968,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.dockerfile.type,parentSchema:schema16.properties.dockerfile,data:data11};
+const err23 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context.type,parentSchema:schema17.properties.context,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1978,13 +1978,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data9.args !== undefined){
-let data12 = data9.args;
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-for(const key4 in data12){
-let data13 = data12[key4];
-if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err24 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema16.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema16.properties.args.additionalProperties.type,parentSchema:schema16.properties.args.additionalProperties,data:data13};
+if(data10.dockerfile !== undefined){
+let data12 = data10.dockerfile;
+if(typeof data12 === "string"){
+if(func2(data12) < 1){
+const err24 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1994,9 +1992,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-}
 else {
-const err25 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.args.type,parentSchema:schema16.properties.args,data:data12};
+const err25 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2006,9 +2003,13 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data:data9};
+if(data10.args !== undefined){
+let data13 = data10.args;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+for(const key4 in data13){
+let data14 = data13[key4];
+if(((typeof data14 !== "string") && (!((typeof data14 == "number") && (isFinite(data14))))) && (typeof data14 !== "boolean")){
+const err26 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2018,11 +2019,9 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data7.command !== undefined){
-let data14 = data7.command;
-if(Array.isArray(data14)){
-if(data14.length < 1){
-const err27 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema17,data:data14};
+}
+else {
+const err27 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2031,11 +2030,10 @@ vErrors.push(err27);
 }
 errors++;
 }
-const len0 = data14.length;
-for(let i0=0; i0<len0; i0++){
-let data15 = data14[i0];
-if(typeof data15 !== "string"){
-const err28 = {instancePath:instancePath+"/defaults/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.items.type,parentSchema:schema17.items,data:data15};
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2045,9 +2043,11 @@ vErrors.push(err28);
 errors++;
 }
 }
-}
-else {
-const err29 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.type,parentSchema:schema17,data:data14};
+if(data8.command !== undefined){
+let data15 = data8.command;
+if(Array.isArray(data15)){
+if(data15.length < 1){
+const err29 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2056,15 +2056,11 @@ vErrors.push(err29);
 }
 errors++;
 }
-}
-if(data7.env !== undefined){
-let data16 = data7.env;
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-for(const key5 in data16){
-const _errs46 = errors;
-if(typeof key5 === "string"){
-if(!pattern4.test(key5)){
-const err30 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema18.propertyNames,data:key5,propertyName:key5};
+const len0 = data15.length;
+for(let i0=0; i0<len0; i0++){
+let data16 = data15[i0];
+if(typeof data16 !== "string"){
+const err30 = {instancePath:instancePath+"/defaults/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2074,9 +2070,9 @@ vErrors.push(err30);
 errors++;
 }
 }
-var valid14 = _errs46 === errors;
-if(!valid14){
-const err31 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid",schema:schema18.propertyNames,parentSchema:schema18,data:data16};
+}
+else {
+const err31 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data15};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2086,10 +2082,14 @@ vErrors.push(err31);
 errors++;
 }
 }
-for(const key6 in data16){
-let data17 = data16[key6];
-if(((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")){
-const err32 = {instancePath:instancePath+"/defaults/env/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema18.additionalProperties.type},message:"must be string,number,boolean",schema:schema18.additionalProperties.type,parentSchema:schema18.additionalProperties,data:data17};
+if(data8.env !== undefined){
+let data17 = data8.env;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+for(const key5 in data17){
+const _errs49 = errors;
+if(typeof key5 === "string"){
+if(!pattern5.test(key5)){
+const err32 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key5,propertyName:key5};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2099,9 +2099,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-}
-else {
-const err33 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data:data16};
+var valid15 = _errs49 === errors;
+if(!valid15){
+const err33 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data17};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2111,10 +2111,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data7.params !== undefined){
-let data18 = data7.params;
-if(!(data18 && typeof data18 == "object" && !Array.isArray(data18))){
-const err34 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data18};
+for(const key6 in data17){
+let data18 = data17[key6];
+if(((typeof data18 !== "string") && (!((typeof data18 == "number") && (isFinite(data18))))) && (typeof data18 !== "boolean")){
+const err34 = {instancePath:instancePath+"/defaults/env/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data18};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2124,12 +2124,9 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data7.resources !== undefined){
-let data19 = data7.resources;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key7 in data19){
-if(!((key7 === "cpu") || (key7 === "memory"))){
-const err35 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema20,data:data19};
+}
+else {
+const err35 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data17};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2139,10 +2136,10 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data19.cpu !== undefined){
-let data20 = data19.cpu;
-if((!((typeof data20 == "number") && (isFinite(data20)))) && (typeof data20 !== "string")){
-const err36 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema20.properties.cpu.type},message:"must be number,string",schema:schema20.properties.cpu.type,parentSchema:schema20.properties.cpu,data:data20};
+if(data8.params !== undefined){
+let data19 = data8.params;
+if(!(data19 && typeof data19 == "object" && !Array.isArray(data19))){
+const err36 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data19};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2151,9 +2148,13 @@ vErrors.push(err36);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 <= 0 || isNaN(data20)){
-const err37 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema20.properties.cpu,data:data20};
+}
+if(data8.resources !== undefined){
+let data20 = data8.resources;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key7 in data20){
+if(!((key7 === "cpu") || (key7 === "memory"))){
+const err37 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data20};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2163,9 +2164,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(typeof data20 === "string"){
-if(!pattern5.test(data20)){
-const err38 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema20.properties.cpu,data:data20};
+if(data20.cpu !== undefined){
+let data21 = data20.cpu;
+if((!((typeof data21 == "number") && (isFinite(data21)))) && (typeof data21 !== "string")){
+const err38 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data21};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2174,13 +2176,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-}
-if(data19.memory !== undefined){
-let data21 = data19.memory;
-if(typeof data21 === "string"){
-if(!pattern6.test(data21)){
-const err39 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema20.properties.memory,data:data21};
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 <= 0 || isNaN(data21)){
+const err39 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data21};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2190,8 +2188,9 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.memory.type,parentSchema:schema20.properties.memory,data:data21};
+if(typeof data21 === "string"){
+if(!pattern6.test(data21)){
+const err40 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data21};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2202,8 +2201,11 @@ errors++;
 }
 }
 }
-else {
-const err41 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.type,parentSchema:schema20,data:data19};
+if(data20.memory !== undefined){
+let data22 = data20.memory;
+if(typeof data22 === "string"){
+if(!pattern7.test(data22)){
+const err41 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data22};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2213,14 +2215,37 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
 else {
-const err42 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data7};
+const err42 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data22};
 if(vErrors === null){
 vErrors = [err42];
 }
 else {
 vErrors.push(err42);
+}
+errors++;
+}
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
 }
 errors++;
 }
@@ -2232,45 +2257,45 @@ errors = vErrors.length;
 }
 }
 if(data.groups !== undefined){
-let data23 = data.groups;
-if(Array.isArray(data23)){
-if(data23.length < 1){
-const err43 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data23};
+let data24 = data.groups;
+if(Array.isArray(data24)){
+if(data24.length < 1){
+const err45 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data24};
 if(vErrors === null){
-vErrors = [err43];
+vErrors = [err45];
 }
 else {
-vErrors.push(err43);
+vErrors.push(err45);
 }
 errors++;
 }
-const len1 = data23.length;
+const len1 = data24.length;
 for(let i1=0; i1<len1; i1++){
-if(!(validate15(data23[i1], {instancePath:instancePath+"/groups/" + i1,parentData:data23,parentDataProperty:i1,rootData}))){
+if(!(validate15(data24[i1], {instancePath:instancePath+"/groups/" + i1,parentData:data24,parentDataProperty:i1,rootData}))){
 vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data23};
+const err46 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data24};
 if(vErrors === null){
-vErrors = [err44];
+vErrors = [err46];
 }
 else {
-vErrors.push(err44);
+vErrors.push(err46);
 }
 errors++;
 }
 }
 }
 else {
-const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err47];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err47);
 }
 errors++;
 }

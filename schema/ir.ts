@@ -10,6 +10,8 @@ export interface Plan {
   readonly description: string;
   /** Whole-run deadline in milliseconds. @default 600000 (10 minutes) */
   readonly timeoutMs: number;
+  /** Container targets: the image of the coordinator and the shaping agent. @default "tgc-runtime:0.1.0" */
+  readonly runtimeImage: string;
   /** Sum of all group instance counts. */
   readonly totalInstances: number;
   readonly network: Network;

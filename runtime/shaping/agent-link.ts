@@ -7,6 +7,9 @@ import { onLines } from '../on-lines.js';
  */
 export class AgentLink {
   private nextId = 1;
+  private readonly stopHandlers: (() => void)[] = [];
+  private readonly topics = new Map<string, (payload: unknown) => void>();
+  private stopped = false;
   private handler: (shape: unknown) => Promise<void> = async () => {
     throw new Error('this agent applies no mid-run changes');
   };
@@ -15,6 +18,7 @@ export class AgentLink {
     onLines(socket, (line) => this.onFrame(JSON.parse(line) as Record<string, unknown>));
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      this.stop();
       for (const p of this.pending.values()) p.reject(new Error('the connection to the coordinator closed'));
       this.pending.clear();
     });
@@ -49,6 +53,23 @@ export class AgentLink {
     this.handler = handler;
   }
 
+  /** Called once when the run ends (the coordinator's `stop` event) or the connection closes. */
+  onStop(handler: () => void): void {
+    this.stopHandlers.push(handler);
+  }
+
+  async publish(topic: string, payload: unknown): Promise<void> {
+    const reply = await this.request({ type: 'publish', topic, payload });
+    if (reply.error) throw new Error(`publish to ${topic}: ${(reply.error as { message: string }).message}`);
+  }
+
+  /** Delivers every message of `topic`, from the first. */
+  async subscribe(topic: string, onMessage: (payload: unknown) => void): Promise<void> {
+    this.topics.set(topic, onMessage);
+    const reply = await this.request({ type: 'subscribe', topic });
+    if (reply.error) throw new Error(`subscribe to ${topic}: ${(reply.error as { message: string }).message}`);
+  }
+
   async ready(): Promise<void> {
     await this.request({ type: 'network_ready' });
   }
@@ -73,7 +94,15 @@ export class AgentLink {
     });
   }
 
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const h of this.stopHandlers) h();
+  }
+
   private onFrame(frame: Record<string, unknown>): void {
+    if (frame.event === 'stop') return this.stop();
+    if (frame.event === 'message' && typeof frame.topic === 'string') return void this.topics.get(frame.topic)?.(frame.payload);
     if (typeof frame.re === 'number') {
       this.pending.get(frame.re)?.resolve(frame);
       this.pending.delete(frame.re);

@@ -1,5 +1,19 @@
 import { linkLayers, ruleKey, type LinkSource } from '../../compiler/link-layers.js';
-import type { LinkShape, Plan } from '../../schema/ir.js';
+import type { Group, LinkShape, Network } from '../../schema/ir.js';
+
+/** The part of a plan that decides shapes: what a shaping agent inside a deployment is given. */
+export interface ShapingPlan {
+  readonly network: Pick<Network, 'shape' | 'links'>;
+  readonly groups: readonly Pick<Group, 'id' | 'instances' | 'network'>[];
+}
+
+/** A plan cut down to its `ShapingPlan`, for embedding (the agent's TGC_SHAPING). */
+export function shapingPlan(plan: ShapingPlan): ShapingPlan {
+  return {
+    network: { shape: plan.network.shape, links: plan.network.links },
+    groups: plan.groups.map((g) => ({ id: g.id, instances: g.instances, network: g.network })),
+  };
+}
 
 /** One distinct shape and the groups whose instances it applies to, as destinations. */
 export interface EgressClass {
@@ -27,7 +41,7 @@ export function isNeutral(s: LinkShape): boolean {
  * The shape of traffic from an instance of `from` to one of `to`, all layers merged; an
  * instance's mid-run `configure` override goes on top. Pure.
  */
-export function linkShape(plan: Plan, from: string, to: string, override?: LinkShape): LinkShape {
+export function linkShape(plan: ShapingPlan, from: string, to: string, override?: LinkShape): LinkShape {
   const rules = new Map(plan.network.links.map((r) => [ruleKey(r.from, r.to), r.shape]));
   const source: LinkSource<LinkShape> = {
     root: plan.network.shape,
@@ -43,7 +57,7 @@ export function linkShape(plan: Plan, from: string, to: string, override?: LinkS
  * get, classes in the order their first group appears in the plan. Groups whose traffic is
  * not shaped at all are left out. Pure and deterministic.
  */
-export function planEgress(plan: Plan, from: string, override?: LinkShape): EgressPlan {
+export function planEgress(plan: ShapingPlan, from: string, override?: LinkShape): EgressPlan {
   const classes: { key: string; shape: LinkShape; to: string[] }[] = [];
   for (const g of plan.groups) {
     const shape = linkShape(plan, from, g.id, override);

@@ -1,12 +1,12 @@
-import type { LinkShape, Plan } from '../../schema/ir.js';
+import type { LinkShape } from '../../schema/ir.js';
 import type { AgentLink } from './agent-link.js';
-import { mergeShapes, planEgress } from './egress-plan.js';
+import { mergeShapes, planEgress, type ShapingPlan } from './egress-plan.js';
 import { applyTc, kernelShortfall, probeKernel, type TcRunner } from './kernel-backend.js';
 import { parseShape } from './parse-shape.js';
 import { renderTc } from './tc-plan.js';
 
 export interface KernelShapingOptions {
-  readonly plan: Plan;
+  readonly plan: ShapingPlan;
   /** The instance this shapes, and its group. */
   readonly instance: string;
   readonly group: string;

@@ -15,8 +15,10 @@ export interface WireEndpoint {
   readonly name: string;
   /** The instance's data address (IPv4, dotted). */
   readonly ip: string;
-  /** The loopback UDP port its TUN bridge sends from and listens on. */
+  /** The UDP port its TUN bridge sends from and listens on. */
   readonly port: number;
+  /** The bridge's host (IPv4). @default "127.0.0.1" */
+  readonly host?: string;
 }
 
 export interface WireOptions {
@@ -49,7 +51,7 @@ const MAX_QUEUE_MS = 200;
 export class Wire {
   readonly stats: WireStats = { forwarded: 0, dropped: { blocked: 0, loss: 0, queue: 0, unknown: 0, ipv6: 0, malformed: 0 }, duplicated: 0, corrupted: 0 };
   private readonly socket: UdpSocket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
-  private readonly byPort = new Map<number, WireEndpoint>();
+  private readonly byAddress = new Map<string, WireEndpoint>();
   private readonly byIp = new Map<number, WireEndpoint>();
   private readonly links = new Map<string, LinkState>();
   private readonly scheduler = new Scheduler();
@@ -57,15 +59,15 @@ export class Wire {
 
   constructor(private readonly options: WireOptions) {
     this.random = options.random ?? Math.random;
-    this.socket.on('message', (packet, from) => this.onPacket(packet, from.port));
+    this.socket.on('message', (packet, from) => this.onPacket(packet, `${from.address}:${from.port}`));
     this.socket.on('error', () => undefined);
   }
 
-  /** Binds the wire's port on loopback; resolves to it. */
-  listen(port = 0): Promise<number> {
+  /** Binds the wire's port (on loopback unless `host` says otherwise); resolves to it. */
+  listen(port = 0, host = '127.0.0.1'): Promise<number> {
     return new Promise((resolve, reject) => {
       this.socket.once('error', reject);
-      this.socket.bind(port, '127.0.0.1', () => {
+      this.socket.bind(port, host, () => {
         this.socket.off('error', reject);
         resolve(this.socket.address().port);
       });
@@ -73,7 +75,7 @@ export class Wire {
   }
 
   add(endpoint: WireEndpoint): void {
-    this.byPort.set(endpoint.port, endpoint);
+    this.byAddress.set(`${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`, endpoint);
     this.byIp.set(parseIpv4(endpoint.ip), endpoint);
   }
 
@@ -100,8 +102,8 @@ export class Wire {
     return state;
   }
 
-  private onPacket(packet: Buffer, fromPort: number): void {
-    const src = this.byPort.get(fromPort);
+  private onPacket(packet: Buffer, from: string): void {
+    const src = this.byAddress.get(from);
     if (!src || packet.length < 20) return void this.stats.dropped.malformed++;
     if (packet[0]! >> 4 !== 4) return void this.stats.dropped.ipv6++;
     const dst = this.byIp.get(packet.readUInt32BE(16));
@@ -139,14 +141,14 @@ export class Wire {
       const reordered = s.reorderPct !== undefined && s.reorderPct > 0 && (link.reorderRnd = this.correlated(link.reorderRnd, s.reorderCorrelationPct)) < s.reorderPct / 100;
       if (!reordered && s.latencyMs) delay = Math.max(0, s.latencyMs + (s.jitterMs ? s.jitterMs * this.sample(s.distribution) : 0));
       const due = departure + delay;
-      if (due <= now) this.deliver(data, dst.port);
-      else this.scheduler.at(due, () => this.deliver(data, dst.port));
+      if (due <= now) this.deliver(data, dst);
+      else this.scheduler.at(due, () => this.deliver(data, dst));
     }
   }
 
-  private deliver(data: Buffer, port: number): void {
+  private deliver(data: Buffer, to: WireEndpoint): void {
     this.stats.forwarded++;
-    this.socket.send(data, port, '127.0.0.1');
+    this.socket.send(data, to.port, to.host ?? '127.0.0.1');
   }
 
   /** netem's correlated random: each draw leans on the last by the correlation. */

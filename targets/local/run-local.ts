@@ -12,6 +12,7 @@ import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import { inParallel } from '../../runtime/in-parallel.js';
 import type { Plan } from '../../schema/ir.js';
 import { buildReport, junitXml, outcomeTable } from '../run-report.js';
+import { instanceEnv } from '../instance-env.js';
 import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
 
 export interface LocalRunOptions {
@@ -52,45 +53,6 @@ export function layout(plan: Plan, subnet = plan.network.subnet): Planned[] {
   const out: Planned[] = [];
   for (const g of plan.groups) for (let i = 0; i < g.instances; i++) out.push({ name: `${g.id}-${i}`, group: g.id, index: g.firstIndex + i, dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i) });
   return out;
-}
-
-/** Testground's TEST_INSTANCE_PARAMS: `k=v|k=v`, strings as they are, other values as JSON. */
-function testgroundParams(params: Readonly<Record<string, unknown>>): string {
-  return Object.entries(params)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join('|');
-}
-
-/** The environment of one instance (SPEC §5). */
-export function instanceEnv(plan: Plan, p: Planned, runId: string, coordinator: string, outputs: string, subnet = plan.network.subnet): Record<string, string> {
-  const g = plan.groups.find((x) => x.id === p.group)!;
-  const [host, port] = [coordinator.slice(0, coordinator.lastIndexOf(':')), coordinator.slice(coordinator.lastIndexOf(':') + 1)];
-  const params = JSON.stringify(g.params);
-  return {
-    ...g.env,
-    TGC_RUN_ID: runId,
-    TGC_PLAN: plan.name,
-    TGC_GROUP: g.id,
-    TGC_INSTANCE: p.name,
-    TGC_INSTANCES: String(plan.totalInstances),
-    TGC_GROUP_INSTANCES: String(g.instances),
-    TGC_PARAMS: params,
-    TGC_COORDINATOR: coordinator,
-    TGC_DATA_SUBNET: subnet,
-    TGC_DATA_IP: p.dataIp,
-    TGC_OUTPUTS: outputs,
-    TEST_PLAN: plan.name,
-    TEST_RUN: runId,
-    TEST_GROUP_ID: g.id,
-    TEST_INSTANCE_COUNT: String(plan.totalInstances),
-    TEST_GROUP_INSTANCE_COUNT: String(g.instances),
-    TEST_INSTANCE_PARAMS: testgroundParams(g.params),
-    TEST_SUBNET: subnet,
-    TEST_OUTPUTS_PATH: outputs,
-    TEST_SIDECAR: 'true',
-    SYNC_SERVICE_HOST: host,
-    SYNC_SERVICE_PORT: port,
-  };
 }
 
 /** What `tgc run --dry-run` prints for the local target, in order. */
@@ -247,7 +209,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
       mkdirSync(outputs, { recursive: true });
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
-      const env = { ...o.baseEnv, ...instanceEnv(plan, p, o.runId, address, outputs, subnet) };
+      const env = { ...o.baseEnv, ...instanceEnv(plan, g, { runId: o.runId, instance: p.name, coordinator: address, outputs, subnet, dataIp: p.dataIp }) };
       const argv = loopback ? g.command! : ['ip', 'netns', 'exec', hosts[i]!.netns, ...g.command!];
       const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       procs.set(p.name, child);

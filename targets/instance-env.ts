@@ -1,0 +1,54 @@
+import type { Group, Plan } from '../schema/ir.js';
+
+/** Where one instance runs: values a target knows, or expressions its orchestrator expands. */
+export interface InstanceSite {
+  readonly runId: string;
+  /** `<group>-<n>`, or an expression that becomes it (`runners-$(TGC_INDEX)` on Kubernetes). */
+  readonly instance: string;
+  /** `host:port` of the coordinator. */
+  readonly coordinator: string;
+  readonly outputs: string;
+  /** @default plan.network.subnet */
+  readonly subnet?: string;
+  /** Where the target knows it before the instance starts. */
+  readonly dataIp?: string;
+}
+
+/** Testground's TEST_INSTANCE_PARAMS: `k=v|k=v`, strings as they are, other values as JSON. */
+export function testgroundParams(params: Readonly<Record<string, unknown>>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('|');
+}
+
+/** The environment of one instance of `g` (SPEC §5): the group's own env, then tgc's and Testground's names. */
+export function instanceEnv(plan: Plan, g: Group, site: InstanceSite): Record<string, string> {
+  const at = site.coordinator.lastIndexOf(':');
+  const [host, port] = [site.coordinator.slice(0, at), site.coordinator.slice(at + 1)];
+  const subnet = site.subnet ?? plan.network.subnet;
+  return {
+    ...g.env,
+    TGC_RUN_ID: site.runId,
+    TGC_PLAN: plan.name,
+    TGC_GROUP: g.id,
+    TGC_INSTANCE: site.instance,
+    TGC_INSTANCES: String(plan.totalInstances),
+    TGC_GROUP_INSTANCES: String(g.instances),
+    TGC_PARAMS: JSON.stringify(g.params),
+    TGC_COORDINATOR: site.coordinator,
+    TGC_DATA_SUBNET: subnet,
+    ...(site.dataIp !== undefined && { TGC_DATA_IP: site.dataIp }),
+    TGC_OUTPUTS: site.outputs,
+    TEST_PLAN: plan.name,
+    TEST_RUN: site.runId,
+    TEST_GROUP_ID: g.id,
+    TEST_INSTANCE_COUNT: String(plan.totalInstances),
+    TEST_GROUP_INSTANCE_COUNT: String(g.instances),
+    TEST_INSTANCE_PARAMS: testgroundParams(g.params),
+    TEST_SUBNET: subnet,
+    TEST_OUTPUTS_PATH: site.outputs,
+    TEST_SIDECAR: 'true',
+    SYNC_SERVICE_HOST: host,
+    SYNC_SERVICE_PORT: port,
+  };
+}
