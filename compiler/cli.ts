@@ -28,7 +28,15 @@ export interface CliIo {
   readonly isRoot?: boolean;
 }
 
-interface PlanOptions {
+export interface CompileOptions {
+  target: 'compose' | 'k8s' | 'nomad';
+  out?: string;
+  check?: boolean;
+  runtimeImage?: string;
+  shaping?: 'kernel' | 'userspace';
+}
+
+export interface PlanOptions {
   format?: Format;
   json?: boolean;
 }
@@ -90,6 +98,23 @@ Docs: README.md and docs/composition.md.`,
     });
 
   program
+    .command('compile')
+    .description('write the deployment of a plan for an orchestrator: compose.yaml, Kubernetes manifests or a Nomad job, with the runtime embedded')
+    .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
+    .addOption(formatOption())
+    .addOption(new Option('--target <target>', 'the orchestrator').choices(['compose', 'k8s', 'nomad']).makeOptionMandatory())
+    .option('-o, --out <dir>', 'output directory, replaced as a whole (default deploy/<target>)')
+    .option('--check', 'write nothing; exit 1 with a unified diff when the directory is stale, 0 when fresh')
+    .option('--runtime-image <image>', "the coordinator's and shaping agent's image (default run.runtime_image, or tgc-runtime:<version>)")
+    .addOption(new Option('--shaping <backend>', 'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)').choices(['kernel', 'userspace']))
+    .action(async (file: string, opts: PlanOptions & CompileOptions) => {
+      const result = compile(file, opts, io);
+      if (!result) return void (code = EXIT.invalid);
+      const { compileCommand } = await import('../targets/compile-command.js');
+      code = compileCommand(file, result, opts, io, report);
+    });
+
+  program
     .command('run')
     .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
@@ -142,7 +167,7 @@ function compile(file: string, opts: PlanOptions, io: CliIo): CompileResult | un
 }
 
 /** Prints the diagnostics; returns 2 when any is an error, else 0. */
-function report(result: CompileResult, opts: PlanOptions, io: CliIo): number {
+export function report(result: CompileResult, opts: PlanOptions, io: CliIo): number {
   const sorted: Diagnostic[] = sortDiagnostics(result.diagnostics.items);
   const errors = sorted.filter((d) => d.severity === 'error').length;
   if (opts.json) {

@@ -53,6 +53,9 @@ export const codes = {
   RESERVED_ENV: 'an env variable tgc sets itself (TGC_*, Testground aliases)',
   NAME_TOO_LONG: 'plan name + group id + instance index exceed a 63-character DNS label',
   SUBNET_TOO_SMALL: 'the data subnet has fewer addresses than the plan needs',
+  // Targets: what a plan asks that the chosen target cannot express
+  NO_IMAGE: 'a group with no image, on a container target',
+  TARGET_UNSUPPORTED: 'a setting the chosen target cannot express',
   // Command line
   USAGE: 'a command-line usage error',
 } as const satisfies Record<string, string>;

@@ -8,6 +8,7 @@ import { normalize } from './normalize.js';
 import { parseToml, type Parsed } from './parse-toml.js';
 import { parseYaml } from './parse-yaml.js';
 import { decodePlan, readPlanFile, type Format, type ReadResult } from './read-plan.js';
+import type { Positions } from './positions.js';
 import type { SourceFile } from './source.js';
 
 /**
@@ -26,6 +27,8 @@ import type { SourceFile } from './source.js';
 export interface CompileResult {
   readonly plan?: Plan;
   readonly source?: SourceFile;
+  /** Where each value sits in the source, by JSON Pointer: for later stages (targets) to report at. */
+  readonly positions?: Positions;
   readonly diagnostics: Diagnostics;
 }
 
@@ -51,5 +54,5 @@ function compileRead(read: ReadResult): CompileResult {
   const shapeOk = checkSchema(value, parsed.positions, format, diagnostics);
   checkMeaning(value, parsed.positions, diagnostics);
   if (!shapeOk || diagnostics.hasErrors) return { source, diagnostics };
-  return { source, diagnostics, plan: normalize(value as Composition) };
+  return { source, diagnostics, positions: parsed.positions, plan: normalize(value as Composition) };
 }

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatIpv4, parseCidr } from '../../compiler/units.js';
 import { Coordinator, type Results } from '../../runtime/coordinator.js';
 import { UserspaceNetwork, type ShapedInstance } from '../../runtime/shaping/userspace-network.js';
 import { AgentLink } from '../../runtime/shaping/agent-link.js';
@@ -13,6 +12,7 @@ import { inParallel } from '../../runtime/in-parallel.js';
 import type { Plan } from '../../schema/ir.js';
 import { buildReport, junitXml, outcomeTable } from '../run-report.js';
 import { instanceEnv } from '../instance-env.js';
+import { instanceLayout } from '../instance-layout.js';
 import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
 
 export interface LocalRunOptions {
@@ -36,24 +36,8 @@ export interface LocalRunOptions {
   readonly signal: AbortSignal;
 }
 
-interface Planned {
-  readonly name: string;
-  readonly group: string;
-  readonly index: number;
-  readonly dataIp: string;
-}
-
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
-
-/** The instances of a plan with their data addresses: the subnet's `.2` onwards, in plan order. */
-export function layout(plan: Plan, subnet = plan.network.subnet): Planned[] {
-  const cidr = parseCidr(subnet);
-  if ('error' in cidr) throw new Error(cidr.error);
-  const out: Planned[] = [];
-  for (const g of plan.groups) for (let i = 0; i < g.instances; i++) out.push({ name: `${g.id}-${i}`, group: g.id, index: g.firstIndex + i, dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i) });
-  return out;
-}
 
 /** What `tgc run --dry-run` prints for the local target, in order. */
 export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = false): string[] {
@@ -61,11 +45,11 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   if (loopback) {
     return [
       `# coordinator (in this process) on 127.0.0.1, expecting ${plan.totalInstances} instances; no namespaces, no shaping`,
-      ...layout(plan, LOOPBACK_SUBNET).map((p) => `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data address ${p.dataIp}, cwd ${cwd}`),
+      ...instanceLayout(plan, LOOPBACK_SUBNET).map((p) => `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data address ${p.dataIp}, cwd ${cwd}`),
     ];
   }
   const tag = runId.slice(-6);
-  const planned = layout(plan);
+  const planned = instanceLayout(plan);
   const net = new LocalNetwork(tag);
   const prefix = Number(plan.network.subnet.split('/')[1]);
   const lines = LocalNetwork.commandsFor(tag, planned.map((p) => p.name)).map((c) => c.join(' '));
@@ -119,7 +103,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   // auto and kernel are settled once a namespace exists to probe the kernel in.
   let backend: 'off' | 'userspace' | 'kernel' = loopback || plan.network.shaping === 'off' ? 'off' : 'userspace';
   const subnet = loopback ? LOOPBACK_SUBNET : plan.network.subnet;
-  const planned = layout(plan, subnet);
+  const planned = instanceLayout(plan, subnet);
   const tag = o.runId.slice(-6);
   const network = new LocalNetwork(tag);
   const coordinator = new Coordinator({
