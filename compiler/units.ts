@@ -93,3 +93,12 @@ export function formatIpv4(address: number): string {
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
+
+/** Whether two IPv4 CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if ('error' in x || 'error' in y) return false;
+  const end = (c: Cidr) => c.address + 2 ** (32 - c.prefix);
+  return x.address < end(y) && y.address < end(x);
+}

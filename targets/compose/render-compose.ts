@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
+import { cidrsOverlap } from '../../compiler/units.js';
 import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../runtime/shaping/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
@@ -10,6 +11,17 @@ import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOption
 export const RUN_LABEL = 'dev.tgc.run';
 /** The wire's UDP port (userspace backend); each TUN bridge uses the same port on its own address. */
 const WIRE_PORT = 7000;
+/**
+ * The control network's subnet unless TGC_CONTROL_SUBNET says otherwise (`tgc run` picks a free
+ * one per run): explicit, because an address Docker picks could fall inside the data subnet.
+ */
+const CONTROL_SUBNETS = ['198.19.224.0/22', '198.18.224.0/22', '10.224.0.0/22'];
+
+/** The default control subnet of a plan: the first candidate clear of its data subnet. */
+export function controlSubnet(plan: Plan): string {
+  return CONTROL_SUBNETS.find((c) => !cidrsOverlap(c, plan.network.subnet))!;
+}
+
 const READY_FILE = '/tmp/tgc-shaping-ready';
 const OUTPUTS = '/tgc/outputs';
 
@@ -143,7 +155,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     services[p.name] = merged(doc, anchors.service, instance);
   }
 
-  const networks: Record<string, unknown> = { control: { labels } };
+  const networks: Record<string, unknown> = { control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)}}` }] } } };
   if (backend !== 'userspace') networks.data = { labels, ipam: { config: [{ subnet: plan.network.subnet }] } };
   doc.contents = doc.createNode({ 'x-tgc-runtime': runtime, ...groups, services, networks }) as YAMLMap;
   doc.commentBefore = ` ${header}\n Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}, shaping ${backend}${plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : ''}.\n Run: docker compose up -d && docker compose logs -f coordinator; docker compose down`;

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds the runtime image (tgc-runtime:<version>) without a registry: a root filesystem made
+# of this host's node, tc, socat and busybox with the libraries they load, piped into
+# `docker import`. For machines that cannot pull node:20-bookworm-slim (images/runtime/Dockerfile).
+# Needs: docker, node, tc (iproute2), socat, busybox (busybox-static).
+set -eu
+tag="${1:-tgc-runtime:0.1.0}"
+root="$(mktemp -d)"
+trap 'rm -rf "$root"' EXIT
+for tool in node tc socat busybox; do
+  path="$(command -v "$tool")" || { echo "offline-runtime: $tool is not installed" >&2; exit 3; }
+  mkdir -p "$root/usr/bin"
+  cp -L "$path" "$root/usr/bin/$tool"
+  # Every shared library it loads, at the same path (ldd prints "name => path (addr)" or "path (addr)").
+  ldd "$path" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+done
+mkdir -p "$root/bin" "$root/sbin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
+chmod 1777 "$root/tmp"
+for applet in sh ls cat ip ping sleep mkdir rm test env ps kill; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
+ln -sf /usr/bin/tc "$root/sbin/tc"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
+tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin:/sbin' -c 'WORKDIR /' - "$tag" >/dev/null
+echo "$tag"
