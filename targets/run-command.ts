@@ -6,6 +6,8 @@ import type { CliIo } from '../compiler/cli.js';
 import type { Plan } from '../schema/ir.js';
 import { EnvironmentError } from './local/local-network.js';
 import { localDryRun, runLocal } from './local/run-local.js';
+import { loadRuntimeBundle } from './runtime-bundle.js';
+import { containerProblems } from './target.js';
 
 export interface RunCommandOptions {
   readonly target: string;
@@ -15,6 +17,9 @@ export interface RunCommandOptions {
   /** Plain processes on loopback: no namespaces, no root, no shaping. */
   readonly shaping?: boolean;
   readonly version: string;
+  /** The plan file as given (for headers and messages). */
+  readonly planFile: string;
+  readonly runtimeImage?: string;
 }
 
 /** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
@@ -25,8 +30,9 @@ export function newRunId(now = new Date()): string {
 
 /** `tgc run`: checks the environment, then hands over to the target's driver. Resolves to the exit code. */
 export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
+  if (o.target === 'compose') return runComposeCommand(plan, o, io);
   if (o.target !== 'local') {
-    io.stderr(`tgc: the ${o.target} target cannot run plans yet; run them with --target local\n`);
+    io.stderr(`tgc: the ${o.target} target cannot run plans yet; run them with --target local or compose\n`);
     return 2;
   }
   // What this target cannot express is a problem with the plan: exit 2, before anything runs.
@@ -41,11 +47,8 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     io.stdout(localDryRun(plan, runId, cwd, o.shaping === false).join('\n') + '\n');
     return 0;
   }
-  const outDir = o.out ?? join(cwd, '.tgc', 'runs', runId);
-  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
-    io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
-    return 2;
-  }
+  const outDir = runDirectory(o, runId, io);
+  if (!outDir) return 2;
   const loopback = o.shaping === false;
   const missing = ['ip', 'socat'].filter((tool) => {
     try {
@@ -80,6 +83,53 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     // Nothing ran: leave no run directory behind (it did not exist, or was empty, before).
     if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
     if (err instanceof EnvironmentError) {
+      io.stderr(`tgc: ${err.message}\n`);
+      return 3;
+    }
+    throw err;
+  }
+}
+
+/** The run directory: `--out`, or `.tgc/runs/<run id>`; refused when it holds anything already. */
+function runDirectory(o: RunCommandOptions, runId: string, io: CliIo): string | undefined {
+  const outDir = o.out ?? join(io.cwd ?? '.', '.tgc', 'runs', runId);
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
+    io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
+    return undefined;
+  }
+  return outDir;
+}
+
+async function runComposeCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
+  const problems = containerProblems(plan, 'compose');
+  if (problems.length > 0) {
+    for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
+    return 2;
+  }
+  const { runCompose, composeDryRun, ComposeEnvironmentError } = await import('./compose/run-compose.js');
+  const runId = newRunId();
+  const outDir = runDirectory(o, runId, io);
+  if (!outDir) return 2;
+  if (o.dryRun) {
+    io.stdout(composeDryRun(plan, o.planFile, runId, outDir, o.runtimeImage ?? plan.runtimeImage).join('\n') + '\n');
+    return 0;
+  }
+  try {
+    return await runCompose({
+      plan,
+      planFile: o.planFile,
+      version: o.version,
+      runId,
+      outDir,
+      runtime: loadRuntimeBundle(),
+      ...(o.runtimeImage !== undefined && { runtimeImage: o.runtimeImage }),
+      json: o.json === true,
+      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
+      signal: io.signal ?? new AbortController().signal,
+    });
+  } catch (err) {
+    if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
+    if (err instanceof ComposeEnvironmentError) {
       io.stderr(`tgc: ${err.message}\n`);
       return 3;
     }

@@ -138,3 +138,18 @@ export function outcomeTable(report: RunReport): string {
 function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
+
+/** What the coordinator's `/status` reports, as far as the progress line needs it. */
+export interface CoordinatorStatus {
+  readonly registered: number;
+  readonly network_ready: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly states: Readonly<Record<string, number>>;
+}
+
+/** The live progress line: registered n/N, network ready, states reached, outcomes so far. */
+export function progressLine(s: CoordinatorStatus, total: number): string {
+  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+  const states = Object.entries(s.states).filter(([k, v]) => k !== 'network-ready' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
+}

@@ -208,7 +208,7 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
   const plan = compileFile(join(repoRoot, 'examples/ping/plan.toml')).plan!;
   let stderr = '';
   const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t), readStdin: () => new Uint8Array(), color: false, cwd: tempDir('tgc-env-'), isRoot: false };
-  assert.equal(await runCommand(plan, { target: 'local', version: '0' }, io), 3);
+  assert.equal(await runCommand(plan, { target: 'local', version: '0', planFile: 'plan.toml' }, io), 3);
   assert.match(stderr, /needs root here: run tgc with sudo/);
   if (skip) return;
   // Kernel shaping of a latency on a kernel without sch_netem: refused before anything runs.
@@ -216,7 +216,7 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
   if (netem.status === 0) return;
   stderr = '';
   const withKernel = { ...plan, network: { ...plan.network, shaping: 'kernel' as const } };
-  assert.equal(await runCommand(withKernel, { target: 'local', version: '0' }, { ...io, isRoot: true }), 3);
+  assert.equal(await runCommand(withKernel, { target: 'local', version: '0', planFile: 'plan.toml' }, { ...io, isRoot: true }), 3);
   assert.match(stderr, /shaping = "kernel": this kernel lacks the netem qdisc \(sch_netem\)/);
   assert.deepEqual(readdirSync(join(io.cwd, '.tgc', 'runs')), [], 'no run directory is left behind');
 });

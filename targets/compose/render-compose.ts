@@ -175,6 +175,9 @@ function groupService(g: Group, options: RenderOptions, labels: Record<string, s
   }
   if (g.command) s.entrypoint = g.command.map(composeEscape);
   s.labels = { ...labels, 'dev.tgc.component': 'instance', 'dev.tgc.group': g.id };
+  // An anonymous volume: writable whatever the image, kept after the container exits for
+  // `tgc run` to copy out, removed by `down -v`.
+  s.volumes = [OUTPUTS];
   if (g.resources.cpuMillis !== undefined) s.cpus = g.resources.cpuMillis / 1000;
   if (g.resources.memoryBytes !== undefined) s.mem_limit = g.resources.memoryBytes;
   return s;

@@ -10,7 +10,7 @@ import { startKernelShaping } from '../../runtime/shaping/kernel-shaping.js';
 import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import { inParallel } from '../../runtime/in-parallel.js';
 import type { Plan } from '../../schema/ir.js';
-import { buildReport, junitXml, outcomeTable } from '../run-report.js';
+import { buildReport, junitXml, outcomeTable, progressLine, type CoordinatorStatus } from '../run-report.js';
 import { instanceEnv } from '../instance-env.js';
 import { instanceLayout } from '../instance-layout.js';
 import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
@@ -217,10 +217,7 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
 
     let last = '';
     progress = setInterval(() => {
-      const s = coordinator.status() as { registered: number; network_ready: number; outcomes: Record<string, number>; states: Record<string, number> };
-      const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
-      const states = Object.entries(s.states).filter(([k, v]) => k !== 'network-ready' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
-      const line = `registered ${s.registered}/${plan.totalInstances} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
+      const line = progressLine(coordinator.status() as unknown as CoordinatorStatus, plan.totalInstances);
       if (o.json) return;
       if (io.tty) io.stderr(`\r\x1b[K${line}`);
       else if (line !== last) io.stderr(`tgc: ${line}\n`);

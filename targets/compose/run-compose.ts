@@ -1,0 +1,228 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cidrsOverlap } from '../../compiler/units.js';
+import type { Results } from '../../runtime/coordinator.js';
+import type { Plan } from '../../schema/ir.js';
+import { instanceLayout } from '../instance-layout.js';
+import { writeOutput } from '../output-dir.js';
+import { buildReport, junitXml, outcomeTable, progressLine, type CoordinatorStatus } from '../run-report.js';
+import type { RuntimeBundle } from '../target.js';
+import { COORDINATOR_PORT } from '../target.js';
+import { composeBackend, composeTarget, RUN_LABEL } from './render-compose.js';
+
+export interface ComposeRunOptions {
+  readonly plan: Plan;
+  readonly planFile: string;
+  readonly version: string;
+  readonly runId: string;
+  readonly outDir: string;
+  readonly runtime: RuntimeBundle;
+  readonly runtimeImage?: string;
+  readonly json: boolean;
+  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean };
+  readonly signal: AbortSignal;
+}
+
+/** An environment problem, with the fix: the CLI prints it and exits 3. */
+export class ComposeEnvironmentError extends Error {}
+
+interface Exec {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function exec(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Exec> {
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 127) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
+export async function detectCompose(): Promise<readonly string[] | undefined> {
+  if ((await exec('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
+  if ((await exec('docker-compose', ['version', '--short'])).code === 0) return ['docker-compose'];
+  return undefined;
+}
+
+/** Candidate control subnets: 198.19.224.0/19 in /22s. */
+const CONTROL_CANDIDATES = Array.from({ length: 8 }, (_, i) => `198.19.${224 + 4 * i}.0/22`);
+
+/** A control subnet no Docker network uses and clear of the data subnet. */
+async function freeControlSubnet(plan: Plan): Promise<string> {
+  const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+  const used = ids.length === 0 ? [] : (await exec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout.split(/\s+/).filter((s) => s.includes('/'));
+  const free = CONTROL_CANDIDATES.find((c) => !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)));
+  if (!free) throw new ComposeEnvironmentError(`no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`);
+  return free;
+}
+
+/** The commands `tgc run --target compose --dry-run` prints, in the order the driver issues them. */
+export function composeDryRun(plan: Plan, planFile: string, runId: string, outDir: string, runtimeImage: string): string[] {
+  const project = `tgc-${runId}`;
+  const compose = `docker compose -p ${project} -f ${join(outDir, 'deploy', 'compose.yaml')}`;
+  const env = `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage}`;
+  const lines = [
+    `docker info --format '{{.ServerVersion}}'`,
+    'docker compose version  # else: docker-compose version --short (then docker-compose replaces docker compose below)',
+    `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
+  ];
+  if (plan.network.shaping === 'auto') lines.push(`docker run --rm --network none --cap-add NET_ADMIN ${runtimeImage} tc qdisc add dev lo root netem delay 1ms  # auto: kernel if it works, else userspace`);
+  lines.push(
+    `tgc compile ${planFile} --target compose -o ${join(outDir, 'deploy')}  # in-process`,
+    `${env} ${compose} up -d${plan.groups.some((g) => g.build) ? ' --build' : ''}`,
+    `${compose} logs -f --no-color ${instanceLayout(plan).map((p) => p.name).join(' ')}  # streamed until the run ends`,
+    `${compose} port coordinator ${COORDINATOR_PORT}`,
+    `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
+  );
+  for (const p of instanceLayout(plan)) lines.push(`${compose} ps -q ${p.name}; docker logs <id> > ${join(outDir, 'logs', `${p.name}.log`)}; docker cp <id>:/tgc/outputs/. ${join(outDir, 'outputs', p.name)}`);
+  lines.push(`${compose} down -v --remove-orphans --timeout 5`);
+  return lines;
+}
+
+/**
+ * `tgc run --target compose`: renders the deployment into the run directory, brings it up under
+ * the project `tgc-<run id>`, follows the coordinator's /status, collects results, logs and
+ * outputs, and takes everything down — also on failure, timeout and Ctrl-C.
+ */
+export async function runCompose(o: ComposeRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const say = (line: string) => {
+    if (!o.json) io.stderr(line + '\n');
+  };
+  const info = await exec('docker', ['info', '--format', '{{.ServerVersion}}']);
+  if (info.code === 127) throw new ComposeEnvironmentError('docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)');
+  if (info.code !== 0) throw new ComposeEnvironmentError(`the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`);
+  const compose = await detectCompose();
+  if (!compose) throw new ComposeEnvironmentError('neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose');
+  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
+  if ((await exec('docker', ['image', 'inspect', runtimeImage])).code !== 0) {
+    throw new ComposeEnvironmentError(`the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`);
+  }
+  let shaping: 'kernel' | 'userspace' | undefined;
+  let how = '';
+  if (plan.network.shaping === 'auto') {
+    const probe = await exec('docker', ['run', '--rm', '--network', 'none', '--cap-add', 'NET_ADMIN', runtimeImage, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
+    shaping = probe.code === 0 ? 'kernel' : 'userspace';
+    how = probe.code === 0 ? ' (auto: sch_netem works)' : ' (auto: no sch_netem on the Docker host)';
+  }
+  const backend = composeBackend(plan, shaping);
+  const controlSubnet = await freeControlSubnet(plan);
+  const project = `tgc-${o.runId}`;
+  const deployDir = join(o.outDir, 'deploy');
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
+  writeOutput(
+    deployDir,
+    composeTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: '.' }),
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env, TGC_RUN_ID: o.runId, TGC_CONTROL_SUBNET: controlSubnet, TGC_RUNTIME_IMAGE: runtimeImage };
+  const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
+  const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], env);
+  say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target compose (${compose.join(' ')}) · shaping ${backend}${how}`);
+
+  const startedAt = new Date();
+  const t0 = Date.now();
+  let follower: ChildProcess | undefined;
+  let interrupted = false;
+  const onAbort = () => (interrupted = true);
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  const teardown = async () => {
+    follower?.kill('SIGTERM');
+    const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    if (down.code !== 0) io.stderr(`tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`);
+  };
+  try {
+    const up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+    if (interrupted) return await finishInterrupted();
+    if (up.code !== 0) throw new ComposeEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
+    if (!o.json) {
+      // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
+      follower = spawn(compose[0]!, [...base, 'logs', '-f', '--no-color', ...instanceLayout(plan).map((p) => p.name)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+      follower.stdout!.on('data', (d: Buffer) => {
+        if (io.tty) io.stderr('\r\x1b[K');
+        io.stdout(d.toString('utf8'));
+      });
+    }
+    const port = (await run(['port', 'coordinator', String(COORDINATOR_PORT)])).stdout.trim().split('\n').pop() ?? '';
+    if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker compose port said "${port}")`);
+    const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+    // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
+    const giveUp = Date.now() + plan.timeoutMs + 120_000;
+    let results: Results | undefined;
+    let last = '';
+    while (!results) {
+      if (interrupted) return await finishInterrupted();
+      if (Date.now() > giveUp) throw new ComposeEnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see docker compose -p ${project} logs coordinator`);
+      const status = await getJson(`${url}/status`);
+      if (status && (status as { state?: string }).state === 'ended') results = (await getJson(`${url}/results`)) as Results | undefined;
+      else if (status && !o.json) {
+        const line = progressLine(status as CoordinatorStatus, plan.totalInstances);
+        if (io.tty) io.stderr(`\r\x1b[K${line}`);
+        else if (line !== last) io.stderr(`tgc: ${line}\n`);
+        last = line;
+      }
+      if (!results) await sleep(250);
+    }
+    if (io.tty && !o.json) io.stderr('\r\x1b[K');
+    const exits = await collect();
+    await teardown();
+    const layout = instanceLayout(plan);
+    const report = buildReport({ version: o.version, plan, target: 'compose', backend, startedAt, durationMs: Date.now() - t0, results, exits, names: layout.map((p) => ({ name: p.name, group: p.group, ip: p.dataIp })) });
+    writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
+    if (o.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
+    if (interrupted) return 130;
+    return report.outcome === 'success' ? 0 : 1;
+  } catch (err) {
+    await collect().catch(() => undefined);
+    await teardown();
+    throw err;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+  }
+
+  async function finishInterrupted(): Promise<number> {
+    say('tgc: interrupted; taking the deployment down');
+    await collect().catch(() => undefined);
+    await teardown();
+    return 130;
+  }
+
+  /** Logs and outputs of every instance container; resolves to their exit codes. */
+  async function collect(): Promise<Map<string, number | null>> {
+    const exits = new Map<string, number | null>();
+    await Promise.all(
+      instanceLayout(plan).map(async (p) => {
+        const id = (await run(['ps', '-q', p.name])).stdout.trim();
+        if (!id) return void exits.set(p.name, null);
+        const logs = await exec('docker', ['logs', id]);
+        writeFileSync(join(o.outDir, 'logs', `${p.name}.log`), logs.stdout + logs.stderr);
+        const state = await exec('docker', ['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', id]);
+        const [running, code] = state.stdout.trim().split(' ');
+        exits.set(p.name, running === 'false' ? Number(code) : null);
+        mkdirSync(join(o.outDir, 'outputs', p.name), { recursive: true });
+        await exec('docker', ['cp', `${id}:/tgc/outputs/.`, join(o.outDir, 'outputs', p.name)]);
+      }),
+    );
+    return exits;
+  }
+}
+
+async function getJson(url: string): Promise<unknown> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? await r.json() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
