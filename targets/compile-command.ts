@@ -37,7 +37,7 @@ export function compileCommand(file: string, result: CompileResult, opts: PlanOp
   }
   const foreign = foreignFile(outDir);
   if (foreign) {
-    io.stderr(`tgc: ${shown} holds ${relative(outDir, foreign) || foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`);
+    io.stderr(`tgc: ${shown} holds ${foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`);
     return 2;
   }
   writeOutput(outDir, files);

@@ -7,7 +7,7 @@ import { stableStringify } from '../compiler/stable-stringify.js';
 import { planEgress } from '../runtime/shaping/egress-plan.js';
 import { renderTc } from '../runtime/shaping/tc-plan.js';
 import { compileFile } from '../compiler/pipeline.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, runCli } from './helpers.js';
 
 const validDir = join(repoRoot, 'test/fixtures/valid');
 for (const name of readdirSync(validDir).sort()) {
@@ -42,4 +42,15 @@ export function egressJson(planFile: string): string {
   const text = plan.groups.map((g) => `# ${g.id}\n${renderTc(planEgress(plan, g.id), { device: 'data0', addresses }).batch.join('\n')}\n`).join('\n');
   writeFileSync(join(repoRoot, 'test/fixtures/tc/full.txt'), text);
   console.log('wrote test/fixtures/tc/full.txt');
+}
+
+// Generated deployments: every example and target fixture, for every target, as `tgc compile`
+// writes them (examples/*/generated/<target>/, test/fixtures/targets/*/generated/<target>/).
+{
+  const { compiledTrees } = await import('./compiled-trees.js');
+  for (const { planFile, target, outDir } of compiledTrees()) {
+    const r = await runCli(['compile', planFile, '--target', target, '-o', outDir]);
+    if (r.code !== 0) throw new Error(`${planFile} --target ${target}: ${r.stderr}`);
+    console.log(`wrote ${outDir}`);
+  }
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,3 +46,32 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The built CLI, as users run it. */
+export const bin = join(repoRoot, 'dist/tgc.mjs');
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly out: string;
+  readonly ms: number;
+}
+
+/** `tgc run` in a child process, its run directory in a fresh temp dir. */
+export function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void): Promise<Run> {
+  const out = join(tempDir('tgc-run-'), 'run');
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d));
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      onStderr?.(stderr, proc);
+    });
+    proc.once('exit', (code) => resolve({ code, stdout, stderr, out, ms: Date.now() - t0 }));
+  });
+}
+

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { repoRoot, tempDir } from './helpers.js';
+import { bin, repoRoot, tempDir, tgcRun, type Run } from './helpers.js';
 import { netSkipReason } from './net-lab.js';
 import { Ajv } from 'ajv';
 
@@ -20,33 +20,7 @@ function results(out: string): Record<string, any> {
 
 const exec = promisify(execFile);
 const skip = netSkipReason();
-const bin = join(repoRoot, 'dist/tgc.mjs');
 const behave = join(repoRoot, 'test/clients/behave.mjs');
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly out: string;
-  readonly ms: number;
-}
-
-/** `tgc run` in a child process, its run directory in a fresh temp dir. */
-function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void): Promise<Run> {
-  const out = join(tempDir('tgc-run-'), 'run');
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d));
-    proc.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      onStderr?.(stderr, proc);
-    });
-    proc.once('exit', (code) => resolve({ code, stdout, stderr, out, ms: Date.now() - t0 }));
-  });
-}
 
 /** A plan with one group per (id, mode), in a temp dir. */
 function behaviourPlan(groups: [string, string, number][], timeout = '1m'): string {

@@ -1,0 +1,17 @@
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { repoRoot } from './helpers.js';
+
+/** The compile targets with committed goldens. */
+export const COMPILE_TARGETS = ['compose'] as const;
+
+/** Every committed generated tree: each example and target fixture, for each target (paths relative to the repo). */
+export function compiledTrees(): { planFile: string; target: (typeof COMPILE_TARGETS)[number]; outDir: string }[] {
+  const dirs = [
+    ...readdirSync(join(repoRoot, 'examples')).map((d) => join(repoRoot, 'examples', d)),
+    ...readdirSync(join(repoRoot, 'test/fixtures/targets')).map((d) => join(repoRoot, 'test/fixtures/targets', d)),
+  ].sort();
+  return dirs.flatMap((dir) =>
+    COMPILE_TARGETS.map((target) => ({ planFile: relative(repoRoot, join(dir, 'plan.toml')), target, outDir: relative(repoRoot, join(dir, 'generated', target)) })),
+  );
+}
