@@ -119,13 +119,15 @@ Docs: README.md and docs/composition.md.`,
     .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
     .addOption(formatOption())
-    .addOption(new Option('--target <target>', 'where to run: local processes, or Docker Compose (k8s and nomad cannot run plans yet)').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
+    .addOption(new Option('--target <target>', 'where to run: local processes or Docker Compose; k8s and nomad: --dry-run prints the steps').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
     .option('--runtime-image <image>', "container targets: the coordinator's and shaping agent's image (default run.runtime_image)")
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
+    .option('--namespace <ns>', 'k8s: run in this existing namespace (default: one created per run, deleted after)')
+    .option('--context <ctx>', 'k8s: the kubeconfig context (default: the current one)')
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
-    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean; runtimeImage?: string }) => {
+    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean; runtimeImage?: string; namespace?: string; context?: string }) => {
       const result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
       code = report(result, { ...opts, json: false }, io);

@@ -20,6 +20,10 @@ export interface RunCommandOptions {
   /** The plan file as given (for headers and messages). */
   readonly planFile: string;
   readonly runtimeImage?: string;
+  /** k8s: an existing namespace to run in (else one is created per run and deleted after). */
+  readonly namespace?: string;
+  /** k8s: the kubeconfig context (else the current one). */
+  readonly context?: string;
 }
 
 /** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
@@ -31,10 +35,7 @@ export function newRunId(now = new Date()): string {
 /** `tgc run`: checks the environment, then hands over to the target's driver. Resolves to the exit code. */
 export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
   if (o.target === 'compose') return runComposeCommand(plan, o, io);
-  if (o.target !== 'local') {
-    io.stderr(`tgc: the ${o.target} target cannot run plans yet; run them with --target local or compose\n`);
-    return 2;
-  }
+  if (o.target === 'k8s' || o.target === 'nomad') return runClusterCommand(plan, o.target, o, io);
   // What this target cannot express is a problem with the plan: exit 2, before anything runs.
   const noCommand = plan.groups.filter((g) => !g.command).map((g) => g.id);
   if (noCommand.length > 0) {
@@ -135,4 +136,47 @@ async function runComposeCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     }
     throw err;
   }
+}
+
+function onPath(tool: string): boolean {
+  try {
+    execFileSync('which', [tool], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** k8s and nomad: the plan's problems (exit 2), `--dry-run`, then the environment checks (exit 3). */
+async function runClusterCommand(plan: Plan, target: 'k8s' | 'nomad', o: RunCommandOptions, io: CliIo): Promise<number> {
+  const problems = containerProblems(plan, target);
+  if (problems.length > 0) {
+    for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
+    return 2;
+  }
+  const { k8sCommands, nomadCommands } = await import('./cluster-commands.js');
+  const runId = newRunId();
+  const outDir = o.out ?? join(io.cwd ?? '.', '.tgc', 'runs', runId);
+  const options = { runId, outDir, planFile: o.planFile, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) };
+  if (o.dryRun) {
+    io.stdout((target === 'k8s' ? k8sCommands(plan, options) : nomadCommands(plan, options)).join('\n') + '\n');
+    return 0;
+  }
+  if (target === 'k8s') {
+    if (!onPath('kubectl')) {
+      io.stderr('tgc: the k8s target drives kubectl, which is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster (kubectl config use-context …); tgc compile --target k8s writes the manifests without it\n');
+      return 3;
+    }
+  } else {
+    if (!onPath('nomad')) {
+      io.stderr('tgc: the nomad target drives the nomad CLI, which is not on PATH: install it (https://developer.hashicorp.com/nomad/install) and set NOMAD_ADDR; tgc compile --target nomad writes the job without it\n');
+      return 3;
+    }
+    if (!io.env?.NOMAD_ADDR) {
+      io.stderr('tgc: NOMAD_ADDR is not set: export NOMAD_ADDR=http://<a Nomad server>:4646 (and NOMAD_TOKEN if ACLs are on)\n');
+      return 3;
+    }
+  }
+  io.stderr(`tgc: tgc run --target ${target} does not drive a cluster yet: compile with tgc compile --target ${target} and follow the steps of tgc run --target ${target} --dry-run (docs/targets/${target}.md)\n`);
+  return 3;
 }

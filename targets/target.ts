@@ -20,6 +20,8 @@ export interface RenderOptions {
    * kernel) unless the caller resolved it otherwise (`tgc run` probes the host).
    */
   readonly shaping?: 'kernel' | 'userspace';
+  /** k8s, nomad: the run id in labels and names (`tgc run` sets it). @default the plan name */
+  readonly runId?: string;
   /** compose: the plan's directory as seen from the output directory, for `build.context`. @default "." */
   readonly planDir?: string;
 }

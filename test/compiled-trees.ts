@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { repoRoot } from './helpers.js';
 
 /** The compile targets with committed goldens. */
-export const COMPILE_TARGETS = ['compose'] as const;
+export const COMPILE_TARGETS = ['compose', 'k8s', 'nomad'] as const;
 
 /** Every committed generated tree: each example and target fixture, for each target (paths relative to the repo). */
 export function compiledTrees(): { planFile: string; target: (typeof COMPILE_TARGETS)[number]; outDir: string }[] {
