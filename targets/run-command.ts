@@ -156,7 +156,8 @@ async function runClusterCommand(plan: Plan, target: 'k8s' | 'nomad', o: RunComm
   }
   const { k8sCommands, nomadCommands } = await import('./cluster-commands.js');
   const runId = newRunId();
-  const outDir = o.out ?? join(io.cwd ?? '.', '.tgc', 'runs', runId);
+  const outDir = runDirectory(o, runId, io);
+  if (!outDir) return 2;
   const options = { runId, outDir, planFile: o.planFile, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) };
   if (o.dryRun) {
     io.stdout((target === 'k8s' ? k8sCommands(plan, options) : nomadCommands(plan, options)).join('\n') + '\n');
@@ -177,6 +178,32 @@ async function runClusterCommand(plan: Plan, target: 'k8s' | 'nomad', o: RunComm
       return 3;
     }
   }
-  io.stderr(`tgc: tgc run --target ${target} does not drive a cluster yet: compile with tgc compile --target ${target} and follow the steps of tgc run --target ${target} --dry-run (docs/targets/${target}.md)\n`);
-  return 3;
+  const common = {
+    plan,
+    planFile: o.planFile,
+    version: o.version,
+    runId,
+    outDir,
+    runtime: loadRuntimeBundle(),
+    ...(o.runtimeImage !== undefined && { runtimeImage: o.runtimeImage }),
+    json: o.json === true,
+    io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
+    signal: io.signal ?? new AbortController().signal,
+  };
+  const { DriverEnvironmentError } = await import('./follow-run.js');
+  try {
+    if (target === 'k8s') {
+      const { runK8s } = await import('./k8s/run-k8s.js');
+      return await runK8s({ ...common, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) });
+    }
+    const { runNomad } = await import('./nomad/run-nomad.js');
+    return await runNomad(common);
+  } catch (err) {
+    if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
+    if (err instanceof DriverEnvironmentError) {
+      io.stderr(`tgc: ${err.message}\n`);
+      return 3;
+    }
+    throw err;
+  }
 }

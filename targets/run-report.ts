@@ -45,7 +45,7 @@ export interface ReportInput {
   readonly results: Results;
   /** Instance names in plan order, with the exit code of each process (null: never exited on its own). */
   readonly exits: ReadonlyMap<string, number | null>;
-  readonly names: readonly { name: string; group: string; ip: string }[];
+  readonly names: readonly { name: string; group: string; ip: string | null }[];
 }
 
 /** Joins the coordinator's results with the plan's instance list: every planned instance appears. */

@@ -1,12 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, type DriverIo } from '../follow-run.js';
 import { join } from 'node:path';
 import { cidrsOverlap } from '../../compiler/units.js';
-import type { Results } from '../../runtime/coordinator.js';
 import type { Plan } from '../../schema/ir.js';
 import { instanceLayout } from '../instance-layout.js';
 import { writeOutput } from '../output-dir.js';
-import { buildReport, junitXml, outcomeTable, progressLine, type CoordinatorStatus } from '../run-report.js';
 import type { RuntimeBundle } from '../target.js';
 import { COORDINATOR_PORT } from '../target.js';
 import { composeBackend, composeTarget, RUN_LABEL } from './render-compose.js';
@@ -20,27 +19,12 @@ export interface ComposeRunOptions {
   readonly runtime: RuntimeBundle;
   readonly runtimeImage?: string;
   readonly json: boolean;
-  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean };
+  readonly io: DriverIo;
   readonly signal: AbortSignal;
 }
 
 /** An environment problem, with the fix: the CLI prints it and exits 3. */
-export class ComposeEnvironmentError extends Error {}
-
-interface Exec {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function exec(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile(cmd, [...args], { env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 127) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export const ComposeEnvironmentError = DriverEnvironmentError;
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 export async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -151,34 +135,12 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     const port = (await run(['port', 'coordinator', String(COORDINATOR_PORT)])).stdout.trim().split('\n').pop() ?? '';
     if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker compose port said "${port}")`);
     const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
-    // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
-    const giveUp = Date.now() + plan.timeoutMs + 120_000;
-    let results: Results | undefined;
-    let last = '';
-    while (!results) {
-      if (interrupted) return await finishInterrupted();
-      if (Date.now() > giveUp) throw new ComposeEnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see docker compose -p ${project} logs coordinator`);
-      const status = await getJson(`${url}/status`);
-      if (status && (status as { state?: string }).state === 'ended') results = (await getJson(`${url}/results`)) as Results | undefined;
-      else if (status && !o.json) {
-        const line = progressLine(status as CoordinatorStatus, plan.totalInstances);
-        if (io.tty) io.stderr(`\r\x1b[K${line}`);
-        else if (line !== last) io.stderr(`tgc: ${line}\n`);
-        last = line;
-      }
-      if (!results) await sleep(250);
-    }
-    if (io.tty && !o.json) io.stderr('\r\x1b[K');
+    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted: () => interrupted, what: `docker compose -p ${project} logs coordinator` });
+    if (!results) return await finishInterrupted();
     const exits = await collect();
     await teardown();
-    const layout = instanceLayout(plan);
-    const report = buildReport({ version: o.version, plan, target: 'compose', backend, startedAt, durationMs: Date.now() - t0, results, exits, names: layout.map((p) => ({ name: p.name, group: p.group, ip: p.dataIp })) });
-    writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
-    writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
-    if (o.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
-    if (interrupted) return 130;
-    return report.outcome === 'success' ? 0 : 1;
+    const addresses = new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp]));
+    return finishRun({ plan, version: o.version, target: 'compose', backend, outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted, addresses });
   } catch (err) {
     await collect().catch(() => undefined);
     await teardown();
@@ -212,17 +174,4 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     );
     return exits;
   }
-}
-
-async function getJson(url: string): Promise<unknown> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { formatIpv4 } from '../../compiler/units.js';
@@ -73,6 +73,7 @@ export class LocalNetwork {
 
   /** The data network as a plain bridge (for kernel shaping, or none): `data0` in every host. */
   private dataUp = false;
+  private forwardAllowed = false;
 
   get dataBridge(): string {
     return `tgcx${this.tag}`;
@@ -86,7 +87,20 @@ export class LocalNetwork {
     const { outside, inside } = this.dataNetworkCommands(hosts, ips, prefix);
     await ipBatch(outside);
     this.dataUp = true;
+    if (bridgedTrafficFiltered()) {
+      await run('iptables', this.forwardRule('-I'));
+      this.forwardAllowed = true;
+    }
     await inParallel(hosts, (h, i) => ipBatch(inside[i]!, h.netns));
+  }
+
+  /**
+   * Where bridged packets go through iptables (br_netfilter loaded, as Docker does) and the
+   * FORWARD policy drops them (as Docker sets it), instance-to-instance traffic on the data
+   * bridge would vanish: this rule lets it through, and goes with the bridge.
+   */
+  forwardRule(op: '-I' | '-D'): string[] {
+    return [op, 'FORWARD', '-i', this.dataBridge, '-o', this.dataBridge, '-m', 'comment', '--comment', `tgc-tag=${this.tag}`, '-j', 'ACCEPT'];
   }
 
   /** The `ip -batch` lines of `addDataNetwork`: the host side, then each namespace's. */
@@ -106,6 +120,8 @@ export class LocalNetwork {
     await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
     await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
     if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
+    if (this.forwardAllowed) await run('iptables', this.forwardRule('-D')).catch(() => undefined);
+    this.forwardAllowed = false;
     if (this.bridgeUp) await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
     this.hosts.length = 0;
     this.bridgeUp = false;
@@ -148,6 +164,10 @@ async function reclaim(device: string): Promise<void> {
   for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`tgc-${tag}-`))) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
   for (const name of links.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => ['tgcv', 'tgcd', 'tgcw', 'tgcx'].some((p) => n.startsWith(`${p}${tag}`)))) await run('ip', ['link', 'del', name]).catch(() => undefined);
+  if (bridgedTrafficFiltered()) {
+    const { stdout: rules } = await run('iptables', ['-S', 'FORWARD']).catch(() => ({ stdout: '' }));
+    for (const rule of rules.split('\n').filter((r) => r.includes(`tgc-tag=${tag}`))) await run('iptables', ['-D', ...rule.replace(/^-A /, '').replace(/"/g, '').split(' ')]).catch(() => undefined);
+  }
   const { stdout: ps } = await run('ps', ['-eo', 'pid=,args=']);
   for (const line of ps.split('\n')) {
     const [p, ...args] = line.trim().split(/\s+/);
@@ -179,4 +199,13 @@ function isAlive(pid: number): boolean {
 /** A problem with the machine, not the plan: exit code 3. */
 export class EnvironmentError extends Error {
   override readonly name = 'EnvironmentError';
+}
+
+/** Whether bridged IPv4 goes through iptables here (br_netfilter with bridge-nf-call-iptables on) and iptables is there to open it. */
+export function bridgedTrafficFiltered(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' && execFileSync('which', ['iptables'], { stdio: 'pipe' }).length > 0;
+  } catch {
+    return false;
+  }
 }

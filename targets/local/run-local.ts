@@ -13,7 +13,7 @@ import type { Plan } from '../../schema/ir.js';
 import { buildReport, junitXml, outcomeTable, progressLine, type CoordinatorStatus } from '../run-report.js';
 import { instanceEnv } from '../instance-env.js';
 import { instanceLayout } from '../instance-layout.js';
-import { CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
+import { bridgedTrafficFiltered, CONTROL_SUBNET, EnvironmentError, LocalNetwork } from './local-network.js';
 
 export interface LocalRunOptions {
   readonly plan: Plan;
@@ -65,6 +65,7 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   const bridged = (shaped: boolean) => {
     const { outside, inside } = net.dataNetworkCommands(hosts, planned.map((p) => p.dataIp), prefix);
     lines.push(...outside.map((l) => `ip ${l}`));
+    if (bridgedTrafficFiltered()) lines.push(`iptables ${net.forwardRule('-I').join(' ')}  # br_netfilter is on: let the data bridge forward`);
     const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
     planned.forEach((p, i) => {
       lines.push(...inside[i]!.map((l) => `ip -n ${hosts[i]!.netns} ${l}`));
@@ -84,7 +85,10 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   }
   lines.push(`# after the run: kill what is left, then`);
   for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
-  if (mode === 'kernel' || mode === 'off') lines.push(`ip link del ${net.dataBridge}`);
+  if (mode === 'kernel' || mode === 'off') {
+    lines.push(`ip link del ${net.dataBridge}`);
+    if (bridgedTrafficFiltered()) lines.push(`iptables ${net.forwardRule('-D').join(' ')}`);
+  }
   lines.push(`ip link del ${net.bridge}`);
   return lines;
 }

@@ -210,6 +210,11 @@ job {{hcl job}} {
   { noEscape: true, strict: true },
 );
 
+/** `tgc-<plan>`, or `tgc-<plan>-<run id>` when `tgc run` renders it, so that runs of one plan do not meet. */
+export function nomadJobName(plan: Plan, runId?: string): string {
+  return runId ? `tgc-${plan.name}-${runId}` : `tgc-${plan.name}`;
+}
+
 /**
  * The Nomad target: one HCL2 batch job — the coordinator's task group with a Nomad-native
  * service and its health check, and per composition group a task group with `count`, bridge
@@ -221,8 +226,8 @@ export const nomadTarget: Target = {
   check: (plan) => containerProblems(plan, 'nomad'),
   render(plan, options) {
     const runId = options.runId ?? plan.name;
-    const job = `tgc-${plan.name}`;
-    const service = `tgc-${plan.name}-coordinator`;
+    const job = nomadJobName(plan, options.runId);
+    const service = `${job}-coordinator`;
     const shaped = plan.network.shaping !== 'off';
     const file = `${plan.name}.nomad.hcl`;
     // Where the coordinator is, from Nomad's service catalogue, as environment variables.

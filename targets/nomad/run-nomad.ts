@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../../schema/ir.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, sleep, type DriverIo } from '../follow-run.js';
+import { writeOutput } from '../output-dir.js';
+import type { RuntimeBundle } from '../target.js';
+import { nomadJobName, nomadTarget } from './render-nomad.js';
+
+export interface NomadRunOptions {
+  readonly plan: Plan;
+  readonly planFile: string;
+  readonly version: string;
+  readonly runId: string;
+  readonly outDir: string;
+  readonly runtime: RuntimeBundle;
+  readonly runtimeImage?: string;
+  readonly json: boolean;
+  readonly io: DriverIo;
+  readonly signal: AbortSignal;
+}
+
+interface AllocInfo {
+  readonly ID: string;
+  readonly Name: string;
+  readonly TaskGroup: string;
+  readonly TaskStates?: Record<string, { readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number }[] }>;
+}
+
+/**
+ * `tgc run --target nomad`: the steps `nomadCommands` lists, run — `nomad job run`, find the
+ * coordinator in Nomad's service catalogue, follow it, collect every allocation's instance
+ * log and exit code, `nomad job stop -purge` (also on failure and Ctrl-C).
+ */
+export async function runNomad(o: NomadRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const nomad = (args: readonly string[]) => exec('nomad', args);
+  const reach = await nomad(['status']);
+  if (reach.code !== 0) throw new DriverEnvironmentError(`the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`);
+  const job = nomadJobName(plan, o.runId);
+  const say = (line: string) => !o.json && io.stderr(line + '\n');
+  say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`);
+  const deploy = join(o.outDir, 'deploy');
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  const files = nomadTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) });
+  writeOutput(deploy, files);
+  const file = join(deploy, [...files.keys()][0]!);
+  let interrupted = false;
+  const onAbort = () => (interrupted = true);
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  const startedAt = new Date();
+  const t0 = Date.now();
+  let submitted = false;
+  const teardown = async () => {
+    if (!submitted) return;
+    const r = await nomad(['job', 'stop', '-purge', job]);
+    if (r.code !== 0) io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: nomad job stop -purge ${job}\n`);
+  };
+  try {
+    const valid = await nomad(['job', 'validate', file]);
+    if (valid.code !== 0) throw new DriverEnvironmentError(`nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`);
+    const ran = await nomad(['job', 'run', '-detach', file]);
+    if (ran.code !== 0) throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
+    submitted = true;
+    const url = await coordinatorUrl();
+    if (!url) return await stop();
+    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted: () => interrupted, what: `nomad alloc logs -job ${job} coordinator` });
+    if (!results) return await stop();
+    const exits = await collect();
+    await teardown();
+    return finishRun({ plan, version: o.version, target: 'nomad', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted });
+  } catch (err) {
+    await collect().catch(() => undefined);
+    await teardown();
+    throw err;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+  }
+
+  async function stop(): Promise<number> {
+    say('tgc: interrupted; stopping and purging the job');
+    await collect().catch(() => undefined);
+    await teardown();
+    return 130;
+  }
+
+  /** The coordinator's address from the service catalogue, once registered (5 minutes at most). */
+  async function coordinatorUrl(): Promise<string | undefined> {
+    const deadline = Date.now() + 5 * 60_000;
+    while (Date.now() < deadline) {
+      if (interrupted) return undefined;
+      const info = await nomad(['service', 'info', '-json', `${job}-coordinator`]);
+      if (info.code === 0) {
+        const list = JSON.parse(info.stdout) as { Address?: string; Port?: number }[];
+        const s = list.find((x) => x.Address && x.Port);
+        if (s) return `http://${s.Address}:${s.Port}`;
+      }
+      await sleep(1000);
+    }
+    throw new DriverEnvironmentError(`the coordinator never registered as service ${job}-coordinator; see nomad job status ${job}`);
+  }
+
+  /** Each instance allocation's log and exit code, named `<group>-<index>` from `job.group[index]`. */
+  async function collect(): Promise<Map<string, number | null>> {
+    const exits = new Map<string, number | null>();
+    const allocs = await nomad(['job', 'allocs', '-json', job]);
+    if (allocs.code !== 0) return exits;
+    const list = JSON.parse(allocs.stdout) as AllocInfo[];
+    await Promise.all(
+      list
+        .filter((a) => a.TaskGroup !== 'coordinator')
+        .map(async (a) => {
+          const index = /\[([0-9]+)\]$/.exec(a.Name)?.[1];
+          if (index === undefined) return;
+          const name = `${a.TaskGroup}-${index}`;
+          const out = await nomad(['alloc', 'logs', a.ID, 'instance']);
+          const err = await nomad(['alloc', 'logs', '-stderr', a.ID, 'instance']);
+          writeFileSync(join(o.outDir, 'logs', `${name}.log`), out.stdout + err.stdout);
+          const terminated = a.TaskStates?.instance?.Events?.filter((e) => e.Type === 'Terminated').pop();
+          exits.set(name, terminated?.ExitCode ?? null);
+        }),
+    );
+    return exits;
+  }
+}
