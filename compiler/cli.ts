@@ -119,7 +119,7 @@ Docs: README.md and docs/composition.md.`,
     .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
     .addOption(formatOption())
-    .addOption(new Option('--target <target>', 'where to run: local processes or Docker Compose; k8s and nomad: --dry-run prints the steps').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
+    .addOption(new Option('--target <target>', 'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI)').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
     .option('--runtime-image <image>', "container targets: the coordinator's and shaping agent's image (default run.runtime_image)")
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
