@@ -111,7 +111,7 @@ Docs: README.md and docs/composition.md.`,
       const result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
       const { compileCommand } = await import('../targets/compile-command.js');
-      code = compileCommand(file, result, opts, io, report);
+      code = await compileCommand(file, result, opts, io, report);
     });
 
   program

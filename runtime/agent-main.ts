@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCidr, parseIpv4 } from '../compiler/units.js';
@@ -30,6 +30,7 @@ Options:
   --wire H:P         tun: the wire's host and UDP port
   --port P           tun: the UDP port to send from and receive on; wire: the port to listen on
   --device NAME      tun: the device name (default data0)
+  --shaping FILE     kernel, wire: read the plan's shapes from FILE instead of TGC_SHAPING
   -h, --help         show this help`;
 
 export interface AgentIo {
@@ -71,6 +72,7 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
         wire: { type: 'string' },
         port: { type: 'string' },
         device: { type: 'string', default: 'data0' },
+        shaping: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -104,11 +106,12 @@ function need(io: AgentIo, name: string): string {
   return v;
 }
 
-function shaping(io: AgentIo): AgentShaping {
+function shaping(io: AgentIo, file: string | boolean | undefined): AgentShaping {
+  const where = typeof file === 'string' ? file : 'TGC_SHAPING';
   try {
-    return JSON.parse(need(io, 'TGC_SHAPING')) as AgentShaping;
+    return JSON.parse(typeof file === 'string' ? readFileSync(file, 'utf8') : need(io, 'TGC_SHAPING')) as AgentShaping;
   } catch (err) {
-    throw new Error(`TGC_SHAPING: ${(err as Error).message}`);
+    throw new Error(`${where}: ${(err as Error).message}`);
   }
 }
 
@@ -125,7 +128,7 @@ export function dataInterface(subnet: string | undefined, interfaces = networkIn
 }
 
 async function kernelAgent(values: Record<string, string | boolean | undefined>, io: AgentIo): Promise<number> {
-  const spec = shaping(io);
+  const spec = shaping(io, values.shaping);
   const instance = need(io, 'TGC_INSTANCE');
   const group = need(io, 'TGC_GROUP');
   const data = dataInterface(io.env.TGC_DATA_SUBNET);
@@ -212,7 +215,7 @@ async function tunAgent(values: Record<string, string | boolean | undefined>, io
 }
 
 async function wireAgent(values: Record<string, string | boolean | undefined>, io: AgentIo): Promise<number> {
-  const spec = shaping(io);
+  const spec = shaping(io, values.shaping);
   const coordinator = need(io, 'TGC_COORDINATOR');
   const endpoints = spec.endpoints ?? [];
   const groupOf = new Map(endpoints.map((e) => [e.name, e.group]));

@@ -7,8 +7,8 @@ import { TARGETS } from './registry.js';
 import { loadRuntimeBundle } from './runtime-bundle.js';
 
 /** `tgc compile`: checks what the target cannot express, renders, then writes or `--check`s. Resolves to the exit code. */
-export function compileCommand(file: string, result: CompileResult, opts: PlanOptions & CompileOptions, io: CliIo, report: (r: CompileResult, o: PlanOptions, io: CliIo) => number): number {
-  const target = TARGETS[opts.target];
+export async function compileCommand(file: string, result: CompileResult, opts: PlanOptions & CompileOptions, io: CliIo, report: (r: CompileResult, o: PlanOptions, io: CliIo) => number): Promise<number> {
+  const target = await TARGETS[opts.target]();
   if (result.plan && result.positions) {
     for (const p of target.check(result.plan)) result.diagnostics.error(p.code, locate(result.positions, p.pointer), p.message);
   }

@@ -1,11 +1,11 @@
-import { composeTarget } from './compose/render-compose.js';
-import { k8sTarget } from './k8s/render-k8s.js';
-import { nomadTarget } from './nomad/render-nomad.js';
 import type { Target, TargetName } from './target.js';
 
-/** The compile targets, registered explicitly. */
-export const TARGETS: Readonly<Record<TargetName, Target>> = {
-  compose: composeTarget,
-  k8s: k8sTarget,
-  nomad: nomadTarget,
+/**
+ * The compile targets, registered explicitly; each is loaded only when asked for (the Nomad
+ * one brings handlebars, which the others do not need).
+ */
+export const TARGETS: Readonly<Record<TargetName, () => Promise<Target>>> = {
+  compose: async () => (await import('./compose/render-compose.js')).composeTarget,
+  k8s: async () => (await import('./k8s/render-k8s.js')).k8sTarget,
+  nomad: async () => (await import('./nomad/render-nomad.js')).nomadTarget,
 };

@@ -1,6 +1,6 @@
-import { stringify } from 'yaml';
 import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../runtime/shaping/egress-plan.js';
+import { emitYaml } from '../emit-yaml.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Target } from '../target.js';
 
@@ -25,7 +25,7 @@ export const k8sTarget: Target = {
   render(plan, options) {
     const header = generatedHeader(options.source);
     const docs = k8sObjects(plan, options);
-    const body = docs.map((d) => stringify(d, { lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false })).join('---\n');
+    const body = docs.map(emitYaml).join('---\n');
     return new Map([['tgc.yaml', `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed Job${plan.groups.length === 1 ? '' : 's'}, shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`]]);
   },
 };
@@ -51,7 +51,8 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: names.runtime, labels: labels('runtime') },
-    data: { 'agent.mjs': options.runtime.agent, 'coordinator.mjs': options.runtime.coordinator },
+    // The shapes once, for every group's shaping container (as a file: O(groups), not O(groups²)).
+    data: { 'agent.mjs': options.runtime.agent, 'coordinator.mjs': options.runtime.coordinator, 'shaping.json': JSON.stringify(shapingPlan(plan)) },
   };
   const coordinatorLabels = labels('coordinator');
   const service = {
@@ -133,14 +134,13 @@ function groupJob(plan: Plan, g: Group, c: GroupContext): Record<string, unknown
     containers.push({
       name: 'shaping',
       image: c.image,
-      command: ['node', '/tgc/runtime/agent.mjs', 'kernel'],
+      command: ['node', '/tgc/runtime/agent.mjs', 'kernel', '--shaping', '/tgc/runtime/shaping.json'],
       env: [
         ...fromPod.slice(0, 2),
         { name: 'TGC_INSTANCE', value: `${g.id}-$(TGC_INDEX)` },
         { name: 'TGC_GROUP', value: g.id },
         { name: 'TGC_COORDINATOR', value: c.coordinatorAddress },
         { name: 'TGC_DATA_SUBNET', value: ANY_SUBNET },
-        { name: 'TGC_SHAPING', value: JSON.stringify(shapingPlan(plan)) },
       ],
       securityContext: { capabilities: { add: ['NET_ADMIN'] } },
       volumeMounts: [c.runtimeMount],

@@ -990,7 +990,7 @@ TGC_RUNTIME_EOF
 // runtime/agent-main.ts
 import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { parseArgs } from "node:util";
 
@@ -1643,6 +1643,7 @@ Options:
   --wire H:P         tun: the wire's host and UDP port
   --port P           tun: the UDP port to send from and receive on; wire: the port to listen on
   --device NAME      tun: the device name (default data0)
+  --shaping FILE     kernel, wire: read the plan's shapes from FILE instead of TGC_SHAPING
   -h, --help         show this help`;
 var ADDRESS_TOPIC = "tgc:data-addresses";
 async function agentMain(argv, io) {
@@ -1656,6 +1657,7 @@ async function agentMain(argv, io) {
         wire: { type: "string" },
         port: { type: "string" },
         device: { type: "string", default: "data0" },
+        shaping: { type: "string" },
         help: { type: "boolean", short: "h", default: false }
       },
       strict: true,
@@ -1694,11 +1696,12 @@ function need(io, name) {
   if (!v) throw new Error(`$${name} is not set (tgc sets it in every generated deployment)`);
   return v;
 }
-function shaping(io) {
+function shaping(io, file) {
+  const where = typeof file === "string" ? file : "TGC_SHAPING";
   try {
-    return JSON.parse(need(io, "TGC_SHAPING"));
+    return JSON.parse(typeof file === "string" ? readFileSync(file, "utf8") : need(io, "TGC_SHAPING"));
   } catch (err) {
-    throw new Error(`TGC_SHAPING: $${err.message}`);
+    throw new Error(`$${where}: $${err.message}`);
   }
 }
 function dataInterface(subnet, interfaces = networkInterfaces()) {
@@ -1712,7 +1715,7 @@ function dataInterface(subnet, interfaces = networkInterfaces()) {
   return v4[0];
 }
 async function kernelAgent(values, io) {
-  const spec = shaping(io);
+  const spec = shaping(io, values.shaping);
   const instance = need(io, "TGC_INSTANCE");
   const group = need(io, "TGC_GROUP");
   const data = dataInterface(io.env.TGC_DATA_SUBNET);
@@ -1798,7 +1801,7 @@ async function tunAgent(values, io) {
   return ended;
 }
 async function wireAgent(values, io) {
-  const spec = shaping(io);
+  const spec = shaping(io, values.shaping);
   const coordinator = need(io, "TGC_COORDINATOR");
   const endpoints = spec.endpoints ?? [];
   const groupOf = new Map(endpoints.map((e) => [e.name, e.group]));
