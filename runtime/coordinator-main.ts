@@ -19,6 +19,7 @@ Options:
   --run-id ID            run id (default: random)
   --agents               shaping agents will connect, one per instance
   --results FILE         also write the results JSON to FILE
+  --ready-file FILE      written once listening (a healthcheck can test for it)
   --linger D             keep serving /results this long after the run ends (default 5s)
   -h, --help             show this help
 
@@ -45,6 +46,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         'run-id': { type: 'string' },
         agents: { type: 'boolean', default: false },
         results: { type: 'string' },
+        'ready-file': { type: 'string' },
         linger: { type: 'string', default: '5s' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -98,6 +100,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     io.stderr(`tgc coordinator: cannot listen on ${values.host}:${port}: ${(err as Error).message}\n`);
     return 3;
   }
+  if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
   io.stderr(`tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? '' : 's'}\n`);
 
   const interrupted = new Promise<'interrupted'>((resolve) => {
@@ -114,7 +117,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   io.stdout(json);
   if (typeof values.results === 'string') writeFileSync(values.results, json);
   io.stderr(`tgc coordinator: run ${ended.outcome}${ended.reason ? `: ${ended.reason}` : ''}\n`);
-  await Promise.race([new Promise((r) => setTimeout(r, lingerMs)), interrupted]);
+  // Unref'd: a SIGTERM during the linger ends the process now, not when the timer would have.
+  await Promise.race([new Promise((r) => setTimeout(r, lingerMs).unref()), interrupted]);
   await coordinator.close();
   return ended.outcome === 'success' ? 0 : 1;
 }

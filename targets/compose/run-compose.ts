@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DriverEnvironmentError, exec, finishRun, followCoordinator, type DriverIo } from '../follow-run.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cidrsOverlap } from '../../compiler/units.js';
 import type { Plan } from '../../schema/ir.js';
 import { instanceLayout } from '../instance-layout.js';
@@ -29,7 +29,8 @@ export const ComposeEnvironmentError = DriverEnvironmentError;
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 export async function detectCompose(): Promise<readonly string[] | undefined> {
   if ((await exec('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
-  if ((await exec('docker-compose', ['version', '--short'])).code === 0) return ['docker-compose'];
+  // Found, not run: v1 is a Python program, and starting it once costs 0.4 s.
+  if ((await exec('sh', ['-c', 'command -v docker-compose'])).code === 0) return ['docker-compose'];
   return undefined;
 }
 
@@ -49,10 +50,10 @@ async function freeControlSubnet(plan: Plan): Promise<string> {
 export function composeDryRun(plan: Plan, planFile: string, runId: string, outDir: string, runtimeImage: string): string[] {
   const project = `tgc-${runId}`;
   const compose = `docker compose -p ${project} -f ${join(outDir, 'deploy', 'compose.yaml')}`;
-  const env = `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage}`;
+  const env = `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} TGC_OUTPUTS_DIR=${join(outDir, 'outputs')}`;
   const lines = [
     `docker info --format '{{.ServerVersion}}'`,
-    'docker compose version  # else: docker-compose version --short (then docker-compose replaces docker compose below)',
+    'docker compose version  # else docker-compose (v1.29), found on PATH, replaces docker compose below',
     `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
   ];
   if (plan.network.shaping === 'auto') lines.push(`docker run --rm --network none --cap-add NET_ADMIN ${runtimeImage} tc qdisc add dev lo root netem delay 1ms  # auto: kernel if it works, else userspace`);
@@ -60,10 +61,11 @@ export function composeDryRun(plan: Plan, planFile: string, runId: string, outDi
     `tgc compile ${planFile} --target compose -o ${join(outDir, 'deploy')}  # in-process`,
     `${env} ${compose} up -d${plan.groups.some((g) => g.build) ? ' --build' : ''}`,
     `${compose} logs -f --no-color ${instanceLayout(plan).map((p) => p.name).join(' ')}  # streamed until the run ends`,
-    `${compose} port coordinator ${COORDINATOR_PORT}`,
+    `docker ps -a --filter label=com.docker.compose.project=${project}; docker port <coordinator> ${COORDINATOR_PORT}`,
     `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
   );
-  for (const p of instanceLayout(plan)) lines.push(`${compose} ps -q ${p.name}; docker logs <id> > ${join(outDir, 'logs', `${p.name}.log`)}; docker cp <id>:/tgc/outputs/. ${join(outDir, 'outputs', p.name)}`);
+  lines.push(`docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' <every instance container>`);
+  for (const p of instanceLayout(plan)) lines.push(`docker logs <id of ${p.name}> > ${join(outDir, 'logs', `${p.name}.log`)}`);
   lines.push(`${compose} down -v --remove-orphans --timeout 5`);
   return lines;
 }
@@ -78,13 +80,13 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   const say = (line: string) => {
     if (!o.json) io.stderr(line + '\n');
   };
-  const info = await exec('docker', ['info', '--format', '{{.ServerVersion}}']);
+  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
+  // Independent checks, at once: each is a process start.
+  const [info, compose, image] = await Promise.all([exec('docker', ['info', '--format', '{{.ServerVersion}}']), detectCompose(), exec('docker', ['image', 'inspect', '--format', '{{.Id}}', runtimeImage])]);
   if (info.code === 127) throw new ComposeEnvironmentError('docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)');
   if (info.code !== 0) throw new ComposeEnvironmentError(`the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`);
-  const compose = await detectCompose();
   if (!compose) throw new ComposeEnvironmentError('neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose');
-  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
-  if ((await exec('docker', ['image', 'inspect', runtimeImage])).code !== 0) {
+  if (image.code !== 0) {
     throw new ComposeEnvironmentError(`the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`);
   }
   let shaping: 'kernel' | 'userspace' | undefined;
@@ -104,7 +106,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     deployDir,
     composeTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: '.' }),
   );
-  const env: NodeJS.ProcessEnv = { ...process.env, TGC_RUN_ID: o.runId, TGC_CONTROL_SUBNET: controlSubnet, TGC_RUNTIME_IMAGE: runtimeImage };
+  const env: NodeJS.ProcessEnv = { ...process.env, TGC_RUN_ID: o.runId, TGC_CONTROL_SUBNET: controlSubnet, TGC_RUNTIME_IMAGE: runtimeImage, TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs') };
   const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
   const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], env);
   say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target compose (${compose.join(' ')}) · shaping ${backend}${how}`);
@@ -132,8 +134,9 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
         io.stdout(d.toString('utf8'));
       });
     }
-    const port = (await run(['port', 'coordinator', String(COORDINATOR_PORT)])).stdout.trim().split('\n').pop() ?? '';
-    if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker compose port said "${port}")`);
+    const coordinatorId = (await containers()).get('coordinator');
+    const port = coordinatorId ? (await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '' : '';
+    if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
     const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
     const results = await followCoordinator(url, { plan, io, json: o.json, interrupted: () => interrupted, what: `docker compose -p ${project} logs coordinator` });
     if (!results) return await finishInterrupted();
@@ -156,20 +159,29 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     return 130;
   }
 
+  /** The project's containers by service name (the docker CLI: one call, no compose start-up). */
+  async function containers(): Promise<Map<string, string>> {
+    const ps = await exec('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}} {{.Label "com.docker.compose.service"}}']);
+    return new Map(ps.stdout.split('\n').filter(Boolean).map((l) => l.split(' ').reverse() as [string, string]));
+  }
+
   /** Logs and outputs of every instance container; resolves to their exit codes. */
   async function collect(): Promise<Map<string, number | null>> {
     const exits = new Map<string, number | null>();
+    const ids = await containers();
+    const wanted = instanceLayout(plan).filter((p) => ids.has(p.name));
+    for (const p of instanceLayout(plan)) exits.set(p.name, null);
+    if (wanted.length === 0) return exits;
+    // One inspect for all; the logs in parallel. Outputs are already on the host (a bind mount).
+    const states = await exec('docker', ['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', ...wanted.map((p) => ids.get(p.name)!)]);
+    states.stdout.trim().split('\n').forEach((line, i) => {
+      const [running, code] = line.split(' ');
+      if (wanted[i]) exits.set(wanted[i]!.name, running === 'false' ? Number(code) : null);
+    });
     await Promise.all(
-      instanceLayout(plan).map(async (p) => {
-        const id = (await run(['ps', '-q', p.name])).stdout.trim();
-        if (!id) return void exits.set(p.name, null);
-        const logs = await exec('docker', ['logs', id]);
+      wanted.map(async (p) => {
+        const logs = await exec('docker', ['logs', ids.get(p.name)!]);
         writeFileSync(join(o.outDir, 'logs', `${p.name}.log`), logs.stdout + logs.stderr);
-        const state = await exec('docker', ['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', id]);
-        const [running, code] = state.stdout.trim().split(' ');
-        exits.set(p.name, running === 'false' ? Number(code) : null);
-        mkdirSync(join(o.outDir, 'outputs', p.name), { recursive: true });
-        await exec('docker', ['cp', `${id}:/tgc/outputs/.`, join(o.outDir, 'outputs', p.name)]);
       }),
     );
     return exits;

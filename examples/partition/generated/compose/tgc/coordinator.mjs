@@ -772,6 +772,7 @@ Options:
   --run-id ID            run id (default: random)
   --agents               shaping agents will connect, one per instance
   --results FILE         also write the results JSON to FILE
+  --ready-file FILE      written once listening (a healthcheck can test for it)
   --linger D             keep serving /results this long after the run ends (default 5s)
   -h, --help             show this help
 
@@ -791,6 +792,7 @@ async function coordinatorMain(argv, io) {
         "run-id": { type: "string" },
         agents: { type: "boolean", default: false },
         results: { type: "string" },
+        "ready-file": { type: "string" },
         linger: { type: "string", default: "5s" },
         help: { type: "boolean", short: "h", default: false }
       },
@@ -848,6 +850,8 @@ ${COORDINATOR_USAGE}
 `);
     return 3;
   }
+  if (typeof values["ready-file"] === "string") writeFileSync(values["ready-file"], `${bound}
+`);
   io.stderr(`tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? "" : "s"}
 `);
   const interrupted = new Promise((resolve) => {
@@ -865,7 +869,7 @@ ${COORDINATOR_USAGE}
   if (typeof values.results === "string") writeFileSync(values.results, json);
   io.stderr(`tgc coordinator: run ${ended.outcome}${ended.reason ? `: ${ended.reason}` : ""}
 `);
-  await Promise.race([new Promise((r) => setTimeout(r, lingerMs)), interrupted]);
+  await Promise.race([new Promise((r) => setTimeout(r, lingerMs).unref()), interrupted]);
   await coordinator.close();
   return ended.outcome === "success" ? 0 : 1;
 }
