@@ -34,8 +34,7 @@ export function newRunId(now = new Date()): string {
 
 /** `tgc run`: checks the environment, then hands over to the target's driver. Resolves to the exit code. */
 export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
-  if (o.target === 'compose') return runComposeCommand(plan, o, io);
-  if (o.target === 'k8s' || o.target === 'nomad') return runClusterCommand(plan, o.target, o, io);
+  if (o.target === 'compose' || o.target === 'k8s' || o.target === 'nomad') return runContainerCommand(plan, o.target, o, io);
   // What this target cannot express is a problem with the plan: exit 2, before anything runs.
   const noCommand = plan.groups.filter((g) => !g.command).map((g) => g.id);
   if (noCommand.length > 0) {
@@ -101,43 +100,6 @@ function runDirectory(o: RunCommandOptions, runId: string, io: CliIo): string | 
   return outDir;
 }
 
-async function runComposeCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
-  const problems = containerProblems(plan, 'compose');
-  if (problems.length > 0) {
-    for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
-    return 2;
-  }
-  const { runCompose, composeDryRun, ComposeEnvironmentError } = await import('./compose/run-compose.js');
-  const runId = newRunId();
-  const outDir = runDirectory(o, runId, io);
-  if (!outDir) return 2;
-  if (o.dryRun) {
-    io.stdout(composeDryRun(plan, o.planFile, runId, outDir, o.runtimeImage ?? plan.runtimeImage).join('\n') + '\n');
-    return 0;
-  }
-  try {
-    return await runCompose({
-      plan,
-      planFile: o.planFile,
-      version: o.version,
-      runId,
-      outDir,
-      runtime: loadRuntimeBundle(),
-      ...(o.runtimeImage !== undefined && { runtimeImage: o.runtimeImage }),
-      json: o.json === true,
-      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
-      signal: io.signal ?? new AbortController().signal,
-    });
-  } catch (err) {
-    if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
-    if (err instanceof ComposeEnvironmentError) {
-      io.stderr(`tgc: ${err.message}\n`);
-      return 3;
-    }
-    throw err;
-  }
-}
-
 function onPath(tool: string): boolean {
   try {
     execFileSync('which', [tool], { stdio: 'ignore' });
@@ -147,36 +109,35 @@ function onPath(tool: string): boolean {
   }
 }
 
-/** k8s and nomad: the plan's problems (exit 2), `--dry-run`, then the environment checks (exit 3). */
-async function runClusterCommand(plan: Plan, target: 'k8s' | 'nomad', o: RunCommandOptions, io: CliIo): Promise<number> {
+/** The container targets: the plan's problems (exit 2), `--dry-run`, the environment (exit 3), then the target's driver. */
+async function runContainerCommand(plan: Plan, target: 'compose' | 'k8s' | 'nomad', o: RunCommandOptions, io: CliIo): Promise<number> {
   const problems = containerProblems(plan, target);
   if (problems.length > 0) {
     for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
     return 2;
   }
-  const { k8sCommands, nomadCommands } = await import('./cluster-commands.js');
   const runId = newRunId();
   const outDir = runDirectory(o, runId, io);
   if (!outDir) return 2;
-  const options = { runId, outDir, planFile: o.planFile, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) };
   if (o.dryRun) {
-    io.stdout((target === 'k8s' ? k8sCommands(plan, options) : nomadCommands(plan, options)).join('\n') + '\n');
+    const { k8sCommands, nomadCommands } = await import('./cluster-commands.js');
+    const { composeDryRun } = await import('./compose/run-compose.js');
+    const options = { runId, outDir, planFile: o.planFile, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) };
+    const lines = target === 'compose' ? composeDryRun(plan, o.planFile, runId, outDir, o.runtimeImage ?? plan.runtimeImage) : target === 'k8s' ? k8sCommands(plan, options) : nomadCommands(plan, options);
+    io.stdout(lines.join('\n') + '\n');
     return 0;
   }
-  if (target === 'k8s') {
-    if (!onPath('kubectl')) {
-      io.stderr('tgc: the k8s target drives kubectl, which is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster (kubectl config use-context …); tgc compile --target k8s writes the manifests without it\n');
-      return 3;
-    }
-  } else {
-    if (!onPath('nomad')) {
-      io.stderr('tgc: the nomad target drives the nomad CLI, which is not on PATH: install it (https://developer.hashicorp.com/nomad/install) and set NOMAD_ADDR; tgc compile --target nomad writes the job without it\n');
-      return 3;
-    }
-    if (!io.env?.NOMAD_ADDR) {
-      io.stderr('tgc: NOMAD_ADDR is not set: export NOMAD_ADDR=http://<a Nomad server>:4646 (and NOMAD_TOKEN if ACLs are on)\n');
-      return 3;
-    }
+  if (target === 'k8s' && !onPath('kubectl')) {
+    io.stderr('tgc: the k8s target drives kubectl, which is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster (kubectl config use-context …); tgc compile --target k8s writes the manifests without it\n');
+    return 3;
+  }
+  if (target === 'nomad' && !onPath('nomad')) {
+    io.stderr('tgc: the nomad target drives the nomad CLI, which is not on PATH: install it (https://developer.hashicorp.com/nomad/install) and set NOMAD_ADDR; tgc compile --target nomad writes the job without it\n');
+    return 3;
+  }
+  if (target === 'nomad' && !io.env?.NOMAD_ADDR) {
+    io.stderr('tgc: NOMAD_ADDR is not set: export NOMAD_ADDR=http://<a Nomad server>:4646 (and NOMAD_TOKEN if ACLs are on)\n');
+    return 3;
   }
   const common = {
     plan,
@@ -192,13 +153,11 @@ async function runClusterCommand(plan: Plan, target: 'k8s' | 'nomad', o: RunComm
   };
   const { DriverEnvironmentError } = await import('./follow-run.js');
   try {
-    if (target === 'k8s') {
-      const { runK8s } = await import('./k8s/run-k8s.js');
-      return await runK8s({ ...common, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) });
-    }
-    const { runNomad } = await import('./nomad/run-nomad.js');
-    return await runNomad(common);
+    if (target === 'compose') return await (await import('./compose/run-compose.js')).runCompose(common);
+    if (target === 'k8s') return await (await import('./k8s/run-k8s.js')).runK8s({ ...common, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) });
+    return await (await import('./nomad/run-nomad.js')).runNomad(common);
   } catch (err) {
+    // Nothing ran to its end: leave no run directory behind.
     if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
     if (err instanceof DriverEnvironmentError) {
       io.stderr(`tgc: ${err.message}\n`);

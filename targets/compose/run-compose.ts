@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverIo } from '../follow-run.js';
 import { join, resolve } from 'node:path';
 import { cidrsOverlap } from '../../compiler/units.js';
 import type { Plan } from '../../schema/ir.js';
@@ -114,17 +114,14 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   const startedAt = new Date();
   const t0 = Date.now();
   let follower: ChildProcess | undefined;
-  let interrupted = false;
-  const onAbort = () => (interrupted = true);
-  o.signal.addEventListener('abort', onAbort, { once: true });
   const teardown = async () => {
     follower?.kill('SIGTERM');
     const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
     if (down.code !== 0) io.stderr(`tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`);
   };
-  try {
+  return guarded({ signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' }, async ({ interrupted, stop }) => {
     const up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
-    if (interrupted) return await finishInterrupted();
+    if (interrupted()) return await stop();
     if (up.code !== 0) throw new ComposeEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
     if (!o.json) {
       // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
@@ -138,26 +135,13 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     const port = coordinatorId ? (await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '' : '';
     if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
     const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
-    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted: () => interrupted, what: `docker compose -p ${project} logs coordinator` });
-    if (!results) return await finishInterrupted();
+    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted, what: `docker compose -p ${project} logs coordinator` });
+    if (!results) return await stop();
     const exits = await collect();
     await teardown();
     const addresses = new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp]));
-    return finishRun({ plan, version: o.version, target: 'compose', backend, outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted, addresses });
-  } catch (err) {
-    await collect().catch(() => undefined);
-    await teardown();
-    throw err;
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
-  }
-
-  async function finishInterrupted(): Promise<number> {
-    say('tgc: interrupted; taking the deployment down');
-    await collect().catch(() => undefined);
-    await teardown();
-    return 130;
-  }
+    return finishRun({ plan, version: o.version, target: 'compose', backend, outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted: interrupted(), addresses });
+  });
 
   /** The project's containers by service name (the docker CLI: one call, no compose start-up). */
   async function containers(): Promise<Map<string, string>> {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../../schema/ir.js';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverIo } from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
 import { COORDINATOR_PORT, type RuntimeBundle } from '../target.js';
 import { k8sNames, k8sTarget } from './render-k8s.js';
@@ -54,9 +54,6 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
   writeOutput(deploy, k8sTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) }));
   const manifest = join(deploy, 'tgc.yaml');
   const selector = `app.kubernetes.io/instance=${o.runId}`;
-  let interrupted = false;
-  const onAbort = () => (interrupted = true);
-  o.signal.addEventListener('abort', onAbort, { once: true });
   let forward: ChildProcess | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
@@ -65,11 +62,11 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
     const r = o.namespace ? await kubectl(['-n', ns, 'delete', '-f', manifest, '--wait=true', '--ignore-not-found']) : await kubectl(['delete', 'namespace', ns, '--wait=true']);
     if (r.code !== 0) io.stderr(`tgc: cleaning up failed (${r.stderr.trim()}); remove it with: kubectl ${o.namespace ? `-n ${ns} delete -f ${manifest}` : `delete namespace ${ns}`}\n`);
   };
-  try {
+  return guarded({ signal: o.signal, say, collect, teardown, stopping: 'deleting what the run created' }, async ({ interrupted, stop }) => {
     const applied = await kubectl(['-n', ns, 'apply', '-f', manifest]);
     if (applied.code !== 0) throw new DriverEnvironmentError(`kubectl apply failed:\n${applied.stderr.trim()}`);
     const ready = await kubectl(['-n', ns, 'wait', '--for=condition=Ready', 'pod', '-l', `${selector},app.kubernetes.io/component=coordinator`, '--timeout=5m']);
-    if (interrupted) return await stop();
+    if (interrupted()) return await stop();
     if (ready.code !== 0) throw new DriverEnvironmentError(`the coordinator did not become ready (${ready.stderr.trim()}); see kubectl -n ${ns} describe pods`);
     forward = spawn('kubectl', [...ctx, '-n', ns, 'port-forward', `service/${k8sNames(plan).coordinator}`, `:${COORDINATOR_PORT}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     const port = await new Promise<number>((resolve, reject) => {
@@ -81,25 +78,12 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
       });
       forward!.once('exit', () => reject(new DriverEnvironmentError('kubectl port-forward to the coordinator exited')));
     });
-    const results = await followCoordinator(`http://127.0.0.1:${port}`, { plan, io, json: o.json, interrupted: () => interrupted, what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}` });
+    const results = await followCoordinator(`http://127.0.0.1:${port}`, { plan, io, json: o.json, interrupted, what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}` });
     if (!results) return await stop();
     const exits = await collect();
     await teardown();
-    return finishRun({ plan, version: o.version, target: 'k8s', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted });
-  } catch (err) {
-    await collect().catch(() => undefined);
-    await teardown();
-    throw err;
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
-  }
-
-  async function stop(): Promise<number> {
-    say('tgc: interrupted; deleting what the run created');
-    await collect().catch(() => undefined);
-    await teardown();
-    return 130;
-  }
+    return finishRun({ plan, version: o.version, target: 'k8s', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted: interrupted() });
+  });
 
   /** Each instance pod's log and exit code, named `<group>-<completion index>`. */
   async function collect(): Promise<Map<string, number | null>> {

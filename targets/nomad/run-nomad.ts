@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../../schema/ir.js';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, sleep, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, sleep, type DriverIo } from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
 import type { RuntimeBundle } from '../target.js';
 import { nomadJobName, nomadTarget } from './render-nomad.js';
@@ -44,9 +44,6 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
   const files = nomadTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) });
   writeOutput(deploy, files);
   const file = join(deploy, [...files.keys()][0]!);
-  let interrupted = false;
-  const onAbort = () => (interrupted = true);
-  o.signal.addEventListener('abort', onAbort, { once: true });
   const startedAt = new Date();
   const t0 = Date.now();
   let submitted = false;
@@ -55,39 +52,26 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
     const r = await nomad(['job', 'stop', '-purge', job]);
     if (r.code !== 0) io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: nomad job stop -purge ${job}\n`);
   };
-  try {
+  return guarded({ signal: o.signal, say, collect, teardown, stopping: 'stopping and purging the job' }, async ({ interrupted, stop }) => {
     const valid = await nomad(['job', 'validate', file]);
     if (valid.code !== 0) throw new DriverEnvironmentError(`nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`);
     const ran = await nomad(['job', 'run', '-detach', file]);
     if (ran.code !== 0) throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
     submitted = true;
-    const url = await coordinatorUrl();
+    const url = await coordinatorUrl(interrupted);
     if (!url) return await stop();
-    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted: () => interrupted, what: `nomad alloc logs -job ${job} coordinator` });
+    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted, what: `nomad alloc logs -job ${job} coordinator` });
     if (!results) return await stop();
     const exits = await collect();
     await teardown();
-    return finishRun({ plan, version: o.version, target: 'nomad', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted });
-  } catch (err) {
-    await collect().catch(() => undefined);
-    await teardown();
-    throw err;
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
-  }
-
-  async function stop(): Promise<number> {
-    say('tgc: interrupted; stopping and purging the job');
-    await collect().catch(() => undefined);
-    await teardown();
-    return 130;
-  }
+    return finishRun({ plan, version: o.version, target: 'nomad', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted: interrupted() });
+  });
 
   /** The coordinator's address from the service catalogue, once registered (5 minutes at most). */
-  async function coordinatorUrl(): Promise<string | undefined> {
+  async function coordinatorUrl(interrupted: () => boolean): Promise<string | undefined> {
     const deadline = Date.now() + 5 * 60_000;
     while (Date.now() < deadline) {
-      if (interrupted) return undefined;
+      if (interrupted()) return undefined;
       const info = await nomad(['service', 'info', '-json', `${job}-coordinator`]);
       if (info.code === 0) {
         const list = JSON.parse(info.stdout) as { Address?: string; Port?: number }[];
