@@ -155,3 +155,12 @@ test('compose e2e: params and env with $, ${}, quotes, backslashes, newlines, {{
   assert.deepEqual(got, { params: plan.groups[0]!.params, weird: plan.groups[0]!.env.WEIRD, braces: plan.groups[0]!.env.BRACES });
   assert.deepEqual(leftovers(runIdOf(r.stderr)), []);
 });
+
+test('compose e2e: build — the image is built from the plan\'s context with its args, and runs', { skip: docker ?? false }, async () => {
+  const r = await tgcRun('test/fixtures/compose-build/plan.toml', ['--target', 'compose']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(readFileSync(join(r.out, 'outputs', 'built-0', 'greeting.txt'), 'utf8'), 'hello $USER ${X} "q"');
+  const runId = runIdOf(r.stderr);
+  assert.deepEqual(leftovers(runId), []);
+  assert.equal(spawnSync('docker', ['images', '-q', `tgc-${runId}_built-0`], { encoding: 'utf8' }).stdout.trim(), '', 'the image built for the run is removed with it');
+});

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverIo } from '../follow-run.js';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { cidrsOverlap } from '../../compiler/units.js';
 import type { Plan } from '../../schema/ir.js';
 import { instanceLayout } from '../instance-layout.js';
@@ -66,7 +66,7 @@ export function composeDryRun(plan: Plan, planFile: string, runId: string, outDi
   );
   lines.push(`docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' <every instance container>`);
   for (const p of instanceLayout(plan)) lines.push(`docker logs <id of ${p.name}> > ${join(outDir, 'logs', `${p.name}.log`)}`);
-  lines.push(`${compose} down -v --remove-orphans --timeout 5`);
+  lines.push(`${compose} down -v --remove-orphans --timeout 5${plan.groups.some((g) => g.build) ? ' --rmi local' : ''}`);
   return lines;
 }
 
@@ -104,7 +104,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
   writeOutput(
     deployDir,
-    composeTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: '.' }),
+    composeTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: relative(resolve(deployDir), dirname(resolve(o.planFile))).split(sep).join('/') || '.' }),
   );
   const env: NodeJS.ProcessEnv = { ...process.env, TGC_RUN_ID: o.runId, TGC_CONTROL_SUBNET: controlSubnet, TGC_RUNTIME_IMAGE: runtimeImage, TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs') };
   const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
@@ -116,7 +116,8 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   let follower: ChildProcess | undefined;
   const teardown = async () => {
     follower?.kill('SIGTERM');
-    const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    // Images compose built for this run (no tag of the plan's own) go with it.
+    const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5', ...(plan.groups.some((g) => g.build) ? ['--rmi', 'local'] : [])]);
     if (down.code !== 0) io.stderr(`tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`);
   };
   return guarded({ signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' }, async ({ interrupted, stop }) => {
