@@ -5,6 +5,8 @@ import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostic
 import { planJson, planTable } from './format-plan.js';
 import { compileFile, compileText, type CompileResult } from './pipeline.js';
 import { MAX_PLAN_BYTES, type Format } from './read-plan.js';
+import type { Plan } from '../schema/ir.js';
+import { overrideImages } from '../targets/image-overrides.js';
 
 /** Exit codes (SPEC §3). */
 export const EXIT = { ok: 0, runFailed: 1, invalid: 2, environment: 3, internal: 70, interrupted: 130 } as const;
@@ -28,7 +30,13 @@ export interface CliIo {
   readonly isRoot?: boolean;
 }
 
+/** Commander's accumulator for repeatable options. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export interface CompileOptions {
+  image?: string[];
   target: 'compose' | 'k8s' | 'nomad';
   out?: string;
   check?: boolean;
@@ -106,10 +114,16 @@ Docs: README.md and docs/composition.md.`,
     .option('-o, --out <dir>', 'output directory, replaced as a whole (default deploy/<target>)')
     .option('--check', 'write nothing; exit 1 with a unified diff when the directory is stale, 0 when fresh')
     .option('--runtime-image <image>', "the coordinator's and shaping agent's image (default run.runtime_image, or tgc-runtime:<version>)")
+    .option('--image <[group=]image>', "an instance image instead of the plan's: for every group, or for one (repeatable)", collect, [])
     .addOption(new Option('--shaping <backend>', 'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)').choices(['kernel', 'userspace']))
     .action(async (file: string, opts: PlanOptions & CompileOptions) => {
-      const result = compile(file, opts, io);
+      let result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
+      if (result.plan) {
+        const plan = withImages(result.plan, opts.image ?? [], opts.target, io);
+        if (!plan) return void (code = EXIT.invalid);
+        result = { ...result, plan };
+      }
       const { compileCommand } = await import('../targets/compile-command.js');
       code = await compileCommand(file, result, opts, io, report);
     });
@@ -121,19 +135,22 @@ Docs: README.md and docs/composition.md.`,
     .addOption(formatOption())
     .addOption(new Option('--target <target>', 'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI)').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
     .option('--runtime-image <image>', "container targets: the coordinator's and shaping agent's image (default run.runtime_image)")
+    .option('--image <[group=]image>', "container targets: an instance image instead of the plan's, for every group or one (repeatable)", collect, [])
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
     .option('--namespace <ns>', 'k8s: run in this existing namespace (default: one created per run, deleted after)')
     .option('--context <ctx>', 'k8s: the kubeconfig context (default: the current one)')
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
-    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean; runtimeImage?: string; namespace?: string; context?: string }) => {
+    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean; runtimeImage?: string; namespace?: string; context?: string; image?: string[] }) => {
       const result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
       code = report(result, { ...opts, json: false }, io);
       if (code !== EXIT.ok) return;
+      const plan = withImages(result.plan!, opts.image ?? [], opts.target, io);
+      if (!plan) return void (code = EXIT.invalid);
       const { runCommand } = await import('../targets/run-command.js');
-      code = await runCommand(result.plan!, { ...opts, version: pkg.version, planFile: file }, io);
+      code = await runCommand(plan, { ...opts, version: pkg.version, planFile: file }, io);
     });
 
   program
@@ -167,6 +184,20 @@ function compile(file: string, opts: PlanOptions, io: CliIo): CompileResult | un
     return undefined;
   }
   return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format);
+}
+
+/** The plan with `--image` overrides applied, or undefined after saying why not. */
+function withImages(plan: Plan, specs: readonly string[], target: string, io: CliIo): Plan | undefined {
+  if (specs.length > 0 && target === 'local') {
+    io.stderr('tgc: --image is for the container targets (compose, k8s, nomad); the local target runs command\n');
+    return undefined;
+  }
+  const out = overrideImages(plan, specs);
+  if ('error' in out) {
+    io.stderr(`tgc: ${out.error}\n`);
+    return undefined;
+  }
+  return out;
 }
 
 /** Prints the diagnostics; returns 2 when any is an error, else 0. */

@@ -212,3 +212,21 @@ test('nomad: --dry-run prints the whole command sequence in order; without NOMAD
   assert.equal(noAddr.status, 3);
   assert.match(noAddr.stderr, /NOMAD_ADDR is not set: export NOMAD_ADDR=/);
 });
+
+test('--image replaces instance images from the command line: for every group, or GROUP=IMAGE for one; a build becomes the image', async () => {
+  const dir = tempDir('tgc-image-');
+  const plan = join(dir, 'plan.toml');
+  writeFileSync(plan, 'version = 1\nname = "i"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n[[groups]]\nid = "b"\ninstances = 1\nimage = "b:1"\n');
+  const r = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'out'), '--image', 'all:2', '--image', 'b=only-b:3']);
+  assert.equal(r.code, 0, r.stderr);
+  const images = k8sDocs(join(dir, 'out', 'tgc.yaml'))
+    .filter((d) => d.metadata.labels['tgc.dev/group'])
+    .map((d) => [d.metadata.labels['tgc.dev/group'], d.spec.template.spec.containers[0].image]);
+  assert.deepEqual(images, [['a', 'all:2'], ['b', 'only-b:3']]);
+  const unknown = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'x'), '--image', 'c=x:1']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--image c=x:1: the plan has no group "c" \(groups: a, b\)/);
+  const local = await runCli(['run', plan, '--image', 'x:1', '--dry-run']);
+  assert.equal(local.code, 2);
+  assert.match(local.stderr, /--image is for the container targets/);
+});
