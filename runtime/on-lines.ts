@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
-/** Calls `onLine` with each newline-terminated line the socket receives (UTF-8), blank lines skipped. */
-export function onLines(socket: Socket, onLine: (line: string) => void): void {
+/** Calls `onLine` with each newline-terminated line the stream delivers (UTF-8), blank lines skipped. */
+export function onLines(socket: Readable, onLine: (line: string) => void): void {
   let buffered = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {

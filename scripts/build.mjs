@@ -1,6 +1,7 @@
 // Bundles the CLI into one ESM file: one module to load starts faster than a tree of them
 // (the `tgc plan` startup budget is 4× `node -e 0`).
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { validatorCode } from './validator-code.mjs';
 
@@ -46,3 +47,15 @@ await build({
 });
 // The bin must be executable: npm runs it directly (`npx tgc`), and esbuild writes 0644.
 chmodSync(new URL('../dist/tgc.mjs', import.meta.url), 0o755);
+
+// The native wire (runtime/native/tgc-wire.c) for the local target's userspace backend: one
+// process for every TUN device. Without a C compiler the backend falls back to socat and the
+// Node wire, which work the same and carry fewer packets per second.
+mkdirSync(new URL('../dist/native', import.meta.url), { recursive: true });
+try {
+  execFileSync('gcc', ['-O2', '-Wall', '-o', 'dist/native/tgc-wire', 'runtime/native/tgc-wire.c', '-lm'], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'inherit', 'inherit'] });
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+  rmSync(new URL('../dist/native/tgc-wire', import.meta.url), { force: true });
+  console.warn('build: no gcc, so no native wire: the local userspace backend will use socat and the Node wire');
+}

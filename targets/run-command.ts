@@ -6,6 +6,7 @@ import type { CliIo } from '../compiler/cli.js';
 import type { Plan } from '../schema/ir.js';
 import { EnvironmentError } from './local/local-network.js';
 import { localDryRun, runLocal } from './local/run-local.js';
+import { nativeWireBinary } from '../runtime/shaping/native-wire.js';
 import { loadRuntimeBundle } from './runtime-bundle.js';
 import { containerProblems } from './target.js';
 
@@ -50,7 +51,8 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
   const outDir = runDirectory(o, runId, io);
   if (!outDir) return 2;
   const loopback = o.shaping === false;
-  const missing = ['ip', 'socat'].filter((tool) => {
+  // socat carries the TUN devices' packets only where the native wire was not built.
+  const missing = ['ip', ...(nativeWireBinary() ? [] : ['socat'])].filter((tool) => {
     try {
       execFileSync('which', [tool], { stdio: 'ignore' });
       return false;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coordinator, type Results } from '../../runtime/coordinator.js';
+import { nativeWireBinary } from '../../runtime/shaping/native-wire.js';
 import { UserspaceNetwork, type ShapedInstance } from '../../runtime/shaping/userspace-network.js';
 import { AgentLink } from '../../runtime/shaping/agent-link.js';
 import { planEgress } from '../../runtime/shaping/egress-plan.js';
@@ -56,10 +57,17 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   lines.push(`# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`);
   const hosts = planned.map((p) => net.host(p.name, p.index));
   const userspace = () => {
+    const native = nativeWireBinary();
+    if (native) {
+      const groupIndex = new Map(plan.groups.map((g, i) => [g.id, i]));
+      lines.push(`${native}  # the native wire; on its stdin, one line each:`);
+      planned.forEach((p, i) => lines.push(`  tun ${hosts[i]!.tunDevice} ${p.dataIp} ${groupIndex.get(p.group)} ${hosts[i]!.netns}`));
+      lines.push('  shape FROM TO FIELDS  # for every pair of groups with a shape');
+    }
     planned.forEach((p, i) => {
       const h = hosts[i]!;
-      lines.push(`socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`);
-      lines.push(`ip link set dev ${h.tunDevice} netns ${h.netns}`, `ip -n ${h.netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${h.tunDevice}; link set dev ${h.tunDevice} up`);
+      if (!native) lines.push(`socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`, `ip link set dev ${h.tunDevice} netns ${h.netns}`);
+      lines.push(`ip -n ${h.netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${h.tunDevice}; link set dev ${h.tunDevice} up`);
     });
   };
   const bridged = (shaped: boolean) => {

@@ -1,0 +1,466 @@
+// tgc-wire: the userspace wire of the local target in one native process. It holds every
+// instance's TUN device, reads each packet from its sender's device, applies the link shape of
+// the ordered pair (blocked, loss, duplicate, corrupt, rate, latency with jitter, reorder —
+// the same model as runtime/shaping/wire.ts) and writes it to the destination's device, at
+// its due time. One process and no sockets in between: what the Node wire and a socat per
+// instance did with three hops and ~50 µs of CPU per packet.
+//
+// Driven by line commands on stdin (runtime/shaping/native-wire.ts):
+//   tun NAME IP GROUP [NETNS] create TUN device NAME for an endpoint with data address IP,
+//                            inside network namespace NETNS (/var/run/netns/NETNS) when given:
+//                            made there, it need not be moved (a move costs the kernel ~20 ms)
+//   shape FROM TO FIELDS...  the shape from group FROM to group TO (indices)
+//   over ENDPOINT TO FIELDS  the shape from one endpoint to group TO (a mid-run configure)
+//   stats                    answer with one JSON line of counters
+// Fields: lat jit dist loss lossc dup dupc cor corc reo reoc bw blk, as key=value
+// (milliseconds, percent, bit/s, 0/1; dist 0 uniform, 1 normal, 2 pareto, 3 paretonormal).
+// Every command is answered "ok" or "error MESSAGE". EOF or SIGTERM: exit, devices go.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENDPOINTS 4096
+#define MAX_GROUPS 1024
+#define MAX_QUEUE_NS 200000000LL /* packets wait at most 200 ms for a rate-limited link */
+#define BURST 64
+
+typedef struct {
+  double lat, jit, loss, lossc, dup, dupc, cor, corc, reo, reoc, bw;
+  int dist, blk, set;
+} Shape;
+
+typedef struct {
+  int fd;
+  uint32_t ip;
+  int group;
+  Shape *over; /* per destination group, after a mid-run configure; NULL until then */
+} Endpoint;
+
+typedef struct {
+  uint64_t key; /* (src + 1) << 32 | dst; 0 = empty */
+  int64_t busy_until;
+  double loss_rnd, dup_rnd, cor_rnd, reo_rnd;
+} Link;
+
+typedef struct {
+  int64_t due;
+  uint64_t order;
+  int dst;
+  uint16_t len;
+  unsigned char *data;
+} Pending;
+
+static Endpoint endpoints[MAX_ENDPOINTS];
+static int n_endpoints;
+static Shape *group_shapes; /* [MAX_GROUPS * MAX_GROUPS], allocated on first shape */
+static Link *links;
+static size_t links_cap, links_used;
+static Pending *heap;
+static size_t heap_len, heap_cap;
+static uint64_t heap_order;
+static int timer_fd, epoll_fd, home_ns = -1;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static struct {
+  uint64_t forwarded, blocked, loss, queue, unknown, ipv6, malformed, duplicated, corrupted, overflow;
+} stats;
+static volatile sig_atomic_t stopping;
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* xorshift64*, a uniform double in [0, 1) */
+static double rnd(void) {
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* netem's correlated random: each draw leans on the last by the correlation */
+static double correlated(double *last, double corr_pct) {
+  double u = rnd();
+  if (corr_pct > 0) u = (corr_pct / 100) * *last + (1 - corr_pct / 100) * u;
+  *last = u;
+  return u;
+}
+
+static double normal(void) {
+  double u = 1 - rnd();
+  return sqrt(-2 * log(u)) * cos(2 * M_PI * rnd());
+}
+
+/* Pareto with shape 3, shifted and scaled to mean 0, standard deviation 1 */
+static double pareto(void) {
+  const double alpha = 3, mean = alpha / (alpha - 1), sd = sqrt(alpha / ((alpha - 1) * (alpha - 1) * (alpha - 2)));
+  return (1 / pow(1 - rnd(), 1 / alpha) - mean) / sd;
+}
+
+static double sample(int dist) {
+  switch (dist) {
+    case 1: return normal();
+    case 2: return pareto();
+    case 3: return (0.25 * normal() + 0.75 * pareto()) / sqrt(0.25 * 0.25 + 0.75 * 0.75);
+    default: return 2 * rnd() - 1;
+  }
+}
+
+static Link *link_of(int src, int dst) {
+  if (links_used * 2 >= links_cap) {
+    size_t cap = links_cap ? links_cap * 2 : 1024;
+    Link *grown = calloc(cap, sizeof(Link));
+    if (!grown) return NULL;
+    for (size_t i = 0; i < links_cap; i++) {
+      if (!links[i].key) continue;
+      size_t h = (links[i].key * 0x9E3779B97F4A7C15ULL) & (cap - 1);
+      while (grown[h].key) h = (h + 1) & (cap - 1);
+      grown[h] = links[i];
+    }
+    free(links);
+    links = grown;
+    links_cap = cap;
+  }
+  uint64_t key = ((uint64_t)(src + 1) << 32) | (uint32_t)dst;
+  size_t h = (key * 0x9E3779B97F4A7C15ULL) & (links_cap - 1);
+  while (links[h].key && links[h].key != key) h = (h + 1) & (links_cap - 1);
+  if (!links[h].key) {
+    links[h].key = key;
+    links_used++;
+  }
+  return &links[h];
+}
+
+/* data address → endpoint: open addressing, twice as many slots as endpoints can be */
+#define IP_SLOTS (2 * MAX_ENDPOINTS)
+static int ip_slot_endpoint[IP_SLOTS]; /* endpoint + 1; 0 = empty */
+
+static size_t ip_slot(uint32_t ip) {
+  size_t h = (ip * 2654435761u) & (IP_SLOTS - 1);
+  while (ip_slot_endpoint[h] && endpoints[ip_slot_endpoint[h] - 1].ip != ip) h = (h + 1) & (IP_SLOTS - 1);
+  return h;
+}
+
+static int endpoint_by_ip(uint32_t ip) {
+  return ip_slot_endpoint[ip_slot(ip)] - 1;
+}
+
+static void heap_push(Pending p) {
+  if (heap_len == heap_cap) {
+    heap_cap = heap_cap ? heap_cap * 2 : 1024;
+    heap = realloc(heap, heap_cap * sizeof(Pending));
+  }
+  size_t i = heap_len++;
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (heap[parent].due < p.due || (heap[parent].due == p.due && heap[parent].order < p.order)) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = p;
+}
+
+static Pending heap_pop(void) {
+  Pending top = heap[0], last = heap[--heap_len];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    const Pending *best = &last;
+    if (l < heap_len && (heap[l].due < best->due || (heap[l].due == best->due && heap[l].order < best->order))) m = l, best = &heap[l];
+    if (r < heap_len && (heap[r].due < best->due || (heap[r].due == best->due && heap[r].order < best->order))) m = r, best = &heap[r];
+    if (m == i) break;
+    heap[i] = heap[m];
+    i = m;
+  }
+  if (heap_len > 0) heap[i] = last;
+  return top;
+}
+
+static void arm_timer(void) {
+  struct itimerspec its = {0};
+  if (heap_len > 0) {
+    int64_t due = heap[0].due;
+    if (due < 1) due = 1;
+    its.it_value.tv_sec = due / 1000000000LL;
+    its.it_value.tv_nsec = due % 1000000000LL;
+  }
+  timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void deliver(int dst, const unsigned char *data, size_t len) {
+  if (write(endpoints[dst].fd, data, len) < 0) stats.overflow++;
+  else stats.forwarded++;
+}
+
+static const Shape *shape_of(int src, int dst) {
+  static const Shape none = {0};
+  int g = endpoints[dst].group;
+  if (endpoints[src].over && endpoints[src].over[g].set) return &endpoints[src].over[g];
+  if (!group_shapes) return &none;
+  return &group_shapes[endpoints[src].group * MAX_GROUPS + g];
+}
+
+static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
+  if (len < 20) {
+    stats.malformed++;
+    return;
+  }
+  if (buf[0] >> 4 != 4) {
+    stats.ipv6++;
+    return;
+  }
+  uint32_t ip;
+  memcpy(&ip, buf + 16, 4);
+  int dst = endpoint_by_ip(ntohl(ip));
+  if (dst < 0) {
+    stats.unknown++;
+    return;
+  }
+  const Shape *s = shape_of(src, dst);
+  if (s->blk) {
+    stats.blocked++;
+    return;
+  }
+  Link *link = link_of(src, dst);
+  if (!link) return;
+  if (s->loss > 0 && correlated(&link->loss_rnd, s->lossc) < s->loss / 100) {
+    stats.loss++;
+    return;
+  }
+  int copies = 1;
+  if (s->dup > 0 && correlated(&link->dup_rnd, s->dupc) < s->dup / 100) {
+    copies = 2;
+    stats.duplicated++;
+  }
+  for (int c = 0; c < copies; c++) {
+    unsigned char *data = buf;
+    unsigned char copy[65536];
+    if (s->cor > 0 && correlated(&link->cor_rnd, s->corc) < s->cor / 100) {
+      /* one flipped bit past the IP header, where a checksum (TCP, UDP, ICMP) notices */
+      memcpy(copy, buf, len);
+      size_t at = 20 + (size_t)(rnd() * (double)(len > 20 ? len - 20 : 1));
+      if (at >= len) at = len - 1;
+      copy[at] ^= (unsigned char)(1u << (int)(rnd() * 8));
+      data = copy;
+      stats.corrupted++;
+    }
+    int64_t departure = now;
+    if (s->bw > 0) {
+      int64_t start = link->busy_until > now ? link->busy_until : now;
+      if (start - now > MAX_QUEUE_NS) {
+        stats.queue++;
+        continue;
+      }
+      departure = start + (int64_t)((double)len * 8 * 1e9 / s->bw);
+      link->busy_until = departure;
+    }
+    double delay_ms = 0;
+    int reordered = s->reo > 0 && correlated(&link->reo_rnd, s->reoc) < s->reo / 100;
+    if (!reordered && s->lat > 0) {
+      delay_ms = s->lat + (s->jit > 0 ? s->jit * sample(s->dist) : 0);
+      if (delay_ms < 0) delay_ms = 0;
+    }
+    int64_t due = departure + (int64_t)(delay_ms * 1e6);
+    if (due <= now) {
+      deliver(dst, data, len);
+    } else {
+      unsigned char *held = malloc(len);
+      if (!held) continue;
+      memcpy(held, data, len);
+      Pending p = {due, heap_order++, dst, (uint16_t)len, held};
+      int was_first = heap_len == 0 || due < heap[0].due;
+      heap_push(p);
+      if (was_first) arm_timer();
+    }
+  }
+}
+
+static void on_timer(void) {
+  uint64_t expirations;
+  if (read(timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
+  int64_t now = now_ns();
+  while (heap_len > 0 && heap[0].due <= now) {
+    Pending p = heap_pop();
+    deliver(p.dst, p.data, p.len);
+    free(p.data);
+  }
+  arm_timer();
+}
+
+static int parse_shape(char *fields, Shape *s) {
+  memset(s, 0, sizeof *s);
+  s->set = 1;
+  for (char *tok = strtok(fields, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+    char *eq = strchr(tok, '=');
+    if (!eq) return -1;
+    *eq = 0;
+    double v = strtod(eq + 1, NULL);
+    if (!strcmp(tok, "lat")) s->lat = v;
+    else if (!strcmp(tok, "jit")) s->jit = v;
+    else if (!strcmp(tok, "dist")) s->dist = (int)v;
+    else if (!strcmp(tok, "loss")) s->loss = v;
+    else if (!strcmp(tok, "lossc")) s->lossc = v;
+    else if (!strcmp(tok, "dup")) s->dup = v;
+    else if (!strcmp(tok, "dupc")) s->dupc = v;
+    else if (!strcmp(tok, "cor")) s->cor = v;
+    else if (!strcmp(tok, "corc")) s->corc = v;
+    else if (!strcmp(tok, "reo")) s->reo = v;
+    else if (!strcmp(tok, "reoc")) s->reoc = v;
+    else if (!strcmp(tok, "bw")) s->bw = v;
+    else if (!strcmp(tok, "blk")) s->blk = v != 0;
+    else return -1;
+  }
+  return 0;
+}
+
+static void command(char *line) {
+  char name[IFNAMSIZ + 1], ipText[32];
+  int a, b, n;
+  char netns[256] = "";
+  if (sscanf(line, "tun %16s %31s %d %255s", name, ipText, &a, netns) >= 3) {
+    struct in_addr addr;
+    if (n_endpoints == MAX_ENDPOINTS || a < 0 || a >= MAX_GROUPS || inet_pton(AF_INET, ipText, &addr) != 1 || strlen(name) >= IFNAMSIZ || strchr(netns, '/')) {
+      printf("error bad tun command\n");
+      return;
+    }
+    int ns_fd = -1;
+    if (netns[0]) {
+      char path[300];
+      snprintf(path, sizeof path, "/var/run/netns/%s", netns);
+      ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (ns_fd < 0 || setns(ns_fd, CLONE_NEWNET) < 0) {
+        printf("error %s: %s\n", path, strerror(errno));
+        if (ns_fd >= 0) close(ns_fd);
+        return;
+      }
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    struct ifreq ifr = {0};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name, strlen(name));
+    int made = fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0;
+    int saved = errno;
+    if (ns_fd >= 0) {
+      /* back home: the descriptor keeps working wherever this process is */
+      setns(home_ns, CLONE_NEWNET);
+      close(ns_fd);
+    }
+    if (!made) {
+      printf("error %s: %s\n", name, strerror(saved));
+      if (fd >= 0) close(fd);
+      return;
+    }
+    Endpoint *e = &endpoints[n_endpoints];
+    e->fd = fd;
+    e->ip = ntohl(addr.s_addr);
+    e->group = a;
+    e->over = NULL;
+    ip_slot_endpoint[ip_slot(e->ip)] = n_endpoints + 1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)n_endpoints};
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+    n_endpoints++;
+    printf("ok\n");
+  } else if (sscanf(line, "shape %d %d %n", &a, &b, &n) == 2) {
+    if (a < 0 || b < 0 || a >= MAX_GROUPS || b >= MAX_GROUPS) {
+      printf("error group out of range\n");
+      return;
+    }
+    if (!group_shapes && !(group_shapes = calloc((size_t)MAX_GROUPS * MAX_GROUPS, sizeof(Shape)))) {
+      printf("error out of memory\n");
+      return;
+    }
+    printf(parse_shape(line + n, &group_shapes[a * MAX_GROUPS + b]) ? "error bad field\n" : "ok\n");
+  } else if (sscanf(line, "over %d %d %n", &a, &b, &n) == 2) {
+    if (a < 0 || a >= n_endpoints || b < 0 || b >= MAX_GROUPS) {
+      printf("error endpoint or group out of range\n");
+      return;
+    }
+    if (!endpoints[a].over && !(endpoints[a].over = calloc(MAX_GROUPS, sizeof(Shape)))) {
+      printf("error out of memory\n");
+      return;
+    }
+    printf(parse_shape(line + n, &endpoints[a].over[b]) ? "error bad field\n" : "ok\n");
+  } else if (!strncmp(line, "stats", 5)) {
+    printf("{\"forwarded\":%llu,\"dropped\":{\"blocked\":%llu,\"loss\":%llu,\"queue\":%llu,\"unknown\":%llu,\"ipv6\":%llu,\"malformed\":%llu,\"overflow\":%llu},\"duplicated\":%llu,\"corrupted\":%llu}\n",
+           (unsigned long long)stats.forwarded, (unsigned long long)stats.blocked, (unsigned long long)stats.loss, (unsigned long long)stats.queue,
+           (unsigned long long)stats.unknown, (unsigned long long)stats.ipv6, (unsigned long long)stats.malformed, (unsigned long long)stats.overflow,
+           (unsigned long long)stats.duplicated, (unsigned long long)stats.corrupted);
+  } else {
+    printf("error unknown command\n");
+  }
+  fflush(stdout);
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+  stopping = 1;
+}
+
+int main(void) {
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
+  signal(SIGPIPE, SIG_IGN);
+  rng_state ^= (uint64_t)now_ns() * 0x2545F4914F6CDD1DULL;
+  home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0xFFFFFFFEu};
+  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, 0, &ev);
+  ev.data.u32 = 0xFFFFFFFFu;
+  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &ev);
+  static char input[1 << 20];
+  size_t input_len = 0;
+  static unsigned char buf[65536];
+  struct epoll_event events[64];
+  while (!stopping) {
+    int n = epoll_wait(epoll_fd, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    for (int k = 0; k < n; k++) {
+      uint32_t id = events[k].data.u32;
+      if (id == 0xFFFFFFFFu) {
+        on_timer();
+      } else if (id == 0xFFFFFFFEu) {
+        ssize_t got = read(0, input + input_len, sizeof input - 1 - input_len);
+        if (got == 0) return 0; /* the driver is gone: so are we, and the devices with us */
+        if (got < 0) continue;
+        input_len += (size_t)got;
+        char *start = input, *nl;
+        while ((nl = memchr(start, '\n', input_len - (size_t)(start - input)))) {
+          *nl = 0;
+          command(start);
+          start = nl + 1;
+        }
+        input_len -= (size_t)(start - input);
+        memmove(input, start, input_len);
+      } else {
+        int src = (int)id;
+        for (int burst = 0; burst < BURST; burst++) {
+          ssize_t len = read(endpoints[src].fd, buf, sizeof buf);
+          if (len <= 0) break;
+          on_packet(src, buf, (size_t)len, now_ns());
+        }
+      }
+    }
+  }
+  return 0;
+}
