@@ -19,7 +19,6 @@ export async function compileCommand(file: string, result: CompileResult, opts: 
   const shown = relative(cwd, outDir) || '.';
   const planDir = file === '-' ? cwd : dirname(resolve(cwd, file));
   const files = target.render(result.plan!, {
-    source: file === '-' ? '<stdin>' : file.split(/[\\/]/).pop()!,
     runtime: loadRuntimeBundle(),
     ...(opts.runtimeImage !== undefined && { runtimeImage: opts.runtimeImage }),
     ...(opts.shaping !== undefined && { shaping: opts.shaping }),

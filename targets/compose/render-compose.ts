@@ -47,7 +47,7 @@ export const composeTarget: Target = {
   name: 'compose',
   check: (plan) => containerProblems(plan, 'compose'),
   render(plan, options) {
-    const header = generatedHeader(options.source);
+    const header = generatedHeader(plan);
     const files = new Map<string, string>();
     files.set('compose.yaml', renderComposeFile(plan, options, header));
     files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);

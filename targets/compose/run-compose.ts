@@ -104,7 +104,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
   writeOutput(
     deployDir,
-    composeTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: relative(resolve(deployDir), dirname(resolve(o.planFile))).split(sep).join('/') || '.' }),
+    composeTarget.render(plan, { runtime: o.runtime, ...(shaping && { shaping }), ...(o.runtimeImage && { runtimeImage: o.runtimeImage }), planDir: relative(resolve(deployDir), dirname(resolve(o.planFile))).split(sep).join('/') || '.' }),
   );
   const env: NodeJS.ProcessEnv = { ...process.env, TGC_RUN_ID: o.runId, TGC_CONTROL_SUBNET: controlSubnet, TGC_RUNTIME_IMAGE: runtimeImage, TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs') };
   const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];

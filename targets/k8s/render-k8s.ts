@@ -23,7 +23,7 @@ export const k8sTarget: Target = {
   name: 'k8s',
   check: (plan) => containerProblems(plan, 'k8s'),
   render(plan, options) {
-    const header = generatedHeader(options.source);
+    const header = generatedHeader(plan);
     const docs = k8sObjects(plan, options);
     const body = docs.map(emitYaml).join('---\n');
     return new Map([['tgc.yaml', `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed Job${plan.groups.length === 1 ? '' : 's'}, shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`]]);

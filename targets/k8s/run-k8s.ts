@@ -51,7 +51,7 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
   say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target k8s (${o.context ?? current.stdout.trim()}, namespace ${ns}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`);
   const deploy = join(o.outDir, 'deploy');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
-  writeOutput(deploy, k8sTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) }));
+  writeOutput(deploy, k8sTarget.render(plan, { runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) }));
   const manifest = join(deploy, 'tgc.yaml');
   const selector = `app.kubernetes.io/instance=${o.runId}`;
   let forward: ChildProcess | undefined;

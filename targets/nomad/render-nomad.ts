@@ -233,7 +233,7 @@ export const nomadTarget: Target = {
     // Where the coordinator is, from Nomad's service catalogue, as environment variables.
     const coordinatorLookup = `{{ range nomadService ${JSON.stringify(service)} }}TGC_COORDINATOR={{ .Address }}:{{ .Port }}\nSYNC_SERVICE_HOST={{ .Address }}\nSYNC_SERVICE_PORT={{ .Port }}\n{{ end }}`;
     const text = JOB({
-      header: generatedHeader(options.source),
+      header: generatedHeader(plan),
       plan: plan.name,
       file,
       total: plan.totalInstances,

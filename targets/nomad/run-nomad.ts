@@ -41,7 +41,7 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
   say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`);
   const deploy = join(o.outDir, 'deploy');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
-  const files = nomadTarget.render(plan, { source: o.planFile.split(/[\\/]/).pop()!, runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) });
+  const files = nomadTarget.render(plan, { runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) });
   writeOutput(deploy, files);
   const file = join(deploy, [...files.keys()][0]!);
   const startedAt = new Date();
