@@ -23,11 +23,8 @@ export interface ComposeRunOptions {
   readonly signal: AbortSignal;
 }
 
-/** An environment problem, with the fix: the CLI prints it and exits 3. */
-export const ComposeEnvironmentError = DriverEnvironmentError;
-
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
-export async function detectCompose(): Promise<readonly string[] | undefined> {
+async function detectCompose(): Promise<readonly string[] | undefined> {
   if ((await exec('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
   // Found, not run: v1 is a Python program, and starting it once costs 0.4 s.
   if ((await exec('sh', ['-c', 'command -v docker-compose'])).code === 0) return ['docker-compose'];
@@ -42,7 +39,7 @@ async function freeControlSubnet(plan: Plan): Promise<string> {
   const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
   const used = ids.length === 0 ? [] : (await exec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout.split(/\s+/).filter((s) => s.includes('/'));
   const free = CONTROL_CANDIDATES.find((c) => !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)));
-  if (!free) throw new ComposeEnvironmentError(`no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`);
+  if (!free) throw new DriverEnvironmentError(`no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`);
   return free;
 }
 
@@ -83,11 +80,11 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
   // Independent checks, at once: each is a process start.
   const [info, compose, image] = await Promise.all([exec('docker', ['info', '--format', '{{.ServerVersion}}']), detectCompose(), exec('docker', ['image', 'inspect', '--format', '{{.Id}}', runtimeImage])]);
-  if (info.code === 127) throw new ComposeEnvironmentError('docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)');
-  if (info.code !== 0) throw new ComposeEnvironmentError(`the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`);
-  if (!compose) throw new ComposeEnvironmentError('neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose');
+  if (info.code === 127) throw new DriverEnvironmentError('docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)');
+  if (info.code !== 0) throw new DriverEnvironmentError(`the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`);
+  if (!compose) throw new DriverEnvironmentError('neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose');
   if (image.code !== 0) {
-    throw new ComposeEnvironmentError(`the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`);
+    throw new DriverEnvironmentError(`the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`);
   }
   let shaping: 'kernel' | 'userspace' | undefined;
   let how = '';
@@ -123,7 +120,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   return guarded({ signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' }, async ({ interrupted, stop }) => {
     const up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
     if (interrupted()) return await stop();
-    if (up.code !== 0) throw new ComposeEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
+    if (up.code !== 0) throw new DriverEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
     if (!o.json) {
       // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
       follower = spawn(compose[0]!, [...base, 'logs', '-f', '--no-color', ...instanceLayout(plan).map((p) => p.name)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -134,7 +131,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     }
     const coordinatorId = (await containers()).get('coordinator');
     const port = coordinatorId ? (await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '' : '';
-    if (!/:[0-9]+$/.test(port)) throw new ComposeEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
+    if (!/:[0-9]+$/.test(port)) throw new DriverEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
     const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
     const results = await followCoordinator(url, { plan, io, json: o.json, interrupted, what: `docker compose -p ${project} logs coordinator` });
     if (!results) return await stop();
