@@ -131,8 +131,10 @@ async function kernelAgent(values: Record<string, string | boolean | undefined>,
   const spec = shaping(io, values.shaping);
   const instance = need(io, 'TGC_INSTANCE');
   const group = need(io, 'TGC_GROUP');
-  const data = dataInterface(io.env.TGC_DATA_SUBNET);
-  if (!data) throw new Error('no IPv4 interface to shape');
+  // An interface is listed once it is up and has carrier, which can lag its creation by a second.
+  let data = dataInterface(io.env.TGC_DATA_SUBNET);
+  for (const deadline = Date.now() + 30_000; !data && Date.now() < deadline; data = dataInterface(io.env.TGC_DATA_SUBNET)) await new Promise((r) => setTimeout(r, 200));
+  if (!data) throw new Error(`no IPv4 interface to shape (up, with carrier${io.env.TGC_DATA_SUBNET ? `, in ${io.env.TGC_DATA_SUBNET}` : ''}) within 30 s`);
   const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, 10 * 60_000);
   const stopped = new Promise<void>((resolve) => link.onStop(resolve));
   let addresses: Map<string, readonly string[]>;
