@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Results } from '../runtime/coordinator.js';
 import type { Plan } from '../schema/ir.js';
 import { instanceLayout } from './instance-layout.js';
+import type { RuntimeBundle } from './target.js';
 import { buildReport, junitXml, outcomeTable, progressLine, type CoordinatorStatus } from './run-report.js';
 
 /** What a container target's driver prints to. */
@@ -11,6 +12,20 @@ export interface DriverIo {
   readonly stdout: (t: string) => void;
   readonly stderr: (t: string) => void;
   readonly tty: boolean;
+}
+
+/** What every container target's driver is given. */
+export interface DriverOptions {
+  readonly plan: Plan;
+  readonly planFile: string;
+  readonly version: string;
+  readonly runId: string;
+  readonly outDir: string;
+  readonly runtime: RuntimeBundle;
+  readonly runtimeImage?: string;
+  readonly json: boolean;
+  readonly io: DriverIo;
+  readonly signal: AbortSignal;
 }
 
 /** An environment problem, with the fix: the CLI prints it and exits 3. */

@@ -27,13 +27,7 @@ test('container agent (kernel): agents exchange addresses on the coordinator, sh
   });
   const a = await lab.netns('a');
   const b = await lab.netns('b');
-  const [va, vb] = [lab.device('va'), lab.device('vb')];
-  await run('ip', ['link', 'add', va, 'netns', a, 'type', 'veth', 'peer', 'name', vb, 'netns', b]);
-  await run('ip', ['-n', a, 'addr', 'add', '198.18.5.1/24', 'dev', va]);
-  await run('ip', ['-n', a, 'addr', 'add', '198.18.5.10/24', 'dev', va]);
-  await run('ip', ['-n', b, 'addr', 'add', '198.18.5.2/24', 'dev', vb]);
-  await run('ip', ['-n', a, 'link', 'set', va, 'up']);
-  await run('ip', ['-n', b, 'link', 'set', vb, 'up']);
+  const [va, vb] = await lab.veth(a, b, ['198.18.5.1/24', '198.18.5.10/24'], ['198.18.5.2/24']);
 
   const { plan } = compileText('p.toml', 'version = 1\nname = "p"\n[defaults]\nimage = "x"\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "5Mbit"\n[[network.links]]\nfrom = "b"\nto = "a"\nblocked = true\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n');
   assert.ok(plan);

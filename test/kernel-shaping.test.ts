@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import { compileFile, compileText } from '../compiler/pipeline.js';
 import { cidrBlocks } from '../runtime/shaping/cidr-blocks.js';
 import { planEgress } from '../runtime/shaping/egress-plan.js';
@@ -16,7 +14,6 @@ import { connect } from '../sdk/index.js';
 import { repoRoot } from './helpers.js';
 import { NetLab, netSkipReason } from './net-lab.js';
 
-const run = promisify(execFile);
 const skip = netSkipReason();
 
 test('CIDR blocks cover exactly the addresses, with the fewest blocks', () => {
@@ -51,14 +48,7 @@ async function vethLab(t: TestContext): Promise<{ lab: NetLab; a: string; b: str
   });
   const a = await lab.netns('a');
   const b = await lab.netns('b');
-  const dev = lab.device('va');
-  const peer = lab.device('vb');
-  await run('ip', ['link', 'add', dev, 'netns', a, 'type', 'veth', 'peer', 'name', peer, 'netns', b]);
-  await run('ip', ['-n', a, 'addr', 'add', '198.18.1.1/24', 'dev', dev]);
-  await run('ip', ['-n', b, 'addr', 'add', '198.18.1.2/24', 'dev', peer]);
-  await run('ip', ['-n', b, 'addr', 'add', '198.18.1.3/24', 'dev', peer]);
-  await run('ip', ['-n', a, 'link', 'set', dev, 'up']);
-  await run('ip', ['-n', b, 'link', 'set', peer, 'up']);
+  const [dev] = await lab.veth(a, b, ['198.18.1.1/24'], ['198.18.1.2/24', '198.18.1.3/24']);
   return { lab, a, b, dev };
 }
 

@@ -29,6 +29,7 @@ export function netSkipReason(): string | undefined {
 export class NetLab {
   readonly prefix = `tgct${process.pid % 100000}x${labs++}`;
   private readonly namespaces: string[] = [];
+  private veths = 0;
   private readonly procs: ChildProcess[] = [];
 
   async netns(label: string): Promise<string> {
@@ -37,6 +38,17 @@ export class NetLab {
     this.namespaces.push(name);
     await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     return name;
+  }
+
+  /** A veth pair between two of the lab's namespaces, up, with these addresses (CIDR) on each end; resolves to the two device names. */
+  async veth(a: string, b: string, addressesA: readonly string[], addressesB: readonly string[]): Promise<[string, string]> {
+    const [da, db] = [this.device(`v${this.veths}a`), this.device(`v${this.veths++}b`)];
+    await run('ip', ['link', 'add', da, 'netns', a, 'type', 'veth', 'peer', 'name', db, 'netns', b]);
+    for (const [ns, dev, addresses] of [[a, da, addressesA], [b, db, addressesB]] as const) {
+      for (const address of addresses) await run('ip', ['-n', ns, 'addr', 'add', address, 'dev', dev]);
+      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+    return [da, db];
   }
 
   /** A device name unique to this lab (≤ 15 characters). */

@@ -1,27 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverOptions } from '../follow-run.js';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { cidrsOverlap } from '../../compiler/units.js';
 import type { Plan } from '../../schema/ir.js';
 import { instanceLayout } from '../instance-layout.js';
 import { writeOutput } from '../output-dir.js';
-import type { RuntimeBundle } from '../target.js';
 import { COORDINATOR_PORT } from '../target.js';
 import { composeBackend, composeTarget, RUN_LABEL } from './render-compose.js';
 
-export interface ComposeRunOptions {
-  readonly plan: Plan;
-  readonly planFile: string;
-  readonly version: string;
-  readonly runId: string;
-  readonly outDir: string;
-  readonly runtime: RuntimeBundle;
-  readonly runtimeImage?: string;
-  readonly json: boolean;
-  readonly io: DriverIo;
-  readonly signal: AbortSignal;
-}
+export type ComposeRunOptions = DriverOptions;
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {

@@ -1,25 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../schema/ir.js';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, type DriverOptions } from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
-import { COORDINATOR_PORT, type RuntimeBundle } from '../target.js';
+import { COORDINATOR_PORT } from '../target.js';
 import { k8sNames, k8sTarget } from './render-k8s.js';
 
-export interface K8sRunOptions {
-  readonly plan: Plan;
-  readonly planFile: string;
-  readonly version: string;
-  readonly runId: string;
-  readonly outDir: string;
-  readonly runtime: RuntimeBundle;
-  readonly runtimeImage?: string;
+export interface K8sRunOptions extends DriverOptions {
   readonly namespace?: string;
   readonly context?: string;
-  readonly json: boolean;
-  readonly io: DriverIo;
-  readonly signal: AbortSignal;
 }
 
 interface PodInfo {

@@ -1,23 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../schema/ir.js';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, sleep, type DriverIo } from '../follow-run.js';
+import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, sleep, type DriverOptions } from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
-import type { RuntimeBundle } from '../target.js';
 import { nomadJobName, nomadTarget } from './render-nomad.js';
 
-export interface NomadRunOptions {
-  readonly plan: Plan;
-  readonly planFile: string;
-  readonly version: string;
-  readonly runId: string;
-  readonly outDir: string;
-  readonly runtime: RuntimeBundle;
-  readonly runtimeImage?: string;
-  readonly json: boolean;
-  readonly io: DriverIo;
-  readonly signal: AbortSignal;
-}
+export type NomadRunOptions = DriverOptions;
 
 interface AllocInfo {
   readonly ID: string;
