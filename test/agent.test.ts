@@ -20,11 +20,7 @@ function exited(p: ChildProcess): Promise<number | null> {
 // interface by destination. Here: two namespaces joined by a veth pair; the coordinator in
 // namespace a on an address of its own, which must stay unshaped.
 test('container agent (kernel): agents exchange addresses on the coordinator, shape by destination, leave coordinator traffic alone, report ready and exit with the run', { skip }, async (t) => {
-  const lab = new NetLab();
-  t.after(async () => {
-    await lab.cleanup();
-    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
-  });
+  const lab = NetLab.forTest(t);
   const a = await lab.netns('a');
   const b = await lab.netns('b');
   const [va, vb] = await lab.veth(a, b, ['198.18.5.1/24', '198.18.5.10/24'], ['198.18.5.2/24']);

@@ -41,11 +41,7 @@ test('tc golden: the full fixture, every netem option rendered', () => {
  * group "b", .3 of group "c"), joined by a veth pair. Torn down, and checked gone, after.
  */
 async function vethLab(t: TestContext): Promise<{ lab: NetLab; a: string; b: string; dev: string }> {
-  const lab = new NetLab();
-  t.after(async () => {
-    await lab.cleanup();
-    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
-  });
+  const lab = NetLab.forTest(t);
   const a = await lab.netns('a');
   const b = await lab.netns('b');
   const [dev] = await lab.veth(a, b, ['198.18.1.1/24'], ['198.18.1.2/24', '198.18.1.3/24']);

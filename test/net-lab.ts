@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +32,17 @@ export class NetLab {
   readonly prefix = `tgct${process.pid % 100000}x${labs++}`;
   private readonly namespaces: string[] = [];
   private veths = 0;
+
+  /** A lab removed after the test `t`, which then asserts that nothing of it is left. */
+  static forTest(t: TestContext, before?: () => Promise<void>): NetLab {
+    const lab = new NetLab();
+    t.after(async () => {
+      await before?.();
+      await lab.cleanup();
+      assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
+    });
+    return lab;
+  }
   private readonly procs: ChildProcess[] = [];
 
   async netns(label: string): Promise<string> {

@@ -50,6 +50,22 @@ const hbs = Handlebars.create();
 hbs.registerHelper('hcl', (v: unknown) => hclString(String(v)));
 hbs.registerHelper('list', (v: readonly string[]) => `[${v.map(hclString).join(', ')}]`);
 hbs.registerHelper('heredoc', (v: string) => heredoc(v));
+// A task's environment: its variables, and the coordinator's address from the service catalogue.
+hbs.registerPartial(
+  'env',
+  `      env {
+{{#each vars}}
+        {{@key}} = {{this}}
+{{/each}}
+      }
+
+      template {
+        destination = "local/coordinator.env"
+        env         = true
+        data        = {{hcl lookup}}
+      }
+`,
+);
 
 const JOB = hbs.compile(
   `# {{header}}
@@ -148,17 +164,7 @@ job {{hcl job}} {
         cap_add    = ["NET_ADMIN"]
       }
 
-      env {
-{{#each agentEnv}}
-        {{@key}} = {{this}}
-{{/each}}
-      }
-
-      template {
-        destination = "local/coordinator.env"
-        env         = true
-        data        = {{hcl ../coordinatorLookup}}
-      }
+{{> env vars=agentEnv lookup=../coordinatorLookup}}
 
       template {
         destination     = "local/agent.mjs"
@@ -180,17 +186,7 @@ job {{hcl job}} {
 {{/if}}
       }
 
-      env {
-{{#each env}}
-        {{@key}} = {{this}}
-{{/each}}
-      }
-
-      template {
-        destination = "local/coordinator.env"
-        env         = true
-        data        = {{hcl ../coordinatorLookup}}
-      }
+{{> env vars=env lookup=../coordinatorLookup}}
 {{#if resources}}
 
       resources {

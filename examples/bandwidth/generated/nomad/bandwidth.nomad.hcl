@@ -1722,8 +1722,9 @@ async function kernelAgent(values, io) {
   const spec = shaping(io, values.shaping);
   const instance = need(io, "TGC_INSTANCE");
   const group = need(io, "TGC_GROUP");
-  const data = dataInterface(io.env.TGC_DATA_SUBNET);
-  if (!data) throw new Error("no IPv4 interface to shape");
+  let data = dataInterface(io.env.TGC_DATA_SUBNET);
+  for (const deadline = Date.now() + 3e4; !data && Date.now() < deadline; data = dataInterface(io.env.TGC_DATA_SUBNET)) await new Promise((r) => setTimeout(r, 200));
+  if (!data) throw new Error(`no IPv4 interface to shape (up, with carrier$${io.env.TGC_DATA_SUBNET ? `, in $${io.env.TGC_DATA_SUBNET}` : ""}) within 30 s`);
   const link = await AgentLink.open(need(io, "TGC_COORDINATOR"), instance, 10 * 6e4);
   const stopped = new Promise((resolve) => link.onStop(resolve));
   let addresses;
@@ -2674,8 +2675,9 @@ async function kernelAgent(values, io) {
   const spec = shaping(io, values.shaping);
   const instance = need(io, "TGC_INSTANCE");
   const group = need(io, "TGC_GROUP");
-  const data = dataInterface(io.env.TGC_DATA_SUBNET);
-  if (!data) throw new Error("no IPv4 interface to shape");
+  let data = dataInterface(io.env.TGC_DATA_SUBNET);
+  for (const deadline = Date.now() + 3e4; !data && Date.now() < deadline; data = dataInterface(io.env.TGC_DATA_SUBNET)) await new Promise((r) => setTimeout(r, 200));
+  if (!data) throw new Error(`no IPv4 interface to shape (up, with carrier$${io.env.TGC_DATA_SUBNET ? `, in $${io.env.TGC_DATA_SUBNET}` : ""}) within 30 s`);
   const link = await AgentLink.open(need(io, "TGC_COORDINATOR"), instance, 10 * 6e4);
   const stopped = new Promise((resolve) => link.onStop(resolve));
   let addresses;
