@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { listFiles } from '../targets/output-dir.js';
 import { compiledTrees } from './compiled-trees.js';
 import { allVolumes, dockerSkipReason, leftovers } from './docker-lab.js';
-import { repoRoot, runCli, tempDir, tgcRun } from './helpers.js';
+import { repoRoot, results, runCli, tempDir, tgcRun } from './helpers.js';
 
 const composeTrees = compiledTrees().filter((t) => t.target === 'compose');
 
@@ -110,10 +110,11 @@ test('compose e2e: the ping example on Docker measures its 2 × 1000 ms, and lea
   const volumes = allVolumes();
   const r = await tgcRun('examples/ping/plan.toml', ['--target', 'compose']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  assert.equal(results.target, 'compose');
-  assert.equal(results.backend, 'userspace');
-  for (const i of results.instances) {
+  const report = results(r.out);
+  assert.equal(report.target, 'compose');
+  assert.equal(report.backend, 'userspace');
+  execFileSync('xmllint', ['--noout', '--schema', join(repoRoot, 'docs/junit.xsd'), join(r.out, 'junit.xml')], { stdio: 'pipe' });
+  for (const i of report.instances) {
     const rtt = i.metrics.rtt_ms.mean as number;
     assert.ok(rtt >= 1990 && rtt <= 2150, `${i.name}: rtt ${rtt} ms`);
   }
@@ -125,9 +126,8 @@ test('compose e2e: the ping example on Docker measures its 2 × 1000 ms, and lea
 test('compose e2e: a failing instance fails the run (exit 1) with its reason', { skip: docker ?? false }, async () => {
   const r = await tgcRun('examples/failing/plan.toml', ['--target', 'compose']);
   assert.equal(r.code, 1, r.stderr + r.stdout);
-  const results = JSON.parse(readFileSync(join(r.out, 'results.json'), 'utf8'));
-  const failed = results.instances.find((i: { outcome: string }) => i.outcome === 'failure');
-  assert.ok(failed, JSON.stringify(results.instances));
+  const failed = results(r.out).instances.find((i: { outcome: string }) => i.outcome === 'failure');
+  assert.ok(failed, r.stdout);
   assert.match(r.stdout, new RegExp(failed.reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   assert.match(readFileSync(join(r.out, 'junit.xml'), 'utf8'), /<failure type="failure" message="instance 2 fails on purpose"/);
   assert.deepEqual(leftovers(runIdOf(r.stderr)), []);

@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
+import { Ajv } from 'ajv';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,3 +77,12 @@ export function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: str
   });
 }
 
+
+const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8')));
+
+/** results.json of a run, checked against docs/results.schema.json. */
+export function results(out: string): Record<string, any> {
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, any>;
+  assert.ok(validateResults(r), JSON.stringify(validateResults.errors));
+  return r;
+}

@@ -4,19 +4,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { bin, repoRoot, tempDir, tgcRun, type Run } from './helpers.js';
+import { bin, repoRoot, results, tempDir, tgcRun, type Run } from './helpers.js';
 import { netSkipReason } from './net-lab.js';
-import { Ajv } from 'ajv';
 
-const resultsSchema = JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8'));
-const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(resultsSchema);
-
-/** results.json of a run, checked against docs/results.schema.json. */
-function results(out: string): Record<string, any> {
-  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, any>;
-  assert.ok(validateResults(r), JSON.stringify(validateResults.errors));
-  return r;
-}
 
 const exec = promisify(execFile);
 const skip = netSkipReason();
