@@ -23,10 +23,10 @@ async function detectCompose(): Promise<readonly string[] | undefined> {
 const CONTROL_CANDIDATES = Array.from({ length: 8 }, (_, i) => `198.19.${224 + 4 * i}.0/22`);
 
 /** A control subnet no Docker network uses and clear of the data subnet. */
-async function freeControlSubnet(plan: Plan): Promise<string> {
+async function freeControlSubnet(plan: Plan, avoid: readonly string[] = []): Promise<string> {
   const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
   const used = ids.length === 0 ? [] : (await exec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout.split(/\s+/).filter((s) => s.includes('/'));
-  const free = CONTROL_CANDIDATES.find((c) => !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)));
+  const free = CONTROL_CANDIDATES.find((c) => !avoid.includes(c) && !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)));
   if (!free) throw new DriverEnvironmentError(`no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`);
   return free;
 }
@@ -106,7 +106,14 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     if (down.code !== 0) io.stderr(`tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`);
   };
   return guarded({ signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' }, async ({ interrupted, stop }) => {
-    const up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+    let up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+    // Another run took the same control subnet between the pick and `up`: take the next one.
+    for (const tried = [env.TGC_CONTROL_SUBNET!]; up.code !== 0 && /overlap/i.test(up.stderr) && tried.length < 4 && !interrupted(); ) {
+      await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+      env.TGC_CONTROL_SUBNET = await freeControlSubnet(plan, tried);
+      tried.push(env.TGC_CONTROL_SUBNET);
+      up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+    }
     if (interrupted()) return await stop();
     if (up.code !== 0) throw new DriverEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
     if (!o.json) {
