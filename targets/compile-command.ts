@@ -39,7 +39,12 @@ export async function compileCommand(file: string, result: CompileResult, opts: 
     io.stderr(`tgc: ${shown} holds ${foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`);
     return 2;
   }
-  writeOutput(outDir, files);
+  try {
+    writeOutput(outDir, files);
+  } catch (err) {
+    io.stderr(`tgc: cannot write ${shown}: ${(err as Error).message} (nothing was written)\n`);
+    return 3;
+  }
   io.stderr(`${shown}: ${files.size} file${files.size === 1 ? '' : 's'} written (${opts.target})\n`);
   return 0;
 }

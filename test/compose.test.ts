@@ -67,6 +67,11 @@ test('compose: refuses to replace a directory holding files it did not write; pl
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /plan\.toml:3:3: error\[NO_IMAGE\]: group "a" has no image/);
   assert.deepEqual(readdirSync(dir).sort(), ['notes.md', 'plan.toml'], 'no output directory');
+  // A place that cannot be written (under a file): exit 3 with the reason, no stack trace.
+  const unwritable = await runCli(['compile', join(repoRoot, 'examples/ping/plan.toml'), '--target', 'compose', '-o', join(dir, 'notes.md', 'out')]);
+  assert.equal(unwritable.code, 3);
+  assert.match(unwritable.stderr, /^tgc: cannot write .*out: E[A-Z]+: .*\(nothing was written\)\n$/);
+  assert.deepEqual(readdirSync(dir).sort(), ['notes.md', 'plan.toml']);
 });
 
 test('compose: every generated file validates against the Compose Specification schema', () => {
