@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCidr, parseIpv4 } from '../compiler/units.js';
@@ -10,6 +10,7 @@ import { linkShape, mergeShapes, planEgress, type ShapingPlan } from './shaping/
 import { tcRunner } from './shaping/kernel-backend.js';
 import { startKernelShaping } from './shaping/kernel-shaping.js';
 import { parseShape } from './shaping/parse-shape.js';
+import { deviceAppears } from './shaping/tun-bridge.js';
 import { Wire } from './shaping/wire.js';
 
 export const AGENT_USAGE = `Usage: node agent.mjs <kernel|tun|wire> [options]
@@ -198,13 +199,11 @@ async function tunAgent(values: Record<string, string | boolean | undefined>, io
       resolve(3);
     });
   });
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(`/sys/class/net/${device}`)) {
-    if (socat.exitCode !== null || Date.now() > deadline) {
-      socat.kill('SIGTERM');
-      throw new Error(`the TUN device ${device} did not appear (socat ${socat.exitCode === null ? 'still starting' : `exited ${socat.exitCode}`})`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await deviceAppears(device, socat, 10_000, () => '');
+  } catch (err) {
+    socat.kill('SIGTERM');
+    throw err;
   }
   if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], 'ready\n');
   io.stderr(`tgc agent: ${device} ${ip} ↔ wire ${wire[1]}:${wire[2]}\n`);

@@ -40,6 +40,20 @@ export function freeUdpPort(): Promise<number> {
 }
 
 /**
+ * Resolves once `device` shows up in sysfs, where it appears as soon as socat (`proc`) has
+ * created it — no process to spawn per look; rejects, saying why, when socat exits first or
+ * `timeoutMs` passes. `stderr` is what socat said so far.
+ */
+export async function deviceAppears(device: string, proc: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(`/sys/class/net/${device}`)) {
+    if (proc.exitCode !== null) throw new Error(`socat exited before the TUN device ${device} appeared: ${stderr() || `code ${proc.exitCode}`}`);
+    if (Date.now() > deadline) throw new Error(`the TUN device ${device} did not appear within ${timeoutMs / 1000} s${stderr() ? `: ${stderr()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
  * Gives an instance its data interface: socat, in this (the host's) namespace, creates a TUN
  * device and carries its packets as UDP datagrams to and from the wire; the device is then
  * moved into the instance's namespace and given its address. The descriptor socat holds keeps
@@ -63,13 +77,7 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
     }
   };
   try {
-    // The device shows up in sysfs once socat has created it (no process to spawn per look).
-    const deadline = Date.now() + 5000;
-    while (!existsSync(`/sys/class/net/${options.device}`)) {
-      if (proc.exitCode !== null) throw new Error(`socat exited: ${stderr.trim() || `code ${proc.exitCode}`}`);
-      if (Date.now() > deadline) throw new Error(`TUN device ${options.device} did not appear: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await deviceAppears(options.device, proc, 5000, () => stderr.trim());
     await run('ip', ['link', 'set', 'dev', options.device, 'netns', options.netns]);
     await ipBatch([`addr add ${options.ip}/${options.prefix} dev ${options.device}`, `link set dev ${options.device} up`], options.netns);
   } catch (err) {

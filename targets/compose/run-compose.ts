@@ -39,6 +39,7 @@ export function composeDryRun(plan: Plan, planFile: string, runId: string, outDi
   const lines = [
     `docker info --format '{{.ServerVersion}}'`,
     'docker compose version  # else docker-compose (v1.29), found on PATH, replaces docker compose below',
+    `docker image inspect --format '{{.Id}}' ${runtimeImage}  # the runtime image is there`,
     `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
   ];
   if (plan.network.shaping === 'auto') lines.push(`docker run --rm --network none --cap-add NET_ADMIN ${runtimeImage} tc qdisc add dev lo root netem delay 1ms  # auto: kernel if it works, else userspace`);

@@ -211,6 +211,11 @@ export function nomadJobName(plan: Plan, runId?: string): string {
   return runId ? `tgc-${plan.name}-${runId}` : `tgc-${plan.name}`;
 }
 
+/** The coordinator's service: `tgc-<plan>-coordinator`, with `-<run id>` when `tgc run` renders it. */
+export function nomadServiceName(plan: Plan, runId?: string): string {
+  return `tgc-${plan.name}-coordinator${runId ? `-${runId}` : ''}`;
+}
+
 /**
  * The Nomad target: one HCL2 batch job — the coordinator's task group with a Nomad-native
  * service and its health check, and per composition group a task group with `count`, bridge
@@ -223,7 +228,7 @@ export const nomadTarget: Target = {
   render(plan, options) {
     const runId = options.runId ?? plan.name;
     const job = nomadJobName(plan, options.runId);
-    const service = `${job}-coordinator`;
+    const service = nomadServiceName(plan, options.runId);
     const shaped = plan.network.shaping !== 'off';
     const file = `${plan.name}.nomad.hcl`;
     // Where the coordinator is, from Nomad's service catalogue, as environment variables.

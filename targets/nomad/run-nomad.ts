@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { nomadSteps } from '../cluster-commands.js';
 import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, sleep, type DriverOptions } from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
-import { nomadJobName, nomadTarget } from './render-nomad.js';
+import { nomadTarget } from './render-nomad.js';
 
 export type NomadRunOptions = DriverOptions;
 
@@ -20,29 +21,28 @@ interface AllocInfo {
  */
 export async function runNomad(o: NomadRunOptions): Promise<number> {
   const { plan, io } = o;
-  const nomad = (args: readonly string[]) => exec('nomad', args);
-  const reach = await nomad(['status']);
+  const steps = nomadSteps(plan, o);
+  const { job, file } = steps;
+  const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
+  if ((await run(steps.version)).code !== 0) throw new DriverEnvironmentError('nomad does not run (nomad version failed): reinstall it (https://developer.hashicorp.com/nomad/install)');
+  const reach = await run(steps.status);
   if (reach.code !== 0) throw new DriverEnvironmentError(`the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`);
-  const job = nomadJobName(plan, o.runId);
   const say = (line: string) => !o.json && io.stderr(line + '\n');
   say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`);
-  const deploy = join(o.outDir, 'deploy');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
-  const files = nomadTarget.render(plan, { runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) });
-  writeOutput(deploy, files);
-  const file = join(deploy, [...files.keys()][0]!);
+  writeOutput(dirname(file), nomadTarget.render(plan, { runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) }));
   const startedAt = new Date();
   const t0 = Date.now();
   let submitted = false;
   const teardown = async () => {
     if (!submitted) return;
-    const r = await nomad(['job', 'stop', '-purge', job]);
-    if (r.code !== 0) io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: nomad job stop -purge ${job}\n`);
+    const r = await run(steps.stop);
+    if (r.code !== 0) io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: ${steps.stop.join(' ')}\n`);
   };
   return guarded({ signal: o.signal, say, collect, teardown, stopping: 'stopping and purging the job' }, async ({ interrupted, stop }) => {
-    const valid = await nomad(['job', 'validate', file]);
+    const valid = await run(steps.validate);
     if (valid.code !== 0) throw new DriverEnvironmentError(`nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`);
-    const ran = await nomad(['job', 'run', '-detach', file]);
+    const ran = await run(steps.run);
     if (ran.code !== 0) throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
     submitted = true;
     const url = await coordinatorUrl(interrupted);
@@ -59,7 +59,7 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
     const deadline = Date.now() + 5 * 60_000;
     while (Date.now() < deadline) {
       if (interrupted()) return undefined;
-      const info = await nomad(['service', 'info', '-json', `${job}-coordinator`]);
+      const info = await run(steps.service);
       if (info.code === 0) {
         const list = JSON.parse(info.stdout) as { Address?: string; Port?: number }[];
         const s = list.find((x) => x.Address && x.Port);
@@ -67,13 +67,13 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
       }
       await sleep(1000);
     }
-    throw new DriverEnvironmentError(`the coordinator never registered as service ${job}-coordinator; see nomad job status ${job}`);
+    throw new DriverEnvironmentError(`the coordinator never registered as service ${steps.service.at(-1)}; see nomad job status ${job}`);
   }
 
   /** Each instance allocation's log and exit code, named `<group>-<index>` from `job.group[index]`. */
   async function collect(): Promise<Map<string, number | null>> {
     const exits = new Map<string, number | null>();
-    const allocs = await nomad(['job', 'allocs', '-json', job]);
+    const allocs = await run(steps.allocs);
     if (allocs.code !== 0) return exits;
     const list = JSON.parse(allocs.stdout) as AllocInfo[];
     await Promise.all(
@@ -83,8 +83,8 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
           const index = /\[([0-9]+)\]$/.exec(a.Name)?.[1];
           if (index === undefined) return;
           const name = `${a.TaskGroup}-${index}`;
-          const out = await nomad(['alloc', 'logs', a.ID, 'instance']);
-          const err = await nomad(['alloc', 'logs', '-stderr', a.ID, 'instance']);
+          const out = await run(steps.stdout(a.ID));
+          const err = await run(steps.stderr(a.ID));
           writeFileSync(join(o.outDir, 'logs', `${name}.log`), out.stdout + err.stdout);
           const terminated = a.TaskStates?.instance?.Events?.filter((e) => e.Type === 'Terminated').pop();
           exits.set(name, terminated?.ExitCode ?? null);
