@@ -28,20 +28,61 @@ const bin = join(root, 'dist/tgc.mjs');
 if (!existsSync(bin)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
 function planToml(): string {
-  const out = ['version = 1', 'name = "bench"', '[run]', 'timeout = "30m"', '[defaults]', 'image = "bench:latest"', 'command = ["node", "node.mjs"]', 'params = { rounds = 10, payload = "x" }', '[network]', 'latency = "20ms"', 'jitter = "2ms"', 'bandwidth = "100Mbit"'];
-  for (let g = 0; g < GROUPS; g += 10) out.push('[[network.links]]', `from = "g${g}"`, `to = "g${(g + 1) % GROUPS}"`, 'latency = "150ms"', 'loss = "1%"');
+  const out = [
+    'version = 1',
+    'name = "bench"',
+    '[run]',
+    'timeout = "30m"',
+    '[defaults]',
+    'image = "bench:latest"',
+    'command = ["node", "node.mjs"]',
+    'params = { rounds = 10, payload = "x" }',
+    '[network]',
+    'latency = "20ms"',
+    'jitter = "2ms"',
+    'bandwidth = "100Mbit"',
+  ];
+  for (let g = 0; g < GROUPS; g += 10)
+    out.push('[[network.links]]', `from = "g${g}"`, `to = "g${(g + 1) % GROUPS}"`, 'latency = "150ms"', 'loss = "1%"');
   for (let g = 0; g < GROUPS; g++) {
-    out.push('[[groups]]', `id = "g${g}"`, `instances = ${PER_GROUP}`, `params = { index = ${g}, label = "group ${g}" }`, `env = { GROUP_INDEX = "${g}" }`, `network = { loss = "${(g % 5) / 10}%" }`);
+    out.push(
+      '[[groups]]',
+      `id = "g${g}"`,
+      `instances = ${PER_GROUP}`,
+      `params = { index = ${g}, label = "group ${g}" }`,
+      `env = { GROUP_INDEX = "${g}" }`,
+      `network = { loss = "${(g % 5) / 10}%" }`,
+    );
   }
   return out.join('\n') + '\n';
 }
 
 function planYaml(): string {
-  const out = ['version: 1', 'name: bench', 'run: { timeout: 30m }', 'defaults:', '  image: bench:latest', '  command: [node, node.mjs]', '  params: { rounds: 10, payload: x }', 'network:', '  latency: 20ms', '  jitter: 2ms', '  bandwidth: 100Mbit', '  links:'];
-  for (let g = 0; g < GROUPS; g += 10) out.push(`    - { from: g${g}, to: g${(g + 1) % GROUPS}, latency: 150ms, loss: 1% }`);
+  const out = [
+    'version: 1',
+    'name: bench',
+    'run: { timeout: 30m }',
+    'defaults:',
+    '  image: bench:latest',
+    '  command: [node, node.mjs]',
+    '  params: { rounds: 10, payload: x }',
+    'network:',
+    '  latency: 20ms',
+    '  jitter: 2ms',
+    '  bandwidth: 100Mbit',
+    '  links:',
+  ];
+  for (let g = 0; g < GROUPS; g += 10)
+    out.push(`    - { from: g${g}, to: g${(g + 1) % GROUPS}, latency: 150ms, loss: 1% }`);
   out.push('groups:');
   for (let g = 0; g < GROUPS; g++) {
-    out.push(`  - id: g${g}`, `    instances: ${PER_GROUP}`, `    params: { index: ${g}, label: group ${g} }`, `    env: { GROUP_INDEX: "${g}" }`, `    network: { loss: ${(g % 5) / 10}% }`);
+    out.push(
+      `  - id: g${g}`,
+      `    instances: ${PER_GROUP}`,
+      `    params: { index: ${g}, label: group ${g} }`,
+      `    env: { GROUP_INDEX: "${g}" }`,
+      `    network: { loss: ${(g % 5) / 10}% }`,
+    );
   }
   return out.join('\n') + '\n';
 }
@@ -85,16 +126,23 @@ try {
     ['parse+validate+normalize, in-process (yaml)', timeInProcess('plan.yaml', planYaml()), undefined],
     ['tgc plan --json plan.toml (whole CLI)', timeSpawn([bin, 'plan', '--json', toml]), TARGET],
     ['tgc plan --json plan.yaml (whole CLI)', timeSpawn([bin, 'plan', '--json', yaml]), TARGET],
-    ['tgc compile --target k8s plan.toml (whole CLI)', timeSpawn([bin, 'compile', toml, '--target', 'k8s', '-o', join(dir, 'k8s')]), COMPILE_TARGET],
+    [
+      'tgc compile --target k8s plan.toml (whole CLI)',
+      timeSpawn([bin, 'compile', toml, '--target', 'k8s', '-o', join(dir, 'k8s')]),
+      COMPILE_TARGET,
+    ],
   ];
   console.log(`bench/compile: ${GROUPS} groups × ${PER_GROUP} instances = ${GROUPS * PER_GROUP} instances`);
   console.log(`baseline: node -e 0  median ${baseline.toFixed(1)} ms (${CLI_RUNS} runs)`);
   let missed = false;
   for (const [label, ms, target] of rows) {
     const ratio = ms / baseline;
-    const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
+    const verdict =
+      target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
     if (target !== undefined && ratio > target) missed = true;
-    console.log(`${label.padEnd(48)} median ${ms.toFixed(1).padStart(7)} ms  ratio ${ratio.toFixed(2)}× node -e 0${verdict}`);
+    console.log(
+      `${label.padEnd(48)} median ${ms.toFixed(1).padStart(7)} ms  ratio ${ratio.toFixed(2)}× node -e 0${verdict}`,
+    );
   }
   process.exitCode = missed ? 1 : 0;
 } finally {

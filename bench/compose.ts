@@ -39,20 +39,42 @@ const tgc: number[] = [];
 const hand: number[] = [];
 try {
   for (let i = 0; i < RUNS; i++) {
-    tgc.push(timed([process.execPath, join(root, 'dist/tgc.mjs'), 'run', join(fixture, 'plan.toml'), '--target', 'compose', '--json', '--out', join(dir, `run-${i}`)], 'tgc run --target compose'));
+    tgc.push(
+      timed(
+        [
+          process.execPath,
+          join(root, 'dist/tgc.mjs'),
+          'run',
+          join(fixture, 'plan.toml'),
+          '--target',
+          'compose',
+          '--json',
+          '--out',
+          join(dir, `run-${i}`),
+        ],
+        'tgc run --target compose',
+      ),
+    );
     const project = ['-p', `tgcbench${process.pid}x${i}`, '-f', join(fixture, 'compose.yaml')];
     const t0 = process.hrtime.bigint();
     // Exit codes: with --abort-on-container-exit the other containers are stopped (137/143); only a failure to start counts.
-    const up = spawnSync(compose[0]!, [...compose.slice(1), ...project, 'up', '--abort-on-container-exit'], { encoding: 'utf8' });
+    const up = spawnSync(compose[0]!, [...compose.slice(1), ...project, 'up', '--abort-on-container-exit'], {
+      encoding: 'utf8',
+    });
     spawnSync(compose[0]!, [...compose.slice(1), ...project, 'down', '-v', '--remove-orphans'], { encoding: 'utf8' });
     hand.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (!/rtt to runners-/.test(up.stdout)) throw new Error(`the hand-written deployment did not ping:\n${up.stdout.slice(-2000)}${up.stderr.slice(-2000)}`);
+    if (!/rtt to runners-/.test(up.stdout))
+      throw new Error(`the hand-written deployment did not ping:\n${up.stdout.slice(-2000)}${up.stderr.slice(-2000)}`);
   }
   const [t, h] = [median(tgc), median(hand)];
   const ratio = t / h;
   console.log(`bench/compose: ${RUNS} runs each, ${compose.join(' ')}`);
-  console.log(`baseline: docker-compose up --abort-on-container-exit + down  median ${(h / 1000).toFixed(2)} s  (${hand.map((x) => (x / 1000).toFixed(1)).join(', ')})`);
-  console.log(`tgc run --target compose (up, follow, collect, down)         median ${(t / 1000).toFixed(2)} s  (${tgc.map((x) => (x / 1000).toFixed(1)).join(', ')})`);
+  console.log(
+    `baseline: docker-compose up --abort-on-container-exit + down  median ${(h / 1000).toFixed(2)} s  (${hand.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
+  );
+  console.log(
+    `tgc run --target compose (up, follow, collect, down)         median ${(t / 1000).toFixed(2)} s  (${tgc.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
+  );
   console.log(`ratio ${ratio.toFixed(2)}×  ${ratio <= TARGET ? 'ok' : 'MISSED'} (target ≤ ${TARGET}×)`);
   process.exitCode = ratio <= TARGET ? 0 : 1;
 } finally {

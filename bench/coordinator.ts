@@ -141,7 +141,11 @@ function command(...args: (string | number)[]): string {
 // ── Servers ──────────────────────────────────────────────────────────────────────────────
 
 async function startCoordinator(instances: number): Promise<{ proc: ChildProcess; port: number; rssMb: () => number }> {
-  const proc = spawn(process.execPath, [join(root, 'dist/runtime/coordinator.mjs'), '--instances', String(instances), '--port', '0', '--linger', '0s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [join(root, 'dist/runtime/coordinator.mjs'), '--instances', String(instances), '--port', '0', '--linger', '0s'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => {
@@ -156,7 +160,24 @@ async function startCoordinator(instances: number): Promise<{ proc: ChildProcess
 }
 
 async function startRedis(): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '15000', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxclients',
+      '15000',
+      '--protected-mode',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ port: REDIS_PORT, host: '127.0.0.1' });
@@ -326,7 +347,11 @@ async function tgcExchange(n: number): Promise<{ times: number[] }> {
     await wait;
     wait = p.until(() => complete === n);
     const t0 = process.hrtime.bigint();
-    sockets.forEach((s, i) => s.write(`{"type":"publish","id":3,"topic":"addrs${k}","payload":{"ip":"198.18.${i >> 8}.${i & 255}","port":4001}}\n`));
+    sockets.forEach((s, i) =>
+      s.write(
+        `{"type":"publish","id":3,"topic":"addrs${k}","payload":{"ip":"198.18.${i >> 8}.${i & 255}","port":4001}}\n`,
+      ),
+    );
     await wait;
     times.push(elapsedMs(t0));
     for (const s of sockets) s.write(`{"type":"unsubscribe","topic":"addrs${k}"}\n`);
@@ -358,11 +383,14 @@ async function redisExchange(n: number): Promise<{ times: number[] }> {
     complete = 0;
     got.fill(0);
     let wait = p.until(() => subscribed === n);
-    for (const s of sockets) s.write((k === 0 ? command('HELLO', 3) : command('UNSUBSCRIBE')) + command('SUBSCRIBE', `${run}:${k}`));
+    for (const s of sockets)
+      s.write((k === 0 ? command('HELLO', 3) : command('UNSUBSCRIBE')) + command('SUBSCRIBE', `${run}:${k}`));
     await wait;
     wait = p.until(() => complete === n);
     const t0 = process.hrtime.bigint();
-    sockets.forEach((s, i) => s.write(command('PUBLISH', `${run}:${k}`, JSON.stringify({ ip: `198.18.${i >> 8}.${i & 255}`, port: 4001 }))));
+    sockets.forEach((s, i) =>
+      s.write(command('PUBLISH', `${run}:${k}`, JSON.stringify({ ip: `198.18.${i >> 8}.${i & 255}`, port: 4001 }))),
+    );
     await wait;
     times.push(elapsedMs(t0));
   }
@@ -397,14 +425,20 @@ try {
     }
     rows.push({ label, tgc: median(t), redis: median(r) });
   }
-  console.log(`bench/coordinator: tgc coordinator vs Redis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1] ?? ''}, median of ${ROUNDS} rounds × ${ITERATIONS - 1} measured runs (after one warm-up each), one client process`);
+  console.log(
+    `bench/coordinator: tgc coordinator vs Redis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1] ?? ''}, median of ${ROUNDS} rounds × ${ITERATIONS - 1} measured runs (after one warm-up each), one client process`,
+  );
   let missed = false;
   for (const row of rows) {
     const ratio = row.tgc / row.redis;
     if (ratio > 1) missed = true;
-    console.log(`${row.label.padEnd(36)} tgc ${row.tgc.toFixed(1).padStart(8)} ms   redis ${row.redis.toFixed(1).padStart(8)} ms   ratio tgc/redis ${ratio.toFixed(2)}${ratio <= 1 ? '  ok (target ≤ 1.0)' : '  MISSED (target ≤ 1.0)'}`);
+    console.log(
+      `${row.label.padEnd(36)} tgc ${row.tgc.toFixed(1).padStart(8)} ms   redis ${row.redis.toFixed(1).padStart(8)} ms   ratio tgc/redis ${ratio.toFixed(2)}${ratio <= 1 ? '  ok (target ≤ 1.0)' : '  MISSED (target ≤ 1.0)'}`,
+    );
   }
-  console.log(`coordinator RSS holding 10,000 clients: ${rss10k.toFixed(0)} MB${rss10k < 300 ? '  ok (target < 300 MB)' : '  MISSED (target < 300 MB)'}`);
+  console.log(
+    `coordinator RSS holding 10,000 clients: ${rss10k.toFixed(0)} MB${rss10k < 300 ? '  ok (target < 300 MB)' : '  MISSED (target < 300 MB)'}`,
+  );
   if (rss10k >= 300) missed = true;
   process.exitCode = missed ? 1 : 0;
 } finally {

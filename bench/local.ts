@@ -21,11 +21,18 @@ if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit'
 
 const dir = mkdtempSync(join(tmpdir(), 'tgc-bench-local-'));
 try {
-  const plan = readFileSync(join(root, 'examples/barrier-storm/plan.toml'), 'utf8').replace(/instances = \d+/, `instances = ${INSTANCES}`);
+  const plan = readFileSync(join(root, 'examples/barrier-storm/plan.toml'), 'utf8').replace(
+    /instances = \d+/,
+    `instances = ${INSTANCES}`,
+  );
   writeFileSync(join(dir, 'plan.toml'), plan);
   const floor = await nodeFloor(INSTANCES);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist/tgc.mjs'), 'run', join(dir, 'plan.toml'), '--json', '--out', join(dir, 'run')], { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'dist/tgc.mjs'), 'run', join(dir, 'plan.toml'), '--json', '--out', join(dir, 'run')],
+    { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
   const wall = Date.now() - t0;
   if (r.status !== 0) {
     console.error(`the run failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
@@ -35,8 +42,12 @@ try {
   const registered = Math.max(...results.instances.map((i: { registered_ms: number }) => i.registered_ms));
   const exchange = results.groups.peers.metrics.exchange_ms;
   console.log(`bench/local: barrier-storm, ${INSTANCES} instances, local target (${results.backend})`);
-  console.log(`baseline              ${INSTANCES} node processes started at once, all connected after ${(floor / 1000).toFixed(2)} s`);
-  console.log(`all registered        ${(registered / 1000).toFixed(2)} s after the coordinator started   ratio ${(registered / floor).toFixed(2)}× the baseline   target < 5 s ${registered < 5000 ? 'ok' : 'MISSED'}`);
+  console.log(
+    `baseline              ${INSTANCES} node processes started at once, all connected after ${(floor / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `all registered        ${(registered / 1000).toFixed(2)} s after the coordinator started   ratio ${(registered / floor).toFixed(2)}× the baseline   target < 5 s ${registered < 5000 ? 'ok' : 'MISSED'}`,
+  );
   console.log(`all-to-all exchange   slowest ${exchange.max.toFixed(0)} ms, mean ${exchange.mean.toFixed(0)} ms`);
   console.log(`whole run (wall)      ${(wall / 1000).toFixed(2)} s, setup and teardown included`);
   process.exitCode = registered < 5000 ? 0 : 1;
@@ -59,7 +70,9 @@ async function nodeFloor(n: number): Promise<number> {
   const sdk = join(root, 'dist/runtime/sdk.mjs');
   const script = `await import(${JSON.stringify(sdk)}); (await import('node:net')).connect(${port}, '127.0.0.1').on('close', () => process.exit(0)).on('error', () => process.exit(1));`;
   const t0 = Date.now();
-  const children = Array.from({ length: n }, () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' }));
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' }),
+  );
   await all;
   const ms = Date.now() - t0;
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));

@@ -31,7 +31,9 @@ async function measure(lab: NetLab, a: string, b: string, ipB: string, bytes: nu
   await (await lab.probe(a, ['tcp-send', ipB, 7200, bytes])).result.catch(() => undefined);
   const tcp = (await sink.result) as { bytes: number; ms: number };
   const udpSink = await lab.probe(b, ['sink', 7201, 3500], true);
-  await (await lab.probe(a, ['flood', ipB, 7201, 2000])).result;
+  await (
+    await lab.probe(a, ['flood', ipB, 7201, 2000])
+  ).result;
   const { received } = (await udpSink.result) as { received: number };
   const rtts = (await lab.ping(a, ipB, 300, 0.01)).sort((x, y) => x - y);
   return {
@@ -48,7 +50,20 @@ try {
   // Direct: a veth pair.
   const da = await lab.netns('da');
   const db = await lab.netns('db');
-  await run('ip', ['link', 'add', lab.device('va'), 'netns', da, 'type', 'veth', 'peer', 'name', lab.device('vb'), 'netns', db]);
+  await run('ip', [
+    'link',
+    'add',
+    lab.device('va'),
+    'netns',
+    da,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    lab.device('vb'),
+    'netns',
+    db,
+  ]);
   await run('ip', ['-n', da, 'addr', 'add', '198.18.2.1/24', 'dev', lab.device('va')]);
   await run('ip', ['-n', db, 'addr', 'add', '198.18.2.2/24', 'dev', lab.device('vb')]);
   await run('ip', ['-n', da, 'link', 'set', lab.device('va'), 'up']);
@@ -56,7 +71,10 @@ try {
   const direct = await measure(lab, da, db, '198.18.2.2', 400_000_000);
 
   // Through the wire, nothing configured.
-  const { plan } = compileText('bench.toml', 'version = 1\nname = "bench"\n[defaults]\ncommand = ["x"]\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n');
+  const { plan } = compileText(
+    'bench.toml',
+    'version = 1\nname = "bench"\n[defaults]\ncommand = ["x"]\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n',
+  );
   const wa = await lab.netns('wa');
   const wb = await lab.netns('wb');
   net = await UserspaceNetwork.start({
@@ -70,7 +88,9 @@ try {
   const wire = await measure(lab, wa, wb, '198.18.0.3', 100_000_000);
 
   const row = (label: string, d: number, w: number, unit: string, target: string, ok: boolean) =>
-    console.log(`${label.padEnd(24)} direct ${d.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} wire ${w.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} ratio ${(w / d).toFixed(3)}   ${target}${ok ? ' ok' : ' MISSED'}`);
+    console.log(
+      `${label.padEnd(24)} direct ${d.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} wire ${w.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} ratio ${(w / d).toFixed(3)}   ${target}${ok ? ' ok' : ' MISSED'}`,
+    );
   console.log('bench/wire: userspace wire vs a direct veth pair, one run');
   row('bulk TCP', direct.mbit, wire.mbit, 'Mbit/s', 'target ≥ 300 Mbit/s', wire.mbit >= 300);
   row('UDP flood (64 B)', direct.pps, wire.pps, 'pkt/s', 'target ≥ 50,000 pkt/s', wire.pps >= 50_000);
@@ -78,7 +98,9 @@ try {
   row('round trip p99', direct.p99, wire.p99, 'ms', '', true);
   const addedP50 = wire.p50 - direct.p50;
   const addedP99 = wire.p99 - direct.p99;
-  console.log(`added latency at 0 ms configured: p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms per round trip (≈ ${(addedP50 / 2).toFixed(3)} ms each way)   target p50 < 0.3 ms ${addedP50 < 0.3 ? 'ok' : 'MISSED'}`);
+  console.log(
+    `added latency at 0 ms configured: p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms per round trip (≈ ${(addedP50 / 2).toFixed(3)} ms each way)   target p50 < 0.3 ms ${addedP50 < 0.3 ? 'ok' : 'MISSED'}`,
+  );
   console.log(`wire counters (${net.engineName}): ${JSON.stringify(await net.stats())}`);
   process.exitCode = wire.mbit >= 300 && wire.pps >= 50_000 && addedP50 < 0.3 ? 0 : 1;
 } finally {

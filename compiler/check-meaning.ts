@@ -43,7 +43,12 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
     const id = asObj(g)?.id;
     if (typeof id !== 'string') return;
     const first = ids.get(id);
-    if (first !== undefined) diags.error('DUPLICATE_GROUP', at(pointer(['groups', i, 'id'])), `group id "${id}" is already used by groups[${first}]; group ids must be unique`);
+    if (first !== undefined)
+      diags.error(
+        'DUPLICATE_GROUP',
+        at(pointer(['groups', i, 'id'])),
+        `group id "${id}" is already used by groups[${first}]; group ids must be unique`,
+      );
     else ids.set(id, i);
   });
 
@@ -57,7 +62,11 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
       if (typeof id !== 'string' || !NAME.test(id)) return;
       const longest = `${root.name}-${id}-${counts[i]! - 1}`;
       if (longest.length > 63) {
-        diags.error('NAME_TOO_LONG', at(pointer(['groups', i, 'id'])), `instance names such as "${longest}" (${longest.length} characters) exceed the 63 a DNS label allows; shorten the plan name or the group id`);
+        diags.error(
+          'NAME_TOO_LONG',
+          at(pointer(['groups', i, 'id'])),
+          `instance names such as "${longest}" (${longest.length} characters) exceed the 63 a DNS label allows; shorten the plan name or the group id`,
+        );
       }
     });
   }
@@ -67,7 +76,11 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   groups.forEach((g, i) => {
     const group = asObj(g);
     if (group && !defaultRuns && !['command', 'image', 'build'].some((k) => group[k] !== undefined)) {
-      diags.error('NOTHING_TO_RUN', at(pointer(['groups', i])), `groups[${i}] has nothing to run; set command (local target) or image (containers), here or in [defaults]`);
+      diags.error(
+        'NOTHING_TO_RUN',
+        at(pointer(['groups', i])),
+        `groups[${i}] has nothing to run; set command (local target) or image (containers), here or in [defaults]`,
+      );
     }
   });
 
@@ -76,7 +89,12 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   groups.forEach((g, i) => envs.push([asObj(asObj(g)?.env) ?? {}, ['groups', i, 'env']]));
   for (const [env, base] of envs) {
     for (const name of Object.keys(env)) {
-      if (isReservedEnv(name)) diags.error('RESERVED_ENV', at(pointer([...base, name]), 'key'), `${name} is set by tgc inside every instance; choose another name`);
+      if (isReservedEnv(name))
+        diags.error(
+          'RESERVED_ENV',
+          at(pointer([...base, name]), 'key'),
+          `${name} is set by tgc inside every instance; choose another name`,
+        );
     }
   }
 
@@ -84,13 +102,18 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   if (typeof network.subnet === 'string' && /^[0-9.]+\/[0-9]+$/.test(network.subnet)) {
     const cidr = parseCidr(network.subnet);
     const path = pointer(['network', 'subnet']);
-    if ('error' in cidr) diags.error('BAD_SUBNET', at(path), `network.subnet ${JSON.stringify(network.subnet)}: ${cidr.error}`);
+    if ('error' in cidr)
+      diags.error('BAD_SUBNET', at(path), `network.subnet ${JSON.stringify(network.subnet)}: ${cidr.error}`);
     else {
       const total = countAll(groups, run);
       // Reserved: network and broadcast addresses, the gateway, the coordinator.
       const room = 2 ** (32 - cidr.prefix) - 4;
       if (total !== undefined && total > room) {
-        diags.error('SUBNET_TOO_SMALL', at(path), `network.subnet ${network.subnet} has room for ${room} instances, the plan has ${total}; use a shorter prefix`);
+        diags.error(
+          'SUBNET_TOO_SMALL',
+          at(path),
+          `network.subnet ${network.subnet} has room for ${room} instances, the plan has ${total}; use a shorter prefix`,
+        );
       }
     }
   }
@@ -103,14 +126,22 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
     for (const end of ['from', 'to'] as const) {
       const name = rule[end];
       if (typeof name === 'string' && name !== '*' && !ids.has(name)) {
-        diags.error('UNKNOWN_GROUP', at(pointer(['network', 'links', i, end])), `network.links[${i}].${end} names no group: "${name}"${didYouMean(name, ids.keys())} (use a group id or "*")`);
+        diags.error(
+          'UNKNOWN_GROUP',
+          at(pointer(['network', 'links', i, end])),
+          `network.links[${i}].${end} names no group: "${name}"${didYouMean(name, ids.keys())} (use a group id or "*")`,
+        );
       }
     }
     if (typeof rule.from !== 'string' || typeof rule.to !== 'string') return;
     const key = ruleKey(rule.from, rule.to);
     const path = pointer(['network', 'links', i]);
     if (rules.has(key)) {
-      diags.error('DUPLICATE_LINK', at(path), `a rule from "${rule.from}" to "${rule.to}" is already written at ${describePath(rules.get(key)!.path)}; merge them`);
+      diags.error(
+        'DUPLICATE_LINK',
+        at(path),
+        `a rule from "${rule.from}" to "${rule.to}" is already written at ${describePath(rules.get(key)!.path)}; merge them`,
+      );
     } else rules.set(key, { fields: rule, path });
   });
 
@@ -129,14 +160,23 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   for (const s of shapes) {
     const bw = s.fields.bandwidth;
     if (typeof bw === 'string' && parseRate(bw) === 0) {
-      diags.error('ZERO_BANDWIDTH', at(`${s.path}/bandwidth`), `bandwidth ${JSON.stringify(bw)} lets nothing through; to cut a link write blocked = true`);
+      diags.error(
+        'ZERO_BANDWIDTH',
+        at(`${s.path}/bandwidth`),
+        `bandwidth ${JSON.stringify(bw)} lets nothing through; to cut a link write blocked = true`,
+      );
     }
   }
   checkCombinations([...ids.keys()], rules, groupShapes, { fields: network, path: '/network' }, at, diags);
 }
 
 /** Reports count problems; returns the resolved counts when there are none. */
-function checkCounts(groups: unknown[], run: Obj, at: (p: string) => ReturnType<typeof locate>, diags: Diagnostics): number[] | undefined {
+function checkCounts(
+  groups: unknown[],
+  run: Obj,
+  at: (p: string) => ReturnType<typeof locate>,
+  diags: Diagnostics,
+): number[] | undefined {
   const specs = countSpecs(groups);
   if (!specs) return undefined;
   const total = isCount(run.total_instances) ? run.total_instances : undefined;
@@ -146,9 +186,18 @@ function checkCounts(groups: unknown[], run: Obj, at: (p: string) => ReturnType<
   const fixed = specs.reduce((s, g) => s + ('count' in g ? g.count : 0), 0);
   const pctPath = pointer(['groups', firstPct, 'instances', 'percentage']);
   if ('problem' in result) {
-    if (result.problem === 'no-total') diags.error('PERCENTAGE_WITHOUT_TOTAL', at(pctPath), 'instances given as a percentage need run.total_instances to take it from; set run.total_instances');
+    if (result.problem === 'no-total')
+      diags.error(
+        'PERCENTAGE_WITHOUT_TOTAL',
+        at(pctPath),
+        'instances given as a percentage need run.total_instances to take it from; set run.total_instances',
+      );
     else if (result.problem === 'mismatch') {
-      diags.error('TOTAL_MISMATCH', at('/run/total_instances'), `run.total_instances is ${total} but the groups add up to ${fixed} instances`);
+      diags.error(
+        'TOTAL_MISMATCH',
+        at('/run/total_instances'),
+        `run.total_instances is ${total} but the groups add up to ${fixed} instances`,
+      );
     } else {
       const sum = specs.reduce((s, g) => s + ('percentage' in g ? g.percentage : 0), 0);
       diags.error(
@@ -162,7 +211,11 @@ function checkCounts(groups: unknown[], run: Obj, at: (p: string) => ReturnType<
   let ok = true;
   result.forEach((n, i) => {
     if (n < 1 && 'percentage' in specs[i]!) {
-      diags.error('ZERO_INSTANCES', at(pointer(['groups', i, 'instances', 'percentage'])), `groups[${i}] gets 0 of ${total} instances from percentage ${(specs[i] as { percentage: number }).percentage}; raise it or run.total_instances`);
+      diags.error(
+        'ZERO_INSTANCES',
+        at(pointer(['groups', i, 'instances', 'percentage'])),
+        `groups[${i}] gets 0 of ${total} instances from percentage ${(specs[i] as { percentage: number }).percentage}; raise it or run.total_instances`,
+      );
       ok = false;
     }
   });
@@ -176,7 +229,14 @@ function countSpecs(groups: unknown[]): CountSpec[] | undefined {
     const inst = asObj(g)?.instances ?? undefined;
     if (isCount(inst)) specs.push({ count: inst });
     else if (isObj(inst) && Object.keys(inst).length === 1 && isCount(inst.count)) specs.push({ count: inst.count });
-    else if (isObj(inst) && Object.keys(inst).length === 1 && typeof inst.percentage === 'number' && inst.percentage > 0 && inst.percentage <= 1) specs.push({ percentage: inst.percentage });
+    else if (
+      isObj(inst) &&
+      Object.keys(inst).length === 1 &&
+      typeof inst.percentage === 'number' &&
+      inst.percentage > 0 &&
+      inst.percentage <= 1
+    )
+      specs.push({ percentage: inst.percentage });
     else return undefined;
   }
   return specs;
@@ -194,7 +254,12 @@ function countAll(groups: unknown[], run: Obj): number | undefined {
   return Array.isArray(result) ? result.reduce((a, b) => a + b, 0) : undefined;
 }
 
-const DEPENDENT: readonly { field: string; needs: string; code: 'REORDER_WITHOUT_LATENCY' | 'JITTER_WITHOUT_LATENCY' | 'DISTRIBUTION_WITHOUT_JITTER' | 'CORRELATION_WITHOUT_BASE' }[] = [
+const DEPENDENT: readonly {
+  field: string;
+  needs: string;
+  code:
+    'REORDER_WITHOUT_LATENCY' | 'JITTER_WITHOUT_LATENCY' | 'DISTRIBUTION_WITHOUT_JITTER' | 'CORRELATION_WITHOUT_BASE';
+}[] = [
   { field: 'reorder', needs: 'latency', code: 'REORDER_WITHOUT_LATENCY' },
   { field: 'jitter', needs: 'latency', code: 'JITTER_WITHOUT_LATENCY' },
   { field: 'distribution', needs: 'jitter', code: 'DISTRIBUTION_WITHOUT_JITTER' },
@@ -229,12 +294,17 @@ function checkCombinations(
   for (const key of rules.keys()) namedTo.add(key.split('\0')[1]!);
   const targets = [...ids.filter((id) => namedTo.has(id)), '\0other'];
   const reported = new Set<string>();
-  const source = { root, group: (id: string) => groupShapes.get(id), rule: (f: string, t: string) => rules.get(ruleKey(f, t)) };
+  const source = {
+    root,
+    group: (id: string) => groupShapes.get(id),
+    rule: (f: string, t: string) => rules.get(ruleKey(f, t)),
+  };
   for (const from of ids.length ? ids : ['\0none']) {
     for (const to of targets) {
       const effective = new Map<string, { value: unknown; path: string }>();
       for (const layer of linkLayers(from, to, source)) {
-        for (const k of SHAPE_KEYS) if (layer.fields[k] !== undefined) effective.set(k, { value: layer.fields[k], path: `${layer.path}/${k}` });
+        for (const k of SHAPE_KEYS)
+          if (layer.fields[k] !== undefined) effective.set(k, { value: layer.fields[k], path: `${layer.path}/${k}` });
       }
       for (const dep of DEPENDENT) {
         const f = effective.get(dep.field);
@@ -242,7 +312,11 @@ function checkCombinations(
         if (reported.has(f.path)) continue;
         reported.add(f.path);
         const link = to === '\0other' ? `from group "${from}"` : `from "${from}" to "${to}"`;
-        diags.error(dep.code, at(f.path, 'key'), `${dep.field} needs ${dep.needs} on the same link, and the link ${link} has none; set ${dep.needs} here or in a wider rule`);
+        diags.error(
+          dep.code,
+          at(f.path, 'key'),
+          `${dep.field} needs ${dep.needs} on the same link, and the link ${link} has none; set ${dep.needs} here or in a wider rule`,
+        );
       }
     }
   }

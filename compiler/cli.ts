@@ -66,7 +66,11 @@ Docs: README.md and docs/composition.md.`,
     .exitOverride()
     .showSuggestionAfterError(true);
 
-  const formatOption = () => new Option('--format <format>', 'parser to use; required when the plan is read from stdin (-)').choices(['toml', 'yaml']);
+  const formatOption = () =>
+    new Option('--format <format>', 'parser to use; required when the plan is read from stdin (-)').choices([
+      'toml',
+      'yaml',
+    ]);
 
   program
     .command('validate')
@@ -81,7 +85,10 @@ Docs: README.md and docs/composition.md.`,
       if (code === EXIT.ok) {
         const plan = result.plan!;
         if (opts.json) io.stdout(JSON.stringify({ ok: true, diagnostics: result.diagnostics.items }, null, 2) + '\n');
-        else io.stdout(`${file === '-' ? '<stdin>' : file}: ok (${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'})\n`);
+        else
+          io.stdout(
+            `${file === '-' ? '<stdin>' : file}: ok (${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}, ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'})\n`,
+          );
       }
     });
 
@@ -107,15 +114,32 @@ Docs: README.md and docs/composition.md.`,
 
   program
     .command('compile')
-    .description('write the deployment of a plan for an orchestrator: compose.yaml, Kubernetes manifests or a Nomad job, with the runtime embedded')
+    .description(
+      'write the deployment of a plan for an orchestrator: compose.yaml, Kubernetes manifests or a Nomad job, with the runtime embedded',
+    )
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
     .addOption(formatOption())
-    .addOption(new Option('--target <target>', 'the orchestrator').choices(['compose', 'k8s', 'nomad']).makeOptionMandatory())
+    .addOption(
+      new Option('--target <target>', 'the orchestrator').choices(['compose', 'k8s', 'nomad']).makeOptionMandatory(),
+    )
     .option('-o, --out <dir>', 'output directory, replaced as a whole (default deploy/<target>)')
     .option('--check', 'write nothing; exit 1 with a unified diff when the directory is stale, 0 when fresh')
-    .option('--runtime-image <image>', "the coordinator's and shaping agent's image (default run.runtime_image, or tgc-runtime:<version>)")
-    .option('--image <[group=]image>', "an instance image instead of the plan's: for every group, or for one (repeatable)", collect, [])
-    .addOption(new Option('--shaping <backend>', 'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)').choices(['kernel', 'userspace']))
+    .option(
+      '--runtime-image <image>',
+      "the coordinator's and shaping agent's image (default run.runtime_image, or tgc-runtime:<version>)",
+    )
+    .option(
+      '--image <[group=]image>',
+      "an instance image instead of the plan's: for every group, or for one (repeatable)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option(
+        '--shaping <backend>',
+        'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)',
+      ).choices(['kernel', 'userspace']),
+    )
     .action(async (file: string, opts: PlanOptions & CompileOptions) => {
       let result = compile(file, opts, io);
       if (!result) return void (code = EXIT.invalid);
@@ -130,28 +154,59 @@ Docs: README.md and docs/composition.md.`,
 
   program
     .command('run')
-    .description('run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down')
+    .description(
+      'run a plan: start every instance with the coordinator and the network shaping, follow it, collect the results, tear it all down',
+    )
     .argument('<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin')
     .addOption(formatOption())
-    .addOption(new Option('--target <target>', 'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI)').choices(['local', 'compose', 'k8s', 'nomad']).default('local'))
-    .option('--runtime-image <image>', "container targets: the coordinator's and shaping agent's image (default run.runtime_image)")
-    .option('--image <[group=]image>', "container targets: an instance image instead of the plan's, for every group or one (repeatable)", collect, [])
+    .addOption(
+      new Option(
+        '--target <target>',
+        'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI)',
+      )
+        .choices(['local', 'compose', 'k8s', 'nomad'])
+        .default('local'),
+    )
+    .option(
+      '--runtime-image <image>',
+      "container targets: the coordinator's and shaping agent's image (default run.runtime_image)",
+    )
+    .option(
+      '--image <[group=]image>',
+      "container targets: an instance image instead of the plan's, for every group or one (repeatable)",
+      collect,
+      [],
+    )
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
     .option('--namespace <ns>', 'k8s: run in this existing namespace (default: one created per run, deleted after)')
     .option('--context <ctx>', 'k8s: the kubeconfig context (default: the current one)')
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
-    .action(async (file: string, opts: PlanOptions & { target: string; dryRun?: boolean; out?: string; shaping?: boolean; runtimeImage?: string; namespace?: string; context?: string; image?: string[] }) => {
-      const result = compile(file, opts, io);
-      if (!result) return void (code = EXIT.invalid);
-      code = report(result, { ...opts, json: false }, io);
-      if (code !== EXIT.ok) return;
-      const plan = withImages(result.plan!, opts.image ?? [], opts.target, io);
-      if (!plan) return void (code = EXIT.invalid);
-      const { runCommand } = await import('../targets/run-command.js');
-      code = await runCommand(plan, { ...opts, version: pkg.version, planFile: file }, io);
-    });
+    .action(
+      async (
+        file: string,
+        opts: PlanOptions & {
+          target: string;
+          dryRun?: boolean;
+          out?: string;
+          shaping?: boolean;
+          runtimeImage?: string;
+          namespace?: string;
+          context?: string;
+          image?: string[];
+        },
+      ) => {
+        const result = compile(file, opts, io);
+        if (!result) return void (code = EXIT.invalid);
+        code = report(result, { ...opts, json: false }, io);
+        if (code !== EXIT.ok) return;
+        const plan = withImages(result.plan!, opts.image ?? [], opts.target, io);
+        if (!plan) return void (code = EXIT.invalid);
+        const { runCommand } = await import('../targets/run-command.js');
+        code = await runCommand(plan, { ...opts, version: pkg.version, planFile: file }, io);
+      },
+    );
 
   program
     .command('coordinator')
@@ -170,9 +225,13 @@ Docs: README.md and docs/composition.md.`,
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are successes; every other parse failure is a usage error.
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.invalid;
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
+        ? EXIT.ok
+        : EXIT.invalid;
     }
-    io.stderr(`tgc: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug in tgc; please report it with the plan that caused it.\n`);
+    io.stderr(
+      `tgc: internal error: ${(err as Error)?.message ?? String(err)}\nThis is a bug in tgc; please report it with the plan that caused it.\n`,
+    );
     return EXIT.internal;
   }
 }
@@ -209,7 +268,12 @@ export function report(result: CompileResult, opts: PlanOptions, io: CliIo): num
   } else if (sorted.length > 0) {
     const text = sorted.map((d) => formatDiagnostic(d, result.source, { color: io.color })).join('\n\n');
     const warnings = sorted.length - errors;
-    const summary = [errors && `${errors} error${errors === 1 ? '' : 's'}`, warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`].filter(Boolean).join(', ');
+    const summary = [
+      errors && `${errors} error${errors === 1 ? '' : 's'}`,
+      warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     io.stderr(`${text}\n\n${summary}\n`);
   }
   return errors > 0 ? EXIT.invalid : EXIT.ok;

@@ -6,7 +6,9 @@ import { stableStringify } from './stable-stringify.js';
 
 /** `tgc plan --json`: the IR plus every instance, keys in a fixed order, params sorted. */
 export function planJson(plan: Plan): string {
-  return stableStringify({ plan, instances: expandInstances(plan) }, { sortKeysUnder: ['params', 'env', 'args'] }) + '\n';
+  return (
+    stableStringify({ plan, instances: expandInstances(plan) }, { sortKeysUnder: ['params', 'env', 'args'] }) + '\n'
+  );
 }
 
 /** `tgc plan`: what would run, one row per group, then the link rules. */
@@ -20,7 +22,13 @@ export function planTable(plan: Plan): string {
   lines.push('');
   const rows = [['GROUP', 'INSTANCES', 'RUNS', 'PARAMS', 'NETWORK']];
   for (const g of plan.groups) {
-    rows.push([g.id, String(g.instances), runs(g), params(g.params), describeShape({ ...plan.network.shape, ...g.network })]);
+    rows.push([
+      g.id,
+      String(g.instances),
+      runs(g),
+      params(g.params),
+      describeShape({ ...plan.network.shape, ...g.network }),
+    ]);
   }
   lines.push(...table(rows));
   if (plan.network.links.length > 0) {
@@ -37,7 +45,10 @@ function runs(g: Group): string {
   if (g.command) parts.push(g.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
   if (g.image) parts.push(`image ${g.image}`);
   else if (g.build) parts.push(`build ${g.build.context}`);
-  const res = [g.resources.cpuMillis !== undefined && `cpu ${g.resources.cpuMillis / 1000}`, g.resources.memoryBytes !== undefined && `mem ${formatBytes(g.resources.memoryBytes)}`].filter(Boolean);
+  const res = [
+    g.resources.cpuMillis !== undefined && `cpu ${g.resources.cpuMillis / 1000}`,
+    g.resources.memoryBytes !== undefined && `mem ${formatBytes(g.resources.memoryBytes)}`,
+  ].filter(Boolean);
   if (res.length) parts.push(`(${res.join(', ')})`);
   return parts.join(' · ');
 }
@@ -50,7 +61,10 @@ function params(p: Readonly<Record<string, Json>>): string {
 export function describeShape(s: LinkShape): string {
   const parts: string[] = [];
   if (s.blocked) parts.push('blocked');
-  if (s.latencyMs !== undefined) parts.push(`latency ${formatDuration(s.latencyMs)}${s.jitterMs !== undefined ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}` : ''}`);
+  if (s.latencyMs !== undefined)
+    parts.push(
+      `latency ${formatDuration(s.latencyMs)}${s.jitterMs !== undefined ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}` : ''}`,
+    );
   const pct = (label: string, v: number | undefined, corr: number | undefined) => {
     if (v !== undefined) parts.push(`${label} ${v}%${corr !== undefined ? ` (corr ${corr}%)` : ''}`);
   };
@@ -64,5 +78,10 @@ export function describeShape(s: LinkShape): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -8,7 +8,10 @@ export type CountSpec = { readonly count: number } | { readonly percentage: numb
  * fractional remainders, ties to the group written first (the largest remainder method), so
  * the counts always add up to `total`.
  */
-export function resolveCounts(specs: readonly CountSpec[], total: number | undefined): number[] | { readonly problem: 'no-total' | 'sum' | 'mismatch' } {
+export function resolveCounts(
+  specs: readonly CountSpec[],
+  total: number | undefined,
+): number[] | { readonly problem: 'no-total' | 'sum' | 'mismatch' } {
   const fixed = specs.reduce((s, g) => s + ('count' in g ? g.count : 0), 0);
   const pct = specs.filter((g): g is { percentage: number } => 'percentage' in g);
   if (pct.length === 0) {

@@ -10,7 +10,11 @@ export function toJsonValues(value: unknown, positions: Positions, diags: Diagno
   const walk = (v: unknown, path: (string | number)[]): unknown => {
     if (typeof v === 'bigint') {
       if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-      diags.error('BAD_NUMBER', locate(positions, pointer(path)), `integer ${v} is beyond what JSON numbers carry exactly (±2^53); write it as a string`);
+      diags.error(
+        'BAD_NUMBER',
+        locate(positions, pointer(path)),
+        `integer ${v} is beyond what JSON numbers carry exactly (±2^53); write it as a string`,
+      );
       return 0;
     }
     if (typeof v === 'number') {
@@ -23,7 +27,12 @@ export function toJsonValues(value: unknown, positions: Positions, diags: Diagno
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) {
-        Object.defineProperty(out, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, k, {
+          value: walk(item, [...path, k]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }

@@ -14,7 +14,14 @@ export interface LinkSource<S> {
  * it sets. Shared by validation (on raw shapes) and by the network planner (on the IR).
  */
 export function linkLayers<S>(from: string, to: string, source: LinkSource<S>): S[] {
-  const layers = [source.root, source.rule('*', '*'), source.group(from), source.rule('*', to), source.rule(from, '*'), source.rule(from, to)];
+  const layers = [
+    source.root,
+    source.rule('*', '*'),
+    source.group(from),
+    source.rule('*', to),
+    source.rule(from, '*'),
+    source.rule(from, to),
+  ];
   return layers.filter((s): s is S => s !== undefined);
 }
 

@@ -17,7 +17,9 @@ export const DEFAULT_SUBNET = '198.18.0.0/16';
  */
 export function normalize(c: Composition): Plan {
   const defaults: Settings = c.defaults ?? {};
-  const specs: CountSpec[] = c.groups.map((g) => (typeof g.instances === 'number' ? { count: g.instances } : g.instances));
+  const specs: CountSpec[] = c.groups.map((g) =>
+    typeof g.instances === 'number' ? { count: g.instances } : g.instances,
+  );
   const counts = resolveCounts(specs, c.run?.total_instances);
   if (!Array.isArray(counts)) throw new Error('normalize: instance counts do not resolve; run checkMeaning first');
   let firstIndex = 0;
@@ -64,7 +66,11 @@ export function normalize(c: Composition): Plan {
 }
 
 function normalizeBuild(b: BuildSpec): Build {
-  return { context: b.context, ...(b.dockerfile !== undefined && { dockerfile: b.dockerfile }), args: stringMap(b.args ?? {}) };
+  return {
+    context: b.context,
+    ...(b.dockerfile !== undefined && { dockerfile: b.dockerfile }),
+    args: stringMap(b.args ?? {}),
+  };
 }
 
 function normalizeResources(r: NonNullable<Settings['resources']>): Resources {

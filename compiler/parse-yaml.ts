@@ -23,10 +23,16 @@ interface WalkState {
  * shared group settings; duplicate keys are errors, as in the TOML they mirror.
  */
 export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | undefined {
-  const doc = parseDocument(source.text, { merge: true, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  const doc = parseDocument(source.text, {
+    merge: true,
+    uniqueKeys: true,
+    prettyErrors: false,
+    keepSourceTokens: false,
+  });
   for (const e of doc.errors) {
     const range = { start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) };
-    if (e.code === 'DUPLICATE_KEY') diags.error('DUPLICATE_KEY', range, 'duplicate key: it is already defined above in this mapping');
+    if (e.code === 'DUPLICATE_KEY')
+      diags.error('DUPLICATE_KEY', range, 'duplicate key: it is already defined above in this mapping');
     else diags.error('YAML_SYNTAX', range, yamlMessage(e.message));
   }
   if (doc.errors.length > 0) return undefined;
@@ -35,7 +41,11 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     Alias(_, alias) {
       if (alias.resolve(doc) === undefined) {
         unresolved = true;
-        diags.error('YAML_ALIAS', rangeOf(alias), `alias *${alias.source} refers to no anchor; define &${alias.source} before using it`);
+        diags.error(
+          'YAML_ALIAS',
+          rangeOf(alias),
+          `alias *${alias.source} refers to no anchor; define &${alias.source} before using it`,
+        );
       }
     },
   });
@@ -46,7 +56,11 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
   const state: WalkState = { doc, out: positions, ancestors: new Set(), budget: MAX_NODES };
   if (doc.contents) walk(doc.contents, [], undefined, state);
   if (state.cycle) {
-    diags.error('YAML_ALIAS', rangeOf(state.cycle), `alias *${state.cycle.source} is used inside the node it names, which would make the plan infinite`);
+    diags.error(
+      'YAML_ALIAS',
+      rangeOf(state.cycle),
+      `alias *${state.cycle.source} is used inside the node it names, which would make the plan infinite`,
+    );
     return undefined;
   }
   let value: unknown;
@@ -118,7 +132,8 @@ function walk(node: unknown, path: (string | number)[], key: Range | undefined, 
         }
         for (const pair of src.items) {
           const name = keyName(pair.key);
-          if (name !== undefined && !out.has(pointer([...path, name]))) walk(pair.value, [...path, name], rangeOf(pair.key as Node), state);
+          if (name !== undefined && !out.has(pointer([...path, name])))
+            walk(pair.value, [...path, name], rangeOf(pair.key as Node), state);
         }
       }
     }

@@ -43,12 +43,17 @@ export function compileText(name: string, text: string | Uint8Array, format?: Fo
 function compileRead(read: ReadResult): CompileResult {
   const { source, format, diagnostics } = read;
   if (!source || !format || diagnostics.hasErrors) return { ...(source && { source }), diagnostics };
-  const parsed: Parsed | undefined = format === 'toml' ? parseToml(source, diagnostics) : parseYaml(source, diagnostics);
+  const parsed: Parsed | undefined =
+    format === 'toml' ? parseToml(source, diagnostics) : parseYaml(source, diagnostics);
   if (!parsed) return { source, diagnostics };
   const value = toJsonValues(parsed.value, parsed.positions, diagnostics);
   if (diagnostics.hasErrors) return { source, diagnostics };
   if (value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)) {
-    diagnostics.error('FILE_EMPTY', { start: 0, end: 1 }, 'the plan holds no keys; it needs at least version, name and groups (see `tgc schema`)');
+    diagnostics.error(
+      'FILE_EMPTY',
+      { start: 0, end: 1 },
+      'the plan holds no keys; it needs at least version, name and groups (see `tgc schema`)',
+    );
     return { source, diagnostics };
   }
   const shapeOk = checkSchema(value, parsed.positions, format, diagnostics);

@@ -20,7 +20,10 @@ export function parentPointer(path: string): string {
 }
 
 export function lastSegment(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  return path
+    .slice(path.lastIndexOf('/') + 1)
+    .replace(/~1/g, '/')
+    .replace(/~0/g, '~');
 }
 
 const START: Range = { start: 0, end: 1 };
@@ -33,7 +36,8 @@ export function locate(positions: Positions, path: string, want: 'key' | 'value'
   let p = path;
   for (;;) {
     const found = positions.get(p);
-    if (found) return (want === 'key' ? found.key : undefined) ?? (p === path ? found.value : (found.key ?? found.value));
+    if (found)
+      return (want === 'key' ? found.key : undefined) ?? (p === path ? found.value : (found.key ?? found.value));
     if (p === '') return START;
     p = parentPointer(p);
   }

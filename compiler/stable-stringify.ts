@@ -16,12 +16,17 @@ export function stableStringify(value: unknown, options: StableOptions = {}): st
     if (Array.isArray(v)) return v.map(sortAll);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) Object.defineProperty(out, k, { value: sortAll((v as Record<string, unknown>)[k]), enumerable: true });
+      for (const k of Object.keys(v).sort())
+        Object.defineProperty(out, k, { value: sortAll((v as Record<string, unknown>)[k]), enumerable: true });
       return out;
     }
     return v;
   };
-  return JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
-    return sortUnder.has(key) && v !== null && typeof v === 'object' && !Array.isArray(v) ? sortAll(v) : v;
-  }, options.indent ?? 2);
+  return JSON.stringify(
+    value,
+    function (this: unknown, key: string, v: unknown) {
+      return sortUnder.has(key) && v !== null && typeof v === 'object' && !Array.isArray(v) ? sortAll(v) : v;
+    },
+    options.indent ?? 2,
+  );
 }

@@ -3,7 +3,15 @@
  * does not accept. The JSON Schema patterns accept the same texts; these give them meaning.
  */
 
-const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** `"50ms"`, `"1.5s"`, `"1m30s"` → milliseconds (fractions kept: `"100us"` → 0.1). */
 export function parseDuration(text: string): number | undefined {
@@ -25,7 +33,19 @@ export function parsePercent(text: string): number | undefined {
   return n <= 100 ? n : undefined;
 }
 
-const RATE_PREFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, ki: 1024, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+const RATE_PREFIX: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  ki: 1024,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
 
 /**
  * Bits (`"500kbit"`, `"10Mbit"`, `"8Kibit"`) or bytes per second (`"2MB/s"`, `"512KiB/s"`)
@@ -49,7 +69,18 @@ export function parseCpu(value: number | string): number | undefined {
   return millis > 0 ? millis : undefined;
 }
 
-const MEMORY_FACTOR: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, ki: 1024, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+const MEMORY_FACTOR: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  ki: 1024,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
 
 /** `"512Mi"`, `"1G"`, `"1048576"` → bytes. */
 export function parseMemory(text: string): number | undefined {

@@ -117,12 +117,17 @@ function shaping(io: AgentIo, file: string | boolean | undefined): AgentShaping 
 }
 
 /** The data interface: the one with an address in the data subnet, else the first non-loopback IPv4 one (a pod's eth0). */
-export function dataInterface(subnet: string | undefined, interfaces = networkInterfaces()): { device: string; ip: string } | undefined {
+export function dataInterface(
+  subnet: string | undefined,
+  interfaces = networkInterfaces(),
+): { device: string; ip: string } | undefined {
   const cidr = subnet ? parseCidr(subnet) : undefined;
-  const v4 = Object.entries(interfaces).flatMap(([device, list]) => (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => ({ device, ip: a.address })));
+  const v4 = Object.entries(interfaces).flatMap(([device, list]) =>
+    (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => ({ device, ip: a.address })),
+  );
   if (cidr && !('error' in cidr)) {
     const mask = cidr.prefix === 0 ? 0 : (~0 << (32 - cidr.prefix)) >>> 0;
-    const inSubnet = v4.find((a) => ((parseIpv4(a.ip)! & mask) >>> 0) === ((cidr.address & mask) >>> 0));
+    const inSubnet = v4.find((a) => (parseIpv4(a.ip)! & mask) >>> 0 === (cidr.address & mask) >>> 0);
     if (inSubnet) return inSubnet;
   }
   return v4[0];
@@ -134,8 +139,16 @@ async function kernelAgent(values: Record<string, string | boolean | undefined>,
   const group = need(io, 'TGC_GROUP');
   // An interface is listed once it is up and has carrier, which can lag its creation by a second.
   let data = dataInterface(io.env.TGC_DATA_SUBNET);
-  for (const deadline = Date.now() + 30_000; !data && Date.now() < deadline; data = dataInterface(io.env.TGC_DATA_SUBNET)) await new Promise((r) => setTimeout(r, 200));
-  if (!data) throw new Error(`no IPv4 interface to shape (up, with carrier${io.env.TGC_DATA_SUBNET ? `, in ${io.env.TGC_DATA_SUBNET}` : ''}) within 30 s`);
+  for (
+    const deadline = Date.now() + 30_000;
+    !data && Date.now() < deadline;
+    data = dataInterface(io.env.TGC_DATA_SUBNET)
+  )
+    await new Promise((r) => setTimeout(r, 200));
+  if (!data)
+    throw new Error(
+      `no IPv4 interface to shape (up, with carrier${io.env.TGC_DATA_SUBNET ? `, in ${io.env.TGC_DATA_SUBNET}` : ''}) within 30 s`,
+    );
   const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, 10 * 60_000);
   const stopped = new Promise<void>((resolve) => link.onStop(resolve));
   let addresses: Map<string, readonly string[]>;
@@ -149,14 +162,16 @@ async function kernelAgent(values: Record<string, string | boolean | undefined>,
     const all = new Promise<void>((resolve) => {
       void link.subscribe(ADDRESS_TOPIC, (payload) => {
         const p = payload as { instance?: unknown; group?: unknown; ip?: unknown };
-        if (typeof p.instance === 'string' && typeof p.ip === 'string' && typeof p.group === 'string') seen.set(p.instance, `${p.group}\0${p.ip}`);
+        if (typeof p.instance === 'string' && typeof p.ip === 'string' && typeof p.group === 'string')
+          seen.set(p.instance, `${p.group}\0${p.ip}`);
         if (seen.size >= total) resolve();
       });
     });
     await link.publish(ADDRESS_TOPIC, { instance, group, ip: data.ip });
     if (planEgress(spec, group).classes.length > 0) {
       io.stderr(`tgc agent: ${instance} waiting for the data addresses of ${total} instances\n`);
-      if ((await Promise.race([all.then(() => 'all' as const), stopped.then(() => 'stopped' as const)])) === 'stopped') return 0;
+      if ((await Promise.race([all.then(() => 'all' as const), stopped.then(() => 'stopped' as const)])) === 'stopped')
+        return 0;
     }
     addresses = new Map();
     for (const v of seen.values()) {
@@ -189,9 +204,19 @@ async function tunAgent(values: Record<string, string | boolean | undefined>, io
   const wire = /^(.+):([0-9]+)$/.exec(String(values.wire ?? ''));
   const port = Number(values.port);
   const device = String(values.device);
-  if (!/^[0-9.]+\/[0-9]+$/.test(ip) || !wire || !Number.isInteger(port)) throw new Error('tun needs --ip A/P, --wire HOST:PORT and --port P');
+  if (!/^[0-9.]+\/[0-9]+$/.test(ip) || !wire || !Number.isInteger(port))
+    throw new Error('tun needs --ip A/P, --wire HOST:PORT and --port P');
   const wireIp = await resolveHost(wire[1]!, 60_000);
-  const socat = spawn('socat', ['-b', '65536', `TUN:${ip},tun-name=${device},iff-no-pi,tun-type=tun,iff-up`, `UDP:${wireIp}:${wire[2]},bind=:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const socat = spawn(
+    'socat',
+    [
+      '-b',
+      '65536',
+      `TUN:${ip},tun-name=${device},iff-no-pi,tun-type=tun,iff-up`,
+      `UDP:${wireIp}:${wire[2]},bind=:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const exited = new Promise<number>((resolve) => {
     socat.once('exit', (code) => resolve(code ?? 1));
     socat.once('error', (err) => {
@@ -221,7 +246,9 @@ async function wireAgent(values: Record<string, string | boolean | undefined>, i
   const endpoints = spec.endpoints ?? [];
   const groupOf = new Map(endpoints.map((e) => [e.name, e.group]));
   const overrides = new Map<string, LinkShape>();
-  const wire = new Wire({ shapeOf: (from, to) => linkShape(spec, groupOf.get(from)!, groupOf.get(to)!, overrides.get(from)) });
+  const wire = new Wire({
+    shapeOf: (from, to) => linkShape(spec, groupOf.get(from)!, groupOf.get(to)!, overrides.get(from)),
+  });
   const port = await wire.listen(Number(values.port ?? 7000), '0.0.0.0');
   io.stderr(`tgc agent: wire listening on UDP ${port} for ${endpoints.length} instances\n`);
   const links: AgentLink[] = [];
@@ -247,6 +274,10 @@ async function wireAgent(values: Record<string, string | boolean | undefined>, i
   for (const l of links) l.close();
   wire.close();
   const s = wire.stats;
-  io.stderr(`tgc agent: wire forwarded ${s.forwarded} packets; dropped ${Object.entries(s.dropped).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+  io.stderr(
+    `tgc agent: wire forwarded ${s.forwarded} packets; dropped ${Object.entries(s.dropped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}\n`,
+  );
   return 0;
 }

@@ -66,7 +66,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     return 2;
   };
   const instances = Number(values.instances);
-  if (!values.instances || !Number.isInteger(instances) || instances < 1) return usage('--instances N is required, N a positive integer');
+  if (!values.instances || !Number.isInteger(instances) || instances < 1)
+    return usage('--instances N is required, N a positive integer');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`--port ${values.port} is not a port number`);
   let groups: Record<string, number> | undefined;
@@ -81,7 +82,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     if (sum !== instances) return usage(`--groups add up to ${sum}, --instances is ${instances}`);
   }
   const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : undefined;
-  if (values.timeout !== undefined && timeoutMs === undefined) return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
+  if (values.timeout !== undefined && timeoutMs === undefined)
+    return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
   const lingerMs = parseDuration(String(values.linger));
   if (lingerMs === undefined) return usage(`--linger ${values.linger}: write a duration such as 5s`);
 
@@ -101,7 +103,9 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     return 3;
   }
   if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
-  io.stderr(`tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? '' : 's'}\n`);
+  io.stderr(
+    `tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? '' : 's'}\n`,
+  );
 
   const interrupted = new Promise<'interrupted'>((resolve) => {
     process.once('SIGINT', () => resolve('interrupted'));

@@ -132,7 +132,8 @@ const NAME_LIMIT = 256;
 export class Coordinator {
   readonly runId: string;
   readonly plan: string;
-  private readonly options: Required<Omit<CoordinatorOptions, 'groups' | 'timeoutMs' | 'runId' | 'plan'>> & CoordinatorOptions;
+  private readonly options: Required<Omit<CoordinatorOptions, 'groups' | 'timeoutMs' | 'runId' | 'plan'>> &
+    CoordinatorOptions;
   private readonly server: Server;
   private readonly http = createHttpServer((req, res) => this.serveHttp(req, res));
   private readonly conns = new Set<Conn>();
@@ -155,12 +156,20 @@ export class Coordinator {
   readonly ended: Promise<Results> = new Promise((resolve) => (this.resolveEnded = resolve));
 
   constructor(options: CoordinatorOptions) {
-    if (!Number.isInteger(options.instances) || options.instances < 1) throw new RangeError('instances must be a positive integer');
+    if (!Number.isInteger(options.instances) || options.instances < 1)
+      throw new RangeError('instances must be a positive integer');
     if (options.groups) {
       const sum = Object.values(options.groups).reduce((a, b) => a + b, 0);
-      if (sum !== options.instances) throw new RangeError(`the group counts add up to ${sum}, not ${options.instances}`);
+      if (sum !== options.instances)
+        throw new RangeError(`the group counts add up to ${sum}, not ${options.instances}`);
     }
-    this.options = { agents: false, maxConnections: 20_000, maxQueuedBytes: 16 * 1024 * 1024, idleTimeoutMs: 120_000, ...options };
+    this.options = {
+      agents: false,
+      maxConnections: 20_000,
+      maxQueuedBytes: 16 * 1024 * 1024,
+      idleTimeoutMs: 120_000,
+      ...options,
+    };
     this.runId = options.runId ?? randomBytes(8).toString('hex');
     this.plan = options.plan ?? '';
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -207,7 +216,13 @@ export class Coordinator {
       if (!conn.role) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
-    const conn: Conn = { socket, reader: new LineReader(MAX_FRAME_BYTES), cursors: new Map(), drainPending: false, closed: false };
+    const conn: Conn = {
+      socket,
+      reader: new LineReader(MAX_FRAME_BYTES),
+      cursors: new Map(),
+      drainPending: false,
+      closed: false,
+    };
     // One port, two protocols: a first byte that starts an HTTP method goes to the HTTP server.
     socket.once('data', (first: Buffer) => {
       const c = first[0]!;
@@ -231,7 +246,12 @@ export class Coordinator {
     if (conn.closed) return;
     const lines = conn.reader.push(chunk);
     if (lines === 'tooLong') {
-      this.sendError(conn, undefined, 'frame_too_large', `a frame is limited to ${MAX_FRAME_BYTES} bytes; closing the connection`);
+      this.sendError(
+        conn,
+        undefined,
+        'frame_too_large',
+        `a frame is limited to ${MAX_FRAME_BYTES} bytes; closing the connection`,
+      );
       conn.socket.end();
       conn.closed = true;
       return;
@@ -335,16 +355,22 @@ export class Coordinator {
     }
     const msg = raw as Record<string, unknown>;
     const id = Number.isSafeInteger(msg.id) ? (msg.id as number) : undefined;
-    if (msg.id !== undefined && id === undefined) return this.sendError(conn, undefined, 'bad_request', '"id" must be an integer');
+    if (msg.id !== undefined && id === undefined)
+      return this.sendError(conn, undefined, 'bad_request', '"id" must be an integer');
     const type = msg.type;
-    const str = (k: string, max = NAME_LIMIT): string | undefined => (typeof msg[k] === 'string' && (msg[k] as string).length > 0 && (msg[k] as string).length <= max ? (msg[k] as string) : undefined);
+    const str = (k: string, max = NAME_LIMIT): string | undefined =>
+      typeof msg[k] === 'string' && (msg[k] as string).length > 0 && (msg[k] as string).length <= max
+        ? (msg[k] as string)
+        : undefined;
     const bad = (what: string) => this.sendError(conn, id, 'bad_request', what);
 
     if (type === 'ping') return this.reply(conn, id, {});
     if (type === 'register') return this.register(conn, id, msg);
-    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) return this.sendError(conn, id, 'unknown_type', `unknown message type ${JSON.stringify(type)}`);
+    if (typeof type !== 'string' || !KNOWN_TYPES.has(type))
+      return this.sendError(conn, id, 'unknown_type', `unknown message type ${JSON.stringify(type)}`);
     if (!conn.role) return this.sendError(conn, id, 'not_registered', `register before sending "${type}"`);
-    if (this.result && type !== 'configured') return this.sendError(conn, id, 'run_ended', `the run has ended (${this.result.outcome})`);
+    if (this.result && type !== 'configured')
+      return this.sendError(conn, id, 'run_ended', `the run has ended (${this.result.outcome})`);
 
     switch (type) {
       case 'signal': {
@@ -355,7 +381,8 @@ export class Coordinator {
       case 'barrier': {
         const state = str('state');
         const target = msg.target;
-        if (!state || !Number.isSafeInteger(target)) return bad('"state" must be a non-empty string and "target" an integer');
+        if (!state || !Number.isSafeInteger(target))
+          return bad('"state" must be a non-empty string and "target" an integer');
         const entry = this.state(state);
         if (entry.count >= (target as number)) return this.replyCount(conn, id, entry.count);
         const list = entry.waiters.get(target as number) ?? [];
@@ -371,7 +398,8 @@ export class Coordinator {
       case 'subscribe': {
         const topic = str('topic');
         const from = msg.from === undefined ? 1 : msg.from;
-        if (!topic || !Number.isSafeInteger(from) || (from as number) < 1) return bad('"topic" must be a non-empty string and "from" an integer ≥ 1');
+        if (!topic || !Number.isSafeInteger(from) || (from as number) < 1)
+          return bad('"topic" must be a non-empty string and "from" an integer ≥ 1');
         const t = this.topic(topic);
         this.reply(conn, id, { seq: t.lines.length });
         conn.cursors.set(topic, Math.min(from as number, conn.cursors.get(topic) ?? Infinity));
@@ -390,7 +418,8 @@ export class Coordinator {
         const name = str('name');
         const value = msg.value;
         const unit = msg.unit === undefined ? '' : msg.unit;
-        if (!name || typeof value !== 'number' || !Number.isFinite(value) || typeof unit !== 'string') return bad('"name" must be a string, "value" a finite number, "unit" a string');
+        if (!name || typeof value !== 'number' || !Number.isFinite(value) || typeof unit !== 'string')
+          return bad('"name" must be a string, "value" a finite number, "unit" a string');
         const inst = conn.instance;
         if (!inst) return bad('only instances record metrics');
         addSample(inst.metrics, name, value, unit);
@@ -402,15 +431,22 @@ export class Coordinator {
       case 'message': {
         if (typeof msg.text !== 'string') return bad('"text" must be a string');
         const inst = conn.instance;
-        if (inst && inst.messages.length < MAX_MESSAGES_PER_INSTANCE) inst.messages.push(msg.text.slice(0, MAX_MESSAGE_CHARS));
+        if (inst && inst.messages.length < MAX_MESSAGES_PER_INSTANCE)
+          inst.messages.push(msg.text.slice(0, MAX_MESSAGE_CHARS));
         return this.reply(conn, id, {});
       }
       case 'outcome': {
         const inst = conn.instance;
         if (!inst) return bad('only instances report outcomes');
         if (msg.status !== 'success' && msg.status !== 'failure') return bad('"status" must be "success" or "failure"');
-        if (inst.outcome) return this.sendError(conn, id, 'outcome_reported', `the outcome of ${inst.name} is already ${inst.outcome}`);
-        const reason = typeof msg.reason === 'string' ? msg.reason.slice(0, MAX_MESSAGE_CHARS) : msg.status === 'failure' ? 'failed' : undefined;
+        if (inst.outcome)
+          return this.sendError(conn, id, 'outcome_reported', `the outcome of ${inst.name} is already ${inst.outcome}`);
+        const reason =
+          typeof msg.reason === 'string'
+            ? msg.reason.slice(0, MAX_MESSAGE_CHARS)
+            : msg.status === 'failure'
+              ? 'failed'
+              : undefined;
         this.reply(conn, id, {});
         this.setOutcome(inst, msg.status, reason);
         return;
@@ -423,14 +459,16 @@ export class Coordinator {
         return;
       }
       case 'network_ready': {
-        if (conn.role !== 'agent' || conn.shapes === undefined) return bad('only shaping agents report network readiness');
+        if (conn.role !== 'agent' || conn.shapes === undefined)
+          return bad('only shaping agents report network readiness');
         const inst = this.byName.get(conn.shapes);
         this.reply(conn, id, {});
         this.markReady(conn.shapes, inst);
         return;
       }
       case 'network_failed': {
-        if (conn.role !== 'agent' || conn.shapes === undefined) return bad('only shaping agents report network failures');
+        if (conn.role !== 'agent' || conn.shapes === undefined)
+          return bad('only shaping agents report network failures');
         const reason = typeof msg.reason === 'string' ? msg.reason.slice(0, MAX_MESSAGE_CHARS) : 'no reason given';
         this.reply(conn, id, {});
         this.endRun('failure', `the network of ${conn.shapes} could not be shaped: ${reason}`, 'stopped');
@@ -441,7 +479,8 @@ export class Coordinator {
         const shape = msg.shape;
         const callback = msg.callback_state === undefined ? undefined : str('callback_state');
         if (!inst) return bad('only instances configure their network');
-        if (shape === null || typeof shape !== 'object' || Array.isArray(shape)) return bad('"shape" must be an object');
+        if (shape === null || typeof shape !== 'object' || Array.isArray(shape))
+          return bad('"shape" must be an object');
         if (msg.callback_state !== undefined && !callback) return bad('"callback_state" must be a non-empty string');
         const agent = this.agentsByName.get(inst.name);
         if (!agent) return this.sendError(conn, id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
@@ -456,8 +495,10 @@ export class Coordinator {
         if (!pending || pending.agent !== conn) return bad('"ref" names no configure request sent to this agent');
         this.pendingConfigures.delete(ref as number);
         this.reply(conn, id, {});
-        if (typeof msg.error === 'string') return this.sendError(pending.from, pending.id, 'configure_failed', msg.error);
-        const count = pending.callbackState !== undefined && !this.result ? this.signal(pending.callbackState) : undefined;
+        if (typeof msg.error === 'string')
+          return this.sendError(pending.from, pending.id, 'configure_failed', msg.error);
+        const count =
+          pending.callbackState !== undefined && !this.result ? this.signal(pending.callbackState) : undefined;
         return this.reply(pending.from, pending.id, count === undefined ? {} : { count });
       }
     }
@@ -467,11 +508,16 @@ export class Coordinator {
     if (conn.role) return this.sendError(conn, id, 'already_registered', 'this connection is already registered');
     if (this.result) return this.sendError(conn, id, 'run_ended', `the run has ended (${this.result.outcome})`);
     const role = msg.role ?? 'instance';
-    const name = typeof msg.instance === 'string' && msg.instance.length > 0 && msg.instance.length <= NAME_LIMIT ? msg.instance : undefined;
-    if (msg.instance !== undefined && name === undefined) return this.sendError(conn, id, 'bad_request', '"instance" must be a non-empty string');
+    const name =
+      typeof msg.instance === 'string' && msg.instance.length > 0 && msg.instance.length <= NAME_LIMIT
+        ? msg.instance
+        : undefined;
+    if (msg.instance !== undefined && name === undefined)
+      return this.sendError(conn, id, 'bad_request', '"instance" must be a non-empty string');
     if (role === 'agent') {
       if (!name) return this.sendError(conn, id, 'bad_request', 'an agent registers with the "instance" it shapes');
-      if (this.agentsByName.has(name)) return this.sendError(conn, id, 'duplicate_instance', `an agent for ${name} is already connected`);
+      if (this.agentsByName.has(name))
+        return this.sendError(conn, id, 'duplicate_instance', `an agent for ${name} is already connected`);
       conn.role = 'agent';
       conn.shapes = name;
       this.agentsByName.set(name, conn);
@@ -480,16 +526,26 @@ export class Coordinator {
       return this.reply(conn, id, { run_id: this.runId, plan: this.plan });
     }
     if (role !== 'instance') return this.sendError(conn, id, 'bad_request', '"role" must be "instance" or "agent"');
-    const group = typeof msg.group === 'string' && msg.group.length > 0 && msg.group.length <= NAME_LIMIT ? msg.group : undefined;
+    const group =
+      typeof msg.group === 'string' && msg.group.length > 0 && msg.group.length <= NAME_LIMIT ? msg.group : undefined;
     if (!group) return this.sendError(conn, id, 'bad_request', '"group" must be a non-empty string');
     const dataIp = typeof msg.data_ip === 'string' && msg.data_ip.length <= 64 ? msg.data_ip : null;
     const expected = this.options.groups?.[group];
-    if (this.options.groups && expected === undefined) return this.sendError(conn, id, 'unknown_group', `no group "${group}" in this run (groups: ${Object.keys(this.options.groups).join(', ')})`);
-    if (this.instances.length >= this.options.instances) return this.sendError(conn, id, 'run_full', `all ${this.options.instances} instances have registered`);
+    if (this.options.groups && expected === undefined)
+      return this.sendError(
+        conn,
+        id,
+        'unknown_group',
+        `no group "${group}" in this run (groups: ${Object.keys(this.options.groups).join(', ')})`,
+      );
+    if (this.instances.length >= this.options.instances)
+      return this.sendError(conn, id, 'run_full', `all ${this.options.instances} instances have registered`);
     const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
-    if (expected !== undefined && groupSeq > expected) return this.sendError(conn, id, 'group_full', `all ${expected} instances of group "${group}" have registered`);
+    if (expected !== undefined && groupSeq > expected)
+      return this.sendError(conn, id, 'group_full', `all ${expected} instances of group "${group}" have registered`);
     const instanceName = name ?? `${group}-${groupSeq - 1}`;
-    if (this.byName.has(instanceName)) return this.sendError(conn, id, 'duplicate_instance', `instance ${instanceName} has already registered`);
+    if (this.byName.has(instanceName))
+      return this.sendError(conn, id, 'duplicate_instance', `instance ${instanceName} has already registered`);
     const inst = this.addInstance(instanceName, group, dataIp, conn);
     conn.role = 'instance';
     conn.instance = inst;
@@ -576,7 +632,9 @@ export class Coordinator {
 
   private publish(name: string, payload: unknown): number {
     const t = this.topic(name);
-    t.lines.push(Buffer.from(JSON.stringify({ event: 'message', topic: name, seq: t.lines.length + 1, payload }) + '\n'));
+    t.lines.push(
+      Buffer.from(JSON.stringify({ event: 'message', topic: name, seq: t.lines.length + 1, payload }) + '\n'),
+    );
     for (const conn of t.subscribers) this.deliver(conn, name, t);
     return t.lines.length;
   }
@@ -611,7 +669,11 @@ export class Coordinator {
     if (reason !== undefined) inst.reason = reason;
     inst.endedMs = Date.now() - this.startedAt;
     if (outcome === 'failure' || outcome === 'crash') {
-      this.endRun('failure', `${inst.name} ${outcome === 'crash' ? 'crashed' : 'failed'}${reason ? `: ${reason}` : ''}`, 'stopped');
+      this.endRun(
+        'failure',
+        `${inst.name} ${outcome === 'crash' ? 'crashed' : 'failed'}${reason ? `: ${reason}` : ''}`,
+        'stopped',
+      );
       return;
     }
     const succeeded = this.instances.filter((i) => i.outcome === 'success').length;
@@ -622,7 +684,9 @@ export class Coordinator {
     if (this.result) return;
     const missing = this.options.instances - this.instances.length;
     const running = this.instances.filter((i) => !i.outcome).length;
-    const parts = [running && `${running} timed out`, missing && `${missing} never registered`].filter(Boolean).join(', ');
+    const parts = [running && `${running} timed out`, missing && `${missing} never registered`]
+      .filter(Boolean)
+      .join(', ');
     this.endRun('failure', `the run deadline (${this.options.timeoutMs} ms) passed: ${parts}`, 'timeout');
   }
 
@@ -634,7 +698,8 @@ export class Coordinator {
     for (const inst of this.instances) {
       if (!inst.outcome) {
         inst.outcome = rest;
-        inst.reason = rest === 'timeout' ? 'no outcome before the run deadline' : `stopped: ${reason ?? 'the run ended'}`;
+        inst.reason =
+          rest === 'timeout' ? 'no outcome before the run deadline' : `stopped: ${reason ?? 'the run ended'}`;
         inst.endedMs = now;
       }
     }
@@ -644,10 +709,12 @@ export class Coordinator {
       this.send(conn, stop);
     }
     for (const entry of this.states.values()) {
-      for (const list of entry.waiters.values()) for (const w of list) this.sendError(w.conn, w.id, 'run_ended', 'the run ended before the barrier was reached');
+      for (const list of entry.waiters.values())
+        for (const w of list) this.sendError(w.conn, w.id, 'run_ended', 'the run ended before the barrier was reached');
       entry.waiters.clear();
     }
-    for (const p of this.pendingConfigures.values()) this.sendError(p.from, p.id, 'run_ended', 'the run ended before the network was configured');
+    for (const p of this.pendingConfigures.values())
+      this.sendError(p.from, p.id, 'run_ended', 'the run ended before the network was configured');
     this.pendingConfigures.clear();
     this.resolveEnded(this.result);
   }
@@ -714,8 +781,10 @@ export class Coordinator {
   /** Live progress, as `/status` serves it. */
   status(): Record<string, unknown> {
     const outcomes: Record<string, number> = {};
-    const groups: Record<string, { expected: number | null; registered: number; outcomes: Record<string, number> }> = {};
-    for (const [g, n] of Object.entries(this.options.groups ?? {})) groups[g] = { expected: n, registered: 0, outcomes: {} };
+    const groups: Record<string, { expected: number | null; registered: number; outcomes: Record<string, number> }> =
+      {};
+    for (const [g, n] of Object.entries(this.options.groups ?? {}))
+      groups[g] = { expected: n, registered: 0, outcomes: {} };
     for (const i of this.instances) {
       const g = (groups[i.group] ??= { expected: null, registered: 0, outcomes: {} });
       g.registered++;
@@ -758,10 +827,14 @@ export class Coordinator {
       case '/status':
         return json(200, this.status());
       case '/results':
-        return this.result ? json(200, this.result) : json(409, { error: 'the run has not ended yet; see /status', status: this.status() });
+        return this.result
+          ? json(200, this.result)
+          : json(409, { error: 'the run has not ended yet; see /status', status: this.status() });
       case '/metrics':
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        return void res.end(req.method === 'HEAD' ? undefined : metricsText(this.status(), this.groupMetrics, this.topicCounts()));
+        return void res.end(
+          req.method === 'HEAD' ? undefined : metricsText(this.status(), this.groupMetrics, this.topicCounts()),
+        );
       default:
         return json(404, { error: `no such endpoint: ${path} (try /healthz, /status, /results, /metrics)` });
     }

@@ -1,5 +1,9 @@
 /** Runs `fn` over `items`, at most `limit` at a time (each may spawn processes; cores are few). */
-export async function inParallel<T>(items: readonly T[], fn: (item: T, index: number) => Promise<unknown>, limit = 16): Promise<void> {
+export async function inParallel<T>(
+  items: readonly T[],
+  fn: (item: T, index: number) => Promise<unknown>,
+  limit = 16,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

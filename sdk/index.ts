@@ -77,7 +77,10 @@ export interface Sync {
   publish(topic: string, payload: unknown): Promise<number>;
   /** Every message of the topic, from the first (late subscribers get a full replay), in order. */
   subscribe<T = unknown>(topic: string): Subscription<T>;
-  publishSubscribe<T = unknown>(topic: string, payload: unknown): Promise<{ seq: number; subscription: Subscription<T> }>;
+  publishSubscribe<T = unknown>(
+    topic: string,
+    payload: unknown,
+  ): Promise<{ seq: number; subscription: Subscription<T> }>;
 }
 
 export interface Subscription<T> extends AsyncIterableIterator<T> {
@@ -194,7 +197,10 @@ class Client {
       state.messages.push(frame.payload);
       for (const r of state.readers) r.wake?.();
     } else if (frame.event === 'stop') {
-      this.stopped = { outcome: frame.outcome as StopEvent['outcome'], reason: (frame.reason as string | null) ?? null };
+      this.stopped = {
+        outcome: frame.outcome as StopEvent['outcome'],
+        reason: (frame.reason as string | null) ?? null,
+      };
       for (const h of this.stopHandlers.splice(0)) h(this.stopped);
       this.wakeAll();
     } else if (frame.event === 'error') {
@@ -230,7 +236,8 @@ function subscription<T>(client: Client, topic: string): Subscription<T> {
   const next = async (): Promise<IteratorResult<T>> => {
     for (;;) {
       if (reader.closed) return { done: true, value: undefined };
-      if (reader.next <= reader.state.messages.length) return { done: false, value: reader.state.messages[reader.next++ - 1] as T };
+      if (reader.next <= reader.state.messages.length)
+        return { done: false, value: reader.state.messages[reader.next++ - 1] as T };
       if (client.ended) return { done: true, value: undefined };
       await new Promise<void>((resolve) => (reader.wake = resolve));
       reader.wake = undefined;
@@ -249,7 +256,8 @@ function subscription<T>(client: Client, topic: string): Subscription<T> {
       const out: T[] = [];
       while (out.length < n) {
         const r = await next();
-        if (r.done) throw new CoordinatorError('run_ended', `topic "${topic}" ended after ${out.length} of ${n} messages`);
+        if (r.done)
+          throw new CoordinatorError('run_ended', `topic "${topic}" ended after ${out.length} of ${n} messages`);
         out.push(r.value);
       }
       return out;
@@ -275,7 +283,8 @@ function openSocket(host: string, port: number, deadline: number): Promise<Socke
       });
       socket.once('error', (err) => {
         socket.destroy();
-        if (Date.now() + 200 > deadline) reject(new Error(`cannot reach the coordinator at ${host}:${port}: ${err.message}`));
+        if (Date.now() + 200 > deadline)
+          reject(new Error(`cannot reach the coordinator at ${host}:${port}: ${err.message}`));
         else setTimeout(attempt, 200);
       });
     };
@@ -304,8 +313,11 @@ export function addressIn(cidr: string | undefined): string | undefined {
 export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
   const env = options.env ?? process.env;
   const address =
-    options.coordinator ?? env.TGC_COORDINATOR ?? (env.SYNC_SERVICE_HOST ? `${env.SYNC_SERVICE_HOST}:${env.SYNC_SERVICE_PORT ?? '5050'}` : undefined);
-  if (!address) throw new Error('no coordinator address: set TGC_COORDINATOR=host:port (tgc sets it inside every instance)');
+    options.coordinator ??
+    env.TGC_COORDINATOR ??
+    (env.SYNC_SERVICE_HOST ? `${env.SYNC_SERVICE_HOST}:${env.SYNC_SERVICE_PORT ?? '5050'}` : undefined);
+  if (!address)
+    throw new Error('no coordinator address: set TGC_COORDINATOR=host:port (tgc sets it inside every instance)');
   const group = options.group ?? env.TGC_GROUP ?? env.TEST_GROUP_ID;
   if (!group) throw new Error('no group: set TGC_GROUP (tgc sets it inside every instance)');
   const instance = options.instance ?? env.TGC_INSTANCE;
@@ -317,7 +329,12 @@ export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
   const { host, port } = parseAddress(address);
   const socket = await openSocket(host, port, Date.now() + (options.connectTimeoutMs ?? 60_000));
   const client = new Client(socket);
-  const id = await client.request('register', { role: 'instance', group, ...(instance && { instance }), ...(dataIp && { data_ip: dataIp }) });
+  const id = await client.request('register', {
+    role: 'instance',
+    group,
+    ...(instance && { instance }),
+    ...(dataIp && { data_ip: dataIp }),
+  });
 
   const sync: Sync = {
     signal: async (state) => (await client.request('signal', { state })).count as number,
@@ -359,7 +376,10 @@ export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
         await client.request('network_wait_ready');
       },
       configure: async (shape, opts = {}) => {
-        await client.request('network_configure', { shape, ...(opts.callbackState !== undefined && { callback_state: opts.callbackState }) });
+        await client.request('network_configure', {
+          shape,
+          ...(opts.callbackState !== undefined && { callback_state: opts.callbackState }),
+        });
       },
     },
     record: (name, value, unit = '') => client.fire('record', { name, value, unit }),
@@ -387,7 +407,9 @@ export async function run(body: (env: RunEnv) => Promise<void> | void, options: 
   let finished = false;
   env.onStop((stop) => {
     if (finished) return;
-    process.stderr.write(`tgc: the run ended before this instance finished (${stop.outcome}${stop.reason ? `: ${stop.reason}` : ''})\n`);
+    process.stderr.write(
+      `tgc: the run ended before this instance finished (${stop.outcome}${stop.reason ? `: ${stop.reason}` : ''})\n`,
+    );
     process.exit(1);
   });
   let code = 0;

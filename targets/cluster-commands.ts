@@ -34,11 +34,34 @@ export function k8sSteps(plan: Plan, o: ClusterRunOptions) {
     createNamespace: kubectl('create', 'namespace', ns),
     labelNamespace: kubectl('label', 'namespace', ns, 'app.kubernetes.io/managed-by=tgc', selector),
     apply: kubectl('-n', ns, 'apply', '-f', manifest),
-    waitCoordinator: kubectl('-n', ns, 'wait', '--for=condition=Ready', 'pod', '-l', `${selector},app.kubernetes.io/component=coordinator`, '--timeout=5m'),
+    waitCoordinator: kubectl(
+      '-n',
+      ns,
+      'wait',
+      '--for=condition=Ready',
+      'pod',
+      '-l',
+      `${selector},app.kubernetes.io/component=coordinator`,
+      '--timeout=5m',
+    ),
     portForward: kubectl('-n', ns, 'port-forward', `service/${k8sNames(plan).coordinator}`, `:${COORDINATOR_PORT}`),
     pods: kubectl('-n', ns, 'get', 'pods', '-l', `${selector},app.kubernetes.io/component=instance`, '-o', 'json'),
-    logs: (group: string, instances: number) => kubectl('-n', ns, 'logs', '-l', `${selector},tgc.dev/group=${group}`, '-c', 'instance', '--prefix', '--tail=-1', `--max-log-requests=${Math.min(instances, 50)}`),
-    remove: o.namespace ? kubectl('-n', ns, 'delete', '-f', manifest, '--wait=true', '--ignore-not-found') : kubectl('delete', 'namespace', ns, '--wait=true'),
+    logs: (group: string, instances: number) =>
+      kubectl(
+        '-n',
+        ns,
+        'logs',
+        '-l',
+        `${selector},tgc.dev/group=${group}`,
+        '-c',
+        'instance',
+        '--prefix',
+        '--tail=-1',
+        `--max-log-requests=${Math.min(instances, 50)}`,
+      ),
+    remove: o.namespace
+      ? kubectl('-n', ns, 'delete', '-f', manifest, '--wait=true', '--ignore-not-found')
+      : kubectl('delete', 'namespace', ns, '--wait=true'),
   };
 }
 
@@ -90,10 +113,13 @@ export function nomadCommands(plan: Plan, o: ClusterRunOptions): string[] {
     `tgc compile ${o.planFile} --target nomad -o ${join(o.outDir, 'deploy')}  # in-process, with the run id ${o.runId} in the job`,
     line(s.validate),
     line(s.run),
-    line(s.service, "every second until the coordinator is registered: its address"),
+    line(s.service, 'every second until the coordinator is registered: its address'),
     `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
     line(s.allocs),
-    ...plan.groups.map((g) => `${line(s.stdout(`<alloc of ${g.id}>`))}; ${line(s.stderr('<alloc>'))}  # each of the ${g.instances} allocation${g.instances === 1 ? '' : 's'}, into ${join(o.outDir, 'logs')}/`),
+    ...plan.groups.map(
+      (g) =>
+        `${line(s.stdout(`<alloc of ${g.id}>`))}; ${line(s.stderr('<alloc>'))}  # each of the ${g.instances} allocation${g.instances === 1 ? '' : 's'}, into ${join(o.outDir, 'logs')}/`,
+    ),
     line(s.stop),
   ];
 }

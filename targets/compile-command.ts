@@ -7,10 +7,17 @@ import { TARGETS } from './registry.js';
 import { loadRuntimeBundle } from './runtime-bundle.js';
 
 /** `tgc compile`: checks what the target cannot express, renders, then writes or `--check`s. Resolves to the exit code. */
-export async function compileCommand(file: string, result: CompileResult, opts: PlanOptions & CompileOptions, io: CliIo, report: (r: CompileResult, o: PlanOptions, io: CliIo) => number): Promise<number> {
+export async function compileCommand(
+  file: string,
+  result: CompileResult,
+  opts: PlanOptions & CompileOptions,
+  io: CliIo,
+  report: (r: CompileResult, o: PlanOptions, io: CliIo) => number,
+): Promise<number> {
   const target = await TARGETS[opts.target]();
   if (result.plan && result.positions) {
-    for (const p of target.check(result.plan)) result.diagnostics.error(p.code, locate(result.positions, p.pointer), p.message);
+    for (const p of target.check(result.plan))
+      result.diagnostics.error(p.code, locate(result.positions, p.pointer), p.message);
   }
   const code = report(result, opts, io);
   if (code !== 0) return code;
@@ -31,12 +38,16 @@ export async function compileCommand(file: string, result: CompileResult, opts: 
       return 0;
     }
     io.stdout(diff.replaceAll(outDir, shown));
-    io.stderr(`${shown}: stale; run tgc compile ${file} --target ${opts.target}${opts.out ? ` -o ${opts.out}` : ''} to refresh it\n`);
+    io.stderr(
+      `${shown}: stale; run tgc compile ${file} --target ${opts.target}${opts.out ? ` -o ${opts.out}` : ''} to refresh it\n`,
+    );
     return 1;
   }
   const foreign = foreignFile(outDir);
   if (foreign) {
-    io.stderr(`tgc: ${shown} holds ${foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`);
+    io.stderr(
+      `tgc: ${shown} holds ${foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`,
+    );
     return 2;
   }
   try {

@@ -41,7 +41,11 @@ export interface Exec {
 export function exec(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Exec> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { env: env ?? process.env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 127) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as unknown as { code: number }).code
+          : 127
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -64,13 +68,19 @@ async function getJson(url: string): Promise<unknown> {
  * Follows a coordinator over HTTP until the run ends: the live progress line (a terminal) or
  * progress lines when they change, then `/results`. Resolves to undefined when interrupted.
  */
-export async function followCoordinator(url: string, o: { plan: Plan; io: DriverIo; json: boolean; interrupted: () => boolean; what: string }): Promise<Results | undefined> {
+export async function followCoordinator(
+  url: string,
+  o: { plan: Plan; io: DriverIo; json: boolean; interrupted: () => boolean; what: string },
+): Promise<Results | undefined> {
   // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
   const giveUp = Date.now() + o.plan.timeoutMs + 120_000;
   let last = '';
   for (;;) {
     if (o.interrupted()) return undefined;
-    if (Date.now() > giveUp) throw new DriverEnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see ${o.what}`);
+    if (Date.now() > giveUp)
+      throw new DriverEnvironmentError(
+        `the coordinator at ${url} did not end the run within its deadline; see ${o.what}`,
+      );
     const status = await getJson(`${url}/status`);
     if (status && (status as { state?: string }).state === 'ended') {
       const results = (await getJson(`${url}/results`)) as Results | undefined;
@@ -106,8 +116,22 @@ export function finishRun(o: {
   addresses?: ReadonlyMap<string, string>;
 }): number {
   const registered = new Map(o.results.instances.map((i) => [i.name, i.data_ip]));
-  const names = instanceLayout(o.plan).map((p) => ({ name: p.name, group: p.group, ip: o.addresses?.get(p.name) ?? registered.get(p.name) ?? null }));
-  const report = buildReport({ version: o.version, plan: o.plan, target: o.target, backend: o.backend, startedAt: o.startedAt, durationMs: o.durationMs, results: o.results, exits: o.exits, names });
+  const names = instanceLayout(o.plan).map((p) => ({
+    name: p.name,
+    group: p.group,
+    ip: o.addresses?.get(p.name) ?? registered.get(p.name) ?? null,
+  }));
+  const report = buildReport({
+    version: o.version,
+    plan: o.plan,
+    target: o.target,
+    backend: o.backend,
+    startedAt: o.startedAt,
+    durationMs: o.durationMs,
+    results: o.results,
+    exits: o.exits,
+    names,
+  });
   writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
   if (o.json) o.io.stdout(JSON.stringify(report, null, 2) + '\n');
@@ -131,7 +155,10 @@ export interface GuardOptions {
  * A driver's run with its cleanup guaranteed: when the body throws, and when it calls `stop()`
  * after Ctrl-C (→ 130), what ran is collected and torn down before the driver returns.
  */
-export async function guarded(o: GuardOptions, body: (h: { interrupted: () => boolean; stop: () => Promise<number> }) => Promise<number>): Promise<number> {
+export async function guarded(
+  o: GuardOptions,
+  body: (h: { interrupted: () => boolean; stop: () => Promise<number> }) => Promise<number>,
+): Promise<number> {
   let interrupted = false;
   const onAbort = () => (interrupted = true);
   o.signal.addEventListener('abort', onAbort, { once: true });

@@ -11,7 +11,10 @@ export function overrideImages(plan: Plan, specs: readonly string[]): Plan | { r
   for (const spec of specs) {
     const m = /^(?:([a-z0-9][a-z0-9-]*)=)?(\S+)$/.exec(spec);
     if (!m) return { error: `--image ${JSON.stringify(spec)}: write IMAGE or GROUP=IMAGE, with no spaces` };
-    if (m[1] !== undefined && !plan.groups.some((g) => g.id === m[1])) return { error: `--image ${spec}: the plan has no group "${m[1]}" (groups: ${plan.groups.map((g) => g.id).join(', ')})` };
+    if (m[1] !== undefined && !plan.groups.some((g) => g.id === m[1]))
+      return {
+        error: `--image ${spec}: the plan has no group "${m[1]}" (groups: ${plan.groups.map((g) => g.id).join(', ')})`,
+      };
     byGroup.set(m[1], m[2]!);
   }
   return {

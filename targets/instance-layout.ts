@@ -15,6 +15,13 @@ export function instanceLayout(plan: Plan, subnet = plan.network.subnet): Planne
   const cidr = parseCidr(subnet);
   if ('error' in cidr) throw new Error(cidr.error);
   const out: PlannedInstance[] = [];
-  for (const g of plan.groups) for (let i = 0; i < g.instances; i++) out.push({ name: `${g.id}-${i}`, group: g.id, index: g.firstIndex + i, dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i) });
+  for (const g of plan.groups)
+    for (let i = 0; i < g.instances; i++)
+      out.push({
+        name: `${g.id}-${i}`,
+        group: g.id,
+        index: g.firstIndex + i,
+        dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i),
+      });
   return out;
 }

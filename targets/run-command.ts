@@ -35,11 +35,14 @@ export function newRunId(now = new Date()): string {
 
 /** `tgc run`: checks the environment, then hands over to the target's driver. Resolves to the exit code. */
 export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
-  if (o.target === 'compose' || o.target === 'k8s' || o.target === 'nomad') return runContainerCommand(plan, o.target, o, io);
+  if (o.target === 'compose' || o.target === 'k8s' || o.target === 'nomad')
+    return runContainerCommand(plan, o.target, o, io);
   // What this target cannot express is a problem with the plan: exit 2, before anything runs.
   const noCommand = plan.groups.filter((g) => !g.command).map((g) => g.id);
   if (noCommand.length > 0) {
-    io.stderr(`tgc: the local target runs commands, and group${noCommand.length === 1 ? '' : 's'} ${noCommand.map((g) => `"${g}"`).join(', ')} ha${noCommand.length === 1 ? 's' : 've'} none: set command (image and build are for the container targets)\n`);
+    io.stderr(
+      `tgc: the local target runs commands, and group${noCommand.length === 1 ? '' : 's'} ${noCommand.map((g) => `"${g}"`).join(', ')} ha${noCommand.length === 1 ? 's' : 've'} none: set command (image and build are for the container targets)\n`,
+    );
     return 2;
   }
   const runId = newRunId();
@@ -61,11 +64,15 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
     }
   });
   if (!loopback && !io.isRoot) {
-    io.stderr('tgc: the local target runs each instance in its own network namespace, which needs root here: run tgc with sudo (unprivileged user namespaces are not supported yet), or pass --no-shaping to run plain processes on loopback, unshaped\n');
+    io.stderr(
+      'tgc: the local target runs each instance in its own network namespace, which needs root here: run tgc with sudo (unprivileged user namespaces are not supported yet), or pass --no-shaping to run plain processes on loopback, unshaped\n',
+    );
     return 3;
   }
   if (!loopback && (missing.length > 0 || !existsSync('/dev/net/tun'))) {
-    io.stderr(`tgc: the local target needs ${[...missing, ...(existsSync('/dev/net/tun') ? [] : ['/dev/net/tun'])].join(', ')}: apt-get install iproute2 socat\n`);
+    io.stderr(
+      `tgc: the local target needs ${[...missing, ...(existsSync('/dev/net/tun') ? [] : ['/dev/net/tun'])].join(', ')}: apt-get install iproute2 socat\n`,
+    );
     return 3;
   }
   try {
@@ -78,7 +85,12 @@ export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): P
       baseEnv: { PATH: io.env?.PATH, HOME: io.env?.HOME, LANG: io.env?.LANG, NODE_OPTIONS: io.env?.NODE_OPTIONS },
       json: o.json === true,
       loopback,
-      io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true, ...(io.env && { env: io.env }) },
+      io: {
+        stdout: io.stdout,
+        stderr: io.stderr,
+        tty: io.tty === true && o.json !== true,
+        ...(io.env && { env: io.env }),
+      },
       signal: io.signal ?? new AbortController().signal,
     });
   } catch (err) {
@@ -112,7 +124,12 @@ function onPath(tool: string): boolean {
 }
 
 /** The container targets: the plan's problems (exit 2), `--dry-run`, the environment (exit 3), then the target's driver. */
-async function runContainerCommand(plan: Plan, target: 'compose' | 'k8s' | 'nomad', o: RunCommandOptions, io: CliIo): Promise<number> {
+async function runContainerCommand(
+  plan: Plan,
+  target: 'compose' | 'k8s' | 'nomad',
+  o: RunCommandOptions,
+  io: CliIo,
+): Promise<number> {
   const problems = containerProblems(plan, target);
   if (problems.length > 0) {
     for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
@@ -124,21 +141,38 @@ async function runContainerCommand(plan: Plan, target: 'compose' | 'k8s' | 'noma
   if (o.dryRun) {
     const { k8sCommands, nomadCommands } = await import('./cluster-commands.js');
     const { composeDryRun } = await import('./compose/run-compose.js');
-    const options = { runId, outDir, planFile: o.planFile, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) };
-    const lines = target === 'compose' ? composeDryRun(plan, o.planFile, runId, outDir, o.runtimeImage ?? plan.runtimeImage) : target === 'k8s' ? k8sCommands(plan, options) : nomadCommands(plan, options);
+    const options = {
+      runId,
+      outDir,
+      planFile: o.planFile,
+      ...(o.namespace !== undefined && { namespace: o.namespace }),
+      ...(o.context !== undefined && { context: o.context }),
+    };
+    const lines =
+      target === 'compose'
+        ? composeDryRun(plan, o.planFile, runId, outDir, o.runtimeImage ?? plan.runtimeImage)
+        : target === 'k8s'
+          ? k8sCommands(plan, options)
+          : nomadCommands(plan, options);
     io.stdout(lines.join('\n') + '\n');
     return 0;
   }
   if (target === 'k8s' && !onPath('kubectl')) {
-    io.stderr('tgc: the k8s target drives kubectl, which is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster (kubectl config use-context …); tgc compile --target k8s writes the manifests without it\n');
+    io.stderr(
+      'tgc: the k8s target drives kubectl, which is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster (kubectl config use-context …); tgc compile --target k8s writes the manifests without it\n',
+    );
     return 3;
   }
   if (target === 'nomad' && !onPath('nomad')) {
-    io.stderr('tgc: the nomad target drives the nomad CLI, which is not on PATH: install it (https://developer.hashicorp.com/nomad/install) and set NOMAD_ADDR; tgc compile --target nomad writes the job without it\n');
+    io.stderr(
+      'tgc: the nomad target drives the nomad CLI, which is not on PATH: install it (https://developer.hashicorp.com/nomad/install) and set NOMAD_ADDR; tgc compile --target nomad writes the job without it\n',
+    );
     return 3;
   }
   if (target === 'nomad' && !io.env?.NOMAD_ADDR) {
-    io.stderr('tgc: NOMAD_ADDR is not set: export NOMAD_ADDR=http://<a Nomad server>:4646 (and NOMAD_TOKEN if ACLs are on)\n');
+    io.stderr(
+      'tgc: NOMAD_ADDR is not set: export NOMAD_ADDR=http://<a Nomad server>:4646 (and NOMAD_TOKEN if ACLs are on)\n',
+    );
     return 3;
   }
   const common = {
@@ -156,7 +190,14 @@ async function runContainerCommand(plan: Plan, target: 'compose' | 'k8s' | 'noma
   const { DriverEnvironmentError } = await import('./follow-run.js');
   try {
     if (target === 'compose') return await (await import('./compose/run-compose.js')).runCompose(common);
-    if (target === 'k8s') return await (await import('./k8s/run-k8s.js')).runK8s({ ...common, ...(o.namespace !== undefined && { namespace: o.namespace }), ...(o.context !== undefined && { context: o.context }) });
+    if (target === 'k8s')
+      return await (
+        await import('./k8s/run-k8s.js')
+      ).runK8s({
+        ...common,
+        ...(o.namespace !== undefined && { namespace: o.namespace }),
+        ...(o.context !== undefined && { context: o.context }),
+      });
     return await (await import('./nomad/run-nomad.js')).runNomad(common);
   } catch (err) {
     // Nothing ran to its end: leave no run directory behind.

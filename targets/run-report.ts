@@ -59,7 +59,9 @@ export function buildReport(r: ReportInput): RunReport {
       seq: i?.seq ?? null,
       group_seq: i?.group_seq ?? null,
       data_ip: i?.data_ip ?? ip,
-      outcome: i?.outcome ?? (r.results.outcome === 'success' ? 'success' : r.results.reason?.includes('deadline') ? 'timeout' : 'stopped'),
+      outcome:
+        i?.outcome ??
+        (r.results.outcome === 'success' ? 'success' : r.results.reason?.includes('deadline') ? 'timeout' : 'stopped'),
       reason: i?.reason ?? (i ? null : 'never registered with the coordinator'),
       exit_code: r.exits.get(name) ?? null,
       registered_ms: i?.registered_ms ?? null,
@@ -86,7 +88,9 @@ export function buildReport(r: ReportInput): RunReport {
 }
 
 const xml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  s
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 /** JUnit XML: a test suite per group, a test case per instance; crashes are errors, the rest failures. */
 export function junitXml(report: RunReport): string {
@@ -105,8 +109,12 @@ export function junitXml(report: RunReport): string {
     for (const i of members) {
       const time = secs(i.ended_ms !== null && i.registered_ms !== null ? i.ended_ms - i.registered_ms : null);
       lines.push(`    <testcase classname="${xml(`${report.plan}.${g}`)}" name="${xml(i.name)}" time="${time}">`);
-      if (i.outcome === 'crash') lines.push(`      <error type="crash" message="${xml(i.reason ?? 'crashed')}">${xml(i.reason ?? '')}</error>`);
-      else if (bad(i)) lines.push(`      <failure type="${i.outcome}" message="${xml(i.reason ?? i.outcome)}">${xml(i.reason ?? '')}</failure>`);
+      if (i.outcome === 'crash')
+        lines.push(`      <error type="crash" message="${xml(i.reason ?? 'crashed')}">${xml(i.reason ?? '')}</error>`);
+      else if (bad(i))
+        lines.push(
+          `      <failure type="${i.outcome}" message="${xml(i.reason ?? i.outcome)}">${xml(i.reason ?? '')}</failure>`,
+        );
       lines.push(`      <system-out>${xml(`log: ${i.log}`)}</system-out>`, '    </testcase>');
     }
     lines.push('  </testsuite>');
@@ -125,13 +133,19 @@ export function outcomeTable(report: RunReport): string {
     const members = report.instances.filter((i) => i.group === g);
     const ok = members.filter((i) => i.outcome === 'success').length;
     out.push(`${g.padEnd(width)}  ${ok}/${members.length}`);
-    for (const i of members.filter((m) => m.outcome !== 'success')) out.push(`${''.padEnd(width)}    ${i.name}: ${i.outcome}${i.reason ? ` — ${i.reason}` : ''}`);
+    for (const i of members.filter((m) => m.outcome !== 'success'))
+      out.push(`${''.padEnd(width)}    ${i.name}: ${i.outcome}${i.reason ? ` — ${i.reason}` : ''}`);
     for (const [name, m] of Object.entries(report.groups[g]?.metrics ?? {})) {
       const unit = m.unit ? ` ${m.unit}` : '';
-      out.push(`${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} (${m.count} value${m.count === 1 ? '' : 's'})`);
+      out.push(
+        `${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} (${m.count} value${m.count === 1 ? '' : 's'})`,
+      );
     }
   }
-  out.push('', `${report.outcome === 'success' ? 'PASS' : 'FAIL'} ${report.plan} (run ${report.run_id}, ${(report.duration_ms / 1000).toFixed(1)} s)${report.reason ? ` — ${report.reason}` : ''}`);
+  out.push(
+    '',
+    `${report.outcome === 'success' ? 'PASS' : 'FAIL'} ${report.plan} (run ${report.run_id}, ${(report.duration_ms / 1000).toFixed(1)} s)${report.reason ? ` — ${report.reason}` : ''}`,
+  );
   return out.join('\n') + '\n';
 }
 
@@ -149,7 +163,13 @@ export interface CoordinatorStatus {
 
 /** The live progress line: registered n/N, network ready, states reached, outcomes so far. */
 export function progressLine(s: CoordinatorStatus, total: number): string {
-  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
-  const states = Object.entries(s.states).filter(([k, v]) => k !== 'network-ready' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  const outcomes =
+    Object.entries(s.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none yet';
+  const states = Object.entries(s.states)
+    .filter(([k, v]) => k !== 'network-ready' && v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
 }

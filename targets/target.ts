@@ -53,13 +53,25 @@ export function containerProblems(plan: Plan, target: TargetName): TargetProblem
   const out: TargetProblem[] = [];
   plan.groups.forEach((g, i) => {
     if (g.build && target !== 'compose') {
-      out.push({ pointer: `/groups/${i}/build`, code: 'TARGET_UNSUPPORTED', message: `group "${g.id}" sets build, which the ${target} target cannot do: build the image first (docker build), push it where the cluster can pull it, and set image` });
+      out.push({
+        pointer: `/groups/${i}/build`,
+        code: 'TARGET_UNSUPPORTED',
+        message: `group "${g.id}" sets build, which the ${target} target cannot do: build the image first (docker build), push it where the cluster can pull it, and set image`,
+      });
     } else if (!g.image && !g.build) {
-      out.push({ pointer: `/groups/${i}/image`, code: 'NO_IMAGE', message: `group "${g.id}" has no image, which the ${target} target needs: set image (here or in [defaults])${target === 'compose' ? ' or build' : ''}` });
+      out.push({
+        pointer: `/groups/${i}/image`,
+        code: 'NO_IMAGE',
+        message: `group "${g.id}" has no image, which the ${target} target needs: set image (here or in [defaults])${target === 'compose' ? ' or build' : ''}`,
+      });
     }
   });
   if (target !== 'compose' && plan.network.shaping === 'userspace') {
-    out.push({ pointer: '/network/shaping', code: 'TARGET_UNSUPPORTED', message: `the ${target} target shapes with the kernel backend (tc in each pod or allocation); the userspace backend runs on the local and compose targets only: use shaping = "auto" or "kernel"` });
+    out.push({
+      pointer: '/network/shaping',
+      code: 'TARGET_UNSUPPORTED',
+      message: `the ${target} target shapes with the kernel backend (tc in each pod or allocation); the userspace backend runs on the local and compose targets only: use shaping = "auto" or "kernel"`,
+    });
   }
   return out;
 }

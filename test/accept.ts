@@ -39,7 +39,9 @@ export function egressJson(planFile: string): string {
     ['servers', ['198.18.64.5', '198.18.64.6']],
     ['observer', ['198.18.64.7']],
   ]);
-  const text = plan.groups.map((g) => `# ${g.id}\n${renderTc(planEgress(plan, g.id), { device: 'data0', addresses }).batch.join('\n')}\n`).join('\n');
+  const text = plan.groups
+    .map((g) => `# ${g.id}\n${renderTc(planEgress(plan, g.id), { device: 'data0', addresses }).batch.join('\n')}\n`)
+    .join('\n');
   writeFileSync(join(repoRoot, 'test/fixtures/tc/full.txt'), text);
   console.log('wrote test/fixtures/tc/full.txt');
 }

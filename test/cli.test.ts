@@ -7,7 +7,12 @@ import { repoRoot, runCli, tempDir } from './helpers.js';
 
 const bin = join(repoRoot, 'dist/tgc.mjs');
 const tgc = (args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
-  spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8', input: options.input ?? '', env: { ...process.env, ...options.env } });
+  spawnSync(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    input: options.input ?? '',
+    env: { ...process.env, ...options.env },
+  });
 
 const dir = tempDir();
 const bad = join(dir, 'bad.toml');
@@ -61,7 +66,10 @@ test('validate --json gives the diagnostics on stdout', () => {
   assert.equal(out.ok, false);
   assert.deepEqual(
     out.diagnostics.map((d: { code: string; line: number; col: number }) => [d.code, d.line, d.col]),
-    [['BAD_NAME', 2, 8], ['ZERO_INSTANCES', 5, 13]],
+    [
+      ['BAD_NAME', 2, 8],
+      ['ZERO_INSTANCES', 5, 13],
+    ],
   );
 });
 
@@ -88,7 +96,10 @@ test('usage errors exit 2', () => {
 test('schema prints the composition JSON Schema', () => {
   const r = tgc(['schema']);
   assert.equal(r.status, 0);
-  assert.deepEqual(JSON.parse(r.stdout), JSON.parse(readFileSync(join(repoRoot, 'schema/composition.schema.json'), 'utf8')));
+  assert.deepEqual(
+    JSON.parse(r.stdout),
+    JSON.parse(readFileSync(join(repoRoot, 'schema/composition.schema.json'), 'utf8')),
+  );
 });
 
 test('plan prints one row per group and the link rules', async () => {
@@ -116,7 +127,11 @@ test('tgc coordinator: --help, usage errors, and a run end to end', async () => 
   assert.equal(tgc(['coordinator', '--instances', '1', '--bogus']).status, 2);
   // A one-instance run through the real binary: the results JSON on stdout, exit 0.
   const { spawn } = await import('node:child_process');
-  const proc = spawn(process.execPath, [bin, 'coordinator', '--instances', '1', '--port', '0', '--linger', '0s', '--plan', 'solo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [bin, 'coordinator', '--instances', '1', '--port', '0', '--linger', '0s', '--plan', 'solo'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -33,7 +33,15 @@ for (const target of ['k8s', 'nomad'] as const) {
   test(`${target}: committed generated trees are fresh (--check); compiling twice gives identical bytes`, async () => {
     const base = tempDir(`tgc-${target}-`);
     for (const { planFile, outDir } of trees) {
-      const r = await runCli(['compile', join(repoRoot, planFile), '--target', target, '-o', join(repoRoot, outDir), '--check']);
+      const r = await runCli([
+        'compile',
+        join(repoRoot, planFile),
+        '--target',
+        target,
+        '-o',
+        join(repoRoot, outDir),
+        '--check',
+      ]);
       assert.equal(r.code, 0, `${outDir} is stale; run npm run accept\n${r.stdout}`);
       const again = join(base, outDir);
       assert.equal((await runCli(['compile', join(repoRoot, planFile), '--target', target, '-o', again])).code, 0);
@@ -51,7 +59,11 @@ for (const target of ['k8s', 'nomad'] as const) {
     for (const n of [10, 1000]) {
       const dir = join(out, String(n));
       assert.equal((await runCli(['compile', bigPlan(100, n), '--target', target, '-o', dir])).code, 0);
-      texts.push(listFiles(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n'));
+      texts.push(
+        listFiles(dir)
+          .map((f) => readFileSync(join(dir, f), 'utf8'))
+          .join('\n'),
+      );
     }
     const [a, b] = texts as [string, string];
     assert.equal(a.split('\n').length, b.split('\n').length);
@@ -64,16 +76,33 @@ for (const target of ['k8s', 'nomad'] as const) {
     writeFileSync(plan, 'version = 1\nname = "b"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n');
     const r = await runCli(['compile', plan, '--target', target, '-o', join(dir, 'out')]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /plan\.toml:6:9: error\[TARGET_UNSUPPORTED\]: group "a" sets build, which the .* target cannot do: build the image first/);
-    const run = spawnSync(process.execPath, [bin, 'run', join(repoRoot, 'examples/ping/plan.toml'), '--target', target], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    assert.match(
+      r.stderr,
+      /plan\.toml:6:9: error\[TARGET_UNSUPPORTED\]: group "a" sets build, which the .* target cannot do: build the image first/,
+    );
+    const run = spawnSync(
+      process.execPath,
+      [bin, 'run', join(repoRoot, 'examples/ping/plan.toml'), '--target', target],
+      { encoding: 'utf8', env: { PATH: '/nonexistent' } },
+    );
     assert.equal(run.status, 3, run.stderr);
-    assert.match(run.stderr, target === 'k8s' ? /drives kubectl, which is not on PATH: install it/ : /drives the nomad CLI, which is not on PATH: install it/);
+    assert.match(
+      run.stderr,
+      target === 'k8s'
+        ? /drives kubectl, which is not on PATH: install it/
+        : /drives the nomad CLI, which is not on PATH: install it/,
+    );
   });
 }
 
 test('k8s: every generated object validates against the Kubernetes OpenAPI schemas (kubernetes-models)', () => {
   // The validator is strict: a wrong type is caught (a control for the checks below).
-  assert.throws(() => new Job({ metadata: { name: 'x' }, spec: { completions: 'two' as unknown as number, template: { spec: { containers: [] } } } } as any).validate());
+  assert.throws(() =>
+    new Job({
+      metadata: { name: 'x' },
+      spec: { completions: 'two' as unknown as number, template: { spec: { containers: [] } } },
+    } as any).validate(),
+  );
   for (const { outDir } of compiledTrees().filter((t) => t.target === 'k8s')) {
     const docs = k8sDocs(join(repoRoot, outDir, 'tgc.yaml'));
     for (const d of docs) {
@@ -108,7 +137,9 @@ test('k8s: user strings survive Kubernetes $(VAR) expansion ($$( escapes), and t
   const plan = compileFile(join(repoRoot, 'test/fixtures/targets/escape/plan.toml')).plan!;
   const docs = k8sDocs(join(repoRoot, 'test/fixtures/targets/escape/generated/k8s/tgc.yaml'));
   const job = docs.find((d) => d.metadata.name === 'tgc-escape-echo')!;
-  const env = Object.fromEntries(job.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  const env = Object.fromEntries(
+    job.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+  );
   // Kubernetes turns $$( into $( and expands $(NAME); the strings here have no $(, so they are verbatim.
   const expand = (v: string) => v.replace(/\$\$\(/g, '$(');
   assert.equal(expand(env.WEIRD), plan.groups[0]!.env.WEIRD);
@@ -117,21 +148,50 @@ test('k8s: user strings survive Kubernetes $(VAR) expansion ($$( escapes), and t
 });
 
 test('k8s: --dry-run prints the whole command sequence in order', async () => {
-  const r = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'k8s', '--dry-run', '--context', 'kind-test'], { cwd: repoRoot, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [bin, 'run', 'examples/ping/plan.toml', '--target', 'k8s', '--dry-run', '--context', 'kind-test'],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   const ns = /create namespace (tgc-[0-9a-f-]+)/.exec(r.stdout)?.[1];
   assert.ok(ns, r.stdout);
-  const order = ['kubectl version --client', 'config current-context', `create namespace ${ns}`, `--target k8s -o`, `-n ${ns} apply -f`, `-n ${ns} wait --for=condition=Ready`, `-n ${ns} port-forward service/tgc-ping-coordinator :5050`, 'GET http://127.0.0.1', 'tgc.dev/group=runners -c instance', `delete namespace ${ns}`];
+  const order = [
+    'kubectl version --client',
+    'config current-context',
+    `create namespace ${ns}`,
+    `--target k8s -o`,
+    `-n ${ns} apply -f`,
+    `-n ${ns} wait --for=condition=Ready`,
+    `-n ${ns} port-forward service/tgc-ping-coordinator :5050`,
+    'GET http://127.0.0.1',
+    'tgc.dev/group=runners -c instance',
+    `delete namespace ${ns}`,
+  ];
   let at = 0;
   for (const step of order) {
     const i = lines.findIndex((l, j) => j >= at && l.includes(step));
     assert.ok(i >= 0, `${step} missing or out of order in:\n${r.stdout}`);
     at = i + 1;
   }
-  assert.ok(lines.filter((l) => l.startsWith('kubectl ')).slice(1).every((l) => l.startsWith('kubectl --context kind-test')), 'the context on every call');
-  const given = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'k8s', '--dry-run', '--namespace', 'team-a'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.doesNotMatch(given.stdout, /create namespace|delete namespace/, 'a given namespace is neither created nor deleted');
+  assert.ok(
+    lines
+      .filter((l) => l.startsWith('kubectl '))
+      .slice(1)
+      .every((l) => l.startsWith('kubectl --context kind-test')),
+    'the context on every call',
+  );
+  const given = spawnSync(
+    process.execPath,
+    [bin, 'run', 'examples/ping/plan.toml', '--target', 'k8s', '--dry-run', '--namespace', 'team-a'],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
+  assert.doesNotMatch(
+    given.stdout,
+    /create namespace|delete namespace/,
+    'a given namespace is neither created nor deleted',
+  );
   assert.match(given.stdout, /kubectl -n team-a delete -f .*tgc\.yaml/);
 });
 
@@ -190,15 +250,31 @@ test('nomad: the escaping torture set parses back to exactly the original string
   assert.deepEqual(group.task.instance[0].config[0].entrypoint, plan.groups[0]!.command);
   // The embedded agent, under delimiters it does not contain, comes back byte for byte.
   const { loadRuntimeBundle } = await import('../targets/runtime-bundle.js');
-  const template = group.task.shaping[0].template.find((t: { destination: string }) => t.destination === 'local/agent.mjs');
+  const template = group.task.shaping[0].template.find(
+    (t: { destination: string }) => t.destination === 'local/agent.mjs',
+  );
   assert.equal(hclText(template.data), loadRuntimeBundle().agent.replace(/\n?$/, '\n'));
   assert.ok(!template.data.includes(template.left_delimiter));
 });
 
 test('nomad: --dry-run prints the whole command sequence in order; without NOMAD_ADDR, exit 3 with the fix', async () => {
-  const r = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad', '--dry-run'], { cwd: repoRoot, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad', '--dry-run'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  const order = ['nomad version', 'nomad status', '--target nomad -o', 'nomad job validate', 'nomad job run -detach', 'nomad service info -json tgc-ping-coordinator', 'GET http://', 'nomad job allocs -json tgc-ping', 'nomad alloc logs', 'nomad job stop -purge tgc-ping'];
+  const order = [
+    'nomad version',
+    'nomad status',
+    '--target nomad -o',
+    'nomad job validate',
+    'nomad job run -detach',
+    'nomad service info -json tgc-ping-coordinator',
+    'GET http://',
+    'nomad job allocs -json tgc-ping',
+    'nomad alloc logs',
+    'nomad job stop -purge tgc-ping',
+  ];
   const lines = r.stdout.trim().split('\n');
   let at = 0;
   for (const step of order) {
@@ -208,7 +284,11 @@ test('nomad: --dry-run prints the whole command sequence in order; without NOMAD
   }
   const dir = tempDir('tgc-fake-nomad-');
   writeFileSync(join(dir, 'nomad'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-  const noAddr = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad'], { cwd: repoRoot, encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+  const noAddr = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { PATH: `${dir}:/usr/bin:/bin` },
+  });
   assert.equal(noAddr.status, 3);
   assert.match(noAddr.stderr, /NOMAD_ADDR is not set: export NOMAD_ADDR=/);
 });
@@ -216,13 +296,30 @@ test('nomad: --dry-run prints the whole command sequence in order; without NOMAD
 test('--image replaces instance images from the command line: for every group, or GROUP=IMAGE for one; a build becomes the image', async () => {
   const dir = tempDir('tgc-image-');
   const plan = join(dir, 'plan.toml');
-  writeFileSync(plan, 'version = 1\nname = "i"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n[[groups]]\nid = "b"\ninstances = 1\nimage = "b:1"\n');
-  const r = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'out'), '--image', 'all:2', '--image', 'b=only-b:3']);
+  writeFileSync(
+    plan,
+    'version = 1\nname = "i"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n[[groups]]\nid = "b"\ninstances = 1\nimage = "b:1"\n',
+  );
+  const r = await runCli([
+    'compile',
+    plan,
+    '--target',
+    'k8s',
+    '-o',
+    join(dir, 'out'),
+    '--image',
+    'all:2',
+    '--image',
+    'b=only-b:3',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const images = k8sDocs(join(dir, 'out', 'tgc.yaml'))
     .filter((d) => d.metadata.labels['tgc.dev/group'])
     .map((d) => [d.metadata.labels['tgc.dev/group'], d.spec.template.spec.containers[0].image]);
-  assert.deepEqual(images, [['a', 'all:2'], ['b', 'only-b:3']]);
+  assert.deepEqual(images, [
+    ['a', 'all:2'],
+    ['b', 'only-b:3'],
+  ]);
   const unknown = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'x'), '--image', 'c=x:1']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--image c=x:1: the plan has no group "c" \(groups: a, b\)/);

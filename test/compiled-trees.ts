@@ -12,6 +12,10 @@ export function compiledTrees(): { planFile: string; target: (typeof COMPILE_TAR
     ...readdirSync(join(repoRoot, 'test/fixtures/targets')).map((d) => join(repoRoot, 'test/fixtures/targets', d)),
   ].sort();
   return dirs.flatMap((dir) =>
-    COMPILE_TARGETS.map((target) => ({ planFile: relative(repoRoot, join(dir, 'plan.toml')), target, outDir: relative(repoRoot, join(dir, 'generated', target)) })),
+    COMPILE_TARGETS.map((target) => ({
+      planFile: relative(repoRoot, join(dir, 'plan.toml')),
+      target,
+      outDir: relative(repoRoot, join(dir, 'generated', target)),
+    })),
   );
 }

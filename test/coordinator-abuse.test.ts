@@ -21,7 +21,11 @@ interface Child {
 async function startChild(t: { after: (fn: () => unknown) => void }, args: string[]): Promise<Child> {
   // Started from an empty directory: the bundle needs nothing beside it.
   const cwd = tempDir('tgc-coord-');
-  const proc = spawn(process.execPath, [join(repoRoot, 'dist/runtime/coordinator.mjs'), '--port', '0', '--linger', '0s', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist/runtime/coordinator.mjs'), '--port', '0', '--linger', '0s', ...args],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.after(() => proc.kill('SIGKILL'));
   const port = await new Promise<number>((resolve, reject) => {
     let err = '';
@@ -32,7 +36,14 @@ async function startChild(t: { after: (fn: () => unknown) => void }, args: strin
     });
     proc.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
   });
-  const field = (name: string) => Number(/^(\w+):\s+(\d+) kB$/m.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(name)) ?? '')?.[2]) / 1024;
+  const field = (name: string) =>
+    Number(
+      /^(\w+):\s+(\d+) kB$/m.exec(
+        readFileSync(`/proc/${proc.pid}/status`, 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(name)) ?? '',
+      )?.[2],
+    ) / 1024;
   return { proc, port, rssMb: () => field('VmRSS:'), peakRssMb: () => field('VmHWM:') };
 }
 
@@ -61,12 +72,21 @@ test('malformed input gets errors; the connection and the coordinator carry on',
   c.write('[1, 2, 3]\n"a string"\n');
   await c.waitFor((f) => f.event === 'error' && (f.error as { code: string }).code === 'bad_request');
   assert.equal(((await c.request({ type: 'launch_missiles' })).error as { code: string }).code, 'unknown_type');
-  assert.equal(((await c.request({ type: 'publish', topic: 't', payload: 1 })).error as { code: string }).code, 'not_registered');
+  assert.equal(
+    ((await c.request({ type: 'publish', topic: 't', payload: 1 })).error as { code: string }).code,
+    'not_registered',
+  );
   assert.equal(((await c.request({ type: 'signal', state: 's' })).error as { code: string }).code, 'not_registered');
   assert.equal(((await c.request({ type: 'register' })).error as { code: string }).code, 'bad_request');
   await c.request({ type: 'register', group: 'g' });
-  assert.equal(((await c.request({ type: 'barrier', state: 's', target: 'lots' })).error as { code: string }).code, 'bad_request');
-  assert.equal(((await c.request({ type: 'record', name: 'x', value: 'NaN' })).error as { code: string }).code, 'bad_request');
+  assert.equal(
+    ((await c.request({ type: 'barrier', state: 's', target: 'lots' })).error as { code: string }).code,
+    'bad_request',
+  );
+  assert.equal(
+    ((await c.request({ type: 'record', name: 'x', value: 'NaN' })).error as { code: string }).code,
+    'bad_request',
+  );
   assert.equal(((await c.request({ type: 'outcome', status: 'maybe' })).error as { code: string }).code, 'bad_request');
   c.write('{"type": "ping", "id": 5}\r\n');
   await c.waitFor((f) => f.re === 5);
@@ -149,7 +169,11 @@ test('subscribers that never read lag behind without growing memory; the others 
   }
   await reader.waitFor((f) => f.event === 'message' && f.seq === MESSAGES, 30_000);
   const seqs = reader.frames.filter((f) => f.event === 'message').map((f) => f.seq);
-  assert.deepEqual(seqs, Array.from({ length: MESSAGES }, (_, i) => i + 1), 'the reading subscriber got every message in order');
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: MESSAGES }, (_, i) => i + 1),
+    'the reading subscriber got every message in order',
+  );
   const peak = child.peakRssMb();
   const after = child.rssMb();
   // The topic is kept for replay (100 MB); each slow reader adds at most ~1 MiB of queue.
@@ -160,7 +184,10 @@ test('subscribers that never read lag behind without growing memory; the others 
   for (const s of slow) s.socket.resume();
   for (const s of slow) {
     await s.waitFor((f) => f.event === 'message' && f.seq === MESSAGES, 30_000);
-    assert.deepEqual(s.frames.filter((f) => f.event === 'message').map((f) => f.seq), seqs);
+    assert.deepEqual(
+      s.frames.filter((f) => f.event === 'message').map((f) => f.seq),
+      seqs,
+    );
   }
   publisher.close();
   reader.close();

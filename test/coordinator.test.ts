@@ -11,7 +11,10 @@ import { RawClient } from './raw-client.js';
 const execFileP = promisify(execFile);
 
 /** A coordinator on a free loopback port, closed when the test ends. */
-async function start(t: { after: (fn: () => unknown) => void }, options: CoordinatorOptions): Promise<{ c: Coordinator; port: number; address: string }> {
+async function start(
+  t: { after: (fn: () => unknown) => void },
+  options: CoordinatorOptions,
+): Promise<{ c: Coordinator; port: number; address: string }> {
   const c = new Coordinator(options);
   const port = await c.listen(0);
   t.after(() => c.close());
@@ -37,7 +40,10 @@ test('a Python client (standard library only) syncs with TypeScript SDK clients'
   const names = await Promise.all(
     clients.map(async (env) => {
       await env.sync.signalAndWait('ready', 3);
-      const { subscription } = await env.sync.publishSubscribe<{ name: string }>('names', { name: env.name, lang: 'ts' });
+      const { subscription } = await env.sync.publishSubscribe<{ name: string }>('names', {
+        name: env.name,
+        lang: 'ts',
+      });
       const got = await subscription.take(3);
       await env.success();
       return got.map((m) => m.name).sort();
@@ -61,10 +67,16 @@ test('seq is unique, 1..N globally and 1..n per group, under concurrent registra
   const { address } = await start(t, { instances: 40, groups });
   const order = Object.entries(groups).flatMap(([g, n]) => Array.from({ length: n }, () => g));
   const envs = await Promise.all(order.map((g) => sdk(address, g)));
-  assert.deepEqual(envs.map((e) => e.seq).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.deepEqual(
+    envs.map((e) => e.seq).sort((x, y) => x - y),
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
   for (const [g, n] of Object.entries(groups)) {
     const members = envs.filter((e) => e.group === g);
-    assert.deepEqual(members.map((e) => e.groupSeq).sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i + 1));
+    assert.deepEqual(
+      members.map((e) => e.groupSeq).sort((x, y) => x - y),
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
     assert.ok(members.every((e) => e.groupInstances === n && e.instances === 40));
   }
   assert.equal(new Set(envs.map((e) => e.name)).size, 40);
@@ -80,10 +92,16 @@ test('registration errors: unknown group, full group, duplicate name', async (t)
   const c1 = await RawClient.open(port);
   assert.equal(((await c1.request({ type: 'register', group: 'zz' })).error as { code: string }).code, 'unknown_group');
   assert.equal((await c1.request({ type: 'register', group: 'a', instance: 'x' })).name, 'x');
-  assert.equal(((await c1.request({ type: 'register', group: 'b' })).error as { code: string }).code, 'already_registered');
+  assert.equal(
+    ((await c1.request({ type: 'register', group: 'b' })).error as { code: string }).code,
+    'already_registered',
+  );
   const c2 = await RawClient.open(port);
   assert.equal(((await c2.request({ type: 'register', group: 'a' })).error as { code: string }).code, 'group_full');
-  assert.equal(((await c2.request({ type: 'register', group: 'b', instance: 'x' })).error as { code: string }).code, 'duplicate_instance');
+  assert.equal(
+    ((await c2.request({ type: 'register', group: 'b', instance: 'x' })).error as { code: string }).code,
+    'duplicate_instance',
+  );
   c1.close();
   c2.close();
 });
@@ -102,11 +120,19 @@ test('barriers release at their target: below, at and above the arrivals', async
   c.send({ type: 'barrier', state: 's', target: 3, id: 31 });
   d.send({ type: 'barrier', state: 's', target: 4, id: 41 });
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(c.frames.find((f) => f.re === 31), undefined, 'not released before its target');
+  assert.equal(
+    c.frames.find((f) => f.re === 31),
+    undefined,
+    'not released before its target',
+  );
   assert.equal((await c.request({ type: 'signal', state: 's' })).count, 3);
   assert.equal((await c.waitFor((f) => f.re === 31)).count, 3);
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(d.frames.find((f) => f.re === 41), undefined, 'above the arrivals: still waiting');
+  assert.equal(
+    d.frames.find((f) => f.re === 41),
+    undefined,
+    'above the arrivals: still waiting',
+  );
   // Above: released by the arrival that reaches it.
   await d.request({ type: 'signal', state: 's' });
   assert.equal((await d.waitFor((f) => f.re === 41)).count, 4);
@@ -124,13 +150,20 @@ test('late subscribers get a full replay, and every subscriber sees a topic in p
     Promise.all(Array.from({ length: N }, (_, i) => p1.sync.publish('t', { from: 'p1', i }))),
     Promise.all(Array.from({ length: N }, (_, i) => p2.sync.publish('t', { from: 'p2', i }))),
   ]);
-  assert.deepEqual(seqs.flat().sort((a, b) => a - b), Array.from({ length: 2 * N }, (_, i) => i + 1));
+  assert.deepEqual(
+    seqs.flat().sort((a, b) => a - b),
+    Array.from({ length: 2 * N }, (_, i) => i + 1),
+  );
   const gotEarly = await early.take(2 * N);
   const gotLate = await late.sync.subscribe<{ from: string; i: number }>('t').take(2 * N);
   assert.deepEqual(gotLate, gotEarly, 'the replay is the same sequence');
   for (const from of ['p1', 'p2']) {
     const mine = gotEarly.filter((m) => m.from === from).map((m) => m.i);
-    assert.deepEqual(mine, Array.from({ length: N }, (_, i) => i), `${from}'s messages in the order published`);
+    assert.deepEqual(
+      mine,
+      Array.from({ length: N }, (_, i) => i),
+      `${from}'s messages in the order published`,
+    );
   }
   // A second local subscription on the same connection replays too, and ends with the run.
   const again = p2.sync.subscribe<{ from: string; i: number }>('t');
@@ -154,10 +187,11 @@ test('a lost connection without an outcome is a crash: the run fails within 1 s 
   assert.match(String(stop.reason), /victim crashed/);
   assert.equal(((await bystander!.waitFor((f) => f.re === 7)).error as { code: string }).code, 'run_ended');
   const results = await c.ended;
-  assert.deepEqual(
-    Object.fromEntries(results.instances.map((i) => [i.name, i.outcome])),
-    { ok: 'success', victim: 'crash', bystander: 'stopped' },
-  );
+  assert.deepEqual(Object.fromEntries(results.instances.map((i) => [i.name, i.outcome])), {
+    ok: 'success',
+    victim: 'crash',
+    bystander: 'stopped',
+  });
   ok!.close();
   bystander!.close();
 });
@@ -183,7 +217,13 @@ test('the deadline turns the rest into timeout', async (t) => {
   const results = await c.ended;
   assert.equal(results.outcome, 'failure');
   assert.match(results.reason!, /1 timed out, 1 never registered/);
-  assert.deepEqual(results.instances.map((i) => [i.name, i.outcome]), [['done', 'success'], ['slow', 'timeout']]);
+  assert.deepEqual(
+    results.instances.map((i) => [i.name, i.outcome]),
+    [
+      ['done', 'success'],
+      ['slow', 'timeout'],
+    ],
+  );
   assert.equal((await b.waitFor((f) => f.event === 'stop')).outcome, 'failure');
   a.close();
   b.close();
@@ -235,7 +275,8 @@ test('HTTP on the same port: /healthz, /status, /results (409 until the end), /m
   assert.equal(samples.get('tgc_state_signals_total{state=ready}'), 1);
   assert.equal(samples.get('tgc_topic_messages_total{topic=addrs}'), 1);
   assert.equal(samples.get('tgc_run_succeeded{}'), 1);
-  for (const line of text.split('\n').filter((l) => l.startsWith('# TYPE'))) assert.match(line, /^# TYPE \w+ (gauge|counter)$/);
+  for (const line of text.split('\n').filter((l) => l.startsWith('# TYPE')))
+    assert.match(line, /^# TYPE \w+ (gauge|counter)$/);
   await Promise.all([a.close(), b.close()]);
 });
 

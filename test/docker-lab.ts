@@ -12,9 +12,12 @@ let reason: string | undefined | null = null;
 export function dockerSkipReason(): string | undefined {
   if (reason !== null) return reason;
   const docker = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
-  if (docker.error) return (reason = 'needs Docker (apt-get install docker.io docker-compose; CI installs and starts it)');
+  if (docker.error)
+    return (reason = 'needs Docker (apt-get install docker.io docker-compose; CI installs and starts it)');
   if (docker.status !== 0) return (reason = 'needs a running Docker daemon (CI starts dockerd)');
-  const compose = spawnSync('docker', ['compose', 'version']).status === 0 || spawnSync('docker-compose', ['version', '--short']).status === 0;
+  const compose =
+    spawnSync('docker', ['compose', 'version']).status === 0 ||
+    spawnSync('docker-compose', ['version', '--short']).status === 0;
   if (!compose) return (reason = 'needs docker compose (v2) or docker-compose (v1.29)');
   if (spawnSync('docker', ['image', 'inspect', 'tgc-runtime:0.1.0']).status !== 0) {
     const built = spawnSync(join(repoRoot, 'images/offline-runtime.sh'), [], { encoding: 'utf8' });
@@ -30,7 +33,9 @@ export function leftovers(runId: string): string[] {
   return [
     ...list(['ps', '-a', '-q', '--filter', `label=dev.tgc.run=${runId}`]).map((c) => `container ${c}`),
     ...list(['network', 'ls', '-q', '--filter', `label=dev.tgc.run=${runId}`]).map((n) => `network ${n}`),
-    ...list(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=tgc-${runId}`]).map((v) => `volume ${v}`),
+    ...list(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=tgc-${runId}`]).map(
+      (v) => `volume ${v}`,
+    ),
   ];
 }
 

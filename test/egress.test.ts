@@ -14,7 +14,11 @@ for (const name of readdirSync(dir).sort()) {
     const { plan, diagnostics } = compileFile(join(dir, name, 'plan.toml'));
     assert.ok(plan, JSON.stringify(diagnostics.items));
     const got = stableStringify(plan.groups.map((g) => planEgress(plan, g.id))) + '\n';
-    assert.equal(got, readFileSync(join(dir, name, 'egress.json'), 'utf8'), `test/fixtures/egress/${name}/egress.json is stale: npm run accept and review`);
+    assert.equal(
+      got,
+      readFileSync(join(dir, name, 'egress.json'), 'utf8'),
+      `test/fixtures/egress/${name}/egress.json is stale: npm run accept and review`,
+    );
   });
 }
 
@@ -27,7 +31,13 @@ test('precedence: a→b over a→* over *→b over the group over *→* over [ne
   assert.deepEqual(linkShape(plan, 'c', 'a'), { latencyMs: 3, lossPct: 1 });
   assert.deepEqual(linkShape(plan, 'b', 'a'), { latencyMs: 2, lossPct: 1 });
   // A mid-run override goes on top of everything.
-  assert.deepEqual(linkShape(plan, 'a', 'b', { latencyMs: 0, blocked: true }), { latencyMs: 0, lossPct: 1, jitterMs: 1, bandwidthBps: 10_000_000, blocked: true });
+  assert.deepEqual(linkShape(plan, 'a', 'b', { latencyMs: 0, blocked: true }), {
+    latencyMs: 0,
+    lossPct: 1,
+    jitterMs: 1,
+    bandwidthBps: 10_000_000,
+    blocked: true,
+  });
 });
 
 test('partitions: one way, both ways, and a specific rule lifting a wider block', () => {

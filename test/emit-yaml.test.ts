@@ -6,7 +6,60 @@ import { prng } from './helpers.js';
 
 // Pieces YAML treats specially: indicators, comments, quotes, escapes, line breaks, look-alikes
 // of other types, and what the other targets escape for their own interpreters.
-const PIECES = ['a', 'Z', '0', '1.5', ' ', ':', ': ', '#', ' #', '-', '- ', '[', ']', '{', '}', ',', "'", '"', '\\', '\n', '\t', '\r', '$(X)', '${x}', '%{', '{{', 'é', '🎉', '\u0001', '\u007f', '\u0085', '\u2028', '\ufeff', 'true', 'null', 'yes', 'no', '~', '0x1F', '1e3', '*', '&', '!', '|', '>', '@', '`', '?', '%', '  ', '---', '...'];
+const PIECES = [
+  'a',
+  'Z',
+  '0',
+  '1.5',
+  ' ',
+  ':',
+  ': ',
+  '#',
+  ' #',
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  "'",
+  '"',
+  '\\',
+  '\n',
+  '\t',
+  '\r',
+  '$(X)',
+  '${x}',
+  '%{',
+  '{{',
+  'é',
+  '🎉',
+  '\u0001',
+  '\u007f',
+  '\u0085',
+  '\u2028',
+  '\ufeff',
+  'true',
+  'null',
+  'yes',
+  'no',
+  '~',
+  '0x1F',
+  '1e3',
+  '*',
+  '&',
+  '!',
+  '|',
+  '>',
+  '@',
+  '`',
+  '?',
+  '%',
+  '  ',
+  '---',
+  '...',
+];
 
 test('emitYaml: 20,000 random documents of tricky strings, numbers, booleans, lists and maps parse back identical', () => {
   const random = prng(20261125);
@@ -31,7 +84,14 @@ test('emitYaml: 20,000 random documents of tricky strings, numbers, booleans, li
 
 test('emitYaml: the house style: block collections, plain strings where unambiguous, | for multi-line text', () => {
   assert.equal(
-    emitYaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: {} }, data: { 'a.mjs': 'line 1\nline 2\n', port: '5050' }, list: [{ name: 'A', value: 'a: b' }, 'plain'], empty: [] }),
+    emitYaml({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x', labels: {} },
+      data: { 'a.mjs': 'line 1\nline 2\n', port: '5050' },
+      list: [{ name: 'A', value: 'a: b' }, 'plain'],
+      empty: [],
+    }),
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {}\ndata:\n  a.mjs: |\n    line 1\n    line 2\n  port: "5050"\nlist:\n  - name: A\n    value: "a: b"\n  - plain\nempty: []\n',
   );
 });

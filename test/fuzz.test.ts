@@ -28,7 +28,24 @@ for (const base of ['test/fixtures/valid', 'examples']) {
 
 const rand = prng(20261125);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-const SWAPS: unknown[] = [0, -1, 1.5, 1e300, '', 'x', '10ms', '1%', true, null, [], [1, 'a'], {}, { count: 1 }, '*', 'a'.repeat(300)];
+const SWAPS: unknown[] = [
+  0,
+  -1,
+  1.5,
+  1e300,
+  '',
+  'x',
+  '10ms',
+  '1%',
+  true,
+  null,
+  [],
+  [1, 'a'],
+  {},
+  { count: 1 },
+  '*',
+  'a'.repeat(300),
+];
 
 /** Paths to every value inside a parsed plan, for deletions and type swaps. */
 function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
@@ -43,7 +60,8 @@ function paths(v: unknown, prefix: (string | number)[] = [], out: (string | numb
 }
 
 function structural(seed: Seed, kind: 'delete' | 'swap'): string | undefined {
-  const value = seed.format === 'toml' ? JSON.parse(JSON.stringify(TOML.parse(seed.text))) : YAML.parse(seed.text, { merge: true });
+  const value =
+    seed.format === 'toml' ? JSON.parse(JSON.stringify(TOML.parse(seed.text))) : YAML.parse(seed.text, { merge: true });
   const all = paths(value);
   if (all.length === 0) return undefined;
   const path = pick(all);
@@ -74,7 +92,33 @@ function textual(seed: Seed): Uint8Array {
       return bytes.subarray(0, Math.floor(rand() * bytes.length));
     case 2: {
       const at = Math.floor(rand() * bytes.length);
-      return Buffer.concat([bytes.subarray(0, at), Buffer.from(pick(['[', ']', '{', '}', '"', "'", '=', ':', '\n', '- ', '&a ', '*a', '<<: ', '#', '\t', '\\', '\u0000', 'é', '"""'])), bytes.subarray(at)]);
+      return Buffer.concat([
+        bytes.subarray(0, at),
+        Buffer.from(
+          pick([
+            '[',
+            ']',
+            '{',
+            '}',
+            '"',
+            "'",
+            '=',
+            ':',
+            '\n',
+            '- ',
+            '&a ',
+            '*a',
+            '<<: ',
+            '#',
+            '\t',
+            '\\',
+            '\u0000',
+            'é',
+            '"""',
+          ]),
+        ),
+        bytes.subarray(at),
+      ]);
     }
     case 3: {
       const lines = seed.text.split('\n');
@@ -111,7 +155,8 @@ test(`${MUTANTS} mutated plans: validate exits 0 or 2, no exception, no stack tr
     const m = mutant();
     kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
     const r = await runCli(['validate', '-', '--format', m.seed.format], m.input);
-    const context = () => `mutant ${i} (${m.kind}, ${m.seed.format}):\n${Buffer.from(m.input).toString('utf8').slice(0, 2000)}\n--- stderr:\n${r.stderr}`;
+    const context = () =>
+      `mutant ${i} (${m.kind}, ${m.seed.format}):\n${Buffer.from(m.input).toString('utf8').slice(0, 2000)}\n--- stderr:\n${r.stderr}`;
     assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}: ${context()}`);
     assert.doesNotMatch(r.stderr + r.stdout, STACK, context());
     assert.doesNotMatch(r.stderr, /internal error/, context());
@@ -123,14 +168,18 @@ test(`${MUTANTS} mutated plans: validate exits 0 or 2, no exception, no stack tr
   }
   // The mutations must exercise both answers, and every kind must have run.
   assert.ok(outcomes.ok > 50 && outcomes.invalid > 500, JSON.stringify(outcomes));
-  for (const kind of ['key deletion', 'type swap', 'byte mutation']) assert.ok((kinds.get(kind) ?? 0) > 300, `${kind}: ${kinds.get(kind)}`);
+  for (const kind of ['key deletion', 'type swap', 'byte mutation'])
+    assert.ok((kinds.get(kind) ?? 0) > 300, `${kind}: ${kinds.get(kind)}`);
 });
 
 test('mutated plans through the real binary, from stdin', () => {
   const bin = join(repoRoot, 'dist/tgc.mjs');
   for (let i = 0; i < 25; i++) {
     const m = mutant();
-    const r = spawnSync(process.execPath, [bin, 'validate', '-', '--format', m.seed.format], { input: m.input, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'validate', '-', '--format', m.seed.format], {
+      input: m.input,
+      encoding: 'utf8',
+    });
     assert.ok(r.status === 0 || r.status === 2, `exit ${r.status}\n${r.stderr}`);
     assert.doesNotMatch(r.stderr + r.stdout, STACK);
   }

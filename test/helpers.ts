@@ -61,11 +61,18 @@ export interface Run {
 }
 
 /** `tgc run` in a child process, its run directory in a fresh temp dir. */
-export function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void): Promise<Run> {
+export function tgcRun(
+  plan: string,
+  extra: string[] = [],
+  onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
   const out = join(tempDir('tgc-run-'), 'run');
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -77,8 +84,9 @@ export function tgcRun(plan: string, extra: string[] = [], onStderr?: (text: str
   });
 }
 
-
-const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8')));
+const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(
+  JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8')),
+);
 
 /** results.json of a run, checked against docs/results.schema.json. */
 export function results(out: string): Record<string, any> {

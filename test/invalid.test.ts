@@ -29,10 +29,16 @@ function materialize(c: Case, dir: string): string {
   const path = join(dir, c.file);
   switch (c.generate) {
     case 'binary':
-      writeFileSync(path, Buffer.concat([Buffer.from('version = 1\nname = "x"\n'), Buffer.from([0, 1, 2, 0xff, 0xfe])]));
+      writeFileSync(
+        path,
+        Buffer.concat([Buffer.from('version = 1\nname = "x"\n'), Buffer.from([0, 1, 2, 0xff, 0xfe])]),
+      );
       break;
     case 'bad-utf8':
-      writeFileSync(path, Buffer.concat([Buffer.from('version = 1\nname = "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]));
+      writeFileSync(
+        path,
+        Buffer.concat([Buffer.from('version = 1\nname = "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]),
+      );
       break;
     case 'large': {
       const line = `# ${'x'.repeat(1021)}\n`;
@@ -59,10 +65,22 @@ cases.forEach((c, i) => {
     const dir = join(root, String(i));
     mkdirSync(dir);
     const result = compileFile(materialize(c, dir));
-    const got = sortDiagnostics(result.diagnostics.items).map((d) => ({ code: d.code, line: d.line ?? null, col: d.col ?? null }));
-    assert.deepEqual(got, c.expect, `diagnostics:\n${result.diagnostics.items.map((d) => `  ${d.line}:${d.col} ${d.code} ${d.message}`).join('\n')}`);
+    const got = sortDiagnostics(result.diagnostics.items).map((d) => ({
+      code: d.code,
+      line: d.line ?? null,
+      col: d.col ?? null,
+    }));
+    assert.deepEqual(
+      got,
+      c.expect,
+      `diagnostics:\n${result.diagnostics.items.map((d) => `  ${d.line}:${d.col} ${d.code} ${d.message}`).join('\n')}`,
+    );
     if (c.expect.length === 0) assert.ok(result.plan, 'a case with no diagnostics compiles to a plan');
     else assert.equal(result.plan, undefined, 'no plan comes out of an invalid input');
-    if (c.suggests) assert.ok(result.diagnostics.items.some((d) => d.message.includes(`did you mean "${c.suggests}"?`)), `suggests ${c.suggests}`);
+    if (c.suggests)
+      assert.ok(
+        result.diagnostics.items.some((d) => d.message.includes(`did you mean "${c.suggests}"?`)),
+        `suggests ${c.suggests}`,
+      );
   });
 });

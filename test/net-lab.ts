@@ -54,10 +54,18 @@ export class NetLab {
   }
 
   /** A veth pair between two of the lab's namespaces, up, with these addresses (CIDR) on each end; resolves to the two device names. */
-  async veth(a: string, b: string, addressesA: readonly string[], addressesB: readonly string[]): Promise<[string, string]> {
+  async veth(
+    a: string,
+    b: string,
+    addressesA: readonly string[],
+    addressesB: readonly string[],
+  ): Promise<[string, string]> {
     const [da, db] = [this.device(`v${this.veths}a`), this.device(`v${this.veths++}b`)];
     await run('ip', ['link', 'add', da, 'netns', a, 'type', 'veth', 'peer', 'name', db, 'netns', b]);
-    for (const [ns, dev, addresses] of [[a, da, addressesA], [b, db, addressesB]] as const) {
+    for (const [ns, dev, addresses] of [
+      [a, da, addressesA],
+      [b, db, addressesB],
+    ] as const) {
       for (const address of addresses) await run('ip', ['-n', ns, 'addr', 'add', address, 'dev', dev]);
       await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     }
@@ -70,8 +78,14 @@ export class NetLab {
   }
 
   /** Starts net-probe.mjs in a namespace; resolves once it printed its first line when `waitReady`. */
-  async probe(netns: string, args: (string | number)[], waitReady = false): Promise<{ result: Promise<Record<string, unknown>>; proc: ChildProcess }> {
-    const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, probe, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async probe(
+    netns: string,
+    args: (string | number)[],
+    waitReady = false,
+  ): Promise<{ result: Promise<Record<string, unknown>>; proc: ChildProcess }> {
+    const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, probe, ...args.map(String)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.track(proc);
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
@@ -102,7 +116,11 @@ export class NetLab {
 
   /** ICMP echo round trips (ms) from a namespace, with the system's ping (iputils). */
   async ping(netns: string, ip: string, count: number, intervalSec: number): Promise<number[]> {
-    const { stdout } = await run('ip', ['netns', 'exec', netns, 'ping', '-n', '-c', String(count), '-i', String(intervalSec), '-W', '3', ip], { maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const { stdout } = await run(
+      'ip',
+      ['netns', 'exec', netns, 'ping', '-n', '-c', String(count), '-i', String(intervalSec), '-W', '3', ip],
+      { maxBuffer: 16 * 1024 * 1024 },
+    ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
     return [...stdout.matchAll(/time=([0-9.]+) ms/g)].map((m) => Number(m[1]));
   }
 
@@ -112,7 +130,11 @@ export class NetLab {
 
   async cleanup(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await Promise.all(this.procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    await Promise.all(
+      this.procs.map((p) =>
+        p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined,
+      ),
+    );
     for (const ns of this.namespaces) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   }
 
@@ -120,10 +142,22 @@ export class NetLab {
   async leftovers(): Promise<string[]> {
     const found: string[] = [];
     const { stdout: nss } = await run('ip', ['netns', 'list']);
-    found.push(...nss.split('\n').filter((l) => l.startsWith(this.prefix)).map((l) => `netns ${l.split(' ')[0]}`));
+    found.push(
+      ...nss
+        .split('\n')
+        .filter((l) => l.startsWith(this.prefix))
+        .map((l) => `netns ${l.split(' ')[0]}`),
+    );
     const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
-    found.push(...links.split('\n').filter((l) => l.includes(this.prefix.slice(-10))).map((l) => `link ${l.split(':')[1]?.trim()}`));
-    for (const p of this.procs) if (p.pid && existsSync(`/proc/${p.pid}`) && p.exitCode === null && p.signalCode === null) found.push(`process ${p.pid}`);
+    found.push(
+      ...links
+        .split('\n')
+        .filter((l) => l.includes(this.prefix.slice(-10)))
+        .map((l) => `link ${l.split(':')[1]?.trim()}`),
+    );
+    for (const p of this.procs)
+      if (p.pid && existsSync(`/proc/${p.pid}`) && p.exitCode === null && p.signalCode === null)
+        found.push(`process ${p.pid}`);
     return found;
   }
 }

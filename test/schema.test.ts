@@ -19,7 +19,12 @@ test('the schema documents every key it allows', () => {
     const props = (node as { properties?: Record<string, { description?: string; $ref?: string }> }).properties;
     for (const [key, sub] of Object.entries(props ?? {})) {
       const ref = sub.$ref?.replace('#/definitions/', '').split('/');
-      const target = ref ? ref.reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, schema.definitions) : undefined;
+      const target = ref
+        ? ref.reduce<Record<string, unknown> | undefined>(
+            (o, k) => o?.[k] as Record<string, unknown> | undefined,
+            schema.definitions,
+          )
+        : undefined;
       if (!sub.description && !(target && 'description' in target)) {
         undocumented.push(`${path}.${key}`);
       }

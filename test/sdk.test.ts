@@ -11,7 +11,13 @@ const program = join(repoRoot, 'test/clients/sdk-run.mjs');
 function instance(port: number, mode: string, name: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [program, mode], {
-      env: { PATH: process.env.PATH ?? '', TGC_COORDINATOR: `127.0.0.1:${port}`, TGC_GROUP: 'g', TGC_INSTANCE: name, TGC_PARAMS: '{"rounds":3,"label":"$x {{ y }}"}' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        TGC_COORDINATOR: `127.0.0.1:${port}`,
+        TGC_GROUP: 'g',
+        TGC_INSTANCE: name,
+        TGC_PARAMS: '{"rounds":3,"label":"$x {{ y }}"}',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -20,7 +26,10 @@ function instance(port: number, mode: string, name: string): Promise<{ code: num
   });
 }
 
-async function coordinator(t: { after: (fn: () => unknown) => void }, instances: number): Promise<{ c: Coordinator; port: number }> {
+async function coordinator(
+  t: { after: (fn: () => unknown) => void },
+  instances: number,
+): Promise<{ c: Coordinator; port: number }> {
   const c = new Coordinator({ instances });
   const port = await c.listen(0);
   t.after(() => c.close());
@@ -34,7 +43,9 @@ test('run(): success on return, exit 0; params arrive with their types', async (
   assert.equal(b.code, 0, b.stderr);
   const r = await c.ended;
   assert.equal(r.outcome, 'success');
-  assert.deepEqual(r.instances[0]!.messages, [`hello from ${r.instances[0]!.name}, params {"rounds":3,"label":"$x {{ y }}"}`]);
+  assert.deepEqual(r.instances[0]!.messages, [
+    `hello from ${r.instances[0]!.name}, params {"rounds":3,"label":"$x {{ y }}"}`,
+  ]);
   assert.deepEqual(r.groups.g!.metrics.seq!.sum, 3);
 });
 
@@ -49,10 +60,10 @@ test('run(): failure on throw, with the error message as the reason; the other i
   assert.equal(stopped.code, 1);
   assert.match(stopped.stderr, /the run ended before this instance finished/);
   const r = await c.ended;
-  assert.deepEqual(
-    r.instances.map((i) => [i.name, i.outcome, i.reason]).sort(),
-    [['g-0', 'failure', 'expected 42, got 41'], ['g-1', 'stopped', 'stopped: g-0 failed: expected 42, got 41']],
-  );
+  assert.deepEqual(r.instances.map((i) => [i.name, i.outcome, i.reason]).sort(), [
+    ['g-0', 'failure', 'expected 42, got 41'],
+    ['g-1', 'stopped', 'stopped: g-0 failed: expected 42, got 41'],
+  ]);
 });
 
 test('run(): exiting without an outcome is a crash', async (t) => {
@@ -66,10 +77,17 @@ test('run(): exiting without an outcome is a crash', async (t) => {
 
 test('run(): no coordinator to reach is a clear error, not a hang', async () => {
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const proc = spawn(process.execPath, ['-e', `import('${join(repoRoot, 'dist/runtime/sdk.mjs')}').then(m => m.run(() => {}, { connectTimeoutMs: 300 }))`], {
-      env: { PATH: process.env.PATH ?? '', TGC_COORDINATOR: '127.0.0.1:1', TGC_GROUP: 'g' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [
+        '-e',
+        `import('${join(repoRoot, 'dist/runtime/sdk.mjs')}').then(m => m.run(() => {}, { connectTimeoutMs: 300 }))`,
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', TGC_COORDINATOR: '127.0.0.1:1', TGC_GROUP: 'g' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => (stderr += d));
     proc.once('exit', (code) => resolve({ code, stderr }));

@@ -52,5 +52,8 @@ test('the TOML scanner finds every key and value where it is written', () => {
 
 test('the TOML scanner reports keys and tables defined twice', () => {
   const { duplicates } = scanTomlPositions('a = 1\n[t]\nx = 1\n[t]\ny = 2\n[u]\nz = 1\nz = 2\n');
-  assert.deepEqual(duplicates.map((r) => r.start), [17, 36]);
+  assert.deepEqual(
+    duplicates.map((r) => r.start),
+    [17, 36],
+  );
 });

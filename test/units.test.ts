@@ -7,22 +7,55 @@ import { parseCidr, parseCpu, parseDuration, parseMemory, parsePercent, parseRat
 
 test('durations', () => {
   const cases: [string, number | undefined][] = [
-    ['50ms', 50], ['1.5s', 1500], ['1m30s', 90_000], ['2h', 7_200_000], ['100us', 0.1], ['250µs', 0.25], ['500ns', 0.0005], ['0s', 0],
-    ['10', undefined], ['ms', undefined], ['1.5', undefined], ['-1s', undefined], ['1 s', undefined], ['1d', undefined], ['', undefined],
+    ['50ms', 50],
+    ['1.5s', 1500],
+    ['1m30s', 90_000],
+    ['2h', 7_200_000],
+    ['100us', 0.1],
+    ['250µs', 0.25],
+    ['500ns', 0.0005],
+    ['0s', 0],
+    ['10', undefined],
+    ['ms', undefined],
+    ['1.5', undefined],
+    ['-1s', undefined],
+    ['1 s', undefined],
+    ['1d', undefined],
+    ['', undefined],
   ];
   for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
 });
 
 test('percents', () => {
-  for (const [text, v] of [['1%', 1], ['0.5%', 0.5], ['100%', 100], ['0%', 0], ['101%', undefined], ['1', undefined], ['-1%', undefined]] as const) {
+  for (const [text, v] of [
+    ['1%', 1],
+    ['0.5%', 0.5],
+    ['100%', 100],
+    ['0%', 0],
+    ['101%', undefined],
+    ['1', undefined],
+    ['-1%', undefined],
+  ] as const) {
     assert.equal(parsePercent(text), v, text);
   }
 });
 
 test('rates: bits or bytes per second, decimal or binary prefixes', () => {
   const cases: [string, number | undefined][] = [
-    ['10Mbit', 10e6], ['1Gbit', 1e9], ['500kbit', 500e3], ['500Kbit', 500e3], ['8Kibit', 8192], ['2MB/s', 16e6], ['512KiB/s', 512 * 1024 * 8], ['100bit', 100], ['1.5Mbit', 1.5e6],
-    ['10Mbps', undefined], ['10mbit', undefined], ['10 Mbit', undefined], ['10', undefined], ['10MiB', undefined],
+    ['10Mbit', 10e6],
+    ['1Gbit', 1e9],
+    ['500kbit', 500e3],
+    ['500Kbit', 500e3],
+    ['8Kibit', 8192],
+    ['2MB/s', 16e6],
+    ['512KiB/s', 512 * 1024 * 8],
+    ['100bit', 100],
+    ['1.5Mbit', 1.5e6],
+    ['10Mbps', undefined],
+    ['10mbit', undefined],
+    ['10 Mbit', undefined],
+    ['10', undefined],
+    ['10MiB', undefined],
   ];
   for (const [text, bps] of cases) assert.equal(parseRate(text), bps, text);
 });
@@ -57,15 +90,26 @@ test('percentages: largest remainder, ties to the group written first, always su
   for (let total = 1; total <= 200; total++) {
     const counts = resolveCounts([{ percentage: 0.17 }, { percentage: 0.29 }, { percentage: 0.54 }], total);
     assert.ok(Array.isArray(counts));
-    assert.equal(counts.reduce((a, b) => a + b, 0), total, `total ${total}`);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      total,
+      `total ${total}`,
+    );
   }
 });
 
 test('link layers: [network] < *→* < group < *→to < from→* < from→to', () => {
   const rules = new Map([
-    ['*>*', 'star-star'], ['*>b', 'star-b'], ['a>*', 'a-star'], ['a>b', 'a-b'],
+    ['*>*', 'star-star'],
+    ['*>b', 'star-b'],
+    ['a>*', 'a-star'],
+    ['a>b', 'a-b'],
   ]);
-  const source = { root: 'network', group: (id: string) => (id === 'a' ? 'group-a' : undefined), rule: (f: string, t: string) => rules.get(`${f}>${t}`) };
+  const source = {
+    root: 'network',
+    group: (id: string) => (id === 'a' ? 'group-a' : undefined),
+    rule: (f: string, t: string) => rules.get(`${f}>${t}`),
+  };
   assert.deepEqual(linkLayers('a', 'b', source), ['network', 'star-star', 'group-a', 'star-b', 'a-star', 'a-b']);
   assert.deepEqual(linkLayers('c', 'd', source), ['network', 'star-star']);
   assert.deepEqual(linkLayers('c', 'b', source), ['network', 'star-star', 'star-b']);

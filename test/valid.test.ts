@@ -13,7 +13,8 @@ const twins = [
   ...readdirSync(join(repoRoot, 'examples')).map((d) => join('examples', d)),
 ].filter((dir) => existsSync(join(repoRoot, dir, 'plan.toml')) && existsSync(join(repoRoot, dir, 'plan.yaml')));
 
-const planJsonOf = (file: string): string => execFileSync(process.execPath, [bin, 'plan', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
+const planJsonOf = (file: string): string =>
+  execFileSync(process.execPath, [bin, 'plan', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
 
 test('there are valid twins to compare', () => {
   assert.ok(twins.length >= 5, twins.join(', '));
@@ -25,7 +26,12 @@ for (const dir of twins) {
     const fromYaml = planJsonOf(join(dir, 'plan.yaml'));
     assert.equal(fromYaml, fromToml);
     const golden = join(repoRoot, dir, 'plan.json');
-    if (existsSync(golden)) assert.equal(fromToml, readFileSync(golden, 'utf8'), `${dir}/plan.json is stale: run npm run accept and review the diff`);
+    if (existsSync(golden))
+      assert.equal(
+        fromToml,
+        readFileSync(golden, 'utf8'),
+        `${dir}/plan.json is stale: run npm run accept and review the diff`,
+      );
   });
 }
 
@@ -56,8 +62,14 @@ test('params merge group > defaults > top level, key by key', () => {
 
 test('percentages use the largest remainder rule', () => {
   const out = JSON.parse(planJsonOf('test/fixtures/valid/percentages/plan.toml'));
-  assert.deepEqual(out.plan.groups.map((g: { instances: number }) => g.instances), [2, 4, 3, 3]);
-  assert.deepEqual(out.plan.groups.map((g: { firstIndex: number }) => g.firstIndex), [0, 2, 6, 9]);
+  assert.deepEqual(
+    out.plan.groups.map((g: { instances: number }) => g.instances),
+    [2, 4, 3, 3],
+  );
+  assert.deepEqual(
+    out.plan.groups.map((g: { firstIndex: number }) => g.firstIndex),
+    [0, 2, 6, 9],
+  );
   assert.equal(out.instances.length, 12);
   assert.equal(out.instances[11].name, 'c-2');
 });

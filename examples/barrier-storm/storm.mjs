@@ -8,7 +8,8 @@ await run(async (env) => {
   const { subscription } = await env.sync.publishSubscribe('peers', { name: env.name, ip: env.dataIp });
   const all = await subscription.take(env.instances);
   const ms = performance.now() - t0;
-  if (new Set(all.map((p) => p.name)).size !== env.instances) throw new Error(`saw ${all.length} addresses, some twice`);
+  if (new Set(all.map((p) => p.name)).size !== env.instances)
+    throw new Error(`saw ${all.length} addresses, some twice`);
   env.record('exchange_ms', ms, 'ms');
   await env.sync.signalAndWait('done');
 });

@@ -9,7 +9,11 @@ await run(async (env) => {
   const echo = dgram.createSocket('udp4');
   echo.on('message', (msg, from) => echo.send(msg, from.port, from.address));
   await new Promise((resolve) => echo.bind(PORT, env.dataIp, resolve));
-  const { subscription } = await env.sync.publishSubscribe('peers', { name: env.name, group: env.group, ip: env.dataIp });
+  const { subscription } = await env.sync.publishSubscribe('peers', {
+    name: env.name,
+    group: env.group,
+    ip: env.dataIp,
+  });
   const peers = (await subscription.take(env.instances)).filter((p) => p.name !== env.name);
   subscription.close();
   await env.sync.signalAndWait('listening');
@@ -18,7 +22,8 @@ await run(async (env) => {
   await new Promise((resolve) => probe.bind(0, env.dataIp, resolve));
   for (const p of peers) {
     const ok = await reachable(probe, p.ip);
-    if (ok !== (p.group === env.group)) throw new Error(`before healing, ${p.name} should be ${p.group === env.group ? '' : 'un'}reachable`);
+    if (ok !== (p.group === env.group))
+      throw new Error(`before healing, ${p.name} should be ${p.group === env.group ? '' : 'un'}reachable`);
   }
   await env.sync.signalAndWait('checked-split');
 

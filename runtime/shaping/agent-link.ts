@@ -38,7 +38,10 @@ export class AgentLink {
         });
         const link = new AgentLink(socket);
         const reply = await link.request({ type: 'register', role: 'agent', instance });
-        if (reply.error) throw new RefusedError(`the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`);
+        if (reply.error)
+          throw new RefusedError(
+            `the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`,
+          );
         return link;
       } catch (err) {
         // A refusal is an answer; only an unreachable coordinator is worth another try.
@@ -83,7 +86,10 @@ export class AgentLink {
     this.socket.destroy();
   }
 
-  private readonly pending = new Map<number, { resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }
+  >();
 
   private request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.socket.destroyed) return Promise.reject(new Error('the connection to the coordinator closed'));
@@ -102,7 +108,8 @@ export class AgentLink {
 
   private onFrame(frame: Record<string, unknown>): void {
     if (frame.event === 'stop') return this.stop();
-    if (frame.event === 'message' && typeof frame.topic === 'string') return void this.topics.get(frame.topic)?.(frame.payload);
+    if (frame.event === 'message' && typeof frame.topic === 'string')
+      return void this.topics.get(frame.topic)?.(frame.payload);
     if (typeof frame.re === 'number') {
       this.pending.get(frame.re)?.resolve(frame);
       this.pending.delete(frame.re);

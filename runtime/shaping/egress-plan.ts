@@ -71,5 +71,9 @@ export function planEgress(plan: ShapingPlan, from: string, override?: LinkShape
 }
 
 function canonical(s: LinkShape): string {
-  return JSON.stringify(Object.entries(s).filter(([k, v]) => !(k === 'blocked' && v === false)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify(
+    Object.entries(s)
+      .filter(([k, v]) => !(k === 'blocked' && v === false))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }

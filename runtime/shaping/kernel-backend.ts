@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import type { TcPlan } from './tc-plan.js';
 
 /** Runs `tc` with arguments (and optional stdin); never throws, reports the exit code. */
-export type TcRunner = (args: readonly string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type TcRunner = (
+  args: readonly string[],
+  input?: string,
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** `tc`, optionally inside a named network namespace (`tc -n NS …`). */
 export function tcRunner(netns?: string): TcRunner {
@@ -37,11 +40,68 @@ export async function probeKernel(device: string, tc: TcRunner): Promise<KernelC
     return r.code === 0;
   };
   await tc(['qdisc', 'del', 'dev', device, 'root']);
-  const netem = await attempt('netem', ['qdisc', 'add', 'dev', device, 'root', 'handle', '1:', 'netem', 'delay', '1ms']);
+  const netem = await attempt('netem', [
+    'qdisc',
+    'add',
+    'dev',
+    device,
+    'root',
+    'handle',
+    '1:',
+    'netem',
+    'delay',
+    '1ms',
+  ]);
   await tc(['qdisc', 'del', 'dev', device, 'root']);
-  const htb = (await attempt('htb', ['qdisc', 'add', 'dev', device, 'root', 'handle', '1:', 'htb', 'default', '1'])) && (await attempt('htb', ['class', 'add', 'dev', device, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '1mbit']));
-  const u32 = htb && (await attempt('u32', ['filter', 'add', 'dev', device, 'parent', '1:', 'protocol', 'ip', 'prio', '9', 'u32', 'match', 'ip', 'dst', '198.18.255.255/32', 'flowid', '1:1']));
-  const drop = htb && (await attempt('drop', ['filter', 'add', 'dev', device, 'parent', '1:', 'protocol', 'ip', 'prio', '8', 'u32', 'match', 'ip', 'dst', '198.18.255.254/32', 'action', 'mirred', 'egress', 'redirect', 'dev', 'lo']));
+  const htb =
+    (await attempt('htb', ['qdisc', 'add', 'dev', device, 'root', 'handle', '1:', 'htb', 'default', '1'])) &&
+    (await attempt('htb', ['class', 'add', 'dev', device, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '1mbit']));
+  const u32 =
+    htb &&
+    (await attempt('u32', [
+      'filter',
+      'add',
+      'dev',
+      device,
+      'parent',
+      '1:',
+      'protocol',
+      'ip',
+      'prio',
+      '9',
+      'u32',
+      'match',
+      'ip',
+      'dst',
+      '198.18.255.255/32',
+      'flowid',
+      '1:1',
+    ]));
+  const drop =
+    htb &&
+    (await attempt('drop', [
+      'filter',
+      'add',
+      'dev',
+      device,
+      'parent',
+      '1:',
+      'protocol',
+      'ip',
+      'prio',
+      '8',
+      'u32',
+      'match',
+      'ip',
+      'dst',
+      '198.18.255.254/32',
+      'action',
+      'mirred',
+      'egress',
+      'redirect',
+      'dev',
+      'lo',
+    ]));
   await tc(['qdisc', 'del', 'dev', device, 'root']);
   return { htb, u32, drop, netem, errors };
 }
@@ -51,8 +111,18 @@ export function kernelShortfall(plan: TcPlan, caps: KernelCapabilities): string 
   const needs: { needed: boolean; key: 'htb' | 'u32' | 'drop' | 'netem'; module: string; what: string }[] = [
     { needed: true, key: 'htb', module: 'sch_htb', what: 'the HTB qdisc (sch_htb)' },
     { needed: true, key: 'u32', module: 'cls_u32', what: 'the u32 classifier (cls_u32)' },
-    { needed: plan.batch.some((l) => l.includes('action mirred')), key: 'drop', module: 'act_mirred', what: 'the mirred action (act_mirred), which partitions use' },
-    { needed: plan.needsNetem, key: 'netem', module: 'sch_netem', what: 'the netem qdisc (sch_netem), for delay, jitter, loss, duplicate, corrupt and reorder' },
+    {
+      needed: plan.batch.some((l) => l.includes('action mirred')),
+      key: 'drop',
+      module: 'act_mirred',
+      what: 'the mirred action (act_mirred), which partitions use',
+    },
+    {
+      needed: plan.needsNetem,
+      key: 'netem',
+      module: 'sch_netem',
+      what: 'the netem qdisc (sch_netem), for delay, jitter, loss, duplicate, corrupt and reorder',
+    },
   ];
   for (const { needed, key, module, what } of needs) {
     if (needed && !caps[key]) {

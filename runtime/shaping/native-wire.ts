@@ -61,7 +61,8 @@ export class NativeWire {
     process.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     process.once('exit', () => {
       this.exited = true;
-      for (const w of this.waiting.splice(0)) w(`error the native wire exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+      for (const w of this.waiting.splice(0))
+        w(`error the native wire exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
     });
   }
 
@@ -70,9 +71,14 @@ export class NativeWire {
   }
 
   private command(line: string): Promise<string> {
-    if (this.exited) return Promise.reject(new Error(`the native wire exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
+    if (this.exited)
+      return Promise.reject(new Error(`the native wire exited${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
     return new Promise((resolve, reject) => {
-      this.waiting.push((answer) => (answer.startsWith('error') ? reject(new Error(`native wire: ${answer.slice(6)} (${line.split(' ')[0]})`)) : resolve(answer)));
+      this.waiting.push((answer) =>
+        answer.startsWith('error')
+          ? reject(new Error(`native wire: ${answer.slice(6)} (${line.split(' ')[0]})`))
+          : resolve(answer),
+      );
       this.process.stdin!.write(line + '\n');
     });
   }

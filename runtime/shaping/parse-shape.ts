@@ -10,9 +10,11 @@ const DISTRIBUTIONS = ['normal', 'pareto', 'paretonormal', 'uniform'];
  * `configure` sends it, checked and turned into base units; or the reason it is refused.
  */
 export function parseShape(raw: unknown): LinkShape | { readonly error: string } {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'a shape is an object such as { latency: "100ms" }' };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { error: 'a shape is an object such as { latency: "100ms" }' };
   for (const [key, value] of Object.entries(raw)) {
-    if (!(SHAPE_KEYS as readonly string[]).includes(key)) return { error: `unknown shape key "${key}" (known: ${SHAPE_KEYS.join(', ')})` };
+    if (!(SHAPE_KEYS as readonly string[]).includes(key))
+      return { error: `unknown shape key "${key}" (known: ${SHAPE_KEYS.join(', ')})` };
     const bad = (what: string) => ({ error: `${key}: ${JSON.stringify(value)} is not ${what}` });
     if (key === 'blocked') {
       if (typeof value !== 'boolean') return bad('true or false');

@@ -28,7 +28,10 @@ export interface TcPlan {
  */
 export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
   const dev = options.device;
-  const batch = [`qdisc add dev ${dev} root handle 1: htb default 1`, `class add dev ${dev} parent 1: classid 1:1 htb rate ${UNLIMITED}`];
+  const batch = [
+    `qdisc add dev ${dev} root handle 1: htb default 1`,
+    `class add dev ${dev} parent 1: classid 1:1 htb rate ${UNLIMITED}`,
+  ];
   let needsNetem = false;
   egress.classes.forEach((c, i) => {
     const blocks = c.to.flatMap((g) => options.addresses.get(g) ?? []);
@@ -37,7 +40,10 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
     if (c.shape.blocked) {
       // Redirected to loopback, where a packet for another host is discarded without a word
       // to the sender: a silent partition (the drop action, act_gact, is often missing).
-      for (const t of targets) batch.push(`filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip dst ${t} action mirred egress redirect dev lo`);
+      for (const t of targets)
+        batch.push(
+          `filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip dst ${t} action mirred egress redirect dev lo`,
+        );
       return;
     }
     const minor = (0x10 + i).toString(16);
@@ -48,7 +54,8 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
       needsNetem = true;
       batch.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
     }
-    for (const t of targets) batch.push(`filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dst ${t} flowid 1:${minor}`);
+    for (const t of targets)
+      batch.push(`filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dst ${t} flowid 1:${minor}`);
   });
   return { batch, needsNetem };
 }

@@ -44,11 +44,20 @@ export function freeUdpPort(): Promise<number> {
  * created it — no process to spawn per look; rejects, saying why, when socat exits first or
  * `timeoutMs` passes. `stderr` is what socat said so far.
  */
-export async function deviceAppears(device: string, proc: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
+export async function deviceAppears(
+  device: string,
+  proc: ChildProcess,
+  timeoutMs: number,
+  stderr: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(`/sys/class/net/${device}`)) {
-    if (proc.exitCode !== null) throw new Error(`socat exited before the TUN device ${device} appeared: ${stderr() || `code ${proc.exitCode}`}`);
-    if (Date.now() > deadline) throw new Error(`the TUN device ${device} did not appear within ${timeoutMs / 1000} s${stderr() ? `: ${stderr()}` : ''}`);
+    if (proc.exitCode !== null)
+      throw new Error(`socat exited before the TUN device ${device} appeared: ${stderr() || `code ${proc.exitCode}`}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the TUN device ${device} did not appear within ${timeoutMs / 1000} s${stderr() ? `: ${stderr()}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -64,7 +73,12 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
   const port = await freeUdpPort();
   const proc = spawn(
     options.socat ?? 'socat',
-    ['-b', '65536', `TUN,tun-name=${options.device},iff-no-pi,tun-type=tun`, `UDP:127.0.0.1:${options.wirePort},bind=127.0.0.1:${port}`],
+    [
+      '-b',
+      '65536',
+      `TUN,tun-name=${options.device},iff-no-pi,tun-type=tun`,
+      `UDP:127.0.0.1:${options.wirePort},bind=127.0.0.1:${port}`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -79,11 +93,13 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
   try {
     await deviceAppears(options.device, proc, 5000, () => stderr.trim());
     await run('ip', ['link', 'set', 'dev', options.device, 'netns', options.netns]);
-    await ipBatch([`addr add ${options.ip}/${options.prefix} dev ${options.device}`, `link set dev ${options.device} up`], options.netns);
+    await ipBatch(
+      [`addr add ${options.ip}/${options.prefix} dev ${options.device}`, `link set dev ${options.device} up`],
+      options.netns,
+    );
   } catch (err) {
     await close();
     throw err;
   }
   return { port, process: proc, close };
 }
-

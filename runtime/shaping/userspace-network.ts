@@ -67,7 +67,8 @@ export class UserspaceNetwork {
     try {
       const binary = nativeWireBinary();
       const engine = options.engine ?? (binary ? 'native' : 'node');
-      if (engine === 'native' && !binary) throw new Error('the native wire (dist/native/tgc-wire) is not built: run npm run build with gcc installed');
+      if (engine === 'native' && !binary)
+        throw new Error('the native wire (dist/native/tgc-wire) is not built: run npm run build with gcc installed');
       net.engine = engine === 'native' ? await net.startNative(binary!) : await net.startNode();
       if (options.coordinator) {
         const coordinator = options.coordinator;
@@ -134,7 +135,13 @@ export class UserspaceNetwork {
     this.engine = engine;
     const wirePort = await wire.listen();
     await inParallel(o.instances, async (inst) => {
-      const bridge = await attachTun({ netns: inst.netns, device: inst.device, ip: inst.ip, prefix: o.prefix, wirePort });
+      const bridge = await attachTun({
+        netns: inst.netns,
+        device: inst.device,
+        ip: inst.ip,
+        prefix: o.prefix,
+        wirePort,
+      });
       bridges.push(bridge);
       wire.add({ name: inst.name, ip: inst.ip, port: bridge.port });
     });
@@ -168,7 +175,9 @@ export class UserspaceNetwork {
         if (Object.keys(shape).length > 0) await wire.shape(i, j, shape);
       }
     }
-    await inParallel(o.instances, (inst) => ipBatch([`addr add ${inst.ip}/${o.prefix} dev ${inst.device}`, `link set dev ${inst.device} up`], inst.netns));
+    await inParallel(o.instances, (inst) =>
+      ipBatch([`addr add ${inst.ip}/${o.prefix} dev ${inst.device}`, `link set dev ${inst.device} up`], inst.netns),
+    );
     return engine;
   }
 }

@@ -49,8 +49,17 @@ interface LinkState {
 const MAX_QUEUE_MS = 200;
 
 export class Wire {
-  readonly stats: WireStats = { forwarded: 0, dropped: { blocked: 0, loss: 0, queue: 0, unknown: 0, ipv6: 0, malformed: 0 }, duplicated: 0, corrupted: 0 };
-  private readonly socket: UdpSocket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
+  readonly stats: WireStats = {
+    forwarded: 0,
+    dropped: { blocked: 0, loss: 0, queue: 0, unknown: 0, ipv6: 0, malformed: 0 },
+    duplicated: 0,
+    corrupted: 0,
+  };
+  private readonly socket: UdpSocket = createSocket({
+    type: 'udp4',
+    recvBufferSize: 8 * 1024 * 1024,
+    sendBufferSize: 8 * 1024 * 1024,
+  });
   private readonly byAddress = new Map<string, WireEndpoint>();
   private readonly byIp = new Map<number, WireEndpoint>();
   private readonly links = new Map<string, LinkState>();
@@ -96,7 +105,14 @@ export class Wire {
     const key = `${src.name}\0${dst.name}`;
     let state = this.links.get(key);
     if (!state) {
-      state = { shape: this.options.shapeOf(src.name, dst.name), busyUntil: 0, lossRnd: 0, dupRnd: 0, corruptRnd: 0, reorderRnd: 0 };
+      state = {
+        shape: this.options.shapeOf(src.name, dst.name),
+        busyUntil: 0,
+        lossRnd: 0,
+        dupRnd: 0,
+        corruptRnd: 0,
+        reorderRnd: 0,
+      };
       this.links.set(key, state);
     }
     return state;
@@ -111,15 +127,22 @@ export class Wire {
     const link = this.link(src, dst);
     const s = link.shape;
     if (s.blocked) return void this.stats.dropped.blocked++;
-    if (s.lossPct && (link.lossRnd = this.correlated(link.lossRnd, s.lossCorrelationPct)) < s.lossPct / 100) return void this.stats.dropped.loss++;
+    if (s.lossPct && (link.lossRnd = this.correlated(link.lossRnd, s.lossCorrelationPct)) < s.lossPct / 100)
+      return void this.stats.dropped.loss++;
     let copies = 1;
-    if (s.duplicatePct && (link.dupRnd = this.correlated(link.dupRnd, s.duplicateCorrelationPct)) < s.duplicatePct / 100) {
+    if (
+      s.duplicatePct &&
+      (link.dupRnd = this.correlated(link.dupRnd, s.duplicateCorrelationPct)) < s.duplicatePct / 100
+    ) {
       copies = 2;
       this.stats.duplicated++;
     }
     for (let i = 0; i < copies; i++) {
       let data = packet;
-      if (s.corruptPct && (link.corruptRnd = this.correlated(link.corruptRnd, s.corruptCorrelationPct)) < s.corruptPct / 100) {
+      if (
+        s.corruptPct &&
+        (link.corruptRnd = this.correlated(link.corruptRnd, s.corruptCorrelationPct)) < s.corruptPct / 100
+      ) {
         // One flipped bit past the IP header, where a checksum (TCP, UDP, ICMP) will notice.
         data = Buffer.from(packet);
         const at = Math.min(data.length - 1, 20 + Math.floor(this.random() * Math.max(1, data.length - 20)));
@@ -138,8 +161,12 @@ export class Wire {
         link.busyUntil = departure;
       }
       let delay = 0;
-      const reordered = s.reorderPct !== undefined && s.reorderPct > 0 && (link.reorderRnd = this.correlated(link.reorderRnd, s.reorderCorrelationPct)) < s.reorderPct / 100;
-      if (!reordered && s.latencyMs) delay = Math.max(0, s.latencyMs + (s.jitterMs ? s.jitterMs * this.sample(s.distribution) : 0));
+      const reordered =
+        s.reorderPct !== undefined &&
+        s.reorderPct > 0 &&
+        (link.reorderRnd = this.correlated(link.reorderRnd, s.reorderCorrelationPct)) < s.reorderPct / 100;
+      if (!reordered && s.latencyMs)
+        delay = Math.max(0, s.latencyMs + (s.jitterMs ? s.jitterMs * this.sample(s.distribution) : 0));
       const due = departure + delay;
       if (due <= now) this.deliver(data, dst);
       else this.scheduler.at(due, () => this.deliver(data, dst));

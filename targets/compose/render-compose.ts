@@ -79,7 +79,13 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   for (const g of plan.groups) {
     const service = doc.createNode(groupService(g, options, labels)) as YAMLMap;
     service.anchor = g.id;
-    const env = doc.createNode(escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS }), ['TGC_INSTANCE', 'TGC_RUN_ID', 'TEST_RUN'])) as YAMLMap;
+    const env = doc.createNode(
+      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS }), [
+        'TGC_INSTANCE',
+        'TGC_RUN_ID',
+        'TEST_RUN',
+      ]),
+    ) as YAMLMap;
     // The run id is compose's to interpolate (TGC_RUN_ID, set by `tgc run`), so it is not escaped.
     env.delete('TGC_INSTANCE');
     env.set('TGC_RUN_ID', runId);
@@ -93,10 +99,27 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const services: Record<string, unknown> = {};
   services.coordinator = merged(doc, runtime, {
     command: [
-      'node', '/tgc/coordinator.mjs', '--host', '0.0.0.0', '--port', String(COORDINATOR_PORT),
-      '--instances', String(plan.totalInstances), '--groups', plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-      '--timeout', `${plan.timeoutMs}ms`, '--plan', plan.name, '--run-id', runId,
-      ...(backend === 'off' ? [] : ['--agents']), '--linger', '10s', '--ready-file', READY_FILE,
+      'node',
+      '/tgc/coordinator.mjs',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(COORDINATOR_PORT),
+      '--instances',
+      String(plan.totalInstances),
+      '--groups',
+      plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+      '--timeout',
+      `${plan.timeoutMs}ms`,
+      '--plan',
+      plan.name,
+      '--run-id',
+      runId,
+      ...(backend === 'off' ? [] : ['--agents']),
+      '--linger',
+      '10s',
+      '--ready-file',
+      READY_FILE,
     ],
     networks: ['control'],
     // A free host port on loopback, so `tgc run` can follow /status without a route to the network.
@@ -108,7 +131,18 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       command: ['node', '/tgc/agent.mjs', 'wire', '--port', String(WIRE_PORT)],
       environment: {
         TGC_COORDINATOR: coordinator,
-        TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan), endpoints: layout.map((p) => ({ name: p.name, group: p.group, ip: p.dataIp, host: `${p.name}-net`, port: WIRE_PORT })) })),
+        TGC_SHAPING: composeEscape(
+          JSON.stringify({
+            ...shapingPlan(plan),
+            endpoints: layout.map((p) => ({
+              name: p.name,
+              group: p.group,
+              ip: p.dataIp,
+              host: `${p.name}-net`,
+              port: WIRE_PORT,
+            })),
+          }),
+        ),
       },
       networks: ['control'],
     });
@@ -117,7 +151,11 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   if (backend === 'kernel') {
     const addresses: Record<string, string[]> = {};
     for (const p of layout) (addresses[p.group] ??= []).push(p.dataIp);
-    kernelEnv = doc.createNode({ TGC_COORDINATOR: coordinator, TGC_DATA_SUBNET: plan.network.subnet, TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan), addresses })) }) as YAMLMap;
+    kernelEnv = doc.createNode({
+      TGC_COORDINATOR: coordinator,
+      TGC_DATA_SUBNET: plan.network.subnet,
+      TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan), addresses })),
+    }) as YAMLMap;
     kernelEnv.anchor = 'tgc-kernel-env';
     groups['x-tgc-kernel-env'] = kernelEnv;
   }
@@ -129,7 +167,11 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     // The coordinator need only have started: the SDK retries its connection for a minute.
     const dependsOn: Record<string, { condition: string }> = { coordinator: { condition: 'service_started' } };
     // Outputs go straight to the host: `${TGC_OUTPUTS_DIR:-./outputs}/<instance>` (tgc run points it into the run directory).
-    const instance: Record<string, unknown> = { environment: env, depends_on: dependsOn, volumes: [`\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`] };
+    const instance: Record<string, unknown> = {
+      environment: env,
+      depends_on: dependsOn,
+      volumes: [`\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`],
+    };
     if (backend === 'off') {
       instance.networks = { control: {}, data: { ipv4_address: p.dataIp } };
     } else {
@@ -138,7 +180,19 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       const companion: Record<string, unknown> = { cap_add: ['NET_ADMIN'], healthcheck: healthcheck('500ms') };
       if (backend === 'userspace') {
         Object.assign(companion, {
-          command: ['node', '/tgc/agent.mjs', 'tun', '--ip', `${p.dataIp}/${prefix}`, '--wire', `wire:${WIRE_PORT}`, '--port', String(WIRE_PORT), '--ready-file', READY_FILE],
+          command: [
+            'node',
+            '/tgc/agent.mjs',
+            'tun',
+            '--ip',
+            `${p.dataIp}/${prefix}`,
+            '--wire',
+            `wire:${WIRE_PORT}`,
+            '--port',
+            String(WIRE_PORT),
+            '--ready-file',
+            READY_FILE,
+          ],
           devices: ['/dev/net/tun'],
           networks: ['control'],
           depends_on: ['wire'],
@@ -157,7 +211,9 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     services[p.name] = merged(doc, anchors.service, instance);
   }
 
-  const networks: Record<string, unknown> = { control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)}}` }] } } };
+  const networks: Record<string, unknown> = {
+    control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)}}` }] } },
+  };
   if (backend !== 'userspace') networks.data = { labels, ipam: { config: [{ subnet: plan.network.subnet }] } };
   doc.contents = doc.createNode({ 'x-tgc-runtime': runtime, ...groups, services, networks }) as YAMLMap;
   doc.commentBefore = ` ${header}\n Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}, shaping ${backend}${plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : ''}.\n Run: docker compose up -d && docker compose logs -f coordinator; docker compose down`;

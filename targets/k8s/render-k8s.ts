@@ -10,7 +10,11 @@ const ANY_SUBNET = '0.0.0.0/0';
 
 /** Names of a plan's objects: stable, derived from the plan name and group ids only. */
 export function k8sNames(plan: Plan): { runtime: string; coordinator: string; group: (id: string) => string } {
-  return { runtime: `tgc-${plan.name}-runtime`, coordinator: `tgc-${plan.name}-coordinator`, group: (id) => `tgc-${plan.name}-${id}` };
+  return {
+    runtime: `tgc-${plan.name}-runtime`,
+    coordinator: `tgc-${plan.name}-coordinator`,
+    group: (id) => `tgc-${plan.name}-${id}`,
+  };
 }
 
 /**
@@ -26,7 +30,12 @@ export const k8sTarget: Target = {
     const header = generatedHeader(plan);
     const docs = k8sObjects(plan, options);
     const body = docs.map(emitYaml).join('---\n');
-    return new Map([['tgc.yaml', `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed Job${plan.groups.length === 1 ? '' : 's'}, shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`]]);
+    return new Map([
+      [
+        'tgc.yaml',
+        `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed Job${plan.groups.length === 1 ? '' : 's'}, shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`,
+      ],
+    ]);
   },
 };
 
@@ -52,14 +61,21 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
     kind: 'ConfigMap',
     metadata: { name: names.runtime, labels: labels('runtime') },
     // The shapes once, for every group's shaping container (as a file: O(groups), not O(groups²)).
-    data: { 'agent.mjs': options.runtime.agent, 'coordinator.mjs': options.runtime.coordinator, 'shaping.json': JSON.stringify(shapingPlan(plan)) },
+    data: {
+      'agent.mjs': options.runtime.agent,
+      'coordinator.mjs': options.runtime.coordinator,
+      'shaping.json': JSON.stringify(shapingPlan(plan)),
+    },
   };
   const coordinatorLabels = labels('coordinator');
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: names.coordinator, labels: coordinatorLabels },
-    spec: { selector: { 'app.kubernetes.io/instance': runId, 'app.kubernetes.io/component': 'coordinator' }, ports: [{ name: 'tgc', port: COORDINATOR_PORT, targetPort: COORDINATOR_PORT }] },
+    spec: {
+      selector: { 'app.kubernetes.io/instance': runId, 'app.kubernetes.io/component': 'coordinator' },
+      ports: [{ name: 'tgc', port: COORDINATOR_PORT, targetPort: COORDINATOR_PORT }],
+    },
   };
   const coordinator = {
     apiVersion: 'batch/v1',
@@ -76,11 +92,32 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
               name: 'coordinator',
               image,
               command: [
-                'node', '/tgc/runtime/coordinator.mjs', '--host', '0.0.0.0', '--port', String(COORDINATOR_PORT),
-                '--instances', String(plan.totalInstances), '--groups', plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-                '--timeout', `${plan.timeoutMs}ms`, '--plan', plan.name, '--run-id', '$(TGC_RUN_ID)', ...(shaped ? ['--agents'] : []), '--linger', '30s',
+                'node',
+                '/tgc/runtime/coordinator.mjs',
+                '--host',
+                '0.0.0.0',
+                '--port',
+                String(COORDINATOR_PORT),
+                '--instances',
+                String(plan.totalInstances),
+                '--groups',
+                plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+                '--timeout',
+                `${plan.timeoutMs}ms`,
+                '--plan',
+                plan.name,
+                '--run-id',
+                '$(TGC_RUN_ID)',
+                ...(shaped ? ['--agents'] : []),
+                '--linger',
+                '30s',
               ],
-              env: [{ name: 'TGC_RUN_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app.kubernetes.io/instance']" } } }],
+              env: [
+                {
+                  name: 'TGC_RUN_ID',
+                  valueFrom: { fieldRef: { fieldPath: "metadata.labels['app.kubernetes.io/instance']" } },
+                },
+              ],
               ports: [{ name: 'tgc', containerPort: COORDINATOR_PORT }],
               readinessProbe: { httpGet: { path: '/healthz', port: COORDINATOR_PORT }, periodSeconds: 1 },
               volumeMounts: [runtimeMount],
@@ -91,7 +128,9 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
       },
     },
   };
-  const groups = plan.groups.map((g) => groupJob(plan, g, { names, labels, image, shaped, coordinatorAddress, runtimeVolume, runtimeMount }));
+  const groups = plan.groups.map((g) =>
+    groupJob(plan, g, { names, labels, image, shaped, coordinatorAddress, runtimeVolume, runtimeMount }),
+  );
   return [configMap, service, coordinator, ...groups];
 }
 
@@ -110,14 +149,28 @@ function groupJob(plan: Plan, g: Group, c: GroupContext): Record<string, unknown
   // Values Kubernetes fills in: the run id from the pod's label, the index from the Indexed Job.
   const fromPod = [
     { name: 'TGC_RUN_ID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app.kubernetes.io/instance']" } } },
-    { name: 'TGC_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } },
+    {
+      name: 'TGC_INDEX',
+      valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
+    },
     { name: 'TGC_DATA_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
   ];
-  const env = instanceEnv(plan, g, { runId: '$(TGC_RUN_ID)', instance: `${g.id}-$(TGC_INDEX)`, coordinator: c.coordinatorAddress, outputs: OUTPUTS, subnet: ANY_SUBNET });
+  const env = instanceEnv(plan, g, {
+    runId: '$(TGC_RUN_ID)',
+    instance: `${g.id}-$(TGC_INDEX)`,
+    coordinator: c.coordinatorAddress,
+    outputs: OUTPUTS,
+    subnet: ANY_SUBNET,
+  });
   // `$(NAME)` is Kubernetes' own expansion: user strings get `$$(` so they arrive as written.
   const escape = (v: string) => v.replace(/\$\(/g, '$$$$(');
   const own = new Set(['TGC_RUN_ID', 'TEST_RUN', 'TGC_INSTANCE']);
-  const envList = [...fromPod, ...Object.entries(env).filter(([name]) => !fromPod.some((f) => f.name === name)).map(([name, value]) => ({ name, value: own.has(name) ? value : escape(value) }))];
+  const envList = [
+    ...fromPod,
+    ...Object.entries(env)
+      .filter(([name]) => !fromPod.some((f) => f.name === name))
+      .map(([name, value]) => ({ name, value: own.has(name) ? value : escape(value) })),
+  ];
   const resources: Record<string, string> = {};
   if (g.resources.cpuMillis !== undefined) resources.cpu = `${g.resources.cpuMillis}m`;
   if (g.resources.memoryBytes !== undefined) resources.memory = String(g.resources.memoryBytes);

@@ -8,7 +8,11 @@ import { ipBatch } from '../../runtime/ip-batch.js';
 const run = promisify(execFile);
 
 /** The control network every local run uses: instances reach the coordinator on it. */
-export const CONTROL_SUBNET = { gateway: '198.19.0.1', prefix: 17, first: (198 * 2 ** 24 + 19 * 2 ** 16) >>> 0 } as const;
+export const CONTROL_SUBNET = {
+  gateway: '198.19.0.1',
+  prefix: 17,
+  first: (198 * 2 ** 24 + 19 * 2 ** 16) >>> 0,
+} as const;
 
 export interface LocalHost {
   readonly name: string;
@@ -55,7 +59,14 @@ export class LocalNetwork {
   host(name: string, index: number): LocalHost {
     const n = CONTROL_SUBNET.first + 2 + index;
     const id = `${this.tag}${index.toString(36)}`;
-    return { name, netns: `tgc-${this.tag}-${index}`, controlIp: formatIpv4(n), hostVeth: `tgcv${id}`, dataVeth: `tgcw${id}`, tunDevice: `tgcd${id}` };
+    return {
+      name,
+      netns: `tgc-${this.tag}-${index}`,
+      controlIp: formatIpv4(n),
+      hostVeth: `tgcv${id}`,
+      dataVeth: `tgcw${id}`,
+      tunDevice: `tgcd${id}`,
+    };
   }
 
   /**
@@ -67,7 +78,14 @@ export class LocalNetwork {
     this.hosts.push(...hosts);
     const outside = hosts.flatMap((h) => this.hostCommands(h).filter((c) => c[1] !== '-n'));
     await ipBatch(outside.map((c) => c.slice(1).join(' ')));
-    await inParallel(hosts, (h) => ipBatch(this.hostCommands(h).filter((c) => c[1] === '-n').map((c) => c.slice(3).join(' ')), h.netns));
+    await inParallel(hosts, (h) =>
+      ipBatch(
+        this.hostCommands(h)
+          .filter((c) => c[1] === '-n')
+          .map((c) => c.slice(3).join(' ')),
+        h.netns,
+      ),
+    );
     return hosts;
   }
 
@@ -100,16 +118,36 @@ export class LocalNetwork {
    * bridge would vanish: this rule lets it through, and goes with the bridge.
    */
   forwardRule(op: '-I' | '-D'): string[] {
-    return [op, 'FORWARD', '-i', this.dataBridge, '-o', this.dataBridge, '-m', 'comment', '--comment', `tgc-tag=${this.tag}`, '-j', 'ACCEPT'];
+    return [
+      op,
+      'FORWARD',
+      '-i',
+      this.dataBridge,
+      '-o',
+      this.dataBridge,
+      '-m',
+      'comment',
+      '--comment',
+      `tgc-tag=${this.tag}`,
+      '-j',
+      'ACCEPT',
+    ];
   }
 
   /** The `ip -batch` lines of `addDataNetwork`: the host side, then each namespace's. */
-  dataNetworkCommands(hosts: readonly LocalHost[], ips: readonly string[], prefix: number): { outside: string[]; inside: string[][] } {
+  dataNetworkCommands(
+    hosts: readonly LocalHost[],
+    ips: readonly string[],
+    prefix: number,
+  ): { outside: string[]; inside: string[][] } {
     return {
       outside: [
         `link add ${this.dataBridge} type bridge`,
         `link set ${this.dataBridge} up`,
-        ...hosts.flatMap((h) => [`link add ${h.dataVeth} type veth peer name data0 netns ${h.netns}`, `link set ${h.dataVeth} master ${this.dataBridge} up`]),
+        ...hosts.flatMap((h) => [
+          `link add ${h.dataVeth} type veth peer name data0 netns ${h.netns}`,
+          `link set ${h.dataVeth} master ${this.dataBridge} up`,
+        ]),
       ],
       inside: hosts.map((_, i) => [`addr add ${ips[i]}/${prefix} dev data0`, 'link set data0 up']),
     };
@@ -156,17 +194,30 @@ export class LocalNetwork {
 async function reclaim(device: string): Promise<void> {
   const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
   const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
-  if (!m) throw new EnvironmentError(`${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is not tgc's: remove it or free the address`);
+  if (!m)
+    throw new EnvironmentError(
+      `${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is not tgc's: remove it or free the address`,
+    );
   const pid = Number(m[1]);
   const tag = m[2]!;
-  if (isAlive(pid)) throw new EnvironmentError(`another tgc run (pid ${pid}) is in progress on this host; local runs go one at a time`);
+  if (isAlive(pid))
+    throw new EnvironmentError(`another tgc run (pid ${pid}) is in progress on this host; local runs go one at a time`);
   const { stdout: nss } = await run('ip', ['netns', 'list']);
-  for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`tgc-${tag}-`))) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  for (const ns of nss
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`tgc-${tag}-`)))
+    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
-  for (const name of links.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => ['tgcv', 'tgcd', 'tgcw', 'tgcx'].some((p) => n.startsWith(`${p}${tag}`)))) await run('ip', ['link', 'del', name]).catch(() => undefined);
+  for (const name of links
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((n) => ['tgcv', 'tgcd', 'tgcw', 'tgcx'].some((p) => n.startsWith(`${p}${tag}`))))
+    await run('ip', ['link', 'del', name]).catch(() => undefined);
   if (bridgedTrafficFiltered()) {
     const { stdout: rules } = await run('iptables', ['-S', 'FORWARD']).catch(() => ({ stdout: '' }));
-    for (const rule of rules.split('\n').filter((r) => r.includes(`tgc-tag=${tag}`))) await run('iptables', ['-D', ...rule.replace(/^-A /, '').replace(/"/g, '').split(' ')]).catch(() => undefined);
+    for (const rule of rules.split('\n').filter((r) => r.includes(`tgc-tag=${tag}`)))
+      await run('iptables', ['-D', ...rule.replace(/^-A /, '').replace(/"/g, '').split(' ')]).catch(() => undefined);
   }
   const { stdout: ps } = await run('ps', ['-eo', 'pid=,args=']);
   for (const line of ps.split('\n')) {
@@ -204,7 +255,10 @@ export class EnvironmentError extends Error {
 /** Whether bridged IPv4 goes through iptables here (br_netfilter with bridge-nf-call-iptables on) and iptables is there to open it. */
 export function bridgedTrafficFiltered(): boolean {
   try {
-    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' && execFileSync('which', ['iptables'], { stdio: 'pipe' }).length > 0;
+    return (
+      readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' &&
+      execFileSync('which', ['iptables'], { stdio: 'pipe' }).length > 0
+    );
   } catch {
     return false;
   }

@@ -32,7 +32,12 @@ export interface LocalRunOptions {
    * For machines (or users) without network namespaces. @default false
    */
   readonly loopback?: boolean;
-  readonly io: { readonly stdout: (t: string) => void; readonly stderr: (t: string) => void; readonly tty: boolean; readonly env?: Readonly<Record<string, string | undefined>> };
+  readonly io: {
+    readonly stdout: (t: string) => void;
+    readonly stderr: (t: string) => void;
+    readonly tty: boolean;
+    readonly env?: Readonly<Record<string, string | undefined>>;
+  };
   /** Aborted on Ctrl-C: everything is torn down and the run reports 130. */
   readonly signal: AbortSignal;
 }
@@ -46,50 +51,79 @@ export function localDryRun(plan: Plan, runId: string, cwd: string, loopback = f
   if (loopback) {
     return [
       `# coordinator (in this process) on 127.0.0.1, expecting ${plan.totalInstances} instances; no namespaces, no shaping`,
-      ...instanceLayout(plan, LOOPBACK_SUBNET).map((p) => `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data address ${p.dataIp}, cwd ${cwd}`),
+      ...instanceLayout(plan, LOOPBACK_SUBNET).map(
+        (p) =>
+          `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data address ${p.dataIp}, cwd ${cwd}`,
+      ),
     ];
   }
   const tag = runId.slice(-6);
   const planned = instanceLayout(plan);
   const net = new LocalNetwork(tag);
   const prefix = Number(plan.network.subnet.split('/')[1]);
-  const lines = LocalNetwork.commandsFor(tag, planned.map((p) => p.name)).map((c) => c.join(' '));
-  lines.push(`# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`);
+  const lines = LocalNetwork.commandsFor(
+    tag,
+    planned.map((p) => p.name),
+  ).map((c) => c.join(' '));
+  lines.push(
+    `# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`,
+  );
   const hosts = planned.map((p) => net.host(p.name, p.index));
   const userspace = () => {
     const native = nativeWireBinary();
     if (native) {
       const groupIndex = new Map(plan.groups.map((g, i) => [g.id, i]));
       lines.push(`${native}  # the native wire; on its stdin, one line each:`);
-      planned.forEach((p, i) => lines.push(`  tun ${hosts[i]!.tunDevice} ${p.dataIp} ${groupIndex.get(p.group)} ${hosts[i]!.netns}`));
+      planned.forEach((p, i) =>
+        lines.push(`  tun ${hosts[i]!.tunDevice} ${p.dataIp} ${groupIndex.get(p.group)} ${hosts[i]!.netns}`),
+      );
       lines.push('  shape FROM TO FIELDS  # for every pair of groups with a shape');
     }
     planned.forEach((p, i) => {
       const h = hosts[i]!;
-      if (!native) lines.push(`socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`, `ip link set dev ${h.tunDevice} netns ${h.netns}`);
-      lines.push(`ip -n ${h.netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${h.tunDevice}; link set dev ${h.tunDevice} up`);
+      if (!native)
+        lines.push(
+          `socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`,
+          `ip link set dev ${h.tunDevice} netns ${h.netns}`,
+        );
+      lines.push(
+        `ip -n ${h.netns} -batch -  # addr add ${p.dataIp}/${prefix} dev ${h.tunDevice}; link set dev ${h.tunDevice} up`,
+      );
     });
   };
   const bridged = (shaped: boolean) => {
-    const { outside, inside } = net.dataNetworkCommands(hosts, planned.map((p) => p.dataIp), prefix);
+    const { outside, inside } = net.dataNetworkCommands(
+      hosts,
+      planned.map((p) => p.dataIp),
+      prefix,
+    );
     lines.push(...outside.map((l) => `ip ${l}`));
-    if (bridgedTrafficFiltered()) lines.push(`iptables ${net.forwardRule('-I').join(' ')}  # br_netfilter is on: let the data bridge forward`);
-    const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
+    if (bridgedTrafficFiltered())
+      lines.push(`iptables ${net.forwardRule('-I').join(' ')}  # br_netfilter is on: let the data bridge forward`);
+    const addresses = new Map(
+      plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]),
+    );
     planned.forEach((p, i) => {
       lines.push(...inside[i]!.map((l) => `ip -n ${hosts[i]!.netns} ${l}`));
-      if (shaped) for (const l of renderTc(planEgress(plan, p.group), { device: 'data0', addresses }).batch) lines.push(`tc -n ${hosts[i]!.netns} ${l}`);
+      if (shaped)
+        for (const l of renderTc(planEgress(plan, p.group), { device: 'data0', addresses }).batch)
+          lines.push(`tc -n ${hosts[i]!.netns} ${l}`);
     });
   };
   const mode = plan.network.shaping;
   if (mode === 'userspace') userspace();
   else if (mode === 'kernel' || mode === 'off') bridged(mode === 'kernel');
   else {
-    lines.push(`tc -n ${net.host(planned[0]!.name, 0).netns} qdisc add dev lo root handle 1: netem delay 1ms  # auto: the probe (then htb, u32, mirred); kernel if it works, else:`);
+    lines.push(
+      `tc -n ${net.host(planned[0]!.name, 0).netns} qdisc add dev lo root handle 1: netem delay 1ms  # auto: the probe (then htb, u32, mirred); kernel if it works, else:`,
+    );
     userspace();
   }
   for (const p of planned) {
     const g = plan.groups.find((x) => x.id === p.group)!;
-    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map(quote).join(' ')}  # cwd ${cwd}`);
+    lines.push(
+      `ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map(quote).join(' ')}  # cwd ${cwd}`,
+    );
   }
   lines.push(`# after the run: kill what is left, then`);
   for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
@@ -140,10 +174,13 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
   const teardown = async () => {
     if (progress) clearInterval(progress);
     if (io.tty && !o.json) io.stderr('\r\x1b[K');
-    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGTERM');
+    for (const p of procs.values())
+      if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGTERM');
     const deadline = Date.now() + 2000;
-    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < deadline) await sleep(50);
-    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
+    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < deadline)
+      await sleep(50);
+    for (const p of procs.values())
+      if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
     while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null)) await sleep(20);
     await shaped?.close();
     for (const a of agentLinks) a.close();
@@ -167,11 +204,15 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
     tick('control up');
     const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
     tick('hosts up');
-    const addresses = new Map(plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]));
+    const addresses = new Map(
+      plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]),
+    );
     let how = loopback ? ' (--no-shaping: plain processes on loopback)' : '';
     if (!loopback && (plan.network.shaping === 'auto' || plan.network.shaping === 'kernel')) {
       const caps = await probeKernel('lo', tcRunner(hosts[0]!.netns));
-      const shortfall = plan.groups.map((g) => kernelShortfall(renderTc(planEgress(plan, g.id), { device: 'data0', addresses }), caps)).find(Boolean);
+      const shortfall = plan.groups
+        .map((g) => kernelShortfall(renderTc(planEgress(plan, g.id), { device: 'data0', addresses }), caps))
+        .find(Boolean);
       if (plan.network.shaping === 'kernel') {
         if (shortfall) throw new EnvironmentError(`shaping = "kernel": ${shortfall}`);
         backend = 'kernel';
@@ -180,20 +221,41 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
         how = caps.netem ? ' (auto: sch_netem works)' : ' (auto: no sch_netem in this kernel)';
       }
     }
-    say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${how} · ${o.outDir}`);
-    if (loopback && hasShapes(plan)) say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
+    say(
+      `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target local · shaping ${backend}${how} · ${o.outDir}`,
+    );
+    if (loopback && hasShapes(plan))
+      say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
     const prefix = Number(plan.network.subnet.split('/')[1]);
     if (backend === 'userspace') {
-      const instances: ShapedInstance[] = planned.map((p, i) => ({ name: p.name, group: p.group, netns: hosts[i]!.netns, ip: p.dataIp, device: hosts[i]!.tunDevice }));
+      const instances: ShapedInstance[] = planned.map((p, i) => ({
+        name: p.name,
+        group: p.group,
+        netns: hosts[i]!.netns,
+        ip: p.dataIp,
+        device: hosts[i]!.tunDevice,
+      }));
       shaped = await UserspaceNetwork.start({ plan, instances, prefix, coordinator: address });
     } else if (!loopback) {
       // A plain bridge for the data network; with kernel shaping, tc on every data0.
-      await network.addDataNetwork(hosts, planned.map((p) => p.dataIp), prefix);
+      await network.addDataNetwork(
+        hosts,
+        planned.map((p) => p.dataIp),
+        prefix,
+      );
       if (backend === 'kernel') {
         await inParallel(planned, async (p) => {
           const link = await AgentLink.open(address, p.name);
           agentLinks.push(link);
-          await startKernelShaping({ plan, instance: p.name, group: p.group, device: 'data0', tc: tcRunner(hosts[p.index]!.netns), addresses, link });
+          await startKernelShaping({
+            plan,
+            instance: p.name,
+            group: p.group,
+            device: 'data0',
+            tc: tcRunner(hosts[p.index]!.netns),
+            addresses,
+            link,
+          });
         });
       }
     }
@@ -205,9 +267,24 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
       mkdirSync(outputs, { recursive: true });
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
-      const env = { ...o.baseEnv, ...instanceEnv(plan, g, { runId: o.runId, instance: p.name, coordinator: address, outputs, subnet, dataIp: p.dataIp }) };
+      const env = {
+        ...o.baseEnv,
+        ...instanceEnv(plan, g, {
+          runId: o.runId,
+          instance: p.name,
+          coordinator: address,
+          outputs,
+          subnet,
+          dataIp: p.dataIp,
+        }),
+      };
       const argv = loopback ? g.command! : ['ip', 'netns', 'exec', hosts[i]!.netns, ...g.command!];
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(argv[0]!, argv.slice(1), {
+        cwd: o.cwd,
+        env: env as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       procs.set(p.name, child);
       const stream = (data: Buffer) => {
         log.write(data);
@@ -221,25 +298,37 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
       child.on('exit', (code, sig) => {
         exits.set(p.name, code ?? (sig ? 128 : null));
         // A process that ends without having reported: give the connection a moment to close first.
-        setTimeout(() => coordinator.crashed(p.name, p.group, `exited with ${sig ? `signal ${sig}` : `code ${code}`} without reporting an outcome`), 200);
+        setTimeout(
+          () =>
+            coordinator.crashed(
+              p.name,
+              p.group,
+              `exited with ${sig ? `signal ${sig}` : `code ${code}`} without reporting an outcome`,
+            ),
+          200,
+        );
       });
     }
 
     tick('instances started');
 
     let last = '';
-    progress = setInterval(() => {
-      const line = progressLine(coordinator.status() as unknown as CoordinatorStatus, plan.totalInstances);
-      if (o.json) return;
-      if (io.tty) io.stderr(`\r\x1b[K${line}`);
-      else if (line !== last) io.stderr(`tgc: ${line}\n`);
-      last = line;
-    }, io.tty ? 200 : 1000);
+    progress = setInterval(
+      () => {
+        const line = progressLine(coordinator.status() as unknown as CoordinatorStatus, plan.totalInstances);
+        if (o.json) return;
+        if (io.tty) io.stderr(`\r\x1b[K${line}`);
+        else if (line !== last) io.stderr(`tgc: ${line}\n`);
+        last = line;
+      },
+      io.tty ? 200 : 1000,
+    );
 
     const results: Results = await coordinator.ended;
     // Give instances that just got `stop` a moment to exit on their own.
     const grace = Date.now() + 2000;
-    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < grace) await sleep(50);
+    while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < grace)
+      await sleep(50);
     await teardown();
     const report = buildReport({
       version: o.version,
@@ -267,7 +356,11 @@ export async function runLocal(o: LocalRunOptions): Promise<number> {
 }
 
 function hasShapes(plan: Plan): boolean {
-  return Object.keys(plan.network.shape).length > 0 || plan.network.links.length > 0 || plan.groups.some((g) => Object.keys(g.network).length > 0);
+  return (
+    Object.keys(plan.network.shape).length > 0 ||
+    plan.network.links.length > 0 ||
+    plan.groups.some((g) => Object.keys(g.network).length > 0)
+  );
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {

@@ -29,7 +29,10 @@ export function hclString(s: string): string {
 /** A heredoc body for embedded files: only `${` and `%{` need doubling there. */
 function heredoc(s: string): string {
   if (s.split('\n').includes(HEREDOC)) throw new Error(`an embedded file contains the line ${HEREDOC}`);
-  return s.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{').replace(/\n?$/, '\n');
+  return s
+    .replace(/\$\{/g, () => '$${')
+    .replace(/%\{/g, () => '%%{')
+    .replace(/\n?$/, '\n');
 }
 
 /**
@@ -249,9 +252,25 @@ export const nomadTarget: Target = {
       shaped,
       runtimeImage: options.runtimeImage ?? plan.runtimeImage,
       coordinatorArgs: [
-        'node', 'local/coordinator.mjs', '--host', '0.0.0.0', '--port', String(COORDINATOR_PORT),
-        '--instances', String(plan.totalInstances), '--groups', plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-        '--timeout', `${plan.timeoutMs}ms`, '--plan', plan.name, '--run-id', runId, ...(shaped ? ['--agents'] : []), '--linger', '30s',
+        'node',
+        'local/coordinator.mjs',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        String(COORDINATOR_PORT),
+        '--instances',
+        String(plan.totalInstances),
+        '--groups',
+        plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+        '--timeout',
+        `${plan.timeoutMs}ms`,
+        '--plan',
+        plan.name,
+        '--run-id',
+        runId,
+        ...(shaped ? ['--agents'] : []),
+        '--linger',
+        '30s',
       ],
       coordinator: options.runtime.coordinator,
       coordinatorDelims: delimiters(options.runtime.coordinator),
@@ -267,25 +286,42 @@ export const nomadTarget: Target = {
 function groupView(plan: Plan, g: Group, runId: string): Record<string, unknown> {
   // `${NOMAD_ALLOC_INDEX}` is Nomad's to fill in, so these two are written unescaped, below.
   const instance = `${g.id}-\${NOMAD_ALLOC_INDEX}`;
-  const env = instanceEnv(plan, g, { runId, instance: 'INSTANCE', coordinator: 'COORDINATOR:0', outputs: OUTPUTS, subnet: ANY_SUBNET });
+  const env = instanceEnv(plan, g, {
+    runId,
+    instance: 'INSTANCE',
+    coordinator: 'COORDINATOR:0',
+    outputs: OUTPUTS,
+    subnet: ANY_SUBNET,
+  });
   // The coordinator's address comes from the service catalogue (the template), not from here.
   for (const k of ['TGC_COORDINATOR', 'SYNC_SERVICE_HOST', 'SYNC_SERVICE_PORT']) delete env[k];
   const resources: Record<string, number> = {};
   // Nomad counts CPU in MHz; a millicore is taken as 1 MHz (1000m → 1000 MHz), memory in MiB.
   if (g.resources.cpuMillis !== undefined) resources.cpu = Math.max(1, Math.round(g.resources.cpuMillis));
-  if (g.resources.memoryBytes !== undefined) resources.memory = Math.max(1, Math.ceil(g.resources.memoryBytes / 2 ** 20));
+  if (g.resources.memoryBytes !== undefined)
+    resources.memory = Math.max(1, Math.ceil(g.resources.memoryBytes / 2 ** 20));
   return {
     id: g.id,
     count: g.instances,
     image: g.image,
     command: g.command,
     env: hclValues(env, instance),
-    agentEnv: hclValues({ TGC_INSTANCE: 'INSTANCE', TGC_GROUP: g.id, TGC_DATA_SUBNET: ANY_SUBNET, TGC_SHAPING: JSON.stringify(shapingPlan(plan)) }, instance),
+    agentEnv: hclValues(
+      {
+        TGC_INSTANCE: 'INSTANCE',
+        TGC_GROUP: g.id,
+        TGC_DATA_SUBNET: ANY_SUBNET,
+        TGC_SHAPING: JSON.stringify(shapingPlan(plan)),
+      },
+      instance,
+    ),
     resources: Object.keys(resources).length > 0 ? resources : undefined,
   };
 }
 
 /** Each value as an HCL string literal; TGC_INSTANCE keeps its `${NOMAD_ALLOC_INDEX}` for Nomad to fill in. */
 function hclValues(env: Readonly<Record<string, string>>, instance: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k === 'TGC_INSTANCE' ? `"${instance}"` : hclString(v)]));
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, k === 'TGC_INSTANCE' ? `"${instance}"` : hclString(v)]),
+  );
 }

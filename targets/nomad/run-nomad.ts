@@ -1,7 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nomadSteps } from '../cluster-commands.js';
-import { DriverEnvironmentError, exec, finishRun, followCoordinator, guarded, sleep, type DriverOptions } from '../follow-run.js';
+import {
+  DriverEnvironmentError,
+  exec,
+  finishRun,
+  followCoordinator,
+  guarded,
+  sleep,
+  type DriverOptions,
+} from '../follow-run.js';
 import { writeOutput } from '../output-dir.js';
 import { nomadTarget } from './render-nomad.js';
 
@@ -11,7 +19,10 @@ interface AllocInfo {
   readonly ID: string;
   readonly Name: string;
   readonly TaskGroup: string;
-  readonly TaskStates?: Record<string, { readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number }[] }>;
+  readonly TaskStates?: Record<
+    string,
+    { readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number }[] }
+  >;
 }
 
 /**
@@ -24,35 +35,77 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
   const steps = nomadSteps(plan, o);
   const { job, file } = steps;
   const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
-  if ((await run(steps.version)).code !== 0) throw new DriverEnvironmentError('nomad does not run (nomad version failed): reinstall it (https://developer.hashicorp.com/nomad/install)');
+  if ((await run(steps.version)).code !== 0)
+    throw new DriverEnvironmentError(
+      'nomad does not run (nomad version failed): reinstall it (https://developer.hashicorp.com/nomad/install)',
+    );
   const reach = await run(steps.status);
-  if (reach.code !== 0) throw new DriverEnvironmentError(`the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`);
+  if (reach.code !== 0)
+    throw new DriverEnvironmentError(
+      `the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`,
+    );
   const say = (line: string) => !o.json && io.stderr(line + '\n');
-  say(`tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`);
+  say(
+    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`,
+  );
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
-  writeOutput(dirname(file), nomadTarget.render(plan, { runtime: o.runtime, runId: o.runId, ...(o.runtimeImage && { runtimeImage: o.runtimeImage }) }));
+  writeOutput(
+    dirname(file),
+    nomadTarget.render(plan, {
+      runtime: o.runtime,
+      runId: o.runId,
+      ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
+    }),
+  );
   const startedAt = new Date();
   const t0 = Date.now();
   let submitted = false;
   const teardown = async () => {
     if (!submitted) return;
     const r = await run(steps.stop);
-    if (r.code !== 0) io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: ${steps.stop.join(' ')}\n`);
+    if (r.code !== 0)
+      io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: ${steps.stop.join(' ')}\n`);
   };
-  return guarded({ signal: o.signal, say, collect, teardown, stopping: 'stopping and purging the job' }, async ({ interrupted, stop }) => {
-    const valid = await run(steps.validate);
-    if (valid.code !== 0) throw new DriverEnvironmentError(`nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`);
-    const ran = await run(steps.run);
-    if (ran.code !== 0) throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
-    submitted = true;
-    const url = await coordinatorUrl(interrupted);
-    if (!url) return await stop();
-    const results = await followCoordinator(url, { plan, io, json: o.json, interrupted, what: `nomad alloc logs -job ${job} coordinator` });
-    if (!results) return await stop();
-    const exits = await collect();
-    await teardown();
-    return finishRun({ plan, version: o.version, target: 'nomad', backend: plan.network.shaping === 'off' ? 'off' : 'kernel', outDir: o.outDir, startedAt, durationMs: Date.now() - t0, results, exits, json: o.json, io, interrupted: interrupted() });
-  });
+  return guarded(
+    { signal: o.signal, say, collect, teardown, stopping: 'stopping and purging the job' },
+    async ({ interrupted, stop }) => {
+      const valid = await run(steps.validate);
+      if (valid.code !== 0)
+        throw new DriverEnvironmentError(
+          `nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`,
+        );
+      const ran = await run(steps.run);
+      if (ran.code !== 0)
+        throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
+      submitted = true;
+      const url = await coordinatorUrl(interrupted);
+      if (!url) return await stop();
+      const results = await followCoordinator(url, {
+        plan,
+        io,
+        json: o.json,
+        interrupted,
+        what: `nomad alloc logs -job ${job} coordinator`,
+      });
+      if (!results) return await stop();
+      const exits = await collect();
+      await teardown();
+      return finishRun({
+        plan,
+        version: o.version,
+        target: 'nomad',
+        backend: plan.network.shaping === 'off' ? 'off' : 'kernel',
+        outDir: o.outDir,
+        startedAt,
+        durationMs: Date.now() - t0,
+        results,
+        exits,
+        json: o.json,
+        io,
+        interrupted: interrupted(),
+      });
+    },
+  );
 
   /** The coordinator's address from the service catalogue, once registered (5 minutes at most). */
   async function coordinatorUrl(interrupted: () => boolean): Promise<string | undefined> {
@@ -67,7 +120,9 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
       }
       await sleep(1000);
     }
-    throw new DriverEnvironmentError(`the coordinator never registered as service ${steps.service.at(-1)}; see nomad job status ${job}`);
+    throw new DriverEnvironmentError(
+      `the coordinator never registered as service ${steps.service.at(-1)}; see nomad job status ${job}`,
+    );
   }
 
   /** Each instance allocation's log and exit code, named `<group>-<index>` from `job.group[index]`. */

@@ -34,7 +34,8 @@ if (mode === 'echo') {
       sentAt.set(seq, performance.now());
       s.send(b, port, host);
       if (++seq < count) setTimeout(send, interval);
-      else setTimeout(() => (out({ sent: count, received: rtts.length, rtts }), process.exit(0)), Number(args[4] ?? 3000));
+      else
+        setTimeout(() => (out({ sent: count, received: rtts.length, rtts }), process.exit(0)), Number(args[4] ?? 3000));
     };
     send();
   });
