@@ -9,8 +9,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { compileText } from '../compiler/pipeline.js';
-import { UserspaceNetwork } from '../runtime/shaping/userspace-network.js';
-import { NetLab, netSkipReason } from '../test/net-lab.js';
+import { UserspaceNetwork } from '../targets/local/userspace-network.js';
+import { NetLab, netSkipReason } from '../test/support/net-lab.js';
 
 const run = promisify(execFile);
 const reason = netSkipReason();

@@ -3,11 +3,11 @@ import { SHAPE_KEYS } from '../schema/composition.js';
 import { describePath } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
-import { linkLayers, ruleKey } from './link-layers.js';
+import { linkLayers, ruleKey } from '../model/link-layers.js';
 import { locate, pointer, type Positions } from './positions.js';
 import { isReservedEnv } from './reserved-env.js';
 import { didYouMean } from './suggest.js';
-import { parseCidr, parseDuration, parsePercent, parseRate } from './units.js';
+import { parseCidr, parseDuration, parsePercent, parseRate } from '../model/units.js';
 
 type Obj = Record<string, unknown>;
 

@@ -2,7 +2,7 @@ import type { BuildSpec, Composition, Json, Settings, ShapeSpec } from '../schem
 import type { Build, Group, LinkShape, Plan, Resources } from '../schema/ir.js';
 import { deepFreeze } from './deep-freeze.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
-import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from './units.js';
+import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from '../model/units.js';
 
 /** The image container targets run the coordinator and the shaping agent in (docs/targets/compose.md builds it). */
 export const DEFAULT_RUNTIME_IMAGE = 'tgc-runtime:0.1.0';

@@ -28,7 +28,7 @@ const runtime = {
 };
 await build({
   ...runtime,
-  entryPoints: { coordinator: 'runtime/coordinator-bin.ts', agent: 'runtime/agent-bin.ts' },
+  entryPoints: { coordinator: 'runtime/coordinator/bin.ts', agent: 'runtime/agent/bin.ts' },
   minify: true,
 });
 await build({ ...runtime, entryPoints: { sdk: 'sdk/index.ts' } });
@@ -37,7 +37,7 @@ await build({ ...runtime, entryPoints: { sdk: 'sdk/index.ts' } });
 // chunks loaded on demand, so `tgc validate` and `tgc plan` parse only the compiler.
 rmSync(new URL('../dist/chunks', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: { tgc: 'compiler/bin.ts' },
+  entryPoints: { tgc: 'cli/bin.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
@@ -57,12 +57,12 @@ await build({
 // The bin must be executable: npm runs it directly (`npx tgc`), and esbuild writes 0644.
 chmodSync(new URL('../dist/tgc.mjs', import.meta.url), 0o755);
 
-// The native wire (runtime/native/tgc-wire.c) for the local target's userspace backend: one
+// The native wire (targets/local/native/tgc-wire.c) for the local target's userspace backend: one
 // process for every TUN device. Without a C compiler the backend falls back to socat and the
 // Node wire, which work the same and carry fewer packets per second.
 mkdirSync(new URL('../dist/native', import.meta.url), { recursive: true });
 try {
-  execFileSync('gcc', ['-O2', '-Wall', '-o', 'dist/native/tgc-wire', 'runtime/native/tgc-wire.c', '-lm'], {
+  execFileSync('gcc', ['-O2', '-Wall', '-o', 'dist/native/tgc-wire', 'targets/local/native/tgc-wire.c', '-lm'], {
     cwd: new URL('..', import.meta.url),
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -12,8 +12,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { parseIpv4 } from '../compiler/units.js';
-import { onLines } from '../runtime/on-lines.js';
+import { parseIpv4 } from '../model/units.js';
+import { onLines } from '../protocol/on-lines.js';
 
 export interface ConnectOptions {
   /** `host:port` of the coordinator. @default env TGC_COORDINATOR, or SYNC_SERVICE_HOST:SYNC_SERVICE_PORT */

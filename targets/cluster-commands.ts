@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Plan } from '../schema/ir.js';
-import { k8sNames } from './k8s/render-k8s.js';
-import { nomadJobName, nomadServiceName } from './nomad/render-nomad.js';
+import { k8sNames } from './k8s/render.js';
+import { nomadJobName, nomadServiceName } from './nomad/render.js';
 import { COORDINATOR_PORT } from './target.js';
 
 export interface ClusterRunOptions {

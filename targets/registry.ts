@@ -5,7 +5,7 @@ import type { Target, TargetName } from './target.js';
  * one brings handlebars, which the others do not need).
  */
 export const TARGETS: Readonly<Record<TargetName, () => Promise<Target>>> = {
-  compose: async () => (await import('./compose/render-compose.js')).composeTarget,
-  k8s: async () => (await import('./k8s/render-k8s.js')).k8sTarget,
-  nomad: async () => (await import('./nomad/render-nomad.js')).nomadTarget,
+  compose: async () => (await import('./compose/render.js')).composeTarget,
+  k8s: async () => (await import('./k8s/render.js')).k8sTarget,
+  nomad: async () => (await import('./nomad/render.js')).nomadTarget,
 };

@@ -1,8 +1,8 @@
 import type { LinkShape } from '../../schema/ir.js';
-import type { AgentLink } from './agent-link.js';
-import { mergeShapes, planEgress, type ShapingPlan } from './egress-plan.js';
+import type { AgentLink } from '../agent/agent-link.js';
+import { mergeShapes, planEgress, type ShapingPlan } from '../../model/egress-plan.js';
 import { applyTc, kernelShortfall, probeKernel, type TcRunner } from './kernel-backend.js';
-import { parseShape } from './parse-shape.js';
+import { parseShape } from '../../model/parse-shape.js';
 import { renderTc } from './tc-plan.js';
 
 export interface KernelShapingOptions {

@@ -1,6 +1,6 @@
 import type { LinkShape } from '../../schema/ir.js';
 import { cidrBlocks } from './cidr-blocks.js';
-import type { EgressPlan } from './egress-plan.js';
+import type { EgressPlan } from '../../model/egress-plan.js';
 
 /** Links with nothing to limit get this rate, far above any data interface. */
 const UNLIMITED = '10gbit';

@@ -1,0 +1,46 @@
+import { readSync } from 'node:fs';
+import { main } from './main.js';
+
+/** The `tgc` executable: the only place that touches process.argv, env and exit. */
+function readStdin(limit: number): Uint8Array {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue;
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    total += n;
+    if (total > limit) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+// Ctrl-C asks the run to stop and clean up; a second one leaves at once.
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+  if (interrupt.signal.aborted) process.exit(130);
+  interrupt.abort();
+});
+process.on('SIGTERM', () => interrupt.abort());
+const code = await main(process.argv.slice(2), {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  readStdin,
+  color,
+  tty: Boolean(process.stderr.isTTY),
+  signal: interrupt.signal,
+  env: process.env,
+  cwd: process.cwd(),
+  isRoot: process.getuid?.() === 0,
+});
+process.exit(code);

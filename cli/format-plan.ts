@@ -1,0 +1,87 @@
+import type { Json } from '../schema/composition.js';
+import type { Group, LinkShape, Plan } from '../schema/ir.js';
+import { expandInstances } from '../compiler/expand.js';
+import { formatBytes, formatDuration, formatRate } from './format-units.js';
+import { stableStringify } from './stable-stringify.js';
+
+/** `tgc plan --json`: the IR plus every instance, keys in a fixed order, params sorted. */
+export function planJson(plan: Plan): string {
+  return (
+    stableStringify({ plan, instances: expandInstances(plan) }, { sortKeysUnder: ['params', 'env', 'args'] }) + '\n'
+  );
+}
+
+/** `tgc plan`: what would run, one row per group, then the link rules. */
+export function planTable(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(plan.description ? `${plan.name} — ${plan.description}` : plan.name);
+  const groups = plan.groups.length;
+  lines.push(
+    `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${groups} group${groups === 1 ? '' : 's'} · timeout ${formatDuration(plan.timeoutMs)} · shaping ${plan.network.shaping} · subnet ${plan.network.subnet}`,
+  );
+  lines.push('');
+  const rows = [['GROUP', 'INSTANCES', 'RUNS', 'PARAMS', 'NETWORK']];
+  for (const g of plan.groups) {
+    rows.push([
+      g.id,
+      String(g.instances),
+      runs(g),
+      params(g.params),
+      describeShape({ ...plan.network.shape, ...g.network }),
+    ]);
+  }
+  lines.push(...table(rows));
+  if (plan.network.links.length > 0) {
+    lines.push('');
+    const links = [['FROM', 'TO', 'SHAPE']];
+    for (const r of plan.network.links) links.push([r.from, r.to, describeShape(r.shape)]);
+    lines.push(...table(links));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function runs(g: Group): string {
+  const parts: string[] = [];
+  if (g.command) parts.push(g.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
+  if (g.image) parts.push(`image ${g.image}`);
+  else if (g.build) parts.push(`build ${g.build.context}`);
+  const res = [
+    g.resources.cpuMillis !== undefined && `cpu ${g.resources.cpuMillis / 1000}`,
+    g.resources.memoryBytes !== undefined && `mem ${formatBytes(g.resources.memoryBytes)}`,
+  ].filter(Boolean);
+  if (res.length) parts.push(`(${res.join(', ')})`);
+  return parts.join(' · ');
+}
+
+function params(p: Readonly<Record<string, Json>>): string {
+  const keys = Object.keys(p).sort();
+  return keys.length ? keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ') : '-';
+}
+
+export function describeShape(s: LinkShape): string {
+  const parts: string[] = [];
+  if (s.blocked) parts.push('blocked');
+  if (s.latencyMs !== undefined)
+    parts.push(
+      `latency ${formatDuration(s.latencyMs)}${s.jitterMs !== undefined ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}` : ''}`,
+    );
+  const pct = (label: string, v: number | undefined, corr: number | undefined) => {
+    if (v !== undefined) parts.push(`${label} ${v}%${corr !== undefined ? ` (corr ${corr}%)` : ''}`);
+  };
+  pct('loss', s.lossPct, s.lossCorrelationPct);
+  pct('duplicate', s.duplicatePct, s.duplicateCorrelationPct);
+  pct('corrupt', s.corruptPct, s.corruptCorrelationPct);
+  pct('reorder', s.reorderPct, s.reorderCorrelationPct);
+  if (s.bandwidthBps !== undefined) parts.push(`rate ${formatRate(s.bandwidthBps)}`);
+  return parts.length ? parts.join(', ') : '-';
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}

@@ -1,0 +1,79 @@
+import { linkLayers, ruleKey, type LinkSource } from './link-layers.js';
+import type { Group, LinkShape, Network } from '../schema/ir.js';
+
+/** The part of a plan that decides shapes: what a shaping agent inside a deployment is given. */
+export interface ShapingPlan {
+  readonly network: Pick<Network, 'shape' | 'links'>;
+  readonly groups: readonly Pick<Group, 'id' | 'instances' | 'network'>[];
+}
+
+/** A plan cut down to its `ShapingPlan`, for embedding (the agent's TGC_SHAPING). */
+export function shapingPlan(plan: ShapingPlan): ShapingPlan {
+  return {
+    network: { shape: plan.network.shape, links: plan.network.links },
+    groups: plan.groups.map((g) => ({ id: g.id, instances: g.instances, network: g.network })),
+  };
+}
+
+/** One distinct shape and the groups whose instances it applies to, as destinations. */
+export interface EgressClass {
+  readonly shape: LinkShape;
+  readonly to: readonly string[];
+}
+
+/** What an instance of group `from` sends where: one class per distinct (non-empty) shape. */
+export interface EgressPlan {
+  readonly from: string;
+  readonly classes: readonly EgressClass[];
+}
+
+/** Merges shapes field by field, later ones winning: the layer rule of docs/composition.md. */
+export function mergeShapes(layers: readonly LinkShape[]): LinkShape {
+  return Object.assign({}, ...layers) as LinkShape;
+}
+
+/** True when a shape changes nothing (no fields, or only zeros and `blocked = false`). */
+export function isNeutral(s: LinkShape): boolean {
+  return Object.entries(s).every(([k, v]) => (k === 'blocked' ? v === false : k === 'distribution' ? true : v === 0));
+}
+
+/**
+ * The shape of traffic from an instance of `from` to one of `to`, all layers merged; an
+ * instance's mid-run `configure` override goes on top. Pure.
+ */
+export function linkShape(plan: ShapingPlan, from: string, to: string, override?: LinkShape): LinkShape {
+  const rules = new Map(plan.network.links.map((r) => [ruleKey(r.from, r.to), r.shape]));
+  const source: LinkSource<LinkShape> = {
+    root: plan.network.shape,
+    group: (id) => plan.groups.find((g) => g.id === id)?.network,
+    rule: (f, t) => rules.get(ruleKey(f, t)),
+  };
+  const layers = linkLayers(from, to, source);
+  return mergeShapes(override ? [...layers, override] : layers);
+}
+
+/**
+ * The egress plan of an instance of group `from`: destinations grouped by the shape they
+ * get, classes in the order their first group appears in the plan. Groups whose traffic is
+ * not shaped at all are left out. Pure and deterministic.
+ */
+export function planEgress(plan: ShapingPlan, from: string, override?: LinkShape): EgressPlan {
+  const classes: { key: string; shape: LinkShape; to: string[] }[] = [];
+  for (const g of plan.groups) {
+    const shape = linkShape(plan, from, g.id, override);
+    if (isNeutral(shape)) continue;
+    const key = canonical(shape);
+    const existing = classes.find((c) => c.key === key);
+    if (existing) existing.to.push(g.id);
+    else classes.push({ key, shape, to: [g.id] });
+  }
+  return { from, classes: classes.map(({ shape, to }) => ({ shape, to })) };
+}
+
+function canonical(s: LinkShape): string {
+  return JSON.stringify(
+    Object.entries(s)
+      .filter(([k, v]) => !(k === 'blocked' && v === false))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}

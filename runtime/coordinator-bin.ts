@@ -1,7 +1,0 @@
-// The standalone coordinator bundle (dist/runtime/coordinator.mjs): `node coordinator.mjs --help`.
-import { coordinatorMain } from './coordinator-main.js';
-
-process.exitCode = await coordinatorMain(process.argv.slice(2), {
-  stdout: (t) => void process.stdout.write(t),
-  stderr: (t) => void process.stderr.write(t),
-});

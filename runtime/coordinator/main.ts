@@ -1,0 +1,128 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../model/units.js';
+import { Coordinator } from './coordinator.js';
+
+export const COORDINATOR_USAGE = `Usage: tgc coordinator --instances N [options]
+
+A standalone coordinator for one run: instances register with it, sync through it and report
+their outcome to it (protocol: docs/protocol.md). Exits when the run ends: 0 if every instance
+succeeded, 1 otherwise; prints the results JSON on stdout.
+
+Options:
+  --instances N          instances expected in the run (required)
+  --port P               TCP port for the protocol and HTTP (default 5050; 0 picks a free one)
+  --host H               address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --groups g1=n1,g2=n2   expected instances per group (must add up to N); others are refused
+  --timeout D            run deadline, e.g. 2m or 90s; instances without an outcome time out
+  --plan NAME            plan name reported to instances and in the results
+  --run-id ID            run id (default: random)
+  --agents               shaping agents will connect, one per instance
+  --results FILE         also write the results JSON to FILE
+  --ready-file FILE      written once listening (a healthcheck can test for it)
+  --linger D             keep serving /results this long after the run ends (default 5s)
+  -h, --help             show this help
+
+HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus).`;
+
+export interface MainIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+/** `tgc coordinator …` and `node coordinator.mjs …`; resolves to the exit code. */
+export async function coordinatorMain(argv: readonly string[], io: MainIo): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        instances: { type: 'string' },
+        port: { type: 'string', default: '5050' },
+        host: { type: 'string', default: '127.0.0.1' },
+        groups: { type: 'string' },
+        timeout: { type: 'string' },
+        plan: { type: 'string' },
+        'run-id': { type: 'string' },
+        agents: { type: 'boolean', default: false },
+        results: { type: 'string' },
+        'ready-file': { type: 'string' },
+        linger: { type: 'string', default: '5s' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.stderr(`tgc coordinator: ${(err as Error).message}\n\n${COORDINATOR_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(COORDINATOR_USAGE + '\n');
+    return 0;
+  }
+  const usage = (message: string) => {
+    io.stderr(`tgc coordinator: ${message}\n`);
+    return 2;
+  };
+  const instances = Number(values.instances);
+  if (!values.instances || !Number.isInteger(instances) || instances < 1)
+    return usage('--instances N is required, N a positive integer');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`--port ${values.port} is not a port number`);
+  let groups: Record<string, number> | undefined;
+  if (typeof values.groups === 'string') {
+    groups = {};
+    for (const part of values.groups.split(',')) {
+      const m = /^([^=\s]+)=([0-9]+)$/.exec(part.trim());
+      if (!m || Number(m[2]) < 1) return usage(`--groups: "${part}" is not group=count`);
+      groups[m[1]!] = Number(m[2]);
+    }
+    const sum = Object.values(groups).reduce((a, b) => a + b, 0);
+    if (sum !== instances) return usage(`--groups add up to ${sum}, --instances is ${instances}`);
+  }
+  const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : undefined;
+  if (values.timeout !== undefined && timeoutMs === undefined)
+    return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
+  const lingerMs = parseDuration(String(values.linger));
+  if (lingerMs === undefined) return usage(`--linger ${values.linger}: write a duration such as 5s`);
+
+  const coordinator = new Coordinator({
+    instances,
+    ...(groups && { groups }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(typeof values.plan === 'string' && { plan: values.plan }),
+    ...(typeof values['run-id'] === 'string' && { runId: values['run-id'] }),
+    agents: values.agents === true,
+  });
+  let bound: number;
+  try {
+    bound = await coordinator.listen(port, String(values.host));
+  } catch (err) {
+    io.stderr(`tgc coordinator: cannot listen on ${values.host}:${port}: ${(err as Error).message}\n`);
+    return 3;
+  }
+  if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
+  io.stderr(
+    `tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? '' : 's'}\n`,
+  );
+
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    process.once('SIGINT', () => resolve('interrupted'));
+    process.once('SIGTERM', () => resolve('interrupted'));
+  });
+  const ended = await Promise.race([coordinator.ended, interrupted]);
+  if (ended === 'interrupted') {
+    await coordinator.close();
+    io.stderr('tgc coordinator: interrupted\n');
+    return 130;
+  }
+  const json = JSON.stringify(ended, null, 2) + '\n';
+  io.stdout(json);
+  if (typeof values.results === 'string') writeFileSync(values.results, json);
+  io.stderr(`tgc coordinator: run ${ended.outcome}${ended.reason ? `: ${ended.reason}` : ''}\n`);
+  // Unref'd: a SIGTERM during the linger ends the process now, not when the timer would have.
+  await Promise.race([new Promise((r) => setTimeout(r, lingerMs).unref()), interrupted]);
+  await coordinator.close();
+  return ended.outcome === 'success' ? 0 : 1;
+}

@@ -1,0 +1,263 @@
+import { posix } from 'node:path';
+import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
+import { cidrsOverlap } from '../../model/units.js';
+import type { Group, Plan } from '../../schema/ir.js';
+import { shapingPlan } from '../../model/egress-plan.js';
+import { instanceEnv } from '../instance-env.js';
+import { instanceLayout } from '../../model/instance-layout.js';
+import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Target } from '../target.js';
+
+/** The label every container and network of a run carries: its value is the run id. */
+export const RUN_LABEL = 'dev.tgc.run';
+/** The wire's UDP port (userspace backend); each TUN bridge uses the same port on its own address. */
+const WIRE_PORT = 7000;
+/**
+ * The control network's subnet unless TGC_CONTROL_SUBNET says otherwise (`tgc run` picks a free
+ * one per run): explicit, because an address Docker picks could fall inside the data subnet.
+ */
+const CONTROL_SUBNETS = ['198.19.224.0/22', '198.18.224.0/22', '10.224.0.0/22'];
+
+/** The default control subnet of a plan: the first candidate clear of its data subnet. */
+export function controlSubnet(plan: Plan): string {
+  return CONTROL_SUBNETS.find((c) => !cidrsOverlap(c, plan.network.subnet))!;
+}
+
+const READY_FILE = '/tmp/tgc-ready';
+const OUTPUTS = '/tgc/outputs';
+
+/** `$` starts an interpolation in compose files; user strings get `$$` so they arrive as written. */
+export function composeEscape(s: string): string {
+  return s.replace(/\$/g, '$$$$');
+}
+
+/** The compose backend a plan gets: kernel or userspace, or none when shaping is off. */
+export function composeBackend(plan: Plan, resolved?: 'kernel' | 'userspace'): 'kernel' | 'userspace' | 'off' {
+  if (plan.network.shaping === 'off') return 'off';
+  if (plan.network.shaping === 'kernel' || plan.network.shaping === 'userspace') return plan.network.shaping;
+  return resolved ?? 'userspace';
+}
+
+/**
+ * The compose target: `compose.yaml` with the coordinator, per instance a network-owning
+ * shaping companion (the instance joins its namespace, as containers of a pod do) and, for the
+ * userspace backend, the wire; the runtime in `tgc/`. A group's settings are written once
+ * (an `x-tgc-group-<id>` anchor) and merged into each of its instances.
+ */
+export const composeTarget: Target = {
+  name: 'compose',
+  check: (plan) => containerProblems(plan, 'compose'),
+  render(plan, options) {
+    const header = generatedHeader(plan);
+    const files = new Map<string, string>();
+    files.set('compose.yaml', renderComposeFile(plan, options, header));
+    files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
+    files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
+    return files;
+  },
+};
+
+function renderComposeFile(plan: Plan, options: RenderOptions, header: string): string {
+  const backend = composeBackend(plan, options.shaping);
+  const runId = `\${TGC_RUN_ID:-${plan.name}}`;
+  const image = `\${TGC_RUNTIME_IMAGE:-${composeEscape(options.runtimeImage ?? plan.runtimeImage)}}`;
+  const coordinator = `coordinator:${COORDINATOR_PORT}`;
+  const layout = instanceLayout(plan);
+  const prefix = plan.network.subnet.split('/')[1];
+  const labels = { [RUN_LABEL]: runId, 'dev.tgc.plan': plan.name };
+  const doc = new Document({}, { merge: true });
+
+  const runtime = doc.createNode({
+    image,
+    labels: { ...labels, 'dev.tgc.component': 'runtime' },
+    volumes: ['./tgc:/tgc:ro'],
+    init: true,
+  }) as YAMLMap;
+  runtime.anchor = 'tgc-runtime';
+
+  const groupAnchors = new Map<string, { service: YAMLMap; env: YAMLMap }>();
+  const groups: Record<string, unknown> = {};
+  for (const g of plan.groups) {
+    const service = doc.createNode(groupService(g, options, labels)) as YAMLMap;
+    service.anchor = g.id;
+    const env = doc.createNode(
+      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS }), [
+        'TGC_INSTANCE',
+        'TGC_RUN_ID',
+        'TEST_RUN',
+      ]),
+    ) as YAMLMap;
+    // The run id is compose's to interpolate (TGC_RUN_ID, set by `tgc run`), so it is not escaped.
+    env.delete('TGC_INSTANCE');
+    env.set('TGC_RUN_ID', runId);
+    env.set('TEST_RUN', runId);
+    env.anchor = `${g.id}-env`;
+    groupAnchors.set(g.id, { service, env });
+    groups[`x-tgc-group-${g.id}`] = service;
+    groups[`x-tgc-env-${g.id}`] = env;
+  }
+
+  const services: Record<string, unknown> = {};
+  services.coordinator = merged(doc, runtime, {
+    command: [
+      'node',
+      '/tgc/coordinator.mjs',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(COORDINATOR_PORT),
+      '--instances',
+      String(plan.totalInstances),
+      '--groups',
+      plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+      '--timeout',
+      `${plan.timeoutMs}ms`,
+      '--plan',
+      plan.name,
+      '--run-id',
+      runId,
+      ...(backend === 'off' ? [] : ['--agents']),
+      '--linger',
+      '10s',
+      '--ready-file',
+      READY_FILE,
+    ],
+    networks: ['control'],
+    // A free host port on loopback, so `tgc run` can follow /status without a route to the network.
+    ports: [`127.0.0.1::${COORDINATOR_PORT}`],
+    healthcheck: healthcheck('200ms'),
+  });
+  if (backend === 'userspace') {
+    services.wire = merged(doc, runtime, {
+      command: ['node', '/tgc/agent.mjs', 'wire', '--port', String(WIRE_PORT)],
+      environment: {
+        TGC_COORDINATOR: coordinator,
+        TGC_SHAPING: composeEscape(
+          JSON.stringify({
+            ...shapingPlan(plan),
+            endpoints: layout.map((p) => ({
+              name: p.name,
+              group: p.group,
+              ip: p.dataIp,
+              host: `${p.name}-net`,
+              port: WIRE_PORT,
+            })),
+          }),
+        ),
+      },
+      networks: ['control'],
+    });
+  }
+  let kernelEnv: YAMLMap | undefined;
+  if (backend === 'kernel') {
+    const addresses: Record<string, string[]> = {};
+    for (const p of layout) (addresses[p.group] ??= []).push(p.dataIp);
+    kernelEnv = doc.createNode({
+      TGC_COORDINATOR: coordinator,
+      TGC_DATA_SUBNET: plan.network.subnet,
+      TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan), addresses })),
+    }) as YAMLMap;
+    kernelEnv.anchor = 'tgc-kernel-env';
+    groups['x-tgc-kernel-env'] = kernelEnv;
+  }
+
+  for (const p of layout) {
+    const anchors = groupAnchors.get(p.group)!;
+    const env = doc.createNode({ TGC_INSTANCE: p.name, TGC_DATA_IP: p.dataIp }) as YAMLMap;
+    env.items.unshift(mergePair(doc, anchors.env));
+    // The coordinator need only have started: the SDK retries its connection for a minute.
+    const dependsOn: Record<string, { condition: string }> = { coordinator: { condition: 'service_started' } };
+    // Outputs go straight to the host: `${TGC_OUTPUTS_DIR:-./outputs}/<instance>` (tgc run points it into the run directory).
+    const instance: Record<string, unknown> = {
+      environment: env,
+      depends_on: dependsOn,
+      volumes: [`\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`],
+    };
+    if (backend === 'off') {
+      instance.networks = { control: {}, data: { ipv4_address: p.dataIp } };
+    } else {
+      instance.network_mode = `service:${p.name}-net`;
+      dependsOn[`${p.name}-net`] = { condition: 'service_healthy' };
+      const companion: Record<string, unknown> = { cap_add: ['NET_ADMIN'], healthcheck: healthcheck('500ms') };
+      if (backend === 'userspace') {
+        Object.assign(companion, {
+          command: [
+            'node',
+            '/tgc/agent.mjs',
+            'tun',
+            '--ip',
+            `${p.dataIp}/${prefix}`,
+            '--wire',
+            `wire:${WIRE_PORT}`,
+            '--port',
+            String(WIRE_PORT),
+            '--ready-file',
+            READY_FILE,
+          ],
+          devices: ['/dev/net/tun'],
+          networks: ['control'],
+          depends_on: ['wire'],
+        });
+      } else {
+        const cenv = doc.createNode({ TGC_INSTANCE: p.name, TGC_GROUP: p.group }) as YAMLMap;
+        cenv.items.unshift(mergePair(doc, kernelEnv!));
+        Object.assign(companion, {
+          command: ['node', '/tgc/agent.mjs', 'kernel', '--ready-file', READY_FILE],
+          environment: cenv,
+          networks: { control: {}, data: { ipv4_address: p.dataIp } },
+        });
+      }
+      services[`${p.name}-net`] = merged(doc, runtime, companion);
+    }
+    services[p.name] = merged(doc, anchors.service, instance);
+  }
+
+  const networks: Record<string, unknown> = {
+    control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)}}` }] } },
+  };
+  if (backend !== 'userspace') networks.data = { labels, ipam: { config: [{ subnet: plan.network.subnet }] } };
+  doc.contents = doc.createNode({ 'x-tgc-runtime': runtime, ...groups, services, networks }) as YAMLMap;
+  doc.commentBefore = ` ${header}\n Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}, shaping ${backend}${plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : ''}.\n Run: docker compose up -d && docker compose logs -f coordinator; docker compose down`;
+  return doc.toString({ lineWidth: 0, indentSeq: true });
+}
+
+/** The settings every instance of a group shares. */
+function groupService(g: Group, options: RenderOptions, labels: Record<string, string>): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  if (g.image) s.image = composeEscape(g.image);
+  if (g.build) {
+    s.build = {
+      context: posix.join(options.planDir ?? '.', g.build.context),
+      ...(g.build.dockerfile !== undefined && { dockerfile: g.build.dockerfile }),
+      ...(Object.keys(g.build.args).length > 0 && { args: escapeValues(g.build.args) }),
+    };
+  }
+  if (g.command) s.entrypoint = g.command.map(composeEscape);
+  s.labels = { ...labels, 'dev.tgc.component': 'instance', 'dev.tgc.group': g.id };
+  if (g.resources.cpuMillis !== undefined) s.cpus = g.resources.cpuMillis / 1000;
+  if (g.resources.memoryBytes !== undefined) s.mem_limit = g.resources.memoryBytes;
+  return s;
+}
+
+function escapeValues(env: Readonly<Record<string, string>>, except: readonly string[] = []): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, except.includes(k) ? v : composeEscape(v)]));
+}
+
+/**
+ * Healthy once the process wrote its ready file: `test` costs a fork, where a node one-liner
+ * would cost 50 ms of CPU per probe per container for the whole run.
+ */
+function healthcheck(interval: string): Record<string, unknown> {
+  return { test: ['CMD', 'test', '-e', READY_FILE], interval, timeout: '5s', retries: 600 };
+}
+
+function mergePair(doc: Document, anchored: YAMLMap): Pair<Scalar, Alias> {
+  return new Pair(doc.createNode('<<') as Scalar, doc.createAlias(anchored));
+}
+
+/** A service that merges an anchored map (`<<: *anchor`) and adds its own keys. */
+function merged(doc: Document, anchored: YAMLMap, own: Record<string, unknown>): YAMLMap {
+  const node = doc.createNode(own) as YAMLMap;
+  if (!isMap(node)) throw new Error('a service is a map');
+  node.items.unshift(mergePair(doc, anchored));
+  return node;
+}

@@ -1,0 +1,311 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import {
+  DriverEnvironmentError,
+  exec,
+  finishRun,
+  followCoordinator,
+  guarded,
+  type DriverOptions,
+} from '../driver/follow-run.js';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { cidrsOverlap } from '../../model/units.js';
+import type { Plan } from '../../schema/ir.js';
+import { instanceLayout } from '../../model/instance-layout.js';
+import { writeOutput } from '../output-dir.js';
+import { COORDINATOR_PORT } from '../target.js';
+import { composeBackend, composeTarget, RUN_LABEL } from './render.js';
+
+export type ComposeRunOptions = DriverOptions;
+
+/** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
+async function detectCompose(): Promise<readonly string[] | undefined> {
+  if ((await exec('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
+  // Found, not run: v1 is a Python program, and starting it once costs 0.4 s.
+  if ((await exec('sh', ['-c', 'command -v docker-compose'])).code === 0) return ['docker-compose'];
+  return undefined;
+}
+
+/** Candidate control subnets: 198.19.224.0/19 in /22s. */
+const CONTROL_CANDIDATES = Array.from({ length: 8 }, (_, i) => `198.19.${224 + 4 * i}.0/22`);
+
+/** A control subnet no Docker network uses and clear of the data subnet. */
+async function freeControlSubnet(plan: Plan, avoid: readonly string[] = []): Promise<string> {
+  const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+  const used =
+    ids.length === 0
+      ? []
+      : (
+          await exec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])
+        ).stdout
+          .split(/\s+/)
+          .filter((s) => s.includes('/'));
+  const free = CONTROL_CANDIDATES.find(
+    (c) => !avoid.includes(c) && !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)),
+  );
+  if (!free)
+    throw new DriverEnvironmentError(
+      `no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`,
+    );
+  return free;
+}
+
+/** The commands `tgc run --target compose --dry-run` prints, in the order the driver issues them. */
+export function composeDryRun(
+  plan: Plan,
+  planFile: string,
+  runId: string,
+  outDir: string,
+  runtimeImage: string,
+): string[] {
+  const project = `tgc-${runId}`;
+  const compose = `docker compose -p ${project} -f ${join(outDir, 'deploy', 'compose.yaml')}`;
+  const env = `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} TGC_OUTPUTS_DIR=${join(outDir, 'outputs')}`;
+  const lines = [
+    `docker info --format '{{.ServerVersion}}'`,
+    'docker compose version  # else docker-compose (v1.29), found on PATH, replaces docker compose below',
+    `docker image inspect --format '{{.Id}}' ${runtimeImage}  # the runtime image is there`,
+    `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
+  ];
+  if (plan.network.shaping === 'auto')
+    lines.push(
+      `docker run --rm --network none --cap-add NET_ADMIN ${runtimeImage} tc qdisc add dev lo root netem delay 1ms  # auto: kernel if it works, else userspace`,
+    );
+  lines.push(
+    `tgc compile ${planFile} --target compose -o ${join(outDir, 'deploy')}  # in-process`,
+    `${env} ${compose} up -d${plan.groups.some((g) => g.build) ? ' --build' : ''}`,
+    `${compose} logs -f --no-color ${instanceLayout(plan)
+      .map((p) => p.name)
+      .join(' ')}  # streamed until the run ends`,
+    `docker ps -a --filter label=com.docker.compose.project=${project}; docker port <coordinator> ${COORDINATOR_PORT}`,
+    `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
+  );
+  lines.push(`docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' <every instance container>`);
+  for (const p of instanceLayout(plan))
+    lines.push(`docker logs <id of ${p.name}> > ${join(outDir, 'logs', `${p.name}.log`)}`);
+  lines.push(
+    `${compose} down -v --remove-orphans --timeout 5${plan.groups.some((g) => g.build) ? ' --rmi local' : ''}`,
+  );
+  return lines;
+}
+
+/**
+ * `tgc run --target compose`: renders the deployment into the run directory, brings it up under
+ * the project `tgc-<run id>`, follows the coordinator's /status, collects results, logs and
+ * outputs, and takes everything down — also on failure, timeout and Ctrl-C.
+ */
+export async function runCompose(o: ComposeRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const say = (line: string) => {
+    if (!o.json) io.stderr(line + '\n');
+  };
+  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
+  // Independent checks, at once: each is a process start.
+  const [info, compose, image] = await Promise.all([
+    exec('docker', ['info', '--format', '{{.ServerVersion}}']),
+    detectCompose(),
+    exec('docker', ['image', 'inspect', '--format', '{{.Id}}', runtimeImage]),
+  ]);
+  if (info.code === 127)
+    throw new DriverEnvironmentError(
+      'docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)',
+    );
+  if (info.code !== 0)
+    throw new DriverEnvironmentError(
+      `the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`,
+    );
+  if (!compose)
+    throw new DriverEnvironmentError(
+      'neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose',
+    );
+  if (image.code !== 0) {
+    throw new DriverEnvironmentError(
+      `the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`,
+    );
+  }
+  let shaping: 'kernel' | 'userspace' | undefined;
+  let how = '';
+  if (plan.network.shaping === 'auto') {
+    const probe = await exec('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--cap-add',
+      'NET_ADMIN',
+      runtimeImage,
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      'lo',
+      'root',
+      'netem',
+      'delay',
+      '1ms',
+    ]);
+    shaping = probe.code === 0 ? 'kernel' : 'userspace';
+    how = probe.code === 0 ? ' (auto: sch_netem works)' : ' (auto: no sch_netem on the Docker host)';
+  }
+  const backend = composeBackend(plan, shaping);
+  const controlSubnet = await freeControlSubnet(plan);
+  const project = `tgc-${o.runId}`;
+  const deployDir = join(o.outDir, 'deploy');
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
+  writeOutput(
+    deployDir,
+    composeTarget.render(plan, {
+      runtime: o.runtime,
+      ...(shaping && { shaping }),
+      ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
+      planDir:
+        relative(resolve(deployDir), dirname(resolve(o.planFile)))
+          .split(sep)
+          .join('/') || '.',
+    }),
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TGC_RUN_ID: o.runId,
+    TGC_CONTROL_SUBNET: controlSubnet,
+    TGC_RUNTIME_IMAGE: runtimeImage,
+    TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs'),
+  };
+  const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
+  const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], env);
+  say(
+    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target compose (${compose.join(' ')}) · shaping ${backend}${how}`,
+  );
+
+  const startedAt = new Date();
+  const t0 = Date.now();
+  let follower: ChildProcess | undefined;
+  const teardown = async () => {
+    follower?.kill('SIGTERM');
+    // Images compose built for this run (no tag of the plan's own) go with it.
+    const down = await run([
+      'down',
+      '-v',
+      '--remove-orphans',
+      '--timeout',
+      '5',
+      ...(plan.groups.some((g) => g.build) ? ['--rmi', 'local'] : []),
+    ]);
+    if (down.code !== 0)
+      io.stderr(
+        `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`,
+      );
+  };
+  return guarded(
+    { signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' },
+    async ({ interrupted, stop }) => {
+      let up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+      // Another run took the same control subnet between the pick and `up`: take the next one.
+      for (
+        const tried = [env.TGC_CONTROL_SUBNET!];
+        up.code !== 0 && /overlap/i.test(up.stderr) && tried.length < 4 && !interrupted();
+      ) {
+        await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+        env.TGC_CONTROL_SUBNET = await freeControlSubnet(plan, tried);
+        tried.push(env.TGC_CONTROL_SUBNET);
+        up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+      }
+      if (interrupted()) return await stop();
+      if (up.code !== 0) throw new DriverEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
+      if (!o.json) {
+        // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
+        follower = spawn(
+          compose[0]!,
+          [...base, 'logs', '-f', '--no-color', ...instanceLayout(plan).map((p) => p.name)],
+          { env, stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        follower.stdout!.on('data', (d: Buffer) => {
+          if (io.tty) io.stderr('\r\x1b[K');
+          io.stdout(d.toString('utf8'));
+        });
+      }
+      const coordinatorId = (await containers()).get('coordinator');
+      const port = coordinatorId
+        ? ((await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '')
+        : '';
+      if (!/:[0-9]+$/.test(port))
+        throw new DriverEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
+      const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+      const results = await followCoordinator(url, {
+        plan,
+        io,
+        json: o.json,
+        interrupted,
+        what: `docker compose -p ${project} logs coordinator`,
+      });
+      if (!results) return await stop();
+      const exits = await collect();
+      await teardown();
+      const addresses = new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp]));
+      return finishRun({
+        plan,
+        version: o.version,
+        target: 'compose',
+        backend,
+        outDir: o.outDir,
+        startedAt,
+        durationMs: Date.now() - t0,
+        results,
+        exits,
+        json: o.json,
+        io,
+        interrupted: interrupted(),
+        addresses,
+      });
+    },
+  );
+
+  /** The project's containers by service name (the docker CLI: one call, no compose start-up). */
+  async function containers(): Promise<Map<string, string>> {
+    const ps = await exec('docker', [
+      'ps',
+      '-a',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--format',
+      '{{.ID}} {{.Label "com.docker.compose.service"}}',
+    ]);
+    return new Map(
+      ps.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ').reverse() as [string, string]),
+    );
+  }
+
+  /** Logs and outputs of every instance container; resolves to their exit codes. */
+  async function collect(): Promise<Map<string, number | null>> {
+    const exits = new Map<string, number | null>();
+    const ids = await containers();
+    const wanted = instanceLayout(plan).filter((p) => ids.has(p.name));
+    for (const p of instanceLayout(plan)) exits.set(p.name, null);
+    if (wanted.length === 0) return exits;
+    // One inspect for all; the logs in parallel. Outputs are already on the host (a bind mount).
+    const states = await exec('docker', [
+      'inspect',
+      '--format',
+      '{{.State.Running}} {{.State.ExitCode}}',
+      ...wanted.map((p) => ids.get(p.name)!),
+    ]);
+    states.stdout
+      .trim()
+      .split('\n')
+      .forEach((line, i) => {
+        const [running, code] = line.split(' ');
+        if (wanted[i]) exits.set(wanted[i]!.name, running === 'false' ? Number(code) : null);
+      });
+    await Promise.all(
+      wanted.map(async (p) => {
+        const logs = await exec('docker', ['logs', ids.get(p.name)!]);
+        writeFileSync(join(o.outDir, 'logs', `${p.name}.log`), logs.stdout + logs.stderr);
+      }),
+    );
+    return exits;
+  }
+}

@@ -1,0 +1,175 @@
+import type { Plan } from '../../schema/ir.js';
+import type { Results } from '../../runtime/coordinator/coordinator.js';
+import type { Outcome } from '../../protocol/messages.js';
+
+/** One instance in `results.json`: the coordinator's view plus what the driver saw. */
+export interface InstanceReport {
+  readonly name: string;
+  readonly group: string;
+  readonly seq: number | null;
+  readonly group_seq: number | null;
+  readonly data_ip: string | null;
+  readonly outcome: Outcome;
+  readonly reason: string | null;
+  readonly exit_code: number | null;
+  readonly registered_ms: number | null;
+  readonly ended_ms: number | null;
+  readonly metrics: Results['instances'][number]['metrics'];
+  readonly messages: readonly string[];
+  readonly log: string;
+  readonly outputs: string;
+}
+
+/** `results.json` (schema: docs/results.schema.json). */
+export interface RunReport {
+  readonly tgc_version: string;
+  readonly run_id: string;
+  readonly plan: string;
+  readonly target: string;
+  readonly backend: string;
+  readonly outcome: 'success' | 'failure';
+  readonly reason: string | null;
+  readonly started_at: string;
+  readonly duration_ms: number;
+  readonly groups: Results['groups'];
+  readonly instances: readonly InstanceReport[];
+}
+
+export interface ReportInput {
+  readonly version: string;
+  readonly plan: Plan;
+  readonly target: string;
+  readonly backend: string;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly results: Results;
+  /** Instance names in plan order, with the exit code of each process (null: never exited on its own). */
+  readonly exits: ReadonlyMap<string, number | null>;
+  readonly names: readonly { name: string; group: string; ip: string | null }[];
+}
+
+/** Joins the coordinator's results with the plan's instance list: every planned instance appears. */
+export function buildReport(r: ReportInput): RunReport {
+  const byName = new Map(r.results.instances.map((i) => [i.name, i]));
+  const instances: InstanceReport[] = r.names.map(({ name, group, ip }) => {
+    const i = byName.get(name);
+    return {
+      name,
+      group,
+      seq: i?.seq ?? null,
+      group_seq: i?.group_seq ?? null,
+      data_ip: i?.data_ip ?? ip,
+      outcome:
+        i?.outcome ??
+        (r.results.outcome === 'success' ? 'success' : r.results.reason?.includes('deadline') ? 'timeout' : 'stopped'),
+      reason: i?.reason ?? (i ? null : 'never registered with the coordinator'),
+      exit_code: r.exits.get(name) ?? null,
+      registered_ms: i?.registered_ms ?? null,
+      ended_ms: i?.ended_ms ?? null,
+      metrics: i?.metrics ?? {},
+      messages: i?.messages ?? [],
+      log: `logs/${name}.log`,
+      outputs: `outputs/${name}`,
+    };
+  });
+  return {
+    tgc_version: r.version,
+    run_id: r.results.run_id,
+    plan: r.plan.name,
+    target: r.target,
+    backend: r.backend,
+    outcome: r.results.outcome,
+    reason: r.results.reason,
+    started_at: r.startedAt.toISOString(),
+    duration_ms: r.durationMs,
+    groups: r.results.groups,
+    instances,
+  };
+}
+
+const xml = (s: string) =>
+  s
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+
+/** JUnit XML: a test suite per group, a test case per instance; crashes are errors, the rest failures. */
+export function junitXml(report: RunReport): string {
+  const groups = [...new Set(report.instances.map((i) => i.group))];
+  const secs = (ms: number | null) => ((ms ?? 0) / 1000).toFixed(3);
+  const bad = (i: InstanceReport) => i.outcome !== 'success';
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${xml(`tgc ${report.plan}`)}" tests="${report.instances.length}" failures="${report.instances.filter((i) => bad(i) && i.outcome !== 'crash').length}" errors="${report.instances.filter((i) => i.outcome === 'crash').length}" time="${secs(report.duration_ms)}">`,
+  ];
+  for (const g of groups) {
+    const members = report.instances.filter((i) => i.group === g);
+    lines.push(
+      `  <testsuite name="${xml(g)}" tests="${members.length}" failures="${members.filter((i) => bad(i) && i.outcome !== 'crash').length}" errors="${members.filter((i) => i.outcome === 'crash').length}" skipped="0" time="${secs(report.duration_ms)}" timestamp="${report.started_at.replace(/\.\d+Z$/, '')}">`,
+    );
+    for (const i of members) {
+      const time = secs(i.ended_ms !== null && i.registered_ms !== null ? i.ended_ms - i.registered_ms : null);
+      lines.push(`    <testcase classname="${xml(`${report.plan}.${g}`)}" name="${xml(i.name)}" time="${time}">`);
+      if (i.outcome === 'crash')
+        lines.push(`      <error type="crash" message="${xml(i.reason ?? 'crashed')}">${xml(i.reason ?? '')}</error>`);
+      else if (bad(i))
+        lines.push(
+          `      <failure type="${i.outcome}" message="${xml(i.reason ?? i.outcome)}">${xml(i.reason ?? '')}</failure>`,
+        );
+      lines.push(`      <system-out>${xml(`log: ${i.log}`)}</system-out>`, '    </testcase>');
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return lines.join('\n') + '\n';
+}
+
+/** The outcome table printed at the end of a run. */
+export function outcomeTable(report: RunReport): string {
+  const out: string[] = [];
+  const groups = [...new Set(report.instances.map((i) => i.group))];
+  const width = Math.max(5, ...groups.map((g) => g.length));
+  out.push(`${'GROUP'.padEnd(width)}  OK`);
+  for (const g of groups) {
+    const members = report.instances.filter((i) => i.group === g);
+    const ok = members.filter((i) => i.outcome === 'success').length;
+    out.push(`${g.padEnd(width)}  ${ok}/${members.length}`);
+    for (const i of members.filter((m) => m.outcome !== 'success'))
+      out.push(`${''.padEnd(width)}    ${i.name}: ${i.outcome}${i.reason ? ` — ${i.reason}` : ''}`);
+    for (const [name, m] of Object.entries(report.groups[g]?.metrics ?? {})) {
+      const unit = m.unit ? ` ${m.unit}` : '';
+      out.push(
+        `${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} (${m.count} value${m.count === 1 ? '' : 's'})`,
+      );
+    }
+  }
+  out.push(
+    '',
+    `${report.outcome === 'success' ? 'PASS' : 'FAIL'} ${report.plan} (run ${report.run_id}, ${(report.duration_ms / 1000).toFixed(1)} s)${report.reason ? ` — ${report.reason}` : ''}`,
+  );
+  return out.join('\n') + '\n';
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+/** What the coordinator's `/status` reports, as far as the progress line needs it. */
+export interface CoordinatorStatus {
+  readonly registered: number;
+  readonly network_ready: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly states: Readonly<Record<string, number>>;
+}
+
+/** The live progress line: registered n/N, network ready, states reached, outcomes so far. */
+export function progressLine(s: CoordinatorStatus, total: number): string {
+  const outcomes =
+    Object.entries(s.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none yet';
+  const states = Object.entries(s.states)
+    .filter(([k, v]) => k !== 'network-ready' && v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
+}

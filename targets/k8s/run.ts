@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  DriverEnvironmentError,
+  exec,
+  finishRun,
+  followCoordinator,
+  guarded,
+  type DriverOptions,
+} from '../driver/follow-run.js';
+import { writeOutput } from '../output-dir.js';
+import { k8sSteps } from '../cluster-commands.js';
+import { k8sNames, k8sTarget } from './render.js';
+
+export interface K8sRunOptions extends DriverOptions {
+  readonly namespace?: string;
+  readonly context?: string;
+}
+
+interface PodInfo {
+  readonly metadata: {
+    readonly name: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
+  readonly status?: {
+    readonly containerStatuses?: readonly {
+      readonly name: string;
+      readonly state?: { readonly terminated?: { readonly exitCode: number } };
+    }[];
+  };
+}
+
+/**
+ * `tgc run --target k8s`: the steps `k8sCommands` lists, run — a namespace per run (unless
+ * given), apply, wait for the coordinator, follow it through `kubectl port-forward`, collect
+ * the instances' logs and exit codes, delete what was created (also on failure and Ctrl-C).
+ */
+export async function runK8s(o: K8sRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const steps = k8sSteps(plan, o);
+  const { ns, manifest } = steps;
+  const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
+  if ((await run(steps.version)).code !== 0)
+    throw new DriverEnvironmentError(
+      'kubectl does not run (kubectl version --client failed): reinstall it (https://kubernetes.io/docs/tasks/tools/)',
+    );
+  const current = await run(steps.context);
+  if (current.code !== 0)
+    throw new DriverEnvironmentError(
+      `kubectl has no usable context (${current.stderr.trim()}): point it at a cluster (kubectl config use-context NAME) or pass --context`,
+    );
+  if (o.namespace) {
+    const got = await run(steps.getNamespace);
+    if (got.code !== 0)
+      throw new DriverEnvironmentError(
+        `namespace ${ns} cannot be read (${got.stderr.trim()}): create it, or leave out --namespace for one made per run`,
+      );
+  } else {
+    const created = await run(steps.createNamespace);
+    if (created.code !== 0)
+      throw new DriverEnvironmentError(
+        `cannot create namespace ${ns} (${created.stderr.trim()}): ask for the right to, or pass --namespace with one you may use`,
+      );
+    await run(steps.labelNamespace);
+  }
+  const say = (line: string) => !o.json && io.stderr(line + '\n');
+  say(
+    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target k8s (${o.context ?? current.stdout.trim()}, namespace ${ns}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`,
+  );
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  writeOutput(
+    dirname(manifest),
+    k8sTarget.render(plan, {
+      runtime: o.runtime,
+      runId: o.runId,
+      ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
+    }),
+  );
+  let forward: ChildProcess | undefined;
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const teardown = async () => {
+    forward?.kill('SIGTERM');
+    const r = await run(steps.remove);
+    if (r.code !== 0)
+      io.stderr(`tgc: cleaning up failed (${r.stderr.trim()}); remove it with: ${steps.remove.join(' ')}\n`);
+  };
+  return guarded(
+    { signal: o.signal, say, collect, teardown, stopping: 'deleting what the run created' },
+    async ({ interrupted, stop }) => {
+      const applied = await run(steps.apply);
+      if (applied.code !== 0) throw new DriverEnvironmentError(`kubectl apply failed:\n${applied.stderr.trim()}`);
+      const ready = await run(steps.waitCoordinator);
+      if (interrupted()) return await stop();
+      if (ready.code !== 0)
+        throw new DriverEnvironmentError(
+          `the coordinator did not become ready (${ready.stderr.trim()}); see kubectl -n ${ns} describe pods`,
+        );
+      forward = spawn(steps.portForward[0]!, steps.portForward.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const port = await new Promise<number>((resolve, reject) => {
+        let text = '';
+        forward!.stdout!.on('data', (d: Buffer) => {
+          text += d.toString();
+          const m = /127\.0\.0\.1:([0-9]+)/.exec(text);
+          if (m) resolve(Number(m[1]));
+        });
+        forward!.once('exit', () =>
+          reject(new DriverEnvironmentError('kubectl port-forward to the coordinator exited')),
+        );
+      });
+      const results = await followCoordinator(`http://127.0.0.1:${port}`, {
+        plan,
+        io,
+        json: o.json,
+        interrupted,
+        what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}`,
+      });
+      if (!results) return await stop();
+      const exits = await collect();
+      await teardown();
+      return finishRun({
+        plan,
+        version: o.version,
+        target: 'k8s',
+        backend: plan.network.shaping === 'off' ? 'off' : 'kernel',
+        outDir: o.outDir,
+        startedAt,
+        durationMs: Date.now() - t0,
+        results,
+        exits,
+        json: o.json,
+        io,
+        interrupted: interrupted(),
+      });
+    },
+  );
+
+  /**
+   * Each instance pod's exit code and log, named `<group>-<completion index>`: the pods once,
+   * then one `kubectl logs --prefix` per group, split by pod.
+   */
+  async function collect(): Promise<Map<string, number | null>> {
+    const exits = new Map<string, number | null>();
+    const pods = await run(steps.pods);
+    if (pods.code !== 0) return exits;
+    const instanceOf = new Map<string, string>();
+    for (const pod of (JSON.parse(pods.stdout) as { items: PodInfo[] }).items) {
+      const group = pod.metadata.labels?.['tgc.dev/group'];
+      const index = pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'];
+      if (!group || index === undefined) continue;
+      instanceOf.set(pod.metadata.name, `${group}-${index}`);
+      exits.set(
+        `${group}-${index}`,
+        pod.status?.containerStatuses?.find((c) => c.name === 'instance')?.state?.terminated?.exitCode ?? null,
+      );
+    }
+    const logs = new Map<string, string[]>();
+    for (const g of plan.groups) {
+      const out = await run(steps.logs(g.id, g.instances));
+      for (const line of out.stdout.split('\n')) {
+        const m = /^\[pod\/([^/\]]+)\/instance\] ?(.*)$/.exec(line);
+        const name = m && instanceOf.get(m[1]!);
+        if (name) (logs.get(name) ?? logs.set(name, []).get(name)!).push(m[2]!);
+      }
+    }
+    for (const name of instanceOf.values())
+      writeFileSync(join(o.outDir, 'logs', `${name}.log`), (logs.get(name) ?? []).map((l) => l + '\n').join(''));
+    return exits;
+  }
+}

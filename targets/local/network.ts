@@ -1,0 +1,265 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { formatIpv4 } from '../../model/units.js';
+import { inParallel } from './in-parallel.js';
+import { ipBatch } from '../../runtime/ip-batch.js';
+
+const run = promisify(execFile);
+
+/** The control network every local run uses: instances reach the coordinator on it. */
+export const CONTROL_SUBNET = {
+  gateway: '198.19.0.1',
+  prefix: 17,
+  first: (198 * 2 ** 24 + 19 * 2 ** 16) >>> 0,
+} as const;
+
+export interface LocalHost {
+  readonly name: string;
+  readonly netns: string;
+  /** The instance's control address; the coordinator is at `CONTROL_SUBNET.gateway`. */
+  readonly controlIp: string;
+  /** The host end of its control veth. */
+  readonly hostVeth: string;
+  /** The host end of its data veth (kernel shaping and no shaping). */
+  readonly dataVeth: string;
+  /** Its TUN device before it moves in (userspace shaping). */
+  readonly tunDevice: string;
+}
+
+/** Everything one local run creates in the kernel, named after the run so it can be found. */
+export class LocalNetwork {
+  readonly bridge: string;
+  private readonly hosts: LocalHost[] = [];
+  private bridgeUp = false;
+
+  /** @param tag short, unique per run: it goes into every name (bridges and links allow 15 characters). */
+  constructor(readonly tag: string) {
+    this.bridge = `tgcb${tag}`;
+  }
+
+  /** Every command, in order, that `start` and `addHost` would run (for --dry-run). */
+  static commandsFor(tag: string, names: readonly string[]): string[][] {
+    const net = new LocalNetwork(tag);
+    const cmds: string[][] = [...net.bridgeCommands()];
+    names.forEach((name, i) => cmds.push(...net.hostCommands(net.host(name, i))));
+    return cmds;
+  }
+
+  async start(): Promise<void> {
+    const { stdout } = await run('ip', ['-o', 'addr', 'show']);
+    const holder = stdout.split('\n').find((l) => l.includes(` ${CONTROL_SUBNET.gateway}/`));
+    if (holder) await reclaim(holder.split(/\s+/)[1]!);
+    for (const cmd of this.bridgeCommands()) await run(cmd[0]!, cmd.slice(1));
+    // The bridge says whose it is, so a later run can tell a live run from a killed one.
+    await run('ip', ['link', 'set', 'dev', this.bridge, 'alias', `tgc pid=${process.pid} tag=${this.tag}`]);
+    this.bridgeUp = true;
+  }
+
+  host(name: string, index: number): LocalHost {
+    const n = CONTROL_SUBNET.first + 2 + index;
+    const id = `${this.tag}${index.toString(36)}`;
+    return {
+      name,
+      netns: `tgc-${this.tag}-${index}`,
+      controlIp: formatIpv4(n),
+      hostVeth: `tgcv${id}`,
+      dataVeth: `tgcw${id}`,
+      tunDevice: `tgcd${id}`,
+    };
+  }
+
+  /**
+   * Creates the hosts' namespaces and control links: one `ip -batch` for the host side, then
+   * one per namespace for the inside, in parallel (hundreds of hosts in a few seconds).
+   */
+  async addHosts(list: readonly { name: string; index: number }[]): Promise<LocalHost[]> {
+    const hosts = list.map(({ name, index }) => this.host(name, index));
+    this.hosts.push(...hosts);
+    const outside = hosts.flatMap((h) => this.hostCommands(h).filter((c) => c[1] !== '-n'));
+    await ipBatch(outside.map((c) => c.slice(1).join(' ')));
+    await inParallel(hosts, (h) =>
+      ipBatch(
+        this.hostCommands(h)
+          .filter((c) => c[1] === '-n')
+          .map((c) => c.slice(3).join(' ')),
+        h.netns,
+      ),
+    );
+    return hosts;
+  }
+
+  /** The data network as a plain bridge (for kernel shaping, or none): `data0` in every host. */
+  private dataUp = false;
+  private forwardAllowed = false;
+
+  get dataBridge(): string {
+    return `tgcx${this.tag}`;
+  }
+
+  /**
+   * Joins the hosts on a second bridge, with no address on this side: a data network that
+   * reaches only the instances. Each gets `data0` with its data address.
+   */
+  async addDataNetwork(hosts: readonly LocalHost[], ips: readonly string[], prefix: number): Promise<void> {
+    const { outside, inside } = this.dataNetworkCommands(hosts, ips, prefix);
+    await ipBatch(outside);
+    this.dataUp = true;
+    if (bridgedTrafficFiltered()) {
+      await run('iptables', this.forwardRule('-I'));
+      this.forwardAllowed = true;
+    }
+    await inParallel(hosts, (h, i) => ipBatch(inside[i]!, h.netns));
+  }
+
+  /**
+   * Where bridged packets go through iptables (br_netfilter loaded, as Docker does) and the
+   * FORWARD policy drops them (as Docker sets it), instance-to-instance traffic on the data
+   * bridge would vanish: this rule lets it through, and goes with the bridge.
+   */
+  forwardRule(op: '-I' | '-D'): string[] {
+    return [
+      op,
+      'FORWARD',
+      '-i',
+      this.dataBridge,
+      '-o',
+      this.dataBridge,
+      '-m',
+      'comment',
+      '--comment',
+      `tgc-tag=${this.tag}`,
+      '-j',
+      'ACCEPT',
+    ];
+  }
+
+  /** The `ip -batch` lines of `addDataNetwork`: the host side, then each namespace's. */
+  dataNetworkCommands(
+    hosts: readonly LocalHost[],
+    ips: readonly string[],
+    prefix: number,
+  ): { outside: string[]; inside: string[][] } {
+    return {
+      outside: [
+        `link add ${this.dataBridge} type bridge`,
+        `link set ${this.dataBridge} up`,
+        ...hosts.flatMap((h) => [
+          `link add ${h.dataVeth} type veth peer name data0 netns ${h.netns}`,
+          `link set ${h.dataVeth} master ${this.dataBridge} up`,
+        ]),
+      ],
+      inside: hosts.map((_, i) => [`addr add ${ips[i]}/${prefix} dev data0`, 'link set data0 up']),
+    };
+  }
+
+  /** Removes every namespace, link and the bridges; never throws. */
+  async stop(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
+    await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
+    if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
+    if (this.forwardAllowed) await run('iptables', this.forwardRule('-D')).catch(() => undefined);
+    this.forwardAllowed = false;
+    if (this.bridgeUp) await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+    this.hosts.length = 0;
+    this.bridgeUp = false;
+    this.dataUp = false;
+  }
+
+  private bridgeCommands(): string[][] {
+    return [
+      ['ip', 'link', 'add', this.bridge, 'type', 'bridge'],
+      ['ip', 'addr', 'add', `${CONTROL_SUBNET.gateway}/${CONTROL_SUBNET.prefix}`, 'dev', this.bridge],
+      ['ip', 'link', 'set', this.bridge, 'up'],
+    ];
+  }
+
+  private hostCommands(h: LocalHost): string[][] {
+    return [
+      ['ip', 'netns', 'add', h.netns],
+      ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
+      ['ip', 'link', 'add', h.hostVeth, 'type', 'veth', 'peer', 'name', 'ctl0', 'netns', h.netns],
+      ['ip', 'link', 'set', h.hostVeth, 'master', this.bridge, 'up'],
+      ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${CONTROL_SUBNET.prefix}`, 'dev', 'ctl0'],
+      ['ip', '-n', h.netns, 'link', 'set', 'ctl0', 'up'],
+    ];
+  }
+}
+
+/**
+ * The control address is held by `device`: another run's bridge. If that run is alive, this
+ * one cannot start; if it was killed (its pid is gone), what it left — namespaces, links, TUN
+ * bridge processes, all named with its tag — is removed.
+ */
+async function reclaim(device: string): Promise<void> {
+  const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
+  const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
+  if (!m)
+    throw new EnvironmentError(
+      `${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is not tgc's: remove it or free the address`,
+    );
+  const pid = Number(m[1]);
+  const tag = m[2]!;
+  if (isAlive(pid))
+    throw new EnvironmentError(`another tgc run (pid ${pid}) is in progress on this host; local runs go one at a time`);
+  const { stdout: nss } = await run('ip', ['netns', 'list']);
+  for (const ns of nss
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`tgc-${tag}-`)))
+    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
+  for (const name of links
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((n) => ['tgcv', 'tgcd', 'tgcw', 'tgcx'].some((p) => n.startsWith(`${p}${tag}`))))
+    await run('ip', ['link', 'del', name]).catch(() => undefined);
+  if (bridgedTrafficFiltered()) {
+    const { stdout: rules } = await run('iptables', ['-S', 'FORWARD']).catch(() => ({ stdout: '' }));
+    for (const rule of rules.split('\n').filter((r) => r.includes(`tgc-tag=${tag}`)))
+      await run('iptables', ['-D', ...rule.replace(/^-A /, '').replace(/"/g, '').split(' ')]).catch(() => undefined);
+  }
+  const { stdout: ps } = await run('ps', ['-eo', 'pid=,args=']);
+  for (const line of ps.split('\n')) {
+    const [p, ...args] = line.trim().split(/\s+/);
+    if (args[0]?.endsWith('socat') && args.some((a) => a.includes(`tun-name=tgcd${tag}`))) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  await run('ip', ['link', 'del', device]).catch(() => undefined);
+}
+
+/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A problem with the machine, not the plan: exit code 3. */
+export class EnvironmentError extends Error {
+  override readonly name = 'EnvironmentError';
+}
+
+/** Whether bridged IPv4 goes through iptables here (br_netfilter with bridge-nf-call-iptables on) and iptables is there to open it. */
+export function bridgedTrafficFiltered(): boolean {
+  try {
+    return (
+      readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' &&
+      execFileSync('which', ['iptables'], { stdio: 'pipe' }).length > 0
+    );
+  } catch {
+    return false;
+  }
+}

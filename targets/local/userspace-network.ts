@@ -1,0 +1,183 @@
+import type { ChildProcess } from 'node:child_process';
+import type { LinkShape, Plan } from '../../schema/ir.js';
+import { inParallel } from './in-parallel.js';
+import { ipBatch } from '../../runtime/ip-batch.js';
+import { AgentLink } from '../../runtime/agent/agent-link.js';
+import { linkShape, mergeShapes } from '../../model/egress-plan.js';
+import { NativeWire, nativeWireBinary } from './native-wire.js';
+import { parseShape } from '../../model/parse-shape.js';
+import { attachTun, type TunBridge } from '../../runtime/shaping/tun-bridge.js';
+import { Wire } from '../../runtime/shaping/wire.js';
+
+export interface ShapedInstance {
+  readonly name: string;
+  readonly group: string;
+  /** The instance's network namespace (`ip netns` name). */
+  readonly netns: string;
+  readonly ip: string;
+  /** Its TUN device name (≤ 15 characters). */
+  readonly device: string;
+}
+
+/** Which wire carries the packets: the native one (one process, all devices) or Node's with a socat per device. */
+export type WireEngine = 'native' | 'node';
+
+export interface UserspaceNetworkOptions {
+  readonly plan: Plan;
+  readonly instances: readonly ShapedInstance[];
+  /** Prefix length of the data subnet. */
+  readonly prefix: number;
+  /** When given, one agent per instance registers there, reports ready and takes `configure`. */
+  readonly coordinator?: string;
+  /** @default "native" when this install has dist/native/tgc-wire, else "node" */
+  readonly engine?: WireEngine;
+}
+
+/** The counters of either wire. */
+export interface UserspaceStats {
+  readonly forwarded: number;
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly duplicated: number;
+  readonly corrupted: number;
+}
+
+/** One wire implementation behind the network: how it learns about a mid-run change, its counters, its end. */
+interface Engine {
+  readonly name: WireEngine;
+  readonly processes: readonly ChildProcess[];
+  reshape(instance: ShapedInstance): Promise<void>;
+  stats(): Promise<UserspaceStats>;
+  close(): Promise<void>;
+}
+
+/**
+ * The userspace backend for instances in network namespaces on this host: a wire, a TUN data
+ * interface per instance, and the agents that tell the coordinator when shaping is in place
+ * and apply mid-run changes (an instance's `configure` becomes the top layer of its egress).
+ */
+export class UserspaceNetwork {
+  readonly overrides = new Map<string, LinkShape>();
+  private readonly agents: AgentLink[] = [];
+  private engine: Engine | undefined;
+
+  private constructor(private readonly options: UserspaceNetworkOptions) {}
+
+  static async start(options: UserspaceNetworkOptions): Promise<UserspaceNetwork> {
+    const net = new UserspaceNetwork(options);
+    try {
+      const binary = nativeWireBinary();
+      const engine = options.engine ?? (binary ? 'native' : 'node');
+      if (engine === 'native' && !binary)
+        throw new Error('the native wire (dist/native/tgc-wire) is not built: run npm run build with gcc installed');
+      net.engine = engine === 'native' ? await net.startNative(binary!) : await net.startNode();
+      if (options.coordinator) {
+        const coordinator = options.coordinator;
+        await inParallel(options.instances, async (inst) => {
+          const agent = await AgentLink.open(coordinator, inst.name);
+          net.agents.push(agent);
+          agent.onConfigure(async (raw) => {
+            const shape = parseShape(raw);
+            if ('error' in shape) throw new Error(shape.error);
+            net.overrides.set(inst.name, mergeShapes([net.overrides.get(inst.name) ?? {}, shape]));
+            await net.engine!.reshape(inst);
+          });
+        });
+        await Promise.all(net.agents.map((a) => a.ready()));
+      }
+      return net;
+    } catch (err) {
+      await net.close();
+      throw err;
+    }
+  }
+
+  /** The wire carrying the packets. */
+  get engineName(): WireEngine {
+    return this.engine?.name ?? 'node';
+  }
+
+  /** The processes this network started (wire, TUN bridges), for callers that track them. */
+  get processes(): readonly ChildProcess[] {
+    return this.engine?.processes ?? [];
+  }
+
+  stats(): Promise<UserspaceStats> {
+    return this.engine!.stats();
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.agents) a.close();
+    await this.engine?.close();
+  }
+
+  private shapeOf(from: ShapedInstance, toGroup: string): LinkShape {
+    return linkShape(this.options.plan, from.group, toGroup, this.overrides.get(from.name));
+  }
+
+  /** Node's wire on loopback UDP, and a socat per instance carrying its TUN device's packets. */
+  private async startNode(): Promise<Engine> {
+    const o = this.options;
+    const byName = new Map(o.instances.map((i) => [i.name, i]));
+    const wire = new Wire({ shapeOf: (from, to) => this.shapeOf(byName.get(from)!, byName.get(to)!.group) });
+    const bridges: TunBridge[] = [];
+    const engine: Engine = {
+      name: 'node',
+      get processes() {
+        return bridges.map((b) => b.process);
+      },
+      reshape: async (inst) => wire.reshape(inst.name),
+      stats: async () => wire.stats,
+      close: async () => {
+        await Promise.all(bridges.map((b) => b.close()));
+        wire.close();
+      },
+    };
+    this.engine = engine;
+    const wirePort = await wire.listen();
+    await inParallel(o.instances, async (inst) => {
+      const bridge = await attachTun({
+        netns: inst.netns,
+        device: inst.device,
+        ip: inst.ip,
+        prefix: o.prefix,
+        wirePort,
+      });
+      bridges.push(bridge);
+      wire.add({ name: inst.name, ip: inst.ip, port: bridge.port });
+    });
+    return engine;
+  }
+
+  /**
+   * The native wire: one process creates every TUN device right inside its instance's
+   * namespace and keeps the descriptors; the devices are then given their addresses. Shapes go
+   * to it group to group, and per instance after a change.
+   */
+  private async startNative(binary: string): Promise<Engine> {
+    const o = this.options;
+    const wire = NativeWire.start(binary);
+    const engine: Engine = {
+      name: 'native',
+      processes: [wire.process],
+      reshape: async (inst) => {
+        const index = o.instances.indexOf(inst);
+        for (const [g, group] of o.plan.groups.entries()) await wire.override(index, g, this.shapeOf(inst, group.id));
+      },
+      stats: () => wire.stats(),
+      close: () => wire.close(),
+    };
+    this.engine = engine;
+    const groupIndex = new Map(o.plan.groups.map((g, i) => [g.id, i]));
+    for (const inst of o.instances) await wire.addTun(inst.device, inst.ip, groupIndex.get(inst.group)!, inst.netns);
+    for (const [i, from] of o.plan.groups.entries()) {
+      for (const [j, to] of o.plan.groups.entries()) {
+        const shape = linkShape(o.plan, from.id, to.id);
+        if (Object.keys(shape).length > 0) await wire.shape(i, j, shape);
+      }
+    }
+    await inParallel(o.instances, (inst) =>
+      ipBatch([`addr add ${inst.ip}/${o.prefix} dev ${inst.device}`, `link set dev ${inst.device} up`], inst.netns),
+    );
+    return engine;
+  }
+}

@@ -1,0 +1,150 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { nomadSteps } from '../cluster-commands.js';
+import {
+  DriverEnvironmentError,
+  exec,
+  finishRun,
+  followCoordinator,
+  guarded,
+  sleep,
+  type DriverOptions,
+} from '../driver/follow-run.js';
+import { writeOutput } from '../output-dir.js';
+import { nomadTarget } from './render.js';
+
+export type NomadRunOptions = DriverOptions;
+
+interface AllocInfo {
+  readonly ID: string;
+  readonly Name: string;
+  readonly TaskGroup: string;
+  readonly TaskStates?: Record<
+    string,
+    { readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number }[] }
+  >;
+}
+
+/**
+ * `tgc run --target nomad`: the steps `nomadCommands` lists, run — `nomad job run`, find the
+ * coordinator in Nomad's service catalogue, follow it, collect every allocation's instance
+ * log and exit code, `nomad job stop -purge` (also on failure and Ctrl-C).
+ */
+export async function runNomad(o: NomadRunOptions): Promise<number> {
+  const { plan, io } = o;
+  const steps = nomadSteps(plan, o);
+  const { job, file } = steps;
+  const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
+  if ((await run(steps.version)).code !== 0)
+    throw new DriverEnvironmentError(
+      'nomad does not run (nomad version failed): reinstall it (https://developer.hashicorp.com/nomad/install)',
+    );
+  const reach = await run(steps.status);
+  if (reach.code !== 0)
+    throw new DriverEnvironmentError(
+      `the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`,
+    );
+  const say = (line: string) => !o.json && io.stderr(line + '\n');
+  say(
+    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`,
+  );
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  writeOutput(
+    dirname(file),
+    nomadTarget.render(plan, {
+      runtime: o.runtime,
+      runId: o.runId,
+      ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
+    }),
+  );
+  const startedAt = new Date();
+  const t0 = Date.now();
+  let submitted = false;
+  const teardown = async () => {
+    if (!submitted) return;
+    const r = await run(steps.stop);
+    if (r.code !== 0)
+      io.stderr(`tgc: nomad job stop failed (${r.stderr.trim()}); remove it with: ${steps.stop.join(' ')}\n`);
+  };
+  return guarded(
+    { signal: o.signal, say, collect, teardown, stopping: 'stopping and purging the job' },
+    async ({ interrupted, stop }) => {
+      const valid = await run(steps.validate);
+      if (valid.code !== 0)
+        throw new DriverEnvironmentError(
+          `nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`,
+        );
+      const ran = await run(steps.run);
+      if (ran.code !== 0)
+        throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
+      submitted = true;
+      const url = await coordinatorUrl(interrupted);
+      if (!url) return await stop();
+      const results = await followCoordinator(url, {
+        plan,
+        io,
+        json: o.json,
+        interrupted,
+        what: `nomad alloc logs -job ${job} coordinator`,
+      });
+      if (!results) return await stop();
+      const exits = await collect();
+      await teardown();
+      return finishRun({
+        plan,
+        version: o.version,
+        target: 'nomad',
+        backend: plan.network.shaping === 'off' ? 'off' : 'kernel',
+        outDir: o.outDir,
+        startedAt,
+        durationMs: Date.now() - t0,
+        results,
+        exits,
+        json: o.json,
+        io,
+        interrupted: interrupted(),
+      });
+    },
+  );
+
+  /** The coordinator's address from the service catalogue, once registered (5 minutes at most). */
+  async function coordinatorUrl(interrupted: () => boolean): Promise<string | undefined> {
+    const deadline = Date.now() + 5 * 60_000;
+    while (Date.now() < deadline) {
+      if (interrupted()) return undefined;
+      const info = await run(steps.service);
+      if (info.code === 0) {
+        const list = JSON.parse(info.stdout) as { Address?: string; Port?: number }[];
+        const s = list.find((x) => x.Address && x.Port);
+        if (s) return `http://${s.Address}:${s.Port}`;
+      }
+      await sleep(1000);
+    }
+    throw new DriverEnvironmentError(
+      `the coordinator never registered as service ${steps.service.at(-1)}; see nomad job status ${job}`,
+    );
+  }
+
+  /** Each instance allocation's log and exit code, named `<group>-<index>` from `job.group[index]`. */
+  async function collect(): Promise<Map<string, number | null>> {
+    const exits = new Map<string, number | null>();
+    const allocs = await run(steps.allocs);
+    if (allocs.code !== 0) return exits;
+    const list = JSON.parse(allocs.stdout) as AllocInfo[];
+    await Promise.all(
+      list
+        .filter((a) => a.TaskGroup !== 'coordinator')
+        .map(async (a) => {
+          const index = /\[([0-9]+)\]$/.exec(a.Name)?.[1];
+          if (index === undefined) return;
+          const name = `${a.TaskGroup}-${index}`;
+          const out = await run(steps.stdout(a.ID));
+          const err = await run(steps.stderr(a.ID));
+          writeFileSync(join(o.outDir, 'logs', `${name}.log`), out.stdout + err.stdout);
+          const terminated = a.TaskStates?.instance?.Events?.filter((e) => e.Type === 'Terminated').pop();
+          exits.set(name, terminated?.ExitCode ?? null);
+        }),
+    );
+    return exits;
+  }
+}

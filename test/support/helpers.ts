@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { Ajv } from 'ajv';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+import { main, type CliIo } from '../../cli/main.js';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A fresh directory under the OS temp dir, removed when the test file ends. */
+export function tempDir(prefix = 'tgc-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI in-process (same code as the binary, minus process start-up). */
+export async function runCli(argv: string[], stdin: string | Uint8Array = ''): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: () => (typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin),
+    color: false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The built CLI, as users run it. */
+export const bin = join(repoRoot, 'dist/tgc.mjs');
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly out: string;
+  readonly ms: number;
+}
+
+/** `tgc run` in a child process, its run directory in a fresh temp dir. */
+export function tgcRun(
+  plan: string,
+  extra: string[] = [],
+  onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
+  const out = join(tempDir('tgc-run-'), 'run');
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d));
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      onStderr?.(stderr, proc);
+    });
+    proc.once('exit', (code) => resolve({ code, stdout, stderr, out, ms: Date.now() - t0 }));
+  });
+}
+
+const validateResults = new Ajv({ allErrors: true, allowUnionTypes: true, formats: { 'date-time': true } }).compile(
+  JSON.parse(readFileSync(join(repoRoot, 'docs/results.schema.json'), 'utf8')),
+);
+
+/** results.json of a run, checked against docs/results.schema.json. */
+export function results(out: string): Record<string, any> {
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, any>;
+  assert.ok(validateResults(r), JSON.stringify(validateResults.errors));
+  return r;
+}
