@@ -137,8 +137,7 @@ try {
   let missed = false;
   for (const [label, ms, target] of rows) {
     const ratio = ms / baseline;
-    const verdict =
-      target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
+    const verdict = target === undefined ? '' : `  ${ratio <= target ? 'ok' : 'MISSED'} (target ≤ ${target}×)`;
     if (target !== undefined && ratio > target) missed = true;
     console.log(
       `${label.padEnd(48)} median ${ms.toFixed(1).padStart(7)} ms  ratio ${ratio.toFixed(2)}× node -e 0${verdict}`,

@@ -57,7 +57,8 @@ try {
     );
     const project = ['-p', `tgcbench${process.pid}x${i}`, '-f', join(fixture, 'compose.yaml')];
     const t0 = process.hrtime.bigint();
-    // Exit codes: with --abort-on-container-exit the other containers are stopped (137/143); only a failure to start counts.
+    // Exit codes: with --abort-on-container-exit the other containers are stopped (137/143); only a
+    // failure to start counts.
     const up = spawnSync(compose[0]!, [...compose.slice(1), ...project, 'up', '--abort-on-container-exit'], {
       encoding: 'utf8',
     });
@@ -70,10 +71,12 @@ try {
   const ratio = t / h;
   console.log(`bench/compose: ${RUNS} runs each, ${compose.join(' ')}`);
   console.log(
-    `baseline: docker-compose up --abort-on-container-exit + down  median ${(h / 1000).toFixed(2)} s  (${hand.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
+    `baseline: docker-compose up --abort-on-container-exit + down  median ${(h / 1000).toFixed(2)} s  ` +
+      `(${hand.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
   );
   console.log(
-    `tgc run --target compose (up, follow, collect, down)         median ${(t / 1000).toFixed(2)} s  (${tgc.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
+    `tgc run --target compose (up, follow, collect, down)         median ${(t / 1000).toFixed(2)} s  ` +
+      `(${tgc.map((x) => (x / 1000).toFixed(1)).join(', ')})`,
   );
   console.log(`ratio ${ratio.toFixed(2)}×  ${ratio <= TARGET ? 'ok' : 'MISSED'} (target ≤ ${TARGET}×)`);
   process.exitCode = ratio <= TARGET ? 0 : 1;

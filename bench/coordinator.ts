@@ -12,16 +12,12 @@
 // Prints each figure (median of the rounds) and the ratio tgc / Redis. Target: ≤ 1.0 on every
 // figure, and the coordinator under 300 MB RSS with 10,000 clients.
 // Needs redis-server on PATH (apt-get install redis-server); run: npm run bench:coordinator.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { REDIS_PORT, command, lines, openMany, resp, startCoordinator, startRedis, stop } from './coordinator-peers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-// Below the ephemeral port range (32768–60999), so no client connection can be holding it.
-const REDIS_PORT = 26379;
 
 if (spawnSync('redis-server', ['--version']).status !== 0) {
   console.error('bench/coordinator needs redis-server on PATH: apt-get install redis-server');
@@ -29,185 +25,6 @@ if (spawnSync('redis-server', ['--version']).status !== 0) {
 }
 if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
 
-// ── Bare clients ─────────────────────────────────────────────────────────────────────────
-
-/** Opens `n` sockets to host:port in batches (the listen backlog is smaller than 10,000). */
-async function openMany(n: number, port: number): Promise<Socket[]> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < n; i += 500) {
-    const batch = Math.min(500, n - i);
-    await Promise.all(
-      Array.from(
-        { length: batch },
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const s = connect({ port, host: '127.0.0.1', noDelay: true });
-            s.once('connect', () => resolve());
-            s.once('error', reject);
-            sockets.push(s);
-          }),
-      ),
-    );
-  }
-  return sockets;
-}
-
-/** Calls `onLine` for each newline-terminated line a socket receives (bytes in, like `resp`). */
-function lines(s: Socket, onLine: (line: string) => void): void {
-  let buf: Buffer = Buffer.alloc(0);
-  s.on('data', (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    let pos = 0;
-    for (let nl = buf.indexOf(10, pos); nl !== -1; nl = buf.indexOf(10, pos)) {
-      onLine(buf.toString('utf8', pos, nl));
-      pos = nl + 1;
-    }
-    buf = buf.subarray(pos);
-  });
-}
-
-/**
- * A minimal RESP3 reader: yields each complete top-level value (numbers, strings, arrays,
- * maps as arrays, pushes as arrays tagged `push`).
- */
-function resp(s: Socket, onValue: (v: unknown, push: boolean) => void): void {
-  let buf: Buffer = Buffer.alloc(0);
-  s.on('data', (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    let pos = 0;
-    const parse = (): { v: unknown; push: boolean } | undefined => {
-      const nl = buf.indexOf('\r\n', pos);
-      if (nl === -1) return undefined;
-      const type = String.fromCharCode(buf[pos]!);
-      const head = buf.toString('latin1', pos + 1, nl);
-      const after = nl + 2;
-      switch (type) {
-        case '+':
-        case '-':
-        case ':':
-        case ',':
-        case '#':
-        case '_':
-          pos = after;
-          return { v: type === ':' ? Number(head) : head, push: false };
-        case '$':
-        case '=':
-        case '!': {
-          const len = Number(head);
-          if (len < 0) {
-            pos = after;
-            return { v: null, push: false };
-          }
-          if (buf.length < after + len + 2) return undefined;
-          pos = after + len + 2;
-          return { v: buf.toString('utf8', after, after + len), push: false };
-        }
-        case '*':
-        case '>':
-        case '~':
-        case '%': {
-          const count = Number(head) * (type === '%' ? 2 : 1);
-          const start = pos;
-          pos = after;
-          const items: unknown[] = [];
-          for (let i = 0; i < count; i++) {
-            const item = parse();
-            if (!item) {
-              pos = start;
-              return undefined;
-            }
-            items.push(item.v);
-          }
-          return { v: items, push: type === '>' };
-        }
-        default:
-          throw new Error(`RESP: unexpected type ${type}`);
-      }
-    };
-    for (;;) {
-      const value = parse();
-      if (!value) break;
-      onValue(value.v, value.push);
-    }
-    buf = buf.subarray(pos);
-    pos = 0;
-  });
-}
-
-function command(...args: (string | number)[]): string {
-  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('');
-}
-
-// ── Servers ──────────────────────────────────────────────────────────────────────────────
-
-async function startCoordinator(instances: number): Promise<{ proc: ChildProcess; port: number; rssMb: () => number }> {
-  const proc = spawn(
-    process.execPath,
-    [join(root, 'dist/runtime/coordinator.mjs'), '--instances', String(instances), '--port', '0', '--linger', '0s'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let err = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on [^:]+:(\d+)/.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
-  });
-  const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1]) / 1024;
-  return { proc, port, rssMb };
-}
-
-async function startRedis(): Promise<ChildProcess> {
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(REDIS_PORT),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxclients',
-      '15000',
-      '--protected-mode',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ port: REDIS_PORT, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return proc;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('redis-server did not start');
-}
-
-function stop(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-}
-
-// ── Scenarios ────────────────────────────────────────────────────────────────────────────
-
-/**
- * Each scenario sets its clients up once, then runs `ITERATIONS` times on the same
- * connections (a fresh state or topic each time); the first run warms up (JIT, buffers) and
- * is dropped, for both servers alike.
- */
 const ITERATIONS = 11;
 
 type Progress = (cond: () => boolean) => Promise<void>;
@@ -247,7 +64,8 @@ async function tgcBarrier(n: number): Promise<{ times: number[]; rssMb: number }
   const times: number[] = [];
   let rssMb = 0;
   for (let k = 0; k < ITERATIONS; k++) {
-    const arrive = `{"type":"signal","id":2,"state":"b${k}"}\n{"type":"barrier","id":3,"state":"b${k}","target":${n}}\n`;
+    const arrive =
+      `{"type":"signal","id":2,"state":"b${k}"}\n` + `{"type":"barrier","id":3,"state":"b${k}","target":${n}}\n`;
     signalled = 0;
     released = 0;
     wait = p.until(() => signalled === n - 1);
@@ -398,7 +216,7 @@ async function redisExchange(n: number): Promise<{ times: number[] }> {
   return { times };
 }
 
-// ── Run ──────────────────────────────────────────────────────────────────────────────────
+// ── Run ───────────────────────────────────────────────────────────────────────────────────────────
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -426,18 +244,23 @@ try {
     rows.push({ label, tgc: median(t), redis: median(r) });
   }
   console.log(
-    `bench/coordinator: tgc coordinator vs Redis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1] ?? ''}, median of ${ROUNDS} rounds × ${ITERATIONS - 1} measured runs (after one warm-up each), one client process`,
+    `bench/coordinator: tgc coordinator vs Redis ` +
+      `${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1] ?? ''}, median ` +
+      `of ${ROUNDS} rounds × ${ITERATIONS - 1} measured runs (after one warm-up each), one client process`,
   );
   let missed = false;
   for (const row of rows) {
     const ratio = row.tgc / row.redis;
     if (ratio > 1) missed = true;
     console.log(
-      `${row.label.padEnd(36)} tgc ${row.tgc.toFixed(1).padStart(8)} ms   redis ${row.redis.toFixed(1).padStart(8)} ms   ratio tgc/redis ${ratio.toFixed(2)}${ratio <= 1 ? '  ok (target ≤ 1.0)' : '  MISSED (target ≤ 1.0)'}`,
+      `${row.label.padEnd(36)} tgc ${row.tgc.toFixed(1).padStart(8)} ms   redis ` +
+        `${row.redis.toFixed(1).padStart(8)} ms   ratio tgc/redis ` +
+        `${ratio.toFixed(2)}${ratio <= 1 ? '  ok (target ≤ 1.0)' : '  MISSED (target ≤ 1.0)'}`,
     );
   }
   console.log(
-    `coordinator RSS holding 10,000 clients: ${rss10k.toFixed(0)} MB${rss10k < 300 ? '  ok (target < 300 MB)' : '  MISSED (target < 300 MB)'}`,
+    `coordinator RSS holding 10,000 clients: ${rss10k.toFixed(0)} ` +
+      `MB${rss10k < 300 ? '  ok (target < 300 MB)' : '  MISSED (target < 300 MB)'}`,
   );
   if (rss10k >= 300) missed = true;
   process.exitCode = missed ? 1 : 0;

@@ -43,10 +43,12 @@ try {
   const exchange = results.groups.peers.metrics.exchange_ms;
   console.log(`bench/local: barrier-storm, ${INSTANCES} instances, local target (${results.backend})`);
   console.log(
-    `baseline              ${INSTANCES} node processes started at once, all connected after ${(floor / 1000).toFixed(2)} s`,
+    `baseline              ${INSTANCES} node processes started at once, all connected after ` +
+      `${(floor / 1000).toFixed(2)} s`,
   );
   console.log(
-    `all registered        ${(registered / 1000).toFixed(2)} s after the coordinator started   ratio ${(registered / floor).toFixed(2)}× the baseline   target < 5 s ${registered < 5000 ? 'ok' : 'MISSED'}`,
+    `all registered        ${(registered / 1000).toFixed(2)} s after the coordinator started   ratio ` +
+      `${(registered / floor).toFixed(2)}× the baseline   target < 5 s ${registered < 5000 ? 'ok' : 'MISSED'}`,
   );
   console.log(`all-to-all exchange   slowest ${exchange.max.toFixed(0)} ms, mean ${exchange.mean.toFixed(0)} ms`);
   console.log(`whole run (wall)      ${(wall / 1000).toFixed(2)} s, setup and teardown included`);
@@ -55,7 +57,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Milliseconds until `n` node processes, started at once, have each imported the SDK and connected to a loopback server. */
+/**
+ * Milliseconds until `n` node processes, started at once, have each imported the SDK and
+ * connected to a loopback server.
+ */
 async function nodeFloor(n: number): Promise<number> {
   const server = createServer((socket) => {
     connected++;
@@ -68,7 +73,9 @@ async function nodeFloor(n: number): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const sdk = join(root, 'dist/runtime/sdk.mjs');
-  const script = `await import(${JSON.stringify(sdk)}); (await import('node:net')).connect(${port}, '127.0.0.1').on('close', () => process.exit(0)).on('error', () => process.exit(1));`;
+  const script =
+    `await import(${JSON.stringify(sdk)}); (await import('node:net')).connect(${port}, ` +
+    `'127.0.0.1').on('close', () => process.exit(0)).on('error', () => process.exit(1));`;
   const t0 = Date.now();
   const children = Array.from({ length: n }, () =>
     spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' }),

@@ -73,7 +73,8 @@ try {
   // Through the wire, nothing configured.
   const { plan } = compileText(
     'bench.toml',
-    'version = 1\nname = "bench"\n[defaults]\ncommand = ["x"]\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n',
+    'version = 1\nname = "bench"\n[defaults]\ncommand = ["x"]\n[[groups]]\nid = "a"\ninstances = ' +
+      '1\n[[groups]]\nid = "b"\ninstances = 1\n',
   );
   const wa = await lab.netns('wa');
   const wb = await lab.netns('wb');
@@ -89,7 +90,9 @@ try {
 
   const row = (label: string, d: number, w: number, unit: string, target: string, ok: boolean) =>
     console.log(
-      `${label.padEnd(24)} direct ${d.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} wire ${w.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} ratio ${(w / d).toFixed(3)}   ${target}${ok ? ' ok' : ' MISSED'}`,
+      `${label.padEnd(24)} direct ${d.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} wire ` +
+        `${w.toFixed(unit === 'ms' ? 3 : 0).padStart(10)} ${unit.padEnd(5)} ratio ${(w / d).toFixed(3)}   ` +
+        `${target}${ok ? ' ok' : ' MISSED'}`,
     );
   console.log('bench/wire: userspace wire vs a direct veth pair, one run');
   row('bulk TCP', direct.mbit, wire.mbit, 'Mbit/s', 'target ≥ 300 Mbit/s', wire.mbit >= 300);
@@ -99,7 +102,8 @@ try {
   const addedP50 = wire.p50 - direct.p50;
   const addedP99 = wire.p99 - direct.p99;
   console.log(
-    `added latency at 0 ms configured: p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms per round trip (≈ ${(addedP50 / 2).toFixed(3)} ms each way)   target p50 < 0.3 ms ${addedP50 < 0.3 ? 'ok' : 'MISSED'}`,
+    `added latency at 0 ms configured: p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms per round ` +
+      `trip (≈ ${(addedP50 / 2).toFixed(3)} ms each way)   target p50 < 0.3 ms ${addedP50 < 0.3 ? 'ok' : 'MISSED'}`,
   );
   console.log(`wire counters (${net.engineName}): ${JSON.stringify(await net.stats())}`);
   process.exitCode = wire.mbit >= 300 && wire.pps >= 50_000 && addedP50 < 0.3 ? 0 : 1;

@@ -1,6 +1,6 @@
 import type { Json } from '../schema/composition.js';
 import type { Group, LinkShape, Plan } from '../schema/ir.js';
-import { expandInstances } from '../compiler/expand.js';
+import { expandInstances } from '../model/instance-layout.js';
 import { formatBytes, formatDuration, formatRate } from './format-units.js';
 import { stableStringify } from './stable-stringify.js';
 
@@ -17,7 +17,9 @@ export function planTable(plan: Plan): string {
   lines.push(plan.description ? `${plan.name} — ${plan.description}` : plan.name);
   const groups = plan.groups.length;
   lines.push(
-    `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${groups} group${groups === 1 ? '' : 's'} · timeout ${formatDuration(plan.timeoutMs)} · shaping ${plan.network.shaping} · subnet ${plan.network.subnet}`,
+    `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${groups} ` +
+      `group${groups === 1 ? '' : 's'} · timeout ${formatDuration(plan.timeoutMs)} · shaping ` +
+      `${plan.network.shaping} · subnet ${plan.network.subnet}`,
   );
   lines.push('');
   const rows = [['GROUP', 'INSTANCES', 'RUNS', 'PARAMS', 'NETWORK']];
@@ -63,7 +65,10 @@ export function describeShape(s: LinkShape): string {
   if (s.blocked) parts.push('blocked');
   if (s.latencyMs !== undefined)
     parts.push(
-      `latency ${formatDuration(s.latencyMs)}${s.jitterMs !== undefined ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}` : ''}`,
+      `latency ${formatDuration(s.latencyMs)}` +
+        (s.jitterMs !== undefined
+          ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}`
+          : ''),
     );
   const pct = (label: string, v: number | undefined, corr: number | undefined) => {
     if (v !== undefined) parts.push(`${label} ${v}%${corr !== undefined ? ` (corr ${corr}%)` : ''}`);

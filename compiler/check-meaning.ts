@@ -7,7 +7,8 @@ import { linkLayers, ruleKey } from '../model/link-layers.js';
 import { locate, pointer, type Positions } from './positions.js';
 import { isReservedEnv } from './reserved-env.js';
 import { didYouMean } from './suggest.js';
-import { parseCidr, parseDuration, parsePercent, parseRate } from '../model/units.js';
+import { parseDuration, parsePercent, parseRate } from '../model/units.js';
+import { parseCidr } from '../model/ipv4.js';
 
 type Obj = Record<string, unknown>;
 
@@ -65,7 +66,8 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
         diags.error(
           'NAME_TOO_LONG',
           at(pointer(['groups', i, 'id'])),
-          `instance names such as "${longest}" (${longest.length} characters) exceed the 63 a DNS label allows; shorten the plan name or the group id`,
+          `instance names such as "${longest}" (${longest.length} characters) exceed the 63 a DNS label allows; ` +
+            `shorten the plan name or the group id`,
         );
       }
     });
@@ -112,7 +114,8 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
         diags.error(
           'SUBNET_TOO_SMALL',
           at(path),
-          `network.subnet ${network.subnet} has room for ${room} instances, the plan has ${total}; use a shorter prefix`,
+          `network.subnet ${network.subnet} has room for ${room} instances, the plan has ${total}; use a shorter ` +
+            `prefix`,
         );
       }
     }
@@ -140,7 +143,8 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
       diags.error(
         'DUPLICATE_LINK',
         at(path),
-        `a rule from "${rule.from}" to "${rule.to}" is already written at ${describePath(rules.get(key)!.path)}; merge them`,
+        `a rule from "${rule.from}" to "${rule.to}" is already written at ${describePath(rules.get(key)!.path)}; ` +
+          `merge them`,
       );
     } else rules.set(key, { fields: rule, path });
   });
@@ -203,7 +207,9 @@ function checkCounts(
       diags.error(
         'PERCENTAGE_SUM',
         at(pctPath),
-        `percentages add up to ${round(sum)} of run.total_instances = ${total}${fixed ? ` next to ${fixed} counted instances` : ''}; together they must make exactly ${total}${fixed ? ` (percentages summing to ${round((total! - fixed) / total!)})` : ' (percentages summing to 1)'}`,
+        `percentages add up to ${round(sum)} of run.total_instances = ${total}` +
+          `${fixed ? ` next to ${fixed} counted instances` : ''}; together they must make exactly ${total}` +
+          (fixed ? ` (percentages summing to ${round((total! - fixed) / total!)})` : ' (percentages summing to 1)'),
       );
     }
     return undefined;
@@ -214,7 +220,8 @@ function checkCounts(
       diags.error(
         'ZERO_INSTANCES',
         at(pointer(['groups', i, 'instances', 'percentage'])),
-        `groups[${i}] gets 0 of ${total} instances from percentage ${(specs[i] as { percentage: number }).percentage}; raise it or run.total_instances`,
+        `groups[${i}] gets 0 of ${total} instances from percentage ` +
+          `${(specs[i] as { percentage: number }).percentage}; raise it or run.total_instances`,
       );
       ok = false;
     }
@@ -315,7 +322,8 @@ function checkCombinations(
         diags.error(
           dep.code,
           at(f.path, 'key'),
-          `${dep.field} needs ${dep.needs} on the same link, and the link ${link} has none; set ${dep.needs} here or in a wider rule`,
+          `${dep.field} needs ${dep.needs} on the same link, and the link ${link} has none; set ${dep.needs} here ` +
+            `or in a wider rule`,
         );
       }
     }

@@ -175,7 +175,9 @@ function describe(e: ErrorObject, root: unknown, format: Format): Report | undef
         code: 'BAD_ENV_NAME',
         path: keyPath,
         want: 'key',
-        message: `"${name}" is not a valid environment variable name; use letters, digits and "_", not starting with a digit`,
+        message:
+          `"${name}" is not a valid environment variable name; use letters, digits and "_", not starting ` +
+          `with a digit`,
       };
     }
     case 'minimum':

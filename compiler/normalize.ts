@@ -1,8 +1,9 @@
-import type { BuildSpec, Composition, Json, Settings, ShapeSpec } from '../schema/composition.js';
-import type { Build, Group, LinkShape, Plan, Resources } from '../schema/ir.js';
+import type { BuildSpec, Composition, Json, Settings } from '../schema/composition.js';
+import type { Build, Group, Plan, Resources } from '../schema/ir.js';
 import { deepFreeze } from './deep-freeze.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
-import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from '../model/units.js';
+import { parseCpu, parseDuration, parseMemory } from '../model/units.js';
+import { normalizeShape } from '../model/normalize-shape.js';
 
 /** The image container targets run the coordinator and the shaping agent in (docs/targets/compose.md builds it). */
 export const DEFAULT_RUNTIME_IMAGE = 'tgc-runtime:0.1.0';
@@ -88,25 +89,4 @@ function stringMap(m: Record<string, string | number | boolean>): Record<string,
 
 function copyJson(v: Record<string, Json> | undefined): Record<string, Json> {
   return v === undefined ? {} : (structuredClone(v) as Record<string, Json>);
-}
-
-export function normalizeShape(s: ShapeSpec): LinkShape {
-  const ms = (v: string | undefined) => (v === undefined ? undefined : parseDuration(v));
-  const pct = (v: string | undefined) => (v === undefined ? undefined : parsePercent(v));
-  const fields: [keyof LinkShape, unknown][] = [
-    ['latencyMs', ms(s.latency)],
-    ['jitterMs', ms(s.jitter)],
-    ['distribution', s.distribution],
-    ['lossPct', pct(s.loss)],
-    ['lossCorrelationPct', pct(s.loss_correlation)],
-    ['duplicatePct', pct(s.duplicate)],
-    ['duplicateCorrelationPct', pct(s.duplicate_correlation)],
-    ['corruptPct', pct(s.corrupt)],
-    ['corruptCorrelationPct', pct(s.corrupt_correlation)],
-    ['reorderPct', pct(s.reorder)],
-    ['reorderCorrelationPct', pct(s.reorder_correlation)],
-    ['bandwidthBps', s.bandwidth === undefined ? undefined : parseRate(s.bandwidth)],
-    ['blocked', s.blocked],
-  ];
-  return Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as LinkShape;
 }

@@ -1,27 +1,36 @@
-import { formatIpv4, parseCidr } from './units.js';
-import type { Plan } from '../schema/ir.js';
+import type { Instance, Plan } from '../schema/ir.js';
+import { formatIpv4, parseCidr } from './ipv4.js';
 
-export interface PlannedInstance {
-  /** `<group>-<n>`. */
-  readonly name: string;
-  readonly group: string;
-  /** Global index, 0-based, in plan order. */
-  readonly index: number;
+/** An instance of the plan, with its data address where the target assigns addresses in order. */
+export interface PlannedInstance extends Instance {
+  /** The subnet's `.2` onwards, in plan order (`.1` is the gateway). */
   readonly dataIp: string;
 }
 
-/** The instances of a plan with their data addresses: the subnet's `.2` onwards, in plan order (`.1` is the gateway). */
+/**
+ * Every instance of the plan, in order: groups as written, `<group>-0` … `<group>-(n-1)`, each
+ * with its global index and its data address in `subnet` (default: the plan's data subnet).
+ */
 export function instanceLayout(plan: Plan, subnet = plan.network.subnet): PlannedInstance[] {
   const cidr = parseCidr(subnet);
   if ('error' in cidr) throw new Error(cidr.error);
   const out: PlannedInstance[] = [];
-  for (const g of plan.groups)
-    for (let i = 0; i < g.instances; i++)
+  for (const g of plan.groups) {
+    for (let i = 0; i < g.instances; i++) {
+      const index = g.firstIndex + i;
       out.push({
         name: `${g.id}-${i}`,
         group: g.id,
-        index: g.firstIndex + i,
-        dataIp: formatIpv4(cidr.address + 2 + g.firstIndex + i),
+        groupIndex: i,
+        index,
+        dataIp: formatIpv4(cidr.address + 2 + index),
       });
+    }
+  }
   return out;
+}
+
+/** The plan's instances as the IR describes them (`tgc plan --json`): no addresses. */
+export function expandInstances(plan: Plan): Instance[] {
+  return instanceLayout(plan).map(({ name, group, groupIndex, index }) => ({ name, group, groupIndex, index }));
 }

@@ -1,4 +1,4 @@
-import { normalizeShape } from '../compiler/normalize.js';
+import { normalizeShape } from './normalize-shape.js';
 import { parseDuration, parsePercent, parseRate } from './units.js';
 import { SHAPE_KEYS, type ShapeSpec } from '../schema/composition.js';
 import type { LinkShape } from '../schema/ir.js';

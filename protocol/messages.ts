@@ -57,3 +57,69 @@ export interface Identity {
   readonly instances: number;
   readonly group_instances: number | null;
 }
+
+/** Running summary of recorded values: no samples are kept, so memory does not grow with them. */
+export interface Aggregate {
+  unit: string;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+}
+
+/** A metric in the results: its running summary and mean. */
+export type MetricSummary = Aggregate & { mean: number };
+
+export interface InstanceResult {
+  readonly name: string;
+  readonly group: string;
+  readonly seq: number;
+  readonly group_seq: number;
+  readonly data_ip: string | null;
+  readonly outcome: Outcome;
+  readonly reason: string | null;
+  readonly registered_ms: number;
+  readonly ended_ms: number | null;
+  readonly metrics: Record<string, MetricSummary>;
+  readonly messages: readonly string[];
+}
+
+export interface GroupResult {
+  readonly expected: number | null;
+  readonly registered: number;
+  readonly outcomes: Record<string, number>;
+  readonly metrics: Record<string, MetricSummary>;
+}
+
+/** What `/results` serves once the run has ended. */
+export interface Results {
+  readonly run_id: string;
+  readonly plan: string;
+  readonly outcome: 'success' | 'failure';
+  readonly reason: string | null;
+  readonly duration_ms: number;
+  readonly expected_instances: number;
+  readonly registered_instances: number;
+  readonly groups: Record<string, GroupResult>;
+  readonly instances: readonly InstanceResult[];
+}
+
+/** What `/status` serves while the run goes on (and after). */
+export interface Status {
+  readonly run_id: string;
+  readonly plan: string;
+  readonly state: 'running' | 'ended';
+  readonly outcome: 'success' | 'failure' | null;
+  readonly elapsed_ms: number;
+  readonly instances: number;
+  readonly registered: number;
+  readonly network_ready: number;
+  readonly outcomes: Record<string, number>;
+  readonly states: Record<string, number>;
+  readonly groups: Record<string, { expected: number | null; registered: number; outcomes: Record<string, number> }>;
+  readonly connections: number;
+}
+
+/** The part of `/status` a driver's progress line reads. */
+export type CoordinatorStatus = Pick<Status, 'registered' | 'network_ready' | 'outcomes' | 'states'>;

@@ -1,11 +1,8 @@
 // Bundles the CLI into one ESM file: one module to load starts faster than a tree of them
 // (the `tgc plan` startup budget is 4× `node -e 0`).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { validatorCode } from './validator-code.mjs';
-
-writeFileSync(new URL('../schema/composition.validate.mjs', import.meta.url), validatorCode());
 
 const common = {
   bundle: true,
@@ -51,7 +48,9 @@ await build({
   logLevel: 'warning',
   // CommonJS dependencies (ajv, commander) call require() for Node built-ins.
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __tgcRequire } from 'node:module';\nconst require = __tgcRequire(import.meta.url);",
+    js:
+      "#!/usr/bin/env node\nimport { createRequire as __tgcRequire } from 'node:module';\nconst require = " +
+      '__tgcRequire(import.meta.url);',
   },
 });
 // The bin must be executable: npm runs it directly (`npx tgc`), and esbuild writes 0644.

@@ -10,10 +10,11 @@
  *
  * It speaks the coordinator protocol (docs/protocol.md) and depends on Node built-ins only.
  */
-import { connect as netConnect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { parseIpv4 } from '../model/units.js';
-import { onLines } from '../protocol/on-lines.js';
+import { parseIpv4 } from '../model/ipv4.js';
+import { Client, subscription, type StopEvent, type Subscription } from './client.js';
+
+export { CoordinatorError, type StopEvent, type Subscription } from './client.js';
 
 export interface ConnectOptions {
   /** `host:port` of the coordinator. @default env TGC_COORDINATOR, or SYNC_SERVICE_HOST:SYNC_SERVICE_PORT */
@@ -61,11 +62,6 @@ export interface RunEnv {
   close(): Promise<void>;
 }
 
-export interface StopEvent {
-  readonly outcome: 'success' | 'failure';
-  readonly reason: string | null;
-}
-
 export interface Sync {
   /** Signals `state`; resolves to how many signals it has counted, this one included. */
   signal(state: string): Promise<number>;
@@ -83,12 +79,6 @@ export interface Sync {
   ): Promise<{ seq: number; subscription: Subscription<T> }>;
 }
 
-export interface Subscription<T> extends AsyncIterableIterator<T> {
-  /** The next `n` messages, as an array. */
-  take(n: number): Promise<T[]>;
-  close(): void;
-}
-
 export interface NetworkControl {
   /** Resolves once this instance's shaping is applied: no test traffic should flow before. */
   waitReady(): Promise<void>;
@@ -98,198 +88,6 @@ export interface NetworkControl {
    * coordinator signals that state when it is, so others can wait on it.
    */
   configure(shape: Readonly<Record<string, unknown>>, options?: { callbackState?: string }): Promise<void>;
-}
-
-/** An error the coordinator answered with; `code` is from docs/protocol.md. */
-export class CoordinatorError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CoordinatorError';
-  }
-}
-
-interface Pending {
-  resolve(body: Record<string, unknown>): void;
-  reject(err: Error): void;
-}
-
-interface TopicState {
-  readonly messages: unknown[];
-  readonly readers: Set<Reader>;
-}
-
-interface Reader {
-  next: number;
-  wake: (() => void) | undefined;
-  closed: boolean;
-}
-
-/** One connection to the coordinator: requests with ids, replies matched back, events fanned out. */
-class Client {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly topics = new Map<string, TopicState>();
-  stopped: StopEvent | undefined;
-  private readonly stopHandlers: ((s: StopEvent) => void)[] = [];
-  private closedError: Error | undefined;
-
-  constructor(private readonly socket: Socket) {
-    onLines(socket, (line) => this.onFrame(JSON.parse(line) as Record<string, unknown>));
-    socket.on('close', () => this.onClose(new CoordinatorError('closed', 'the connection to the coordinator closed')));
-    socket.on('error', (err) => this.onClose(err));
-  }
-
-  request(type: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.socket.write(JSON.stringify({ type, id, ...fields }) + '\n');
-    });
-  }
-
-  fire(type: string, fields: Record<string, unknown>): void {
-    if (!this.closedError) this.socket.write(JSON.stringify({ type, ...fields }) + '\n');
-  }
-
-  onStop(handler: (s: StopEvent) => void): void {
-    if (this.stopped) handler(this.stopped);
-    else this.stopHandlers.push(handler);
-  }
-
-  subscribe(topic: string): Reader & { state: TopicState } {
-    let state = this.topics.get(topic);
-    if (!state) {
-      this.topics.set(topic, (state = { messages: [], readers: new Set() }));
-      this.request('subscribe', { topic }).catch(() => undefined);
-    }
-    const reader: Reader = { next: 1, wake: undefined, closed: false };
-    state.readers.add(reader);
-    return Object.assign(reader, { state });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.socket.destroyed) return resolve();
-      this.socket.once('close', () => resolve());
-      this.socket.end();
-    });
-  }
-
-  private onFrame(frame: Record<string, unknown>): void {
-    if (typeof frame.re === 'number') {
-      const p = this.pending.get(frame.re);
-      if (!p) return;
-      this.pending.delete(frame.re);
-      const error = frame.error as { code: string; message: string } | undefined;
-      if (error) p.reject(new CoordinatorError(error.code, error.message));
-      else p.resolve(frame);
-      return;
-    }
-    if (frame.event === 'message') {
-      const state = this.topics.get(frame.topic as string);
-      const seq = frame.seq as number;
-      // Messages arrive in order; a re-sent one (seq already held) is ignored.
-      if (!state || seq !== state.messages.length + 1) return;
-      state.messages.push(frame.payload);
-      for (const r of state.readers) r.wake?.();
-    } else if (frame.event === 'stop') {
-      this.stopped = {
-        outcome: frame.outcome as StopEvent['outcome'],
-        reason: (frame.reason as string | null) ?? null,
-      };
-      for (const h of this.stopHandlers.splice(0)) h(this.stopped);
-      this.wakeAll();
-    } else if (frame.event === 'error') {
-      const error = frame.error as { code: string; message: string };
-      process.emitWarning(`tgc coordinator: ${error.code}: ${error.message}`);
-    }
-  }
-
-  private onClose(err: Error): void {
-    if (this.closedError) return;
-    this.closedError = err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    this.wakeAll();
-  }
-
-  private wakeAll(): void {
-    for (const state of this.topics.values()) for (const r of state.readers) r.wake?.();
-  }
-
-  get ended(): boolean {
-    return this.stopped !== undefined || this.closedError !== undefined;
-  }
-}
-
-function subscription<T>(client: Client, topic: string): Subscription<T> {
-  const reader = client.subscribe(topic);
-  const close = () => {
-    reader.closed = true;
-    reader.state.readers.delete(reader);
-    reader.wake?.();
-  };
-  const next = async (): Promise<IteratorResult<T>> => {
-    for (;;) {
-      if (reader.closed) return { done: true, value: undefined };
-      if (reader.next <= reader.state.messages.length)
-        return { done: false, value: reader.state.messages[reader.next++ - 1] as T };
-      if (client.ended) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => (reader.wake = resolve));
-      reader.wake = undefined;
-    }
-  };
-  const sub: Subscription<T> = {
-    next,
-    return: async () => {
-      close();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]() {
-      return sub;
-    },
-    async take(n: number) {
-      const out: T[] = [];
-      while (out.length < n) {
-        const r = await next();
-        if (r.done)
-          throw new CoordinatorError('run_ended', `topic "${topic}" ended after ${out.length} of ${n} messages`);
-        out.push(r.value);
-      }
-      return out;
-    },
-    close,
-  };
-  return sub;
-}
-
-function parseAddress(text: string): { host: string; port: number } {
-  const m = /^(.*):([0-9]{1,5})$/.exec(text);
-  if (!m) throw new Error(`coordinator address ${JSON.stringify(text)} is not host:port`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
-}
-
-function openSocket(host: string, port: number, deadline: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = netConnect({ host, port, noDelay: true });
-      socket.once('connect', () => {
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-      socket.once('error', (err) => {
-        socket.destroy();
-        if (Date.now() + 200 > deadline)
-          reject(new Error(`cannot reach the coordinator at ${host}:${port}: ${err.message}`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
 }
 
 /** The address in `cidr` that this host has, if any (IPv4). */
@@ -326,9 +124,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
   // The driver says which address is ours when it knows (the interface may still be coming up);
   // otherwise it is the one this host has in the data subnet.
   const dataIp = env.TGC_DATA_IP ?? addressIn(dataSubnet);
-  const { host, port } = parseAddress(address);
-  const socket = await openSocket(host, port, Date.now() + (options.connectTimeoutMs ?? 60_000));
-  const client = new Client(socket);
+  const client = await Client.connect(address, options.connectTimeoutMs ?? 60_000);
   const id = await client.request('register', {
     role: 'instance',
     group,

@@ -1,7 +1,9 @@
 import type { Code } from '../compiler/codes.js';
 import type { Plan } from '../schema/ir.js';
 
-export type TargetName = 'compose' | 'k8s' | 'nomad';
+/** Every target `tgc run` knows; `tgc compile` takes the ones that render a deployment. */
+export type TargetName = 'local' | 'compose' | 'k8s' | 'nomad';
+export type ContainerTargetName = Exclude<TargetName, 'local'>;
 
 /** The runtime a deployment embeds: the coordinator and the shaping agent, each one self-contained ES module. */
 export interface RuntimeBundle {
@@ -32,12 +34,59 @@ export interface TargetProblem {
   readonly message: string;
 }
 
-/** A target's compiler: refuses what it cannot express, renders the rest. Pure: only the CLI touches files. */
+/** What a driver prints to. */
+export interface DriverIo {
+  readonly stdout: (t: string) => void;
+  readonly stderr: (t: string) => void;
+  /** stderr is a terminal and --json is off: the progress line is rewritten in place. */
+  readonly tty: boolean;
+}
+
+/** What `tgc run` hands every target: the plan, the run's identity and directory, the caller's world. */
+export interface RunOptions {
+  readonly plan: Plan;
+  /** The plan file as given (for messages and the dry-run's `tgc compile` line). */
+  readonly planFile: string;
+  readonly version: string;
+  readonly runId: string;
+  /** The run directory (not created yet; empty or missing). */
+  readonly outDir: string;
+  /** Where instance commands run (local) and relative paths resolve. */
+  readonly cwd: string;
+  /** The caller's environment: local instances inherit PATH, HOME, LANG, NODE_OPTIONS from it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly isRoot: boolean;
+  /** Print only the final results JSON. */
+  readonly json: boolean;
+  readonly io: DriverIo;
+  /** Aborted on Ctrl-C: the driver tears everything down and returns 130. */
+  readonly signal: AbortSignal;
+  /** local: plain processes on loopback, no namespaces, no shaping (`--no-shaping`). */
+  readonly loopback?: boolean;
+  /** Container targets: the runtime image instead of the plan's `run.runtime_image`. */
+  readonly runtimeImage?: string;
+  /** k8s: an existing namespace to run in (else one is created per run and deleted after). */
+  readonly namespace?: string;
+  /** k8s: the kubeconfig context (else the current one). */
+  readonly context?: string;
+}
+
+/**
+ * A target: what it cannot express, its deployment's files, the commands a run issues and the
+ * run itself. Registered in `registry.ts`. `check` and `render` are pure; only the CLI and the
+ * drivers touch files and processes.
+ */
 export interface Target {
   readonly name: TargetName;
   check(plan: Plan): TargetProblem[];
-  /** The deployment's files by path relative to the output directory, in a stable order. */
-  render(plan: Plan, options: RenderOptions): ReadonlyMap<string, string>;
+  /** The deployment's files by path relative to the output directory, in a stable order (not local). */
+  render?(plan: Plan, options: RenderOptions): ReadonlyMap<string, string>;
+  /** Every command `run` would issue, in order: what `--dry-run` prints. */
+  steps(o: RunOptions): string[];
+  /** What this machine lacks for `run`, with the fix (exit 3), checked before anything starts. */
+  environment(o: RunOptions): string | undefined;
+  /** Runs the plan to its end; resolves to the exit code. Throws `EnvironmentError` for exit 3. */
+  run(o: RunOptions): Promise<number>;
 }
 
 /**
@@ -49,20 +98,24 @@ export function generatedHeader(plan: Plan): string {
 }
 
 /** Every container target needs an image per group; `build` only compose can express. */
-export function containerProblems(plan: Plan, target: TargetName): TargetProblem[] {
+export function containerProblems(plan: Plan, target: ContainerTargetName): TargetProblem[] {
   const out: TargetProblem[] = [];
   plan.groups.forEach((g, i) => {
     if (g.build && target !== 'compose') {
       out.push({
         pointer: `/groups/${i}/build`,
         code: 'TARGET_UNSUPPORTED',
-        message: `group "${g.id}" sets build, which the ${target} target cannot do: build the image first (docker build), push it where the cluster can pull it, and set image`,
+        message:
+          `group "${g.id}" sets build, which the ${target} target cannot do: build the image first (docker ` +
+          `build), push it where the cluster can pull it, and set image`,
       });
     } else if (!g.image && !g.build) {
       out.push({
         pointer: `/groups/${i}/image`,
         code: 'NO_IMAGE',
-        message: `group "${g.id}" has no image, which the ${target} target needs: set image (here or in [defaults])${target === 'compose' ? ' or build' : ''}`,
+        message:
+          `group "${g.id}" has no image, which the ${target} target needs: set image (here or in ` +
+          `[defaults])${target === 'compose' ? ' or build' : ''}`,
       });
     }
   });
@@ -70,7 +123,9 @@ export function containerProblems(plan: Plan, target: TargetName): TargetProblem
     out.push({
       pointer: '/network/shaping',
       code: 'TARGET_UNSUPPORTED',
-      message: `the ${target} target shapes with the kernel backend (tc in each pod or allocation); the userspace backend runs on the local and compose targets only: use shaping = "auto" or "kernel"`,
+      message:
+        `the ${target} target shapes with the kernel backend (tc in each pod or allocation); the userspace ` +
+        `backend runs on the local and compose targets only: use shaping = "auto" or "kernel"`,
     });
   }
   return out;
@@ -78,3 +133,6 @@ export function containerProblems(plan: Plan, target: TargetName): TargetProblem
 
 /** The coordinator's port inside every deployment. */
 export const COORDINATOR_PORT = 5050;
+
+/** The compile half of a container target. */
+export type Renderer = Required<Pick<Target, 'name' | 'check' | 'render'>>;

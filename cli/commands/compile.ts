@@ -1,61 +1,51 @@
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { CliIo, CompileOptions, PlanOptions } from '../main.js';
-import type { CompileResult } from '../../compiler/pipeline.js';
-import { locate } from '../../compiler/positions.js';
-import { diffOutput, foreignFile, writeOutput } from '../../targets/output-dir.js';
-import { TARGETS } from '../../targets/registry.js';
-import { loadRuntimeBundle } from '../../targets/runtime-bundle.js';
+import { Option, type Command } from 'commander';
+import { EXIT } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { collect, loadPlan, withImages, type PlanOptions } from '../load-plan.js';
+import type { CompileOptions } from '../write-deployment.js';
+import { formatOption, PLAN_ARGUMENT } from './format-option.js';
 
-/** `tgc compile`: checks what the target cannot express, renders, then writes or `--check`s. Resolves to the exit code. */
-export async function compileCommand(
-  file: string,
-  result: CompileResult,
-  opts: PlanOptions & CompileOptions,
-  io: CliIo,
-  report: (r: CompileResult, o: PlanOptions, io: CliIo) => number,
-): Promise<number> {
-  const target = await TARGETS[opts.target]();
-  if (result.plan && result.positions) {
-    for (const p of target.check(result.plan))
-      result.diagnostics.error(p.code, locate(result.positions, p.pointer), p.message);
-  }
-  const code = report(result, opts, io);
-  if (code !== 0) return code;
-  const cwd = io.cwd ?? '.';
-  const outDir = resolve(cwd, opts.out ?? join('deploy', opts.target));
-  const shown = relative(cwd, outDir) || '.';
-  const planDir = file === '-' ? cwd : dirname(resolve(cwd, file));
-  const files = target.render(result.plan!, {
-    runtime: loadRuntimeBundle(),
-    ...(opts.runtimeImage !== undefined && { runtimeImage: opts.runtimeImage }),
-    ...(opts.shaping !== undefined && { shaping: opts.shaping }),
-    planDir: relative(outDir, planDir).split(sep).join('/') || '.',
-  });
-  if (opts.check) {
-    const diff = diffOutput(outDir, files);
-    if (diff === '') {
-      io.stderr(`${shown}: up to date\n`);
-      return 0;
-    }
-    io.stdout(diff.replaceAll(outDir, shown));
-    io.stderr(
-      `${shown}: stale; run tgc compile ${file} --target ${opts.target}${opts.out ? ` -o ${opts.out}` : ''} to refresh it\n`,
-    );
-    return 1;
-  }
-  const foreign = foreignFile(outDir);
-  if (foreign) {
-    io.stderr(
-      `tgc: ${shown} holds ${foreign}, which tgc did not generate; tgc replaces its output directory as a whole, so give -o a directory of its own (nothing was written)\n`,
-    );
-    return 2;
-  }
-  try {
-    writeOutput(outDir, files);
-  } catch (err) {
-    io.stderr(`tgc: cannot write ${shown}: ${(err as Error).message} (nothing was written)\n`);
-    return 3;
-  }
-  io.stderr(`${shown}: ${files.size} file${files.size === 1 ? '' : 's'} written (${opts.target})\n`);
-  return 0;
+/** `tgc compile`: a plan's deployment for an orchestrator, written or checked for freshness. */
+export function compileCommand(program: Command, io: CliIo, done: (code: number) => void): Command {
+  return program
+    .command('compile')
+    .description(
+      'write the deployment of a plan for an orchestrator: compose.yaml, Kubernetes manifests or a Nomad job, ' +
+        'with the runtime embedded',
+    )
+    .argument(...PLAN_ARGUMENT)
+    .addOption(formatOption())
+    .addOption(
+      new Option('--target <target>', 'the orchestrator').choices(['compose', 'k8s', 'nomad']).makeOptionMandatory(),
+    )
+    .option('-o, --out <dir>', 'output directory, replaced as a whole (default deploy/<target>)')
+    .option('--check', 'write nothing; exit 1 with a unified diff when the directory is stale, 0 when fresh')
+    .option(
+      '--runtime-image <image>',
+      "the coordinator's and shaping agent's image (default run.runtime_image, or tgc-runtime:<version>)",
+    )
+    .option(
+      '--image <[group=]image>',
+      "an instance image instead of the plan's: for every group, or for one (repeatable)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option(
+        '--shaping <backend>',
+        'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)',
+      ).choices(['kernel', 'userspace']),
+    )
+    .action(async (file: string, opts: PlanOptions & CompileOptions) => {
+      let result = loadPlan(file, opts, io);
+      if (!result) return done(EXIT.invalid);
+      if (result.plan) {
+        const plan = withImages(result.plan, opts.image ?? [], opts.target, io);
+        if (!plan) return done(EXIT.invalid);
+        result = { ...result, plan };
+      }
+      // Loaded on demand: `tgc validate` and `tgc plan` never parse the targets.
+      const { writeDeployment } = await import('../write-deployment.js');
+      done(await writeDeployment(file, result, opts, io));
+    });
 }

@@ -1,51 +1,38 @@
-import { connect, type Socket } from 'node:net';
-import { onLines } from '../../protocol/on-lines.js';
+import { CoordinatorError, parseAddress, ProtocolClient, type EventFrame } from '../../protocol/client.js';
 
 /**
  * One shaping agent's connection to the coordinator (docs/protocol.md, "Network"): registers
  * for one instance, reports readiness, and answers the `configure` events relayed to it.
  */
 export class AgentLink {
-  private nextId = 1;
   private readonly stopHandlers: (() => void)[] = [];
   private readonly topics = new Map<string, (payload: unknown) => void>();
   private stopped = false;
+  private readonly client: ProtocolClient;
   private handler: (shape: unknown) => Promise<void> = async () => {
     throw new Error('this agent applies no mid-run changes');
   };
 
-  private constructor(private readonly socket: Socket) {
-    onLines(socket, (line) => this.onFrame(JSON.parse(line) as Record<string, unknown>));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.stop();
-      for (const p of this.pending.values()) p.reject(new Error('the connection to the coordinator closed'));
-      this.pending.clear();
-    });
+  private constructor(client: (handlers: ConstructorParameters<typeof ProtocolClient>[1]) => ProtocolClient) {
+    this.client = client({ onEvent: (frame) => this.onEvent(frame), onClose: () => this.stop() });
   }
 
   /** Connects (retrying while the coordinator starts) and registers as the agent of `instance`. */
   static async open(coordinator: string, instance: string, timeoutMs = 60_000): Promise<AgentLink> {
-    const m = /^(.*):([0-9]+)$/.exec(coordinator);
-    if (!m) throw new Error(`coordinator address ${coordinator} is not host:port`);
+    const { host, port } = parseAddress(coordinator);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      const socket = await ProtocolClient.socket(host, port, Math.max(0, deadline - Date.now()));
+      const link = new AgentLink((handlers) => new ProtocolClient(socket, handlers));
       try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host: m[1]!, port: Number(m[2]), noDelay: true });
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        });
-        const link = new AgentLink(socket);
-        const reply = await link.request({ type: 'register', role: 'agent', instance });
-        if (reply.error)
-          throw new RefusedError(
-            `the coordinator refused the agent of ${instance}: ${(reply.error as { message: string }).message}`,
-          );
+        await link.client.request('register', { role: 'agent', instance });
         return link;
       } catch (err) {
-        // A refusal is an answer; only an unreachable coordinator is worth another try.
-        if (Date.now() > deadline || err instanceof RefusedError) throw err;
+        // A refusal is an answer; only a connection lost on the way is worth another try.
+        if (err instanceof CoordinatorError && err.code !== 'closed') {
+          throw new Error(`the coordinator refused the agent of ${instance}: ${err.message}`);
+        }
+        if (Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -62,42 +49,26 @@ export class AgentLink {
   }
 
   async publish(topic: string, payload: unknown): Promise<void> {
-    const reply = await this.request({ type: 'publish', topic, payload });
-    if (reply.error) throw new Error(`publish to ${topic}: ${(reply.error as { message: string }).message}`);
+    await this.client.request('publish', { topic, payload }).catch(explain(`publish to ${topic}`));
   }
 
   /** Delivers every message of `topic`, from the first. */
   async subscribe(topic: string, onMessage: (payload: unknown) => void): Promise<void> {
     this.topics.set(topic, onMessage);
-    const reply = await this.request({ type: 'subscribe', topic });
-    if (reply.error) throw new Error(`subscribe to ${topic}: ${(reply.error as { message: string }).message}`);
+    await this.client.request('subscribe', { topic }).catch(explain(`subscribe to ${topic}`));
   }
 
   async ready(): Promise<void> {
-    await this.request({ type: 'network_ready' });
+    await this.client.request('network_ready').catch(answered);
   }
 
   /** Shaping could not be set up: the coordinator fails the run with this reason. */
   async failed(reason: string): Promise<void> {
-    await this.request({ type: 'network_failed', reason });
+    await this.client.request('network_failed', { reason }).catch(answered);
   }
 
   close(): void {
-    this.socket.destroy();
-  }
-
-  private readonly pending = new Map<
-    number,
-    { resolve: (f: Record<string, unknown>) => void; reject: (e: Error) => void }
-  >();
-
-  private request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (this.socket.destroyed) return Promise.reject(new Error('the connection to the coordinator closed'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.socket.write(JSON.stringify({ ...frame, id }) + '\n');
-    });
+    this.client.destroy();
   }
 
   private stop(): void {
@@ -106,21 +77,30 @@ export class AgentLink {
     for (const h of this.stopHandlers) h();
   }
 
-  private onFrame(frame: Record<string, unknown>): void {
+  private onEvent(frame: EventFrame): void {
     if (frame.event === 'stop') return this.stop();
-    if (frame.event === 'message' && typeof frame.topic === 'string')
+    if (frame.event === 'message' && typeof frame.topic === 'string') {
       return void this.topics.get(frame.topic)?.(frame.payload);
-    if (typeof frame.re === 'number') {
-      this.pending.get(frame.re)?.resolve(frame);
-      this.pending.delete(frame.re);
-    } else if (frame.event === 'configure') {
+    }
+    if (frame.event === 'configure') {
       const ref = frame.ref;
       this.handler(frame.shape).then(
-        () => this.socket.write(JSON.stringify({ type: 'configured', ref }) + '\n'),
-        (err: Error) => this.socket.write(JSON.stringify({ type: 'configured', ref, error: err.message }) + '\n'),
+        () => this.client.fire('configured', { ref }),
+        (err: Error) => this.client.fire('configured', { ref, error: err.message }),
       );
     }
   }
 }
 
-class RefusedError extends Error {}
+/** Rejects with the request named, for errors the coordinator answered with. */
+function explain(what: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof CoordinatorError && err.code !== 'closed') throw new Error(`${what}: ${err.message}`);
+    throw err;
+  };
+}
+
+/** The coordinator answered (an error reply: the run has ended, say): nothing more to do. */
+function answered(err: unknown): void {
+  if (!(err instanceof CoordinatorError) || err.code === 'closed') throw err;
+}

@@ -1,12 +1,4 @@
-/** Running summary of recorded values: no samples are kept, so memory does not grow with them. */
-export interface Aggregate {
-  unit: string;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  last: number;
-}
+import type { Aggregate, MetricSummary } from '../../protocol/messages.js';
 
 export function addSample(into: Map<string, Aggregate>, name: string, value: number, unit: string): void {
   const a = into.get(name);
@@ -21,8 +13,8 @@ export function addSample(into: Map<string, Aggregate>, name: string, value: num
   a.last = value;
 }
 
-export function summarize(map: ReadonlyMap<string, Aggregate>): Record<string, Aggregate & { mean: number }> {
-  const out: Record<string, Aggregate & { mean: number }> = {};
+export function summarize(map: ReadonlyMap<string, Aggregate>): Record<string, MetricSummary> {
+  const out: Record<string, MetricSummary> = {};
   for (const name of [...map.keys()].sort()) {
     const a = map.get(name)!;
     out[name] = { ...a, mean: a.sum / a.count };

@@ -104,7 +104,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   }
   if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
   io.stderr(
-    `tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} instance${instances === 1 ? '' : 's'}\n`,
+    `tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} ` +
+      `instance${instances === 1 ? '' : 's'}\n`,
   );
 
   const interrupted = new Promise<'interrupted'>((resolve) => {

@@ -1,4 +1,4 @@
-import type { Aggregate } from './aggregate.js';
+import type { Aggregate } from '../../protocol/messages.js';
 
 /** Prometheus text exposition format (version 0.0.4) of a run's progress and recorded metrics. */
 export function metricsText(

@@ -1,4 +1,4 @@
-import { formatIpv4, parseIpv4 } from '../../model/units.js';
+import { formatIpv4, parseIpv4 } from '../../model/ipv4.js';
 
 /**
  * The fewest CIDR blocks that cover exactly these addresses: groups laid out in contiguous

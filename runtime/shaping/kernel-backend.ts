@@ -1,21 +1,12 @@
-import { execFile } from 'node:child_process';
+import { runCommand, type CommandResult } from './run-command.js';
 import type { TcPlan } from './tc-plan.js';
 
 /** Runs `tc` with arguments (and optional stdin); never throws, reports the exit code. */
-export type TcRunner = (
-  args: readonly string[],
-  input?: string,
-) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type TcRunner = (args: readonly string[], input?: string) => Promise<CommandResult>;
 
 /** `tc`, optionally inside a named network namespace (`tc -n NS …`). */
 export function tcRunner(netns?: string): TcRunner {
-  return (args, input) =>
-    new Promise((resolve) => {
-      const child = execFile('tc', netns ? ['-n', netns, ...args] : [...args], (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-      if (input !== undefined) child.stdin!.end(input);
-    });
+  return (args, input) => runCommand('tc', netns ? ['-n', netns, ...args] : args, input);
 }
 
 export interface KernelCapabilities {
@@ -126,7 +117,10 @@ export function kernelShortfall(plan: TcPlan, caps: KernelCapabilities): string 
   ];
   for (const { needed, key, module, what } of needs) {
     if (needed && !caps[key]) {
-      return `this kernel lacks ${what}: ${(caps.errors[key] ?? 'unavailable').replace(/\.$/, '')}. Load the module (modprobe ${module}) or use shaping = "userspace"`;
+      return (
+        `this kernel lacks ${what}: ${(caps.errors[key] ?? 'unavailable').replace(/\.$/, '')}. Load the ` +
+        `module (modprobe ${module}) or use shaping = "userspace"`
+      );
     }
   }
   return undefined;

@@ -1,5 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { parseIpv4 } from '../../model/units.js';
+import { parseIpv4 } from '../../model/ipv4.js';
 import type { LinkShape } from '../../schema/ir.js';
 import { Scheduler } from './scheduler.js';
 

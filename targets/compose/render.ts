@@ -1,27 +1,17 @@
 import { posix } from 'node:path';
 import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
-import { cidrsOverlap } from '../../model/units.js';
+import { controlSubnet } from './control-subnet.js';
 import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
 import { instanceLayout } from '../../model/instance-layout.js';
-import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Target } from '../target.js';
+import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
+import { coordinatorCommand } from '../driver/coordinator-command.js';
 
 /** The label every container and network of a run carries: its value is the run id. */
 export const RUN_LABEL = 'dev.tgc.run';
 /** The wire's UDP port (userspace backend); each TUN bridge uses the same port on its own address. */
 const WIRE_PORT = 7000;
-/**
- * The control network's subnet unless TGC_CONTROL_SUBNET says otherwise (`tgc run` picks a free
- * one per run): explicit, because an address Docker picks could fall inside the data subnet.
- */
-const CONTROL_SUBNETS = ['198.19.224.0/22', '198.18.224.0/22', '10.224.0.0/22'];
-
-/** The default control subnet of a plan: the first candidate clear of its data subnet. */
-export function controlSubnet(plan: Plan): string {
-  return CONTROL_SUBNETS.find((c) => !cidrsOverlap(c, plan.network.subnet))!;
-}
-
 const READY_FILE = '/tmp/tgc-ready';
 const OUTPUTS = '/tgc/outputs';
 
@@ -43,7 +33,7 @@ export function composeBackend(plan: Plan, resolved?: 'kernel' | 'userspace'): '
  * userspace backend, the wire; the runtime in `tgc/`. A group's settings are written once
  * (an `x-tgc-group-<id>` anchor) and merged into each of its instances.
  */
-export const composeTarget: Target = {
+export const composeRenderer: Renderer = {
   name: 'compose',
   check: (plan) => containerProblems(plan, 'compose'),
   render(plan, options) {
@@ -98,29 +88,13 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
 
   const services: Record<string, unknown> = {};
   services.coordinator = merged(doc, runtime, {
-    command: [
-      'node',
-      '/tgc/coordinator.mjs',
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(COORDINATOR_PORT),
-      '--instances',
-      String(plan.totalInstances),
-      '--groups',
-      plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-      '--timeout',
-      `${plan.timeoutMs}ms`,
-      '--plan',
-      plan.name,
-      '--run-id',
+    command: coordinatorCommand(plan, {
+      script: '/tgc/coordinator.mjs',
       runId,
-      ...(backend === 'off' ? [] : ['--agents']),
-      '--linger',
-      '10s',
-      '--ready-file',
-      READY_FILE,
-    ],
+      agents: backend !== 'off',
+      linger: '10s',
+      readyFile: READY_FILE,
+    }),
     networks: ['control'],
     // A free host port on loopback, so `tgc run` can follow /status without a route to the network.
     ports: [`127.0.0.1::${COORDINATOR_PORT}`],
@@ -166,7 +140,8 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     env.items.unshift(mergePair(doc, anchors.env));
     // The coordinator need only have started: the SDK retries its connection for a minute.
     const dependsOn: Record<string, { condition: string }> = { coordinator: { condition: 'service_started' } };
-    // Outputs go straight to the host: `${TGC_OUTPUTS_DIR:-./outputs}/<instance>` (tgc run points it into the run directory).
+    // Outputs go straight to the host: `${TGC_OUTPUTS_DIR:-./outputs}/<instance>` (tgc run points it into
+    // the run directory).
     const instance: Record<string, unknown> = {
       environment: env,
       depends_on: dependsOn,
@@ -212,11 +187,15 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   }
 
   const networks: Record<string, unknown> = {
-    control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)}}` }] } },
+    control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)!}}` }] } },
   };
   if (backend !== 'userspace') networks.data = { labels, ipam: { config: [{ subnet: plan.network.subnet }] } };
   doc.contents = doc.createNode({ 'x-tgc-runtime': runtime, ...groups, services, networks }) as YAMLMap;
-  doc.commentBefore = ` ${header}\n Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}, shaping ${backend}${plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : ''}.\n Run: docker compose up -d && docker compose logs -f coordinator; docker compose down`;
+  const instances = `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}`;
+  const auto = plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : '';
+  doc.commentBefore =
+    ` ${header}\n Plan "${plan.name}": ${instances}, shaping ${backend}${auto}.\n` +
+    ' Run: docker compose up -d && docker compose logs -f coordinator; docker compose down';
   return doc.toString({ lineWidth: 0, indentSeq: true });
 }
 

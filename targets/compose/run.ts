@@ -1,22 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import {
-  DriverEnvironmentError,
-  exec,
-  finishRun,
-  followCoordinator,
-  guarded,
-  type DriverOptions,
-} from '../driver/follow-run.js';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { cidrsOverlap } from '../../model/units.js';
-import type { Plan } from '../../schema/ir.js';
+import { execa } from 'execa';
 import { instanceLayout } from '../../model/instance-layout.js';
+import type { Plan } from '../../schema/ir.js';
+import { EnvironmentError } from '../driver/environment-error.js';
+import { exec } from '../driver/exec.js';
+import { finishRun, startBanner } from '../driver/finish-run.js';
+import { followCoordinator } from '../driver/follow-coordinator.js';
+import { guarded } from '../driver/guarded.js';
 import { writeOutput } from '../output-dir.js';
-import { COORDINATOR_PORT } from '../target.js';
-import { composeBackend, composeTarget, RUN_LABEL } from './render.js';
-
-export type ComposeRunOptions = DriverOptions;
+import { loadRuntimeBundle } from '../runtime-bundle.js';
+import { COORDINATOR_PORT, type RunOptions } from '../target.js';
+import { controlSubnet } from './control-subnet.js';
+import { composeBackend, composeRenderer, RUN_LABEL } from './render.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -26,67 +22,20 @@ async function detectCompose(): Promise<readonly string[] | undefined> {
   return undefined;
 }
 
-/** Candidate control subnets: 198.19.224.0/19 in /22s. */
-const CONTROL_CANDIDATES = Array.from({ length: 8 }, (_, i) => `198.19.${224 + 4 * i}.0/22`);
-
-/** A control subnet no Docker network uses and clear of the data subnet. */
+/** A control subnet no Docker network uses (nor any in `avoid`) and clear of the data subnet. */
 async function freeControlSubnet(plan: Plan, avoid: readonly string[] = []): Promise<string> {
   const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+  const inspect = ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids];
   const used =
-    ids.length === 0
-      ? []
-      : (
-          await exec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])
-        ).stdout
-          .split(/\s+/)
-          .filter((s) => s.includes('/'));
-  const free = CONTROL_CANDIDATES.find(
-    (c) => !avoid.includes(c) && !cidrsOverlap(c, plan.network.subnet) && !used.some((u) => cidrsOverlap(c, u)),
-  );
-  if (!free)
-    throw new DriverEnvironmentError(
-      `no free control subnet in 198.19.224.0/19 (Docker networks use them all): remove stale networks (docker network prune)`,
+    ids.length === 0 ? [] : (await exec('docker', inspect)).stdout.split(/\s+/).filter((s) => s.includes('/'));
+  const free = controlSubnet(plan, [...used, ...avoid]);
+  if (!free) {
+    throw new EnvironmentError(
+      'no free control subnet in 198.19.224.0/19 or 198.18.224.0/22 (Docker networks use them all): ' +
+        'remove stale networks (docker network prune)',
     );
+  }
   return free;
-}
-
-/** The commands `tgc run --target compose --dry-run` prints, in the order the driver issues them. */
-export function composeDryRun(
-  plan: Plan,
-  planFile: string,
-  runId: string,
-  outDir: string,
-  runtimeImage: string,
-): string[] {
-  const project = `tgc-${runId}`;
-  const compose = `docker compose -p ${project} -f ${join(outDir, 'deploy', 'compose.yaml')}`;
-  const env = `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} TGC_OUTPUTS_DIR=${join(outDir, 'outputs')}`;
-  const lines = [
-    `docker info --format '{{.ServerVersion}}'`,
-    'docker compose version  # else docker-compose (v1.29), found on PATH, replaces docker compose below',
-    `docker image inspect --format '{{.Id}}' ${runtimeImage}  # the runtime image is there`,
-    `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
-  ];
-  if (plan.network.shaping === 'auto')
-    lines.push(
-      `docker run --rm --network none --cap-add NET_ADMIN ${runtimeImage} tc qdisc add dev lo root netem delay 1ms  # auto: kernel if it works, else userspace`,
-    );
-  lines.push(
-    `tgc compile ${planFile} --target compose -o ${join(outDir, 'deploy')}  # in-process`,
-    `${env} ${compose} up -d${plan.groups.some((g) => g.build) ? ' --build' : ''}`,
-    `${compose} logs -f --no-color ${instanceLayout(plan)
-      .map((p) => p.name)
-      .join(' ')}  # streamed until the run ends`,
-    `docker ps -a --filter label=com.docker.compose.project=${project}; docker port <coordinator> ${COORDINATOR_PORT}`,
-    `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
-  );
-  lines.push(`docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' <every instance container>`);
-  for (const p of instanceLayout(plan))
-    lines.push(`docker logs <id of ${p.name}> > ${join(outDir, 'logs', `${p.name}.log`)}`);
-  lines.push(
-    `${compose} down -v --remove-orphans --timeout 5${plan.groups.some((g) => g.build) ? ' --rmi local' : ''}`,
-  );
-  return lines;
 }
 
 /**
@@ -94,7 +43,7 @@ export function composeDryRun(
  * the project `tgc-<run id>`, follows the coordinator's /status, collects results, logs and
  * outputs, and takes everything down — also on failure, timeout and Ctrl-C.
  */
-export async function runCompose(o: ComposeRunOptions): Promise<number> {
+export async function runCompose(o: RunOptions): Promise<number> {
   const { plan, io } = o;
   const say = (line: string) => {
     if (!o.json) io.stderr(line + '\n');
@@ -107,20 +56,24 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     exec('docker', ['image', 'inspect', '--format', '{{.Id}}', runtimeImage]),
   ]);
   if (info.code === 127)
-    throw new DriverEnvironmentError(
-      'docker is not installed: install Docker Engine (apt-get install docker.io) and Compose (docker-compose-plugin or docker-compose)',
+    throw new EnvironmentError(
+      'docker is not installed: install Docker Engine (apt-get install docker.io) and Compose ' +
+        '(docker-compose-plugin or docker-compose)',
     );
   if (info.code !== 0)
-    throw new DriverEnvironmentError(
-      `the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start docker) or set DOCKER_HOST`,
+    throw new EnvironmentError(
+      `the Docker daemon is not reachable (${info.stderr.trim().split('\n').pop()}): start it (systemctl start ` +
+        `docker) or set DOCKER_HOST`,
     );
   if (!compose)
-    throw new DriverEnvironmentError(
+    throw new EnvironmentError(
       'neither docker compose (v2) nor docker-compose (v1.29) runs: install docker-compose-plugin or docker-compose',
     );
   if (image.code !== 0) {
-    throw new DriverEnvironmentError(
-      `the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with --runtime-image`,
+    throw new EnvironmentError(
+      `the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} ` +
+        `images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with ` +
+        `--runtime-image`,
     );
   }
   let shaping: 'kernel' | 'userspace' | undefined;
@@ -155,8 +108,8 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
   writeOutput(
     deployDir,
-    composeTarget.render(plan, {
-      runtime: o.runtime,
+    composeRenderer.render(plan, {
+      runtime: loadRuntimeBundle(),
       ...(shaping && { shaping }),
       ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
       planDir:
@@ -165,22 +118,20 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
           .join('/') || '.',
     }),
   );
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env: Record<string, string | undefined> = {
+    ...o.env,
     TGC_RUN_ID: o.runId,
     TGC_CONTROL_SUBNET: controlSubnet,
     TGC_RUNTIME_IMAGE: runtimeImage,
     TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs'),
   };
   const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
-  const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], env);
-  say(
-    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target compose (${compose.join(' ')}) · shaping ${backend}${how}`,
-  );
+  const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], { env });
+  startBanner(o, `compose (${compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
   const t0 = Date.now();
-  let follower: ChildProcess | undefined;
+  let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
   const teardown = async () => {
     follower?.kill('SIGTERM');
     // Images compose built for this run (no tag of the plan's own) go with it.
@@ -194,7 +145,9 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
     ]);
     if (down.code !== 0)
       io.stderr(
-        `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter label=${RUN_LABEL}=${o.runId}\n`,
+        `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter ` +
+          `label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter ` +
+          `label=${RUN_LABEL}=${o.runId}\n`,
       );
   };
   return guarded(
@@ -212,15 +165,23 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
         up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
       }
       if (interrupted()) return await stop();
-      if (up.code !== 0) throw new DriverEnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
+      if (up.code !== 0) throw new EnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
       if (!o.json) {
         // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
-        follower = spawn(
+        const logs = execa(
           compose[0]!,
           [...base, 'logs', '-f', '--no-color', ...instanceLayout(plan).map((p) => p.name)],
-          { env, stdio: ['ignore', 'pipe', 'ignore'] },
+          {
+            env,
+            extendEnv: false,
+            stdin: 'ignore',
+            stderr: 'ignore',
+            buffer: false,
+            reject: false,
+          },
         );
-        follower.stdout!.on('data', (d: Buffer) => {
+        follower = logs;
+        logs.stdout.on('data', (d: Buffer) => {
           if (io.tty) io.stderr('\r\x1b[K');
           io.stdout(d.toString('utf8'));
         });
@@ -230,7 +191,7 @@ export async function runCompose(o: ComposeRunOptions): Promise<number> {
         ? ((await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '')
         : '';
       if (!/:[0-9]+$/.test(port))
-        throw new DriverEnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
+        throw new EnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
       const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
       const results = await followCoordinator(url, {
         plan,

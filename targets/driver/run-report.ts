@@ -1,6 +1,5 @@
 import type { Plan } from '../../schema/ir.js';
-import type { Results } from '../../runtime/coordinator/coordinator.js';
-import type { Outcome } from '../../protocol/messages.js';
+import type { CoordinatorStatus, Outcome, Results } from '../../protocol/messages.js';
 
 /** One instance in `results.json`: the coordinator's view plus what the driver saw. */
 export interface InstanceReport {
@@ -99,12 +98,17 @@ export function junitXml(report: RunReport): string {
   const bad = (i: InstanceReport) => i.outcome !== 'success';
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xml(`tgc ${report.plan}`)}" tests="${report.instances.length}" failures="${report.instances.filter((i) => bad(i) && i.outcome !== 'crash').length}" errors="${report.instances.filter((i) => i.outcome === 'crash').length}" time="${secs(report.duration_ms)}">`,
+    `<testsuites name="${xml(`tgc ${report.plan}`)}" tests="${report.instances.length}" ` +
+      `failures="${report.instances.filter((i) => bad(i) && i.outcome !== 'crash').length}" ` +
+      `errors="${report.instances.filter((i) => i.outcome === 'crash').length}" time="${secs(report.duration_ms)}">`,
   ];
   for (const g of groups) {
     const members = report.instances.filter((i) => i.group === g);
     lines.push(
-      `  <testsuite name="${xml(g)}" tests="${members.length}" failures="${members.filter((i) => bad(i) && i.outcome !== 'crash').length}" errors="${members.filter((i) => i.outcome === 'crash').length}" skipped="0" time="${secs(report.duration_ms)}" timestamp="${report.started_at.replace(/\.\d+Z$/, '')}">`,
+      `  <testsuite name="${xml(g)}" tests="${members.length}" ` +
+        `failures="${members.filter((i) => bad(i) && i.outcome !== 'crash').length}" ` +
+        `errors="${members.filter((i) => i.outcome === 'crash').length}" skipped="0" ` +
+        `time="${secs(report.duration_ms)}" timestamp="${report.started_at.replace(/\.\d+Z$/, '')}">`,
     );
     for (const i of members) {
       const time = secs(i.ended_ms !== null && i.registered_ms !== null ? i.ended_ms - i.registered_ms : null);
@@ -138,27 +142,22 @@ export function outcomeTable(report: RunReport): string {
     for (const [name, m] of Object.entries(report.groups[g]?.metrics ?? {})) {
       const unit = m.unit ? ` ${m.unit}` : '';
       out.push(
-        `${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} (${m.count} value${m.count === 1 ? '' : 's'})`,
+        `${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} ` +
+          `(${m.count} value${m.count === 1 ? '' : 's'})`,
       );
     }
   }
   out.push(
     '',
-    `${report.outcome === 'success' ? 'PASS' : 'FAIL'} ${report.plan} (run ${report.run_id}, ${(report.duration_ms / 1000).toFixed(1)} s)${report.reason ? ` — ${report.reason}` : ''}`,
+    `${report.outcome === 'success' ? 'PASS' : 'FAIL'} ${report.plan} ` +
+      `(run ${report.run_id}, ${(report.duration_ms / 1000).toFixed(1)} s)` +
+      (report.reason ? ` — ${report.reason}` : ''),
   );
   return out.join('\n') + '\n';
 }
 
 function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
-}
-
-/** What the coordinator's `/status` reports, as far as the progress line needs it. */
-export interface CoordinatorStatus {
-  readonly registered: number;
-  readonly network_ready: number;
-  readonly outcomes: Readonly<Record<string, number>>;
-  readonly states: Readonly<Record<string, number>>;
 }
 
 /** The live progress line: registered n/N, network ready, states reached, outcomes so far. */
@@ -171,5 +170,6 @@ export function progressLine(s: CoordinatorStatus, total: number): string {
     .filter(([k, v]) => k !== 'network-ready' && v > 0)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${states ? `states ${states} · ` : ''}outcomes: ${outcomes}`;
+  const reached = states ? `states ${states} · ` : '';
+  return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${reached}outcomes: ${outcomes}`;
 }

@@ -15,8 +15,18 @@ export function emitYaml(value: unknown): string {
 // Plain scalars: start with a letter, digit, `/` or `.`, continue with a safe set, and are not
 // something YAML 1.1 or 1.2 would read as another type (numbers, booleans, null, dates).
 const PLAIN = /^[A-Za-z0-9./][A-Za-z0-9_./@+=,()[\]$':-]*(?: [A-Za-z0-9_./@+=,()[\]$':-]+)*$/;
-const OTHER_TYPE =
-  /^(?:[-+]?[0-9][0-9_.:eE+-]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|0x[0-9a-fA-F]+|0o[0-7]+)$/;
+const OTHER_TYPE = new RegExp(
+  '^(?:' +
+    [
+      '[-+]?[0-9][0-9_.:eE+-]*', // numbers, times, dates
+      '[-+]?\\.(?:inf|Inf|INF)',
+      '\\.(?:nan|NaN|NAN)',
+      'y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF',
+      'null|Null|NULL|~',
+      '0x[0-9a-fA-F]+|0o[0-7]+',
+    ].join('|') +
+    ')$',
+);
 
 function scalar(s: string): string {
   if (PLAIN.test(s) && !OTHER_TYPE.test(s) && !s.includes(': ') && !s.endsWith(':') && !s.includes(' #')) return s;

@@ -2,7 +2,8 @@ import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../model/egress-plan.js';
 import { emitYaml } from './emit-yaml.js';
 import { instanceEnv } from '../instance-env.js';
-import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Target } from '../target.js';
+import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
+import { coordinatorCommand } from '../driver/coordinator-command.js';
 
 const OUTPUTS = '/tgc/outputs';
 /** Pods have one interface: the agent shapes it, finding it as the first non-loopback IPv4 one. */
@@ -23,7 +24,7 @@ export function k8sNames(plan: Plan): { runtime: string; coordinator: string; gr
  * instance next to a shaping container (NET_ADMIN) that applies the plan's links with tc.
  * No namespace is set: `kubectl -n` (or `tgc run --namespace`) picks it. O(groups) in size.
  */
-export const k8sTarget: Target = {
+export const k8sRenderer: Renderer = {
   name: 'k8s',
   check: (plan) => containerProblems(plan, 'k8s'),
   render(plan, options) {
@@ -33,7 +34,11 @@ export const k8sTarget: Target = {
     return new Map([
       [
         'tgc.yaml',
-        `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed Job${plan.groups.length === 1 ? '' : 's'}, shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`,
+        `# ${header}\n# Plan "${plan.name}": ${plan.totalInstances} ` +
+          `instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} Indexed ` +
+          `Job${plan.groups.length === 1 ? '' : 's'}, shaping ` +
+          `${plan.network.shaping === 'off' ? 'off' : 'kernel (tc)'}.\n# Apply into a namespace of its own: kubectl ` +
+          `create namespace NS && kubectl -n NS apply -f tgc.yaml\n${body}`,
       ],
     ]);
   },
@@ -91,27 +96,12 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
             {
               name: 'coordinator',
               image,
-              command: [
-                'node',
-                '/tgc/runtime/coordinator.mjs',
-                '--host',
-                '0.0.0.0',
-                '--port',
-                String(COORDINATOR_PORT),
-                '--instances',
-                String(plan.totalInstances),
-                '--groups',
-                plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-                '--timeout',
-                `${plan.timeoutMs}ms`,
-                '--plan',
-                plan.name,
-                '--run-id',
-                '$(TGC_RUN_ID)',
-                ...(shaped ? ['--agents'] : []),
-                '--linger',
-                '30s',
-              ],
+              command: coordinatorCommand(plan, {
+                script: '/tgc/runtime/coordinator.mjs',
+                runId: '$(TGC_RUN_ID)',
+                agents: shaped,
+                linger: '30s',
+              }),
               env: [
                 {
                   name: 'TGC_RUN_ID',

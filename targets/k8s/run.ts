@@ -1,22 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  DriverEnvironmentError,
-  exec,
-  finishRun,
-  followCoordinator,
-  guarded,
-  type DriverOptions,
-} from '../driver/follow-run.js';
+import { EnvironmentError } from '../driver/environment-error.js';
+import { exec } from '../driver/exec.js';
+import { finishRun, startBanner } from '../driver/finish-run.js';
+import { followCoordinator } from '../driver/follow-coordinator.js';
+import { guarded } from '../driver/guarded.js';
+import { loadRuntimeBundle } from '../runtime-bundle.js';
+import type { RunOptions } from '../target.js';
 import { writeOutput } from '../output-dir.js';
-import { k8sSteps } from '../cluster-commands.js';
-import { k8sNames, k8sTarget } from './render.js';
-
-export interface K8sRunOptions extends DriverOptions {
-  readonly namespace?: string;
-  readonly context?: string;
-}
+import { k8sSteps } from './steps.js';
+import { k8sNames, k8sRenderer } from './render.js';
 
 interface PodInfo {
   readonly metadata: {
@@ -37,48 +31,53 @@ interface PodInfo {
  * given), apply, wait for the coordinator, follow it through `kubectl port-forward`, collect
  * the instances' logs and exit codes, delete what was created (also on failure and Ctrl-C).
  */
-export async function runK8s(o: K8sRunOptions): Promise<number> {
+export async function runK8s(o: RunOptions): Promise<number> {
   const { plan, io } = o;
   const steps = k8sSteps(plan, o);
   const { ns, manifest } = steps;
   const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
   if ((await run(steps.version)).code !== 0)
-    throw new DriverEnvironmentError(
+    throw new EnvironmentError(
       'kubectl does not run (kubectl version --client failed): reinstall it (https://kubernetes.io/docs/tasks/tools/)',
     );
   const current = await run(steps.context);
   if (current.code !== 0)
-    throw new DriverEnvironmentError(
-      `kubectl has no usable context (${current.stderr.trim()}): point it at a cluster (kubectl config use-context NAME) or pass --context`,
+    throw new EnvironmentError(
+      `kubectl has no usable context (${current.stderr.trim()}): point it at a cluster (kubectl config ` +
+        `use-context NAME) or pass --context`,
     );
   if (o.namespace) {
     const got = await run(steps.getNamespace);
     if (got.code !== 0)
-      throw new DriverEnvironmentError(
-        `namespace ${ns} cannot be read (${got.stderr.trim()}): create it, or leave out --namespace for one made per run`,
+      throw new EnvironmentError(
+        `namespace ${ns} cannot be read (${got.stderr.trim()}): create it, or leave out --namespace for one made ` +
+          `per run`,
       );
   } else {
     const created = await run(steps.createNamespace);
     if (created.code !== 0)
-      throw new DriverEnvironmentError(
-        `cannot create namespace ${ns} (${created.stderr.trim()}): ask for the right to, or pass --namespace with one you may use`,
+      throw new EnvironmentError(
+        `cannot create namespace ${ns} (${created.stderr.trim()}): ask for the right to, or pass --namespace with ` +
+          `one you may use`,
       );
     await run(steps.labelNamespace);
   }
   const say = (line: string) => !o.json && io.stderr(line + '\n');
-  say(
-    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target k8s (${o.context ?? current.stdout.trim()}, namespace ${ns}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`,
+  startBanner(
+    o,
+    `k8s (${o.context ?? current.stdout.trim()}, namespace ${ns})`,
+    plan.network.shaping === 'off' ? 'off' : 'kernel',
   );
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   writeOutput(
     dirname(manifest),
-    k8sTarget.render(plan, {
-      runtime: o.runtime,
+    k8sRenderer.render(plan, {
+      runtime: loadRuntimeBundle(),
       runId: o.runId,
       ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
     }),
   );
-  let forward: ChildProcess | undefined;
+  let forward: ReturnType<typeof portForward> | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
   const teardown = async () => {
@@ -91,14 +90,14 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
     { signal: o.signal, say, collect, teardown, stopping: 'deleting what the run created' },
     async ({ interrupted, stop }) => {
       const applied = await run(steps.apply);
-      if (applied.code !== 0) throw new DriverEnvironmentError(`kubectl apply failed:\n${applied.stderr.trim()}`);
+      if (applied.code !== 0) throw new EnvironmentError(`kubectl apply failed:\n${applied.stderr.trim()}`);
       const ready = await run(steps.waitCoordinator);
       if (interrupted()) return await stop();
       if (ready.code !== 0)
-        throw new DriverEnvironmentError(
+        throw new EnvironmentError(
           `the coordinator did not become ready (${ready.stderr.trim()}); see kubectl -n ${ns} describe pods`,
         );
-      forward = spawn(steps.portForward[0]!, steps.portForward.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      forward = portForward(steps.portForward);
       const port = await new Promise<number>((resolve, reject) => {
         let text = '';
         forward!.stdout!.on('data', (d: Buffer) => {
@@ -106,9 +105,7 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
           const m = /127\.0\.0\.1:([0-9]+)/.exec(text);
           if (m) resolve(Number(m[1]));
         });
-        forward!.once('exit', () =>
-          reject(new DriverEnvironmentError('kubectl port-forward to the coordinator exited')),
-        );
+        forward!.once('exit', () => reject(new EnvironmentError('kubectl port-forward to the coordinator exited')));
       });
       const results = await followCoordinator(`http://127.0.0.1:${port}`, {
         plan,
@@ -169,4 +166,9 @@ export async function runK8s(o: K8sRunOptions): Promise<number> {
       writeFileSync(join(o.outDir, 'logs', `${name}.log`), (logs.get(name) ?? []).map((l) => l + '\n').join(''));
     return exits;
   }
+}
+
+/** `kubectl port-forward`, kept running: its stdout says the local port. */
+function portForward(argv: readonly string[]) {
+  return execa(argv[0]!, argv.slice(1), { stdin: 'ignore', buffer: false, reject: false });
 }

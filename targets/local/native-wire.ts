@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LinkShape } from '../../schema/ir.js';
@@ -56,7 +57,12 @@ export class NativeWire {
   private exited = false;
   private stderr = '';
 
-  private constructor(readonly process: ChildProcess) {
+  private constructor(
+    readonly process: Pick<
+      ChildProcess,
+      'exitCode' | 'signalCode' | 'pid' | 'once' | 'stdin' | 'stdout' | 'stderr' | 'kill'
+    >,
+  ) {
     onLines(process.stdout!, (line) => this.waiting.shift()?.(line));
     process.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     process.once('exit', () => {
@@ -67,7 +73,7 @@ export class NativeWire {
   }
 
   static start(binary: string): NativeWire {
-    return new NativeWire(spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    return new NativeWire(execa(binary, [], { buffer: false, reject: false }));
   }
 
   private command(line: string): Promise<string> {

@@ -1,11 +1,12 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { formatIpv4 } from '../../model/units.js';
+import { formatIpv4 } from '../../model/ipv4.js';
+import { EnvironmentError } from '../driver/environment-error.js';
+import { execOrThrow, onPath } from '../driver/exec.js';
 import { inParallel } from './in-parallel.js';
-import { ipBatch } from '../../runtime/ip-batch.js';
+import { ipBatch } from './ip-batch.js';
 
-const run = promisify(execFile);
+/** Runs a command that must succeed; resolves to its output. */
+const run = async (cmd: string, args: readonly string[]) => ({ stdout: await execOrThrow(cmd, args) });
 
 /** The control network every local run uses: instances reach the coordinator on it. */
 export const CONTROL_SUBNET = {
@@ -196,7 +197,8 @@ async function reclaim(device: string): Promise<void> {
   const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
   if (!m)
     throw new EnvironmentError(
-      `${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is not tgc's: remove it or free the address`,
+      `${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is ` +
+        `not tgc's: remove it or free the address`,
     );
   const pid = Number(m[1]);
   const tag = m[2]!;
@@ -247,18 +249,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A problem with the machine, not the plan: exit code 3. */
-export class EnvironmentError extends Error {
-  override readonly name = 'EnvironmentError';
-}
-
-/** Whether bridged IPv4 goes through iptables here (br_netfilter with bridge-nf-call-iptables on) and iptables is there to open it. */
+/**
+ * Whether bridged IPv4 goes through iptables here (br_netfilter with bridge-nf-call-iptables on)
+ * and iptables is there to open it.
+ */
 export function bridgedTrafficFiltered(): boolean {
   try {
-    return (
-      readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' &&
-      execFileSync('which', ['iptables'], { stdio: 'pipe' }).length > 0
-    );
+    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1' && onPath('iptables');
   } catch {
     return false;
   }

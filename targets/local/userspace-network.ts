@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import type { LinkShape, Plan } from '../../schema/ir.js';
 import { inParallel } from './in-parallel.js';
-import { ipBatch } from '../../runtime/ip-batch.js';
+import { ipBatch } from './ip-batch.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { linkShape, mergeShapes } from '../../model/egress-plan.js';
 import { NativeWire, nativeWireBinary } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
-import { attachTun, type TunBridge } from '../../runtime/shaping/tun-bridge.js';
+import { attachTun, type TunBridge } from './tun-bridge.js';
 import { Wire } from '../../runtime/shaping/wire.js';
 
 export interface ShapedInstance {
@@ -44,7 +44,7 @@ export interface UserspaceStats {
 /** One wire implementation behind the network: how it learns about a mid-run change, its counters, its end. */
 interface Engine {
   readonly name: WireEngine;
-  readonly processes: readonly ChildProcess[];
+  readonly processes: readonly Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>[];
   reshape(instance: ShapedInstance): Promise<void>;
   stats(): Promise<UserspaceStats>;
   close(): Promise<void>;
@@ -97,7 +97,7 @@ export class UserspaceNetwork {
   }
 
   /** The processes this network started (wire, TUN bridges), for callers that track them. */
-  get processes(): readonly ChildProcess[] {
+  get processes(): readonly Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>[] {
     return this.engine?.processes ?? [];
   }
 

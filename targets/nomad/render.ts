@@ -2,7 +2,8 @@ import Handlebars from 'handlebars';
 import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
-import { COORDINATOR_PORT, containerProblems, generatedHeader, type Target } from '../target.js';
+import { COORDINATOR_PORT, containerProblems, generatedHeader, type Renderer } from '../target.js';
+import { coordinatorCommand } from '../driver/coordinator-command.js';
 
 /** Inside a docker task the allocation directory is /alloc; every task of the allocation sees it. */
 const OUTPUTS = '/alloc/outputs';
@@ -72,7 +73,7 @@ hbs.registerPartial(
 
 const JOB = hbs.compile(
   `# {{header}}
-# Plan "{{plan}}": {{total}} instance{{#unless one}}s{{/unless}} in {{groupCount}} task group{{#unless oneGroup}}s{{/unless}}, shaping {{shaping}}.
+# Plan "{{plan}}": {{summary}}.
 # Run: nomad job run {{file}}   (then: nomad job status {{job}}; nomad job stop -purge {{job}})
 job {{hcl job}} {
   type        = "batch"
@@ -225,7 +226,7 @@ export function nomadServiceName(plan: Plan, runId?: string): string {
  * networking, a prestart sidecar that shapes with tc (NET_ADMIN) and the instance task. The
  * runtime is embedded as `template` data, so the job needs no artifact server.
  */
-export const nomadTarget: Target = {
+export const nomadRenderer: Renderer = {
   name: 'nomad',
   check: (plan) => containerProblems(plan, 'nomad'),
   render(plan, options) {
@@ -235,43 +236,28 @@ export const nomadTarget: Target = {
     const shaped = plan.network.shaping !== 'off';
     const file = `${plan.name}.nomad.hcl`;
     // Where the coordinator is, from Nomad's service catalogue, as environment variables.
-    const coordinatorLookup = `{{ range nomadService ${JSON.stringify(service)} }}TGC_COORDINATOR={{ .Address }}:{{ .Port }}\nSYNC_SERVICE_HOST={{ .Address }}\nSYNC_SERVICE_PORT={{ .Port }}\n{{ end }}`;
+    const coordinatorLookup =
+      `{{ range nomadService ${JSON.stringify(service)} }}TGC_COORDINATOR={{ .Address }}:{{ .Port }}\n` +
+      'SYNC_SERVICE_HOST={{ .Address }}\nSYNC_SERVICE_PORT={{ .Port }}\n{{ end }}';
     const text = JOB({
       header: generatedHeader(plan),
       plan: plan.name,
       file,
-      total: plan.totalInstances,
-      one: plan.totalInstances === 1,
-      groupCount: plan.groups.length,
-      oneGroup: plan.groups.length === 1,
-      shaping: shaped ? 'kernel (tc)' : 'off',
+      summary:
+        `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${plan.groups.length} task ` +
+        `group${plan.groups.length === 1 ? '' : 's'}, shaping ${shaped ? 'kernel (tc)' : 'off'}`,
       job,
       runId,
       port: COORDINATOR_PORT,
       service,
       shaped,
       runtimeImage: options.runtimeImage ?? plan.runtimeImage,
-      coordinatorArgs: [
-        'node',
-        'local/coordinator.mjs',
-        '--host',
-        '0.0.0.0',
-        '--port',
-        String(COORDINATOR_PORT),
-        '--instances',
-        String(plan.totalInstances),
-        '--groups',
-        plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
-        '--timeout',
-        `${plan.timeoutMs}ms`,
-        '--plan',
-        plan.name,
-        '--run-id',
+      coordinatorArgs: coordinatorCommand(plan, {
+        script: 'local/coordinator.mjs',
         runId,
-        ...(shaped ? ['--agents'] : []),
-        '--linger',
-        '30s',
-      ],
+        agents: shaped,
+        linger: '30s',
+      }),
       coordinator: options.runtime.coordinator,
       coordinatorDelims: delimiters(options.runtime.coordinator),
       agent: options.runtime.agent,

@@ -1,19 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { nomadSteps } from '../cluster-commands.js';
-import {
-  DriverEnvironmentError,
-  exec,
-  finishRun,
-  followCoordinator,
-  guarded,
-  sleep,
-  type DriverOptions,
-} from '../driver/follow-run.js';
+import { nomadSteps } from './steps.js';
+import { EnvironmentError } from '../driver/environment-error.js';
+import { exec, sleep } from '../driver/exec.js';
+import { finishRun, startBanner } from '../driver/finish-run.js';
+import { followCoordinator } from '../driver/follow-coordinator.js';
+import { guarded } from '../driver/guarded.js';
+import { loadRuntimeBundle } from '../runtime-bundle.js';
+import type { RunOptions } from '../target.js';
 import { writeOutput } from '../output-dir.js';
-import { nomadTarget } from './render.js';
-
-export type NomadRunOptions = DriverOptions;
+import { nomadRenderer } from './render.js';
 
 interface AllocInfo {
   readonly ID: string;
@@ -30,29 +26,27 @@ interface AllocInfo {
  * coordinator in Nomad's service catalogue, follow it, collect every allocation's instance
  * log and exit code, `nomad job stop -purge` (also on failure and Ctrl-C).
  */
-export async function runNomad(o: NomadRunOptions): Promise<number> {
+export async function runNomad(o: RunOptions): Promise<number> {
   const { plan, io } = o;
   const steps = nomadSteps(plan, o);
   const { job, file } = steps;
   const run = (argv: readonly string[]) => exec(argv[0]!, argv.slice(1));
   if ((await run(steps.version)).code !== 0)
-    throw new DriverEnvironmentError(
+    throw new EnvironmentError(
       'nomad does not run (nomad version failed): reinstall it (https://developer.hashicorp.com/nomad/install)',
     );
   const reach = await run(steps.status);
   if (reach.code !== 0)
-    throw new DriverEnvironmentError(
+    throw new EnvironmentError(
       `the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`,
     );
   const say = (line: string) => !o.json && io.stderr(line + '\n');
-  say(
-    `tgc: run ${o.runId} · plan ${plan.name} · ${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} · target nomad (job ${job}) · shaping ${plan.network.shaping === 'off' ? 'off' : 'kernel'}`,
-  );
+  startBanner(o, `nomad (job ${job})`, plan.network.shaping === 'off' ? 'off' : 'kernel');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   writeOutput(
     dirname(file),
-    nomadTarget.render(plan, {
-      runtime: o.runtime,
+    nomadRenderer.render(plan, {
+      runtime: loadRuntimeBundle(),
       runId: o.runId,
       ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
     }),
@@ -71,12 +65,12 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
     async ({ interrupted, stop }) => {
       const valid = await run(steps.validate);
       if (valid.code !== 0)
-        throw new DriverEnvironmentError(
+        throw new EnvironmentError(
           `nomad job validate refused the job:\n${valid.stderr.trim() || valid.stdout.trim()}`,
         );
       const ran = await run(steps.run);
       if (ran.code !== 0)
-        throw new DriverEnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
+        throw new EnvironmentError(`nomad job run failed:\n${ran.stderr.trim() || ran.stdout.trim()}`);
       submitted = true;
       const url = await coordinatorUrl(interrupted);
       if (!url) return await stop();
@@ -120,7 +114,7 @@ export async function runNomad(o: NomadRunOptions): Promise<number> {
       }
       await sleep(1000);
     }
-    throw new DriverEnvironmentError(
+    throw new EnvironmentError(
       `the coordinator never registered as service ${steps.service.at(-1)}; see nomad job status ${job}`,
     );
   }

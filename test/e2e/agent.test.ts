@@ -22,7 +22,8 @@ function exited(p: ChildProcess): Promise<number | null> {
 // interface by destination. Here: two namespaces joined by a veth pair; the coordinator in
 // namespace a on an address of its own, which must stay unshaped.
 test(
-  'container agent (kernel): agents exchange addresses on the coordinator, shape by destination, leave coordinator traffic alone, report ready and exit with the run',
+  'container agent (kernel): agents exchange addresses on the coordinator, shape by destination, leave ' +
+    'coordinator traffic alone, report ready and exit with the run',
   { skip },
   async (t) => {
     const lab = NetLab.forTest(t);
@@ -32,7 +33,9 @@ test(
 
     const { plan } = compileText(
       'p.toml',
-      'version = 1\nname = "p"\n[defaults]\nimage = "x"\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "5Mbit"\n[[network.links]]\nfrom = "b"\nto = "a"\nblocked = true\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n',
+      'version = 1\nname = "p"\n[defaults]\nimage = "x"\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = ' +
+        '"5Mbit"\n[[network.links]]\nfrom = "b"\nto = "a"\nblocked = true\n[[groups]]\nid = "a"\ninstances = ' +
+        '1\n[[groups]]\nid = "b"\ninstances = 1\n',
     );
     assert.ok(plan);
     const coordinator = spawn(

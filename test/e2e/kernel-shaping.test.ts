@@ -67,7 +67,8 @@ test(
     assert.ok(caps.htb && caps.u32 && caps.drop, JSON.stringify(caps.errors));
     const { plan } = compileText(
       'p.toml',
-      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "10ms"\n[[groups]]\nid = "a"\ninstances = 1\n',
+      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "10ms"\n[[groups]]\nid = ' +
+        '"a"\ninstances = 1\n',
     );
     const tcPlan = renderTc(planEgress(plan!, 'a'), { device: dev, addresses: new Map([['a', ['198.18.1.2']]]) });
     assert.equal(tcPlan.needsNetem, true);
@@ -86,7 +87,9 @@ test(
     const { lab, a, b, dev } = await vethLab(t);
     const { plan } = compileText(
       'p.toml',
-      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"\n[[network.links]]\nfrom = "a"\nto = "c"\nblocked = true\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n[[groups]]\nid = "c"\ninstances = 1\n',
+      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = ' +
+        '"10Mbit"\n[[network.links]]\nfrom = "a"\nto = "c"\nblocked = true\n[[groups]]\nid = "a"\ninstances = ' +
+        '1\n[[groups]]\nid = "b"\ninstances = 1\n[[groups]]\nid = "c"\ninstances = 1\n',
     );
     assert.ok(plan);
     const tcPlan = renderTc(planEgress(plan, 'a'), {
@@ -143,7 +146,9 @@ test(
     t.after(() => coordinator.close());
     const { plan } = compileText(
       'p.toml',
-      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n[run]\ntotal_instances = 2\n',
+      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = ' +
+        '"10Mbit"\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n[run]\ntotal_instances ' +
+        '= 2\n',
     );
     assert.ok(plan);
     const link = await AgentLink.open(`127.0.0.1:${port}`, 'a-0');
@@ -183,7 +188,8 @@ test(
     t.after(() => coordinator.close());
     const { plan } = compileText(
       'p.toml',
-      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "100ms"\n[[groups]]\nid = "a"\ninstances = 1\n',
+      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "100ms"\n[[groups]]\nid = ' +
+        '"a"\ninstances = 1\n',
     );
     const link = await AgentLink.open(`127.0.0.1:${port}`, 'a-0');
     t.after(() => link.close());

@@ -30,7 +30,8 @@ const ENGINES = [
 async function userspaceLab(t: TestContext, engine: WireEngine, network: string): Promise<UserspaceLab> {
   const { plan, diagnostics } = compileText(
     'plan.toml',
-    `version = 1\nname = "wire"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n`,
+    `version = 1\nname = "wire"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = ` +
+      `1\n[[groups]]\nid = "b"\ninstances = 1\n`,
   );
   assert.ok(plan, JSON.stringify(diagnostics.items));
   const lab = new NetLab();
@@ -137,7 +138,8 @@ for (const [engine, engineSkip] of ENGINES) {
     async (t) => {
       const { plan } = compileText(
         'plan.toml',
-        'version = 1\nname = "cfg"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "50ms"\n[[groups]]\nid = "a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n',
+        'version = 1\nname = "cfg"\n[defaults]\ncommand = ["x"]\n[network]\nlatency = "50ms"\n[[groups]]\nid = ' +
+          '"a"\ninstances = 1\n[[groups]]\nid = "b"\ninstances = 1\n',
       );
       assert.ok(plan);
       const coordinator = new Coordinator({ instances: 2, agents: true });

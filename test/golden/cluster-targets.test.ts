@@ -70,29 +70,35 @@ for (const target of ['k8s', 'nomad'] as const) {
     assert.equal(a.replace(/[0-9]+/g, '#'), b.replace(/[0-9]+/g, '#'));
   });
 
-  test(`${target}: build is refused with what to do instead; without the CLI on PATH, run exits 3 with the fix`, async () => {
-    const dir = tempDir(`tgc-${target}-build-`);
-    const plan = join(dir, 'plan.toml');
-    writeFileSync(plan, 'version = 1\nname = "b"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n');
-    const r = await runCli(['compile', plan, '--target', target, '-o', join(dir, 'out')]);
-    assert.equal(r.code, 2);
-    assert.match(
-      r.stderr,
-      /plan\.toml:6:9: error\[TARGET_UNSUPPORTED\]: group "a" sets build, which the .* target cannot do: build the image first/,
-    );
-    const run = spawnSync(
-      process.execPath,
-      [bin, 'run', join(repoRoot, 'examples/ping/plan.toml'), '--target', target],
-      { encoding: 'utf8', env: { PATH: '/nonexistent' } },
-    );
-    assert.equal(run.status, 3, run.stderr);
-    assert.match(
-      run.stderr,
-      target === 'k8s'
-        ? /drives kubectl, which is not on PATH: install it/
-        : /drives the nomad CLI, which is not on PATH: install it/,
-    );
-  });
+  test(
+    `${target}: build is refused with what to do instead; without the CLI ` + `on PATH, run exits 3 with the fix`,
+    async () => {
+      const dir = tempDir(`tgc-${target}-build-`);
+      const plan = join(dir, 'plan.toml');
+      writeFileSync(plan, 'version = 1\nname = "b"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n');
+      const r = await runCli(['compile', plan, '--target', target, '-o', join(dir, 'out')]);
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          'plan\\.toml:6:9: error\\[TARGET_UNSUPPORTED\\]: group "a" sets build, which the .* target cannot do: ' +
+            'build the image first',
+        ),
+      );
+      const run = spawnSync(
+        process.execPath,
+        [bin, 'run', join(repoRoot, 'examples/ping/plan.toml'), '--target', target],
+        { encoding: 'utf8', env: { PATH: '/nonexistent' } },
+      );
+      assert.equal(run.status, 3, run.stderr);
+      assert.match(
+        run.stderr,
+        target === 'k8s'
+          ? /drives kubectl, which is not on PATH: install it/
+          : /drives the nomad CLI, which is not on PATH: install it/,
+      );
+    },
+  );
 }
 
 test('k8s: every generated object validates against the Kubernetes OpenAPI schemas (kubernetes-models)', () => {
@@ -199,7 +205,10 @@ async function nomadJob(file: string): Promise<Record<string, any>> {
   return (await parseHcl(file, readFileSync(file, 'utf8'))) as Record<string, any>;
 }
 
-/** HCL template text as HashiCorp's parser hands it back (JSON syntax): `$${` and `%%{` are escapes for `${` and `%{`. */
+/**
+ * HCL template text as HashiCorp's parser hands it back (JSON syntax): `$${` and `%%{` are
+ * escapes for `${` and `%{`.
+ */
 function hclText(v: string): string {
   return v.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }
@@ -239,91 +248,102 @@ test('nomad: every generated job parses with the HCL2 parser, with the structure
   assert.equal(instance.template[0].env, true);
 });
 
-test('nomad: the escaping torture set parses back to exactly the original strings, and the runtime to its bytes', async () => {
-  const plan = compileFile(join(repoRoot, 'test/fixtures/targets/escape/plan.toml')).plan!;
-  const parsed = await nomadJob(join(repoRoot, 'test/fixtures/targets/escape/generated/nomad/escape.nomad.hcl'));
-  const group = parsed.job['tgc-escape'][0].group.echo[0];
-  const env = group.task.instance[0].env[0];
-  assert.equal(hclText(env.WEIRD), plan.groups[0]!.env.WEIRD);
-  assert.equal(hclText(env.BRACES), plan.groups[0]!.env.BRACES);
-  assert.deepEqual(JSON.parse(hclText(env.TGC_PARAMS)), plan.groups[0]!.params);
-  assert.deepEqual(group.task.instance[0].config[0].entrypoint, plan.groups[0]!.command);
-  // The embedded agent, under delimiters it does not contain, comes back byte for byte.
-  const { loadRuntimeBundle } = await import('../../targets/runtime-bundle.js');
-  const template = group.task.shaping[0].template.find(
-    (t: { destination: string }) => t.destination === 'local/agent.mjs',
-  );
-  assert.equal(hclText(template.data), loadRuntimeBundle().agent.replace(/\n?$/, '\n'));
-  assert.ok(!template.data.includes(template.left_delimiter));
-});
+test(
+  'nomad: the escaping torture set parses back to exactly the original ' + 'strings, and the runtime to its bytes',
+  async () => {
+    const plan = compileFile(join(repoRoot, 'test/fixtures/targets/escape/plan.toml')).plan!;
+    const parsed = await nomadJob(join(repoRoot, 'test/fixtures/targets/escape/generated/nomad/escape.nomad.hcl'));
+    const group = parsed.job['tgc-escape'][0].group.echo[0];
+    const env = group.task.instance[0].env[0];
+    assert.equal(hclText(env.WEIRD), plan.groups[0]!.env.WEIRD);
+    assert.equal(hclText(env.BRACES), plan.groups[0]!.env.BRACES);
+    assert.deepEqual(JSON.parse(hclText(env.TGC_PARAMS)), plan.groups[0]!.params);
+    assert.deepEqual(group.task.instance[0].config[0].entrypoint, plan.groups[0]!.command);
+    // The embedded agent, under delimiters it does not contain, comes back byte for byte.
+    const { loadRuntimeBundle } = await import('../../targets/runtime-bundle.js');
+    const template = group.task.shaping[0].template.find(
+      (t: { destination: string }) => t.destination === 'local/agent.mjs',
+    );
+    assert.equal(hclText(template.data), loadRuntimeBundle().agent.replace(/\n?$/, '\n'));
+    assert.ok(!template.data.includes(template.left_delimiter));
+  },
+);
 
-test('nomad: --dry-run prints the whole command sequence in order; without NOMAD_ADDR, exit 3 with the fix', async () => {
-  const r = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad', '--dry-run'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const order = [
-    'nomad version',
-    'nomad status',
-    '--target nomad -o',
-    'nomad job validate',
-    'nomad job run -detach',
-    'nomad service info -json tgc-ping-coordinator',
-    'GET http://',
-    'nomad job allocs -json tgc-ping',
-    'nomad alloc logs',
-    'nomad job stop -purge tgc-ping',
-  ];
-  const lines = r.stdout.trim().split('\n');
-  let at = 0;
-  for (const step of order) {
-    const i = lines.findIndex((l, j) => j >= at && l.includes(step));
-    assert.ok(i >= 0, `${step} missing or out of order in:\n${r.stdout}`);
-    at = i + 1;
-  }
-  const dir = tempDir('tgc-fake-nomad-');
-  writeFileSync(join(dir, 'nomad'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-  const noAddr = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: { PATH: `${dir}:/usr/bin:/bin` },
-  });
-  assert.equal(noAddr.status, 3);
-  assert.match(noAddr.stderr, /NOMAD_ADDR is not set: export NOMAD_ADDR=/);
-});
+test(
+  'nomad: --dry-run prints the whole command sequence in order; without ' + 'NOMAD_ADDR, exit 3 with the fix',
+  async () => {
+    const r = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad', '--dry-run'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const order = [
+      'nomad version',
+      'nomad status',
+      '--target nomad -o',
+      'nomad job validate',
+      'nomad job run -detach',
+      'nomad service info -json tgc-ping-coordinator',
+      'GET http://',
+      'nomad job allocs -json tgc-ping',
+      'nomad alloc logs',
+      'nomad job stop -purge tgc-ping',
+    ];
+    const lines = r.stdout.trim().split('\n');
+    let at = 0;
+    for (const step of order) {
+      const i = lines.findIndex((l, j) => j >= at && l.includes(step));
+      assert.ok(i >= 0, `${step} missing or out of order in:\n${r.stdout}`);
+      at = i + 1;
+    }
+    const dir = tempDir('tgc-fake-nomad-');
+    writeFileSync(join(dir, 'nomad'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const noAddr = spawnSync(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'nomad'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+    });
+    assert.equal(noAddr.status, 3);
+    assert.match(noAddr.stderr, /NOMAD_ADDR is not set: export NOMAD_ADDR=/);
+  },
+);
 
-test('--image replaces instance images from the command line: for every group, or GROUP=IMAGE for one; a build becomes the image', async () => {
-  const dir = tempDir('tgc-image-');
-  const plan = join(dir, 'plan.toml');
-  writeFileSync(
-    plan,
-    'version = 1\nname = "i"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n[[groups]]\nid = "b"\ninstances = 1\nimage = "b:1"\n',
-  );
-  const r = await runCli([
-    'compile',
-    plan,
-    '--target',
-    'k8s',
-    '-o',
-    join(dir, 'out'),
-    '--image',
-    'all:2',
-    '--image',
-    'b=only-b:3',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const images = k8sDocs(join(dir, 'out', 'tgc.yaml'))
-    .filter((d) => d.metadata.labels['tgc.dev/group'])
-    .map((d) => [d.metadata.labels['tgc.dev/group'], d.spec.template.spec.containers[0].image]);
-  assert.deepEqual(images, [
-    ['a', 'all:2'],
-    ['b', 'only-b:3'],
-  ]);
-  const unknown = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'x'), '--image', 'c=x:1']);
-  assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /--image c=x:1: the plan has no group "c" \(groups: a, b\)/);
-  const local = await runCli(['run', plan, '--image', 'x:1', '--dry-run']);
-  assert.equal(local.code, 2);
-  assert.match(local.stderr, /--image is for the container targets/);
-});
+test(
+  '--image replaces instance images from the command line: for every group, or ' +
+    'GROUP=IMAGE for one; a build becomes the image',
+  async () => {
+    const dir = tempDir('tgc-image-');
+    const plan = join(dir, 'plan.toml');
+    writeFileSync(
+      plan,
+      'version = 1\nname = "i"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n[[groups]]\nid = ' +
+        '"b"\ninstances = 1\nimage = "b:1"\n',
+    );
+    const r = await runCli([
+      'compile',
+      plan,
+      '--target',
+      'k8s',
+      '-o',
+      join(dir, 'out'),
+      '--image',
+      'all:2',
+      '--image',
+      'b=only-b:3',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const images = k8sDocs(join(dir, 'out', 'tgc.yaml'))
+      .filter((d) => d.metadata.labels['tgc.dev/group'])
+      .map((d) => [d.metadata.labels['tgc.dev/group'], d.spec.template.spec.containers[0].image]);
+    assert.deepEqual(images, [
+      ['a', 'all:2'],
+      ['b', 'only-b:3'],
+    ]);
+    const unknown = await runCli(['compile', plan, '--target', 'k8s', '-o', join(dir, 'x'), '--image', 'c=x:1']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--image c=x:1: the plan has no group "c" \(groups: a, b\)/);
+    const local = await runCli(['run', plan, '--image', 'x:1', '--dry-run']);
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /--image is for the container targets/);
+  },
+);

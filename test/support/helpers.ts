@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import { main, type CliIo } from '../../cli/main.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,4 +93,17 @@ export function results(out: string): Record<string, any> {
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, any>;
   assert.ok(validateResults(r), JSON.stringify(validateResults.errors));
   return r;
+}
+
+/**
+ * Checks a run's junit.xml against docs/junit.xsd with libxml2's xmllint, as a subtest of `t`:
+ * where xmllint is missing that subtest is skipped, saying so, and the rest of `t` still runs.
+ */
+export async function checkJunitSchema(t: TestContext, file: string): Promise<void> {
+  const missing = spawnSync('xmllint', ['--version']).error
+    ? 'needs xmllint on PATH (apt-get install libxml2-utils; CI installs it)'
+    : false;
+  await t.test('junit.xml is valid against docs/junit.xsd (xmllint)', { skip: missing }, () => {
+    execFileSync('xmllint', ['--noout', '--schema', join(repoRoot, 'docs/junit.xsd'), file], { stdio: 'pipe' });
+  });
 }

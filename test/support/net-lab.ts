@@ -13,11 +13,11 @@ let labs = 0;
 /** Why network tests cannot run here, or undefined when they can (root, ip, tc, TUN, socat). */
 export function netSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces (CI runs as root)';
-  for (const tool of ['ip', 'tc', 'socat', 'ping', 'xmllint']) {
+  for (const tool of ['ip', 'tc', 'socat', 'ping']) {
     try {
       execFileSync('which', [tool], { stdio: 'ignore' });
     } catch {
-      return `needs ${tool} on PATH (apt-get install iproute2 socat iputils-ping libxml2-utils)`;
+      return `needs ${tool} on PATH (apt-get install iproute2 socat iputils-ping)`;
     }
   }
   if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
@@ -43,7 +43,7 @@ export class NetLab {
     });
     return lab;
   }
-  private readonly procs: ChildProcess[] = [];
+  private readonly procs: Pick<ChildProcess, 'exitCode' | 'signalCode' | 'kill' | 'once' | 'pid'>[] = [];
 
   async netns(label: string): Promise<string> {
     const name = `${this.prefix}${label}`;
@@ -53,7 +53,10 @@ export class NetLab {
     return name;
   }
 
-  /** A veth pair between two of the lab's namespaces, up, with these addresses (CIDR) on each end; resolves to the two device names. */
+  /**
+   * A veth pair between two of the lab's namespaces, up, with these addresses (CIDR) on each
+   * end; resolves to the two device names.
+   */
   async veth(
     a: string,
     b: string,
@@ -124,7 +127,7 @@ export class NetLab {
     return [...stdout.matchAll(/time=([0-9.]+) ms/g)].map((m) => Number(m[1]));
   }
 
-  track(proc: ChildProcess): void {
+  track(proc: Pick<ChildProcess, 'exitCode' | 'signalCode' | 'kill' | 'once' | 'pid'>): void {
     this.procs.push(proc);
   }
 

@@ -280,45 +280,48 @@ test('HTTP on the same port: /healthz, /status, /results (409 until the end), /m
   await Promise.all([a.close(), b.close()]);
 });
 
-test('network: waitReady waits for the agent; configure is relayed to it and releases the callback state', async (t) => {
-  const { c, port, address } = await start(t, { instances: 2, agents: true });
-  // A test double of the shaping agent, speaking the real protocol.
-  const agent = await RawClient.open(port);
-  await agent.request({ type: 'register', role: 'agent', instance: 'a-0' });
-  const [inst, other] = await Promise.all([sdk(address, 'a', 'a-0'), sdk(address, 'a', 'a-1')]);
-  let ready = false;
-  const waiting = inst.network.waitReady().then(() => (ready = true));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(ready, false, 'not ready before the agent says so');
-  await agent.request({ type: 'network_ready' });
-  await waiting;
-  const readyCount = JSON.parse((await http(port, '/status')).body).states['network-ready'];
-  assert.equal(readyCount, 1);
+test(
+  'network: waitReady waits for the agent; configure is relayed to it ' + 'and releases the callback state',
+  async (t) => {
+    const { c, port, address } = await start(t, { instances: 2, agents: true });
+    // A test double of the shaping agent, speaking the real protocol.
+    const agent = await RawClient.open(port);
+    await agent.request({ type: 'register', role: 'agent', instance: 'a-0' });
+    const [inst, other] = await Promise.all([sdk(address, 'a', 'a-0'), sdk(address, 'a', 'a-1')]);
+    let ready = false;
+    const waiting = inst.network.waitReady().then(() => (ready = true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ready, false, 'not ready before the agent says so');
+    await agent.request({ type: 'network_ready' });
+    await waiting;
+    const readyCount = JSON.parse((await http(port, '/status')).body).states['network-ready'];
+    assert.equal(readyCount, 1);
 
-  // configure → forwarded to the agent → applied → the instance's request resolves.
-  const otherWaits = other.sync.barrier('shaped', 1);
-  const configured = inst.network.configure({ latency: '100ms', loss: '1%' }, { callbackState: 'shaped' });
-  const forwarded = await agent.waitFor((f) => f.event === 'configure');
-  assert.deepEqual(forwarded.shape, { latency: '100ms', loss: '1%' });
-  assert.equal(forwarded.instance, 'a-0');
-  agent.send({ type: 'configured', ref: forwarded.ref, id: 1 });
-  await configured;
-  await otherWaits;
+    // configure → forwarded to the agent → applied → the instance's request resolves.
+    const otherWaits = other.sync.barrier('shaped', 1);
+    const configured = inst.network.configure({ latency: '100ms', loss: '1%' }, { callbackState: 'shaped' });
+    const forwarded = await agent.waitFor((f) => f.event === 'configure');
+    assert.deepEqual(forwarded.shape, { latency: '100ms', loss: '1%' });
+    assert.equal(forwarded.instance, 'a-0');
+    agent.send({ type: 'configured', ref: forwarded.ref, id: 1 });
+    await configured;
+    await otherWaits;
 
-  // The agent can refuse; the instance gets its reason.
-  const refused = inst.network.configure({ latency: 'soon' });
-  const second = await agent.waitFor((f) => f.event === 'configure' && f.ref !== forwarded.ref);
-  agent.send({ type: 'configured', ref: second.ref, error: 'latency "soon" is not a duration' });
-  await assert.rejects(refused, { code: 'configure_failed', message: /not a duration/ });
+    // The agent can refuse; the instance gets its reason.
+    const refused = inst.network.configure({ latency: 'soon' });
+    const second = await agent.waitFor((f) => f.event === 'configure' && f.ref !== forwarded.ref);
+    agent.send({ type: 'configured', ref: second.ref, error: 'latency "soon" is not a duration' });
+    await assert.rejects(refused, { code: 'configure_failed', message: /not a duration/ });
 
-  // No agent for a-1: configure fails at once.
-  await assert.rejects(other.network.configure({ latency: '1ms' }), { code: 'no_agent' });
-  await inst.success();
-  await other.success();
-  assert.equal((await c.ended).outcome, 'success');
-  agent.close();
-  await Promise.all([inst.close(), other.close()]);
-});
+    // No agent for a-1: configure fails at once.
+    await assert.rejects(other.network.configure({ latency: '1ms' }), { code: 'no_agent' });
+    await inst.success();
+    await other.success();
+    assert.equal((await c.ended).outcome, 'success');
+    agent.close();
+    await Promise.all([inst.close(), other.close()]);
+  },
+);
 
 test('without agents, waitReady resolves at once', async (t) => {
   const { address } = await start(t, { instances: 1 });

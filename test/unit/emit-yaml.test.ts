@@ -61,26 +61,29 @@ const PIECES = [
   '...',
 ];
 
-test('emitYaml: 20,000 random documents of tricky strings, numbers, booleans, lists and maps parse back identical', () => {
-  const random = prng(20261125);
-  const n = (k: number) => Math.floor(random() * k);
-  const str = () => Array.from({ length: n(6) }, () => PIECES[n(PIECES.length)]).join('');
-  const value = (depth: number): unknown => {
-    const kind = n(depth > 2 ? 3 : 6);
-    if (kind === 0) return str();
-    if (kind === 1) return n(100000) - 50000;
-    if (kind === 2) return n(2) === 0;
-    if (kind === 3) return Array.from({ length: n(4) }, () => value(depth + 1));
-    const o: Record<string, unknown> = {};
-    for (let i = 0; i < n(4); i++) o[str() || 'k'] = value(depth + 1);
-    return o;
-  };
-  for (let i = 0; i < 20000; i++) {
-    const doc = { root: value(0) };
-    const text = emitYaml(doc);
-    assert.deepEqual(parse(text), doc, text);
-  }
-});
+test(
+  'emitYaml: 20,000 random documents of tricky strings, numbers, booleans, ' + 'lists and maps parse back identical',
+  () => {
+    const random = prng(20261125);
+    const n = (k: number) => Math.floor(random() * k);
+    const str = () => Array.from({ length: n(6) }, () => PIECES[n(PIECES.length)]).join('');
+    const value = (depth: number): unknown => {
+      const kind = n(depth > 2 ? 3 : 6);
+      if (kind === 0) return str();
+      if (kind === 1) return n(100000) - 50000;
+      if (kind === 2) return n(2) === 0;
+      if (kind === 3) return Array.from({ length: n(4) }, () => value(depth + 1));
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n(4); i++) o[str() || 'k'] = value(depth + 1);
+      return o;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const doc = { root: value(0) };
+      const text = emitYaml(doc);
+      assert.deepEqual(parse(text), doc, text);
+    }
+  },
+);
 
 test('emitYaml: the house style: block collections, plain strings where unambiguous, | for multi-line text', () => {
   assert.equal(
@@ -92,6 +95,7 @@ test('emitYaml: the house style: block collections, plain strings where unambigu
       list: [{ name: 'A', value: 'a: b' }, 'plain'],
       empty: [],
     }),
-    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {}\ndata:\n  a.mjs: |\n    line 1\n    line 2\n  port: "5050"\nlist:\n  - name: A\n    value: "a: b"\n  - plain\nempty: []\n',
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {}\ndata:\n  a.mjs: |\n    line 1\n    line ' +
+      '2\n  port: "5050"\nlist:\n  - name: A\n    value: "a: b"\n  - plain\nempty: []\n',
   );
 });

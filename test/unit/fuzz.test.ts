@@ -156,7 +156,8 @@ test(`${MUTANTS} mutated plans: validate exits 0 or 2, no exception, no stack tr
     kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
     const r = await runCli(['validate', '-', '--format', m.seed.format], m.input);
     const context = () =>
-      `mutant ${i} (${m.kind}, ${m.seed.format}):\n${Buffer.from(m.input).toString('utf8').slice(0, 2000)}\n--- stderr:\n${r.stderr}`;
+      `mutant ${i} (${m.kind}, ${m.seed.format}):\n${Buffer.from(m.input).toString('utf8').slice(0, 2000)}\n--- ` +
+      `stderr:\n${r.stderr}`;
     assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}: ${context()}`);
     assert.doesNotMatch(r.stderr + r.stdout, STACK, context());
     assert.doesNotMatch(r.stderr, /internal error/, context());

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { resolveCounts } from '../../compiler/instance-counts.js';
 import { linkLayers } from '../../model/link-layers.js';
 import { suggest } from '../../compiler/suggest.js';
-import { parseCidr, parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from '../../model/units.js';
+import { parseCpu, parseDuration, parseMemory, parsePercent, parseRate } from '../../model/units.js';
+import { parseCidr } from '../../model/ipv4.js';
 
 test('durations', () => {
   const cases: [string, number | undefined][] = [

@@ -1,10 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { ipBatch } from '../ip-batch.js';
-
-const run = promisify(execFile);
+import { execa } from 'execa';
+import { deviceAppears } from '../../runtime/shaping/device-appears.js';
+import { execOrThrow } from '../driver/exec.js';
+import { ipBatch } from './ip-batch.js';
 
 export interface TunBridgeOptions {
   /** The network namespace the instance lives in (`ip netns` name). */
@@ -23,7 +22,7 @@ export interface TunBridgeOptions {
 export interface TunBridge {
   /** The loopback UDP port the bridge sends from and receives on. */
   readonly port: number;
-  readonly process: ChildProcess;
+  readonly process: Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>;
   close(): Promise<void>;
 }
 
@@ -40,29 +39,6 @@ export function freeUdpPort(): Promise<number> {
 }
 
 /**
- * Resolves once `device` shows up in sysfs, where it appears as soon as socat (`proc`) has
- * created it — no process to spawn per look; rejects, saying why, when socat exits first or
- * `timeoutMs` passes. `stderr` is what socat said so far.
- */
-export async function deviceAppears(
-  device: string,
-  proc: ChildProcess,
-  timeoutMs: number,
-  stderr: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(`/sys/class/net/${device}`)) {
-    if (proc.exitCode !== null)
-      throw new Error(`socat exited before the TUN device ${device} appeared: ${stderr() || `code ${proc.exitCode}`}`);
-    if (Date.now() > deadline)
-      throw new Error(
-        `the TUN device ${device} did not appear within ${timeoutMs / 1000} s${stderr() ? `: ${stderr()}` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/**
  * Gives an instance its data interface: socat, in this (the host's) namespace, creates a TUN
  * device and carries its packets as UDP datagrams to and from the wire; the device is then
  * moved into the instance's namespace and given its address. The descriptor socat holds keeps
@@ -71,7 +47,7 @@ export async function deviceAppears(
 export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
   if (options.device.length > 15) throw new Error(`TUN device name ${options.device} is longer than 15 characters`);
   const port = await freeUdpPort();
-  const proc = spawn(
+  const proc = execa(
     options.socat ?? 'socat',
     [
       '-b',
@@ -79,10 +55,10 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
       `TUN,tun-name=${options.device},iff-no-pi,tun-type=tun`,
       `UDP:127.0.0.1:${options.wirePort},bind=127.0.0.1:${port}`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdin: 'ignore', stdout: 'ignore', buffer: false, reject: false },
   );
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const close = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -92,7 +68,7 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
   };
   try {
     await deviceAppears(options.device, proc, 5000, () => stderr.trim());
-    await run('ip', ['link', 'set', 'dev', options.device, 'netns', options.netns]);
+    await execOrThrow('ip', ['link', 'set', 'dev', options.device, 'netns', options.netns]);
     await ipBatch(
       [`addr add ${options.ip}/${options.prefix} dev ${options.device}`, `link set dev ${options.device} up`],
       options.netns,

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { EXIT } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { loadPlan, printDiagnostics, type PlanOptions } from '../load-plan.js';
+import { formatOption, PLAN_ARGUMENT } from './format-option.js';
+
+/** `tgc validate`: every problem, sorted; `file: ok (…)` when there is none. */
+export function validateCommand(program: Command, io: CliIo, done: (code: number) => void): Command {
+  return program
+    .command('validate')
+    .description('parse and check a plan; print every problem as file:line:col: error[CODE]: message')
+    .argument(...PLAN_ARGUMENT)
+    .addOption(formatOption())
+    .option('--json', 'print the diagnostics as JSON on stdout')
+    .action((file: string, opts: PlanOptions) => {
+      const result = loadPlan(file, opts, io);
+      if (!result) return done(EXIT.invalid);
+      const code = printDiagnostics(result, opts, io);
+      done(code);
+      if (code !== EXIT.ok) return;
+      const plan = result.plan!;
+      if (opts.json) {
+        io.stdout(JSON.stringify({ ok: true, diagnostics: result.diagnostics.items }, null, 2) + '\n');
+        return;
+      }
+      const groups = `${plan.groups.length} group${plan.groups.length === 1 ? '' : 's'}`;
+      const instances = `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}`;
+      io.stdout(`${file === '-' ? '<stdin>' : file}: ok (${groups}, ${instances})\n`);
+    });
+}

@@ -1,0 +1,61 @@
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics.js';
+import { compileFile, compileText, type CompileResult } from '../compiler/pipeline.js';
+import { MAX_PLAN_BYTES, type Format } from '../compiler/read-plan.js';
+import type { Plan } from '../schema/ir.js';
+import { overrideImages } from '../targets/image-overrides.js';
+import { EXIT } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+export interface PlanOptions {
+  format?: Format;
+  json?: boolean;
+}
+
+/** The pipeline over a plan file, or standard input for `-` (which needs --format). */
+export function loadPlan(file: string, opts: PlanOptions, io: CliIo): CompileResult | undefined {
+  if (file !== '-') return compileFile(file, opts.format);
+  if (!opts.format) {
+    io.stderr('tgc: reading a plan from stdin (-) needs --format toml or --format yaml\n');
+    return undefined;
+  }
+  return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format);
+}
+
+/** The plan with `--image` overrides applied, or undefined after saying why not. */
+export function withImages(plan: Plan, specs: readonly string[], target: string, io: CliIo): Plan | undefined {
+  if (specs.length > 0 && target === 'local') {
+    io.stderr('tgc: --image is for the container targets (compose, k8s, nomad); the local target runs command\n');
+    return undefined;
+  }
+  const out = overrideImages(plan, specs);
+  if ('error' in out) {
+    io.stderr(`tgc: ${out.error}\n`);
+    return undefined;
+  }
+  return out;
+}
+
+/** Prints the diagnostics; returns 2 when any is an error, else 0. */
+export function printDiagnostics(result: CompileResult, opts: PlanOptions, io: CliIo): number {
+  const sorted: Diagnostic[] = sortDiagnostics(result.diagnostics.items);
+  const errors = sorted.filter((d) => d.severity === 'error').length;
+  if (opts.json) {
+    if (errors > 0) io.stdout(JSON.stringify({ ok: false, diagnostics: sorted }, null, 2) + '\n');
+  } else if (sorted.length > 0) {
+    const text = sorted.map((d) => formatDiagnostic(d, result.source, { color: io.color })).join('\n\n');
+    const warnings = sorted.length - errors;
+    const summary = [
+      errors && `${errors} error${errors === 1 ? '' : 's'}`,
+      warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    io.stderr(`${text}\n\n${summary}\n`);
+  }
+  return errors > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+/** Commander's accumulator for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../schema/ir.js';
+import { EnvironmentError } from '../targets/driver/environment-error.js';
+import { TARGETS } from '../targets/registry.js';
+import type { RunOptions, TargetName } from '../targets/target.js';
+import { EXIT } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+export interface RunCommandOptions {
+  readonly target: string;
+  readonly dryRun?: boolean;
+  readonly out?: string;
+  readonly json?: boolean;
+  /** false with --no-shaping: plain processes on loopback, no namespaces, no root, no shaping. */
+  readonly shaping?: boolean;
+  readonly version: string;
+  /** The plan file as given (for headers and messages). */
+  readonly planFile: string;
+  readonly runtimeImage?: string;
+  readonly namespace?: string;
+  readonly context?: string;
+}
+
+/** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * `tgc run`, the same for every target: what the target cannot express (exit 2), the run id and
+ * directory, `--dry-run` (the target's steps), its environment (exit 3), then its driver.
+ * Resolves to the exit code.
+ */
+export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
+  const target = await TARGETS[o.target as TargetName]();
+  const problems = target.check(plan);
+  if (problems.length > 0) {
+    for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
+    return EXIT.invalid;
+  }
+  const runId = newRunId();
+  const cwd = io.cwd ?? '.';
+  const outDir = o.out ?? join(cwd, '.tgc', 'runs', runId);
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
+    io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
+    return EXIT.invalid;
+  }
+  const options: RunOptions = {
+    plan,
+    planFile: o.planFile,
+    version: o.version,
+    runId,
+    outDir,
+    cwd,
+    env: io.env ?? {},
+    isRoot: io.isRoot === true,
+    json: o.json === true,
+    io: { stdout: io.stdout, stderr: io.stderr, tty: io.tty === true && o.json !== true },
+    signal: io.signal ?? new AbortController().signal,
+    loopback: o.shaping === false,
+    ...(o.runtimeImage !== undefined && { runtimeImage: o.runtimeImage }),
+    ...(o.namespace !== undefined && { namespace: o.namespace }),
+    ...(o.context !== undefined && { context: o.context }),
+  };
+  if (o.dryRun) {
+    io.stdout(target.steps(options).join('\n') + '\n');
+    return EXIT.ok;
+  }
+  const missing = target.environment(options);
+  if (missing) {
+    io.stderr(`tgc: ${missing}\n`);
+    return EXIT.environment;
+  }
+  try {
+    return await target.run(options);
+  } catch (err) {
+    // Nothing ran to its end: leave no run directory behind (it did not exist, or was empty, before).
+    if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
+    if (err instanceof EnvironmentError) {
+      io.stderr(`tgc: ${err.message}\n`);
+      return EXIT.environment;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import type { ShapingPlan } from '../../model/egress-plan.js';
+
+export interface AgentIo {
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
+  readonly terminated: Promise<void>;
+}
+
+/** An endpoint of the wire in a container deployment: an instance's TUN bridge by host name. */
+export interface WireSite {
+  readonly name: string;
+  readonly group: string;
+  readonly ip: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What TGC_SHAPING holds: the plan's shapes, and what the target knows of addresses. */
+export interface AgentShaping extends ShapingPlan {
+  /** Data addresses per group, where the target assigns them (compose); else the agents exchange them. */
+  readonly addresses?: Readonly<Record<string, readonly string[]>>;
+  /** wire: the TUN bridges. */
+  readonly endpoints?: readonly WireSite[];
+}
+
+/** The coordinator topic on which kernel agents exchange data addresses when no target assigned them. */
+export const ADDRESS_TOPIC = 'tgc:data-addresses';
+
+/** The agent's parsed command-line options. */
+export type AgentValues = Readonly<Record<string, string | boolean | undefined>>;
+
+export function need(io: AgentIo, name: string): string {
+  const v = io.env[name];
+  if (!v) throw new Error(`${name} is not set (tgc sets it in every generated deployment)`);
+  return v;
+}
+
+export function shaping(io: AgentIo, file: string | boolean | undefined): AgentShaping {
+  const where = typeof file === 'string' ? file : 'TGC_SHAPING';
+  try {
+    return JSON.parse(typeof file === 'string' ? readFileSync(file, 'utf8') : need(io, 'TGC_SHAPING')) as AgentShaping;
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves a host name to IPv4, retrying while it does not exist yet (a container still starting). */
+export async function resolveHost(host: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await lookup(host, { family: 4 })).address;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`cannot resolve ${host}: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

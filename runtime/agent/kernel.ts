@@ -1,0 +1,84 @@
+import { writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { planEgress } from '../../model/egress-plan.js';
+import { parseCidr, parseIpv4 } from '../../model/ipv4.js';
+import { tcRunner } from '../shaping/kernel-backend.js';
+import { startKernelShaping } from '../shaping/kernel-shaping.js';
+import { AgentLink } from './agent-link.js';
+import { ADDRESS_TOPIC, need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
+
+/**
+ * The data interface: the one with an address in the data subnet, else the first non-loopback
+ * IPv4 one (a pod's eth0).
+ */
+export function dataInterface(
+  subnet: string | undefined,
+  interfaces = networkInterfaces(),
+): { device: string; ip: string } | undefined {
+  const cidr = subnet ? parseCidr(subnet) : undefined;
+  const v4 = Object.entries(interfaces).flatMap(([device, list]) =>
+    (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => ({ device, ip: a.address })),
+  );
+  if (cidr && !('error' in cidr)) {
+    const mask = cidr.prefix === 0 ? 0 : (~0 << (32 - cidr.prefix)) >>> 0;
+    const inSubnet = v4.find((a) => (parseIpv4(a.ip)! & mask) >>> 0 === (cidr.address & mask) >>> 0);
+    if (inSubnet) return inSubnet;
+  }
+  return v4[0];
+}
+
+/** `kernel`: shapes this namespace's data interface with tc; exits when the run ends. */
+export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<number> {
+  const spec = shaping(io, values.shaping);
+  const instance = need(io, 'TGC_INSTANCE');
+  const group = need(io, 'TGC_GROUP');
+  // An interface is listed once it is up and has carrier, which can lag its creation by a second.
+  let data = dataInterface(io.env.TGC_DATA_SUBNET);
+  for (
+    const deadline = Date.now() + 30_000;
+    !data && Date.now() < deadline;
+    data = dataInterface(io.env.TGC_DATA_SUBNET)
+  )
+    await new Promise((r) => setTimeout(r, 200));
+  if (!data)
+    throw new Error(
+      `no IPv4 interface to shape (up, with carrier` +
+        `${io.env.TGC_DATA_SUBNET ? `, in ${io.env.TGC_DATA_SUBNET}` : ''}) within 30 s`,
+    );
+  const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, 10 * 60_000);
+  const stopped = new Promise<void>((resolve) => link.onStop(resolve));
+  let addresses: Map<string, readonly string[]>;
+  if (spec.addresses) {
+    addresses = new Map(Object.entries(spec.addresses));
+  } else {
+    // Pod and allocation addresses are known only once they run: every agent publishes its
+    // own and, when its egress tells groups apart, waits for everyone's.
+    const total = spec.groups.reduce((n, g) => n + g.instances, 0);
+    const seen = new Map<string, string>();
+    const all = new Promise<void>((resolve) => {
+      void link.subscribe(ADDRESS_TOPIC, (payload) => {
+        const p = payload as { instance?: unknown; group?: unknown; ip?: unknown };
+        if (typeof p.instance === 'string' && typeof p.ip === 'string' && typeof p.group === 'string')
+          seen.set(p.instance, `${p.group}\0${p.ip}`);
+        if (seen.size >= total) resolve();
+      });
+    });
+    await link.publish(ADDRESS_TOPIC, { instance, group, ip: data.ip });
+    if (planEgress(spec, group).classes.length > 0) {
+      io.stderr(`tgc agent: ${instance} waiting for the data addresses of ${total} instances\n`);
+      if ((await Promise.race([all.then(() => 'all' as const), stopped.then(() => 'stopped' as const)])) === 'stopped')
+        return 0;
+    }
+    addresses = new Map();
+    for (const v of seen.values()) {
+      const [g, ip] = v.split('\0') as [string, string];
+      addresses.set(g, [...(addresses.get(g) ?? []), ip]);
+    }
+  }
+  await startKernelShaping({ plan: spec, instance, group, device: data.device, tc: tcRunner(), addresses, link });
+  if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], 'ready\n');
+  io.stderr(`tgc agent: ${instance}: ${data.device} (${data.ip}) shaped\n`);
+  await Promise.race([stopped, io.terminated]);
+  link.close();
+  return 0;
+}

@@ -1,0 +1,251 @@
+import type { Identity, Request } from '../../protocol/messages.js';
+import { addSample } from './aggregate.js';
+import type { Connections } from './connections.js';
+import type { Conn } from './types.js';
+import type { RunState } from './run-state.js';
+
+const MAX_MESSAGES_PER_INSTANCE = 1000;
+const MAX_MESSAGE_CHARS = 4096;
+const NAME_LIMIT = 256;
+
+/** What a handler is given: the run, the connections, the client and its request (fields unchecked). */
+interface Ctx {
+  readonly run: RunState;
+  readonly net: Connections;
+  readonly conn: Conn;
+  readonly id: number | undefined;
+  readonly msg: Record<string, unknown>;
+  /** The field as a non-empty string of at most `max` characters, else undefined. */
+  str(key: string, max?: number): string | undefined;
+  /** Answers `bad_request` with `what`. */
+  bad(what: string): void;
+}
+
+type Handler = (c: Ctx) => void;
+
+/** One handler per request type of the protocol (`Request` in protocol/messages.ts), after registration. */
+const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, Handler>> = {
+  signal(c) {
+    const state = c.str('state');
+    if (!state) return c.bad('"state" must be a non-empty string');
+    c.net.replyCount(c.conn, c.id, c.run.signal(state));
+  },
+  barrier(c) {
+    const state = c.str('state');
+    const target = c.msg.target;
+    if (!state || !Number.isSafeInteger(target))
+      return c.bad('"state" must be a non-empty string and "target" an integer');
+    const entry = c.run.state(state);
+    if (entry.count >= (target as number)) return c.net.replyCount(c.conn, c.id, entry.count);
+    const list = entry.waiters.get(target as number) ?? [];
+    list.push({ conn: c.conn, id: c.id });
+    entry.waiters.set(target as number, list);
+  },
+  publish(c) {
+    const topic = c.str('topic');
+    if (!topic || !('payload' in c.msg)) return c.bad('"topic" must be a non-empty string and "payload" present');
+    c.net.reply(c.conn, c.id, { seq: c.run.publish(topic, c.msg.payload) });
+  },
+  subscribe(c) {
+    const topic = c.str('topic');
+    const from = c.msg.from === undefined ? 1 : c.msg.from;
+    if (!topic || !Number.isSafeInteger(from) || (from as number) < 1)
+      return c.bad('"topic" must be a non-empty string and "from" an integer ≥ 1');
+    const t = c.run.topic(topic);
+    c.net.reply(c.conn, c.id, { seq: t.lines.length });
+    c.conn.cursors.set(topic, Math.min(from as number, c.conn.cursors.get(topic) ?? Infinity));
+    t.subscribers.add(c.conn);
+    c.run.deliver(c.conn, topic, t);
+  },
+  unsubscribe(c) {
+    const topic = c.str('topic');
+    if (!topic) return c.bad('"topic" must be a non-empty string');
+    c.conn.cursors.delete(topic);
+    c.run.topics.get(topic)?.subscribers.delete(c.conn);
+    c.net.reply(c.conn, c.id, {});
+  },
+  record(c) {
+    const name = c.str('name');
+    const value = c.msg.value;
+    const unit = c.msg.unit === undefined ? '' : c.msg.unit;
+    if (!name || typeof value !== 'number' || !Number.isFinite(value) || typeof unit !== 'string')
+      return c.bad('"name" must be a string, "value" a finite number, "unit" a string');
+    const inst = c.conn.instance;
+    if (!inst) return c.bad('only instances record metrics');
+    addSample(inst.metrics, name, value, unit);
+    let group = c.run.groupMetrics.get(inst.group);
+    if (!group) c.run.groupMetrics.set(inst.group, (group = new Map()));
+    addSample(group, name, value, unit);
+    c.net.reply(c.conn, c.id, {});
+  },
+  message(c) {
+    if (typeof c.msg.text !== 'string') return c.bad('"text" must be a string');
+    const inst = c.conn.instance;
+    if (inst && inst.messages.length < MAX_MESSAGES_PER_INSTANCE) {
+      inst.messages.push(c.msg.text.slice(0, MAX_MESSAGE_CHARS));
+    }
+    c.net.reply(c.conn, c.id, {});
+  },
+  outcome(c) {
+    const inst = c.conn.instance;
+    const status = c.msg.status;
+    if (!inst) return c.bad('only instances report outcomes');
+    if (status !== 'success' && status !== 'failure') return c.bad('"status" must be "success" or "failure"');
+    if (inst.outcome) {
+      return c.net.sendError(
+        c.conn,
+        c.id,
+        'outcome_reported',
+        `the outcome of ${inst.name} is already ${inst.outcome}`,
+      );
+    }
+    const reason =
+      typeof c.msg.reason === 'string'
+        ? c.msg.reason.slice(0, MAX_MESSAGE_CHARS)
+        : status === 'failure'
+          ? 'failed'
+          : undefined;
+    c.net.reply(c.conn, c.id, {});
+    c.run.setOutcome(inst, status, reason);
+  },
+  network_wait_ready(c) {
+    const inst = c.conn.instance;
+    if (!inst) return c.bad('only instances wait for their network');
+    if (!c.run.o.agents || inst.networkReady) return c.net.reply(c.conn, c.id, {});
+    inst.readyWaiters.push({ conn: c.conn, id: c.id });
+  },
+  network_ready(c) {
+    const shapes = c.conn.shapes;
+    if (c.conn.role !== 'agent' || shapes === undefined) return c.bad('only shaping agents report network readiness');
+    c.net.reply(c.conn, c.id, {});
+    c.run.markReady(shapes, c.run.byName.get(shapes));
+  },
+  network_failed(c) {
+    if (c.conn.role !== 'agent' || c.conn.shapes === undefined) {
+      return c.bad('only shaping agents report network failures');
+    }
+    const reason = typeof c.msg.reason === 'string' ? c.msg.reason.slice(0, MAX_MESSAGE_CHARS) : 'no reason given';
+    c.net.reply(c.conn, c.id, {});
+    c.run.endRun('failure', `the network of ${c.conn.shapes} could not be shaped: ${reason}`, 'stopped');
+  },
+  network_configure(c) {
+    const inst = c.conn.instance;
+    const shape = c.msg.shape;
+    const callback = c.msg.callback_state === undefined ? undefined : c.str('callback_state');
+    if (!inst) return c.bad('only instances configure their network');
+    if (shape === null || typeof shape !== 'object' || Array.isArray(shape)) return c.bad('"shape" must be an object');
+    if (c.msg.callback_state !== undefined && !callback) return c.bad('"callback_state" must be a non-empty string');
+    const agent = c.run.agentsByName.get(inst.name);
+    if (!agent) return c.net.sendError(c.conn, c.id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
+    const ref = c.run.nextRef++;
+    c.run.pendingConfigures.set(ref, { from: c.conn, id: c.id, callbackState: callback, agent });
+    c.net.send(agent, JSON.stringify({ event: 'configure', ref, instance: inst.name, shape }) + '\n');
+  },
+  configured(c) {
+    const ref = c.msg.ref;
+    const pending = typeof ref === 'number' ? c.run.pendingConfigures.get(ref) : undefined;
+    if (!pending || pending.agent !== c.conn) return c.bad('"ref" names no configure request sent to this agent');
+    c.run.pendingConfigures.delete(ref as number);
+    c.net.reply(c.conn, c.id, {});
+    if (typeof c.msg.error === 'string') {
+      return c.net.sendError(pending.from, pending.id, 'configure_failed', c.msg.error);
+    }
+    const count =
+      pending.callbackState !== undefined && !c.run.result ? c.run.signal(pending.callbackState) : undefined;
+    c.net.reply(pending.from, pending.id, count === undefined ? {} : { count });
+  },
+};
+
+/** Handles one frame from a client: checks its envelope, registration and the run, then its type. */
+export function handleFrame(run: RunState, net: Connections, conn: Conn, raw: unknown): void {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return net.sendError(conn, undefined, 'bad_request', 'a frame must be a JSON object');
+  }
+  const msg = raw as Record<string, unknown>;
+  const id = Number.isSafeInteger(msg.id) ? (msg.id as number) : undefined;
+  if (msg.id !== undefined && id === undefined) {
+    return net.sendError(conn, undefined, 'bad_request', '"id" must be an integer');
+  }
+  const type = msg.type;
+  if (type === 'ping') return net.reply(conn, id, {});
+  if (type === 'register') return register(run, net, conn, id, msg);
+  const handler =
+    typeof type === 'string' && Object.hasOwn(HANDLERS, type) ? HANDLERS[type as keyof typeof HANDLERS] : undefined;
+  if (!handler) return net.sendError(conn, id, 'unknown_type', `unknown message type ${JSON.stringify(type)}`);
+  if (!conn.role) return net.sendError(conn, id, 'not_registered', `register before sending "${type as string}"`);
+  if (run.result && type !== 'configured') {
+    return net.sendError(conn, id, 'run_ended', `the run has ended (${run.result.outcome})`);
+  }
+  handler({
+    run,
+    net,
+    conn,
+    id,
+    msg,
+    str: (k, max = NAME_LIMIT) =>
+      typeof msg[k] === 'string' && msg[k].length > 0 && msg[k].length <= max ? msg[k] : undefined,
+    bad: (what) => net.sendError(conn, id, 'bad_request', what),
+  });
+}
+
+function register(
+  run: RunState,
+  net: Connections,
+  conn: Conn,
+  id: number | undefined,
+  msg: Record<string, unknown>,
+): void {
+  const fail = (code: Parameters<Connections['sendError']>[2], message: string) =>
+    net.sendError(conn, id, code, message);
+  if (conn.role) return fail('already_registered', 'this connection is already registered');
+  if (run.result) return fail('run_ended', `the run has ended (${run.result.outcome})`);
+  const role = msg.role ?? 'instance';
+  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= NAME_LIMIT ? v : undefined);
+  const name = text(msg.instance);
+  if (msg.instance !== undefined && name === undefined)
+    return fail('bad_request', '"instance" must be a non-empty string');
+  if (role === 'agent') {
+    if (!name) return fail('bad_request', 'an agent registers with the "instance" it shapes');
+    if (run.agentsByName.has(name)) return fail('duplicate_instance', `an agent for ${name} is already connected`);
+    conn.role = 'agent';
+    conn.shapes = name;
+    run.agentsByName.set(name, conn);
+    const inst = run.byName.get(name);
+    if (inst) inst.agent = conn;
+    return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });
+  }
+  if (role !== 'instance') return fail('bad_request', '"role" must be "instance" or "agent"');
+  const group = text(msg.group);
+  if (!group) return fail('bad_request', '"group" must be a non-empty string');
+  const dataIp = typeof msg.data_ip === 'string' && msg.data_ip.length <= 64 ? msg.data_ip : null;
+  const groups = run.o.groups;
+  const expected = groups?.[group];
+  if (groups && expected === undefined) {
+    return fail('unknown_group', `no group "${group}" in this run (groups: ${Object.keys(groups).join(', ')})`);
+  }
+  if (run.instances.length >= run.o.instances) {
+    return fail('run_full', `all ${run.o.instances} instances have registered`);
+  }
+  const groupSeq = (run.groupCounts.get(group) ?? 0) + 1;
+  if (expected !== undefined && groupSeq > expected) {
+    return fail('group_full', `all ${expected} instances of group "${group}" have registered`);
+  }
+  const instanceName = name ?? `${group}-${groupSeq - 1}`;
+  if (run.byName.has(instanceName))
+    return fail('duplicate_instance', `instance ${instanceName} has already registered`);
+  const inst = run.addInstance(instanceName, group, dataIp, conn);
+  conn.role = 'instance';
+  conn.instance = inst;
+  conn.socket.setTimeout(0);
+  const identity: Identity = {
+    run_id: run.o.runId,
+    plan: run.o.plan,
+    name: instanceName,
+    group,
+    seq: inst.seq,
+    group_seq: groupSeq,
+    instances: run.o.instances,
+    group_instances: expected ?? null,
+  };
+  net.reply(conn, id, { ...identity });
+}

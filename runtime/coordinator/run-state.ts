@@ -1,0 +1,247 @@
+import {
+  NETWORK_READY_STATE,
+  type Aggregate,
+  type Outcome,
+  type Results,
+  type Status,
+} from '../../protocol/messages.js';
+import type { Connections } from './connections.js';
+import { buildResults } from './results.js';
+import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic } from './types.js';
+
+export type { Instance, RunOptions } from './types.js';
+
+/** Topic messages are written to a subscriber while less than this is queued to it. */
+const DELIVERY_HIGH_WATER = 1024 * 1024;
+
+/**
+ * What one run knows: its instances and agents, sync states with their barrier waiters,
+ * topics, pending network changes, outcomes; and the rule that decides the run (all must
+ * succeed; a failure, a crash or the deadline ends it at once).
+ */
+export class RunState {
+  readonly instances: Instance[] = [];
+  readonly byName = new Map<string, Instance>();
+  readonly agentsByName = new Map<string, Conn>();
+  readonly groupCounts = new Map<string, number>();
+  readonly groupMetrics = new Map<string, Map<string, Aggregate>>();
+  readonly states = new Map<string, StateEntry>();
+  readonly topics = new Map<string, Topic>();
+  readonly pendingConfigures = new Map<number, PendingConfigure>();
+  /** Agents may report ready before their instance registers; remembered by name. */
+  readonly readyNames = new Set<string>();
+  nextRef = 1;
+  startedAt = 0;
+  result: Results | undefined;
+  private readonly resolveEnded: (r: Results) => void;
+
+  constructor(
+    readonly o: RunOptions,
+    private readonly net: Connections,
+    resolveEnded: (r: Results) => void,
+    /** Called once, when the run's outcome is decided. */
+    private readonly onEnd: () => void,
+  ) {
+    this.resolveEnded = resolveEnded;
+  }
+
+  /** Records a new instance of `group`, with the next global and group sequence numbers. */
+  addInstance(name: string, group: string, dataIp: string | null, conn: Conn | undefined): Instance {
+    const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
+    this.groupCounts.set(group, groupSeq);
+    const inst: Instance = {
+      name,
+      group,
+      seq: this.instances.length + 1,
+      groupSeq,
+      dataIp,
+      registeredMs: Date.now() - this.startedAt,
+      conn,
+      agent: this.agentsByName.get(name),
+      metrics: new Map(),
+      messages: [],
+      networkReady: this.readyNames.has(name),
+      readyWaiters: [],
+    };
+    this.instances.push(inst);
+    this.byName.set(name, inst);
+    return inst;
+  }
+
+  markReady(name: string, inst: Instance | undefined): void {
+    if (this.readyNames.has(name)) return;
+    this.readyNames.add(name);
+    this.signal(NETWORK_READY_STATE);
+    if (!inst) return;
+    inst.networkReady = true;
+    for (const w of inst.readyWaiters.splice(0)) this.net.reply(w.conn, w.id, {});
+  }
+
+  state(name: string): StateEntry {
+    let entry = this.states.get(name);
+    if (!entry) this.states.set(name, (entry = { count: 0, waiters: new Map() }));
+    return entry;
+  }
+
+  signal(name: string): number {
+    const entry = this.state(name);
+    const count = ++entry.count;
+    const released = entry.waiters.get(count);
+    if (released) {
+      entry.waiters.delete(count);
+      // Clients that do the same steps use the same ids: encode each distinct reply once.
+      const encoded = new Map<number, Buffer>();
+      for (const w of released) {
+        if (w.id === undefined) continue;
+        let line = encoded.get(w.id);
+        if (!line) encoded.set(w.id, (line = Buffer.from(`{"re":${w.id},"count":${count}}\n`)));
+        this.net.send(w.conn, line);
+      }
+    }
+    return count;
+  }
+
+  topic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (!t) this.topics.set(name, (t = { lines: [], subscribers: new Set() }));
+    return t;
+  }
+
+  publish(name: string, payload: unknown): number {
+    const t = this.topic(name);
+    const seq = t.lines.length + 1;
+    t.lines.push(Buffer.from(JSON.stringify({ event: 'message', topic: name, seq, payload }) + '\n'));
+    for (const conn of t.subscribers) this.deliver(conn, name, t);
+    return t.lines.length;
+  }
+
+  /**
+   * Writes a subscriber's pending messages of a topic until its socket buffers
+   * `DELIVERY_HIGH_WATER` bytes; the rest follows on 'drain'. Messages are kept in the topic
+   * anyway (for replay), so a slow reader lags behind instead of growing a queue.
+   */
+  deliver(conn: Conn, name: string, t: Topic): void {
+    let next = conn.cursors.get(name);
+    if (next === undefined || conn.closed) return;
+    while (next <= t.lines.length && conn.socket.writableLength < DELIVERY_HIGH_WATER) {
+      this.net.write(conn.socket, t.lines[next - 1]!);
+      next++;
+    }
+    conn.cursors.set(name, next);
+    if (next <= t.lines.length && !conn.drainPending) {
+      conn.drainPending = true;
+      conn.socket.once('drain', () => {
+        conn.drainPending = false;
+        for (const [topic] of conn.cursors) {
+          const tt = this.topics.get(topic);
+          if (tt) this.deliver(conn, topic, tt);
+        }
+      });
+    }
+  }
+
+  /** A connection closed: its subscriptions and pending changes go; an instance without an outcome crashed. */
+  closed(conn: Conn): void {
+    for (const topic of conn.cursors.keys()) this.topics.get(topic)?.subscribers.delete(conn);
+    if (conn.role === 'agent' && conn.shapes !== undefined) {
+      if (this.agentsByName.get(conn.shapes) === conn) this.agentsByName.delete(conn.shapes);
+      for (const [ref, p] of this.pendingConfigures) {
+        if (p.agent === conn) {
+          this.pendingConfigures.delete(ref);
+          this.net.sendError(p.from, p.id, 'configure_failed', `the shaping agent of ${conn.shapes} disconnected`);
+        }
+      }
+    }
+    const inst = conn.instance;
+    if (inst && inst.conn === conn) {
+      inst.conn = undefined;
+      if (!inst.outcome && !this.result) this.setOutcome(inst, 'crash', 'connection lost without an outcome');
+    }
+  }
+
+  setOutcome(inst: Instance, outcome: Outcome, reason: string | undefined): void {
+    inst.outcome = outcome;
+    if (reason !== undefined) inst.reason = reason;
+    inst.endedMs = Date.now() - this.startedAt;
+    if (outcome === 'failure' || outcome === 'crash') {
+      const what = outcome === 'crash' ? 'crashed' : 'failed';
+      this.endRun('failure', `${inst.name} ${what}${reason ? `: ${reason}` : ''}`, 'stopped');
+      return;
+    }
+    const succeeded = this.instances.filter((i) => i.outcome === 'success').length;
+    if (succeeded === this.o.instances) this.endRun('success', undefined, 'stopped');
+  }
+
+  onDeadline(): void {
+    if (this.result) return;
+    const missing = this.o.instances - this.instances.length;
+    const running = this.instances.filter((i) => !i.outcome).length;
+    const parts = [running && `${running} timed out`, missing && `${missing} never registered`]
+      .filter(Boolean)
+      .join(', ');
+    this.endRun('failure', `the run deadline (${this.o.timeoutMs} ms) passed: ${parts}`, 'timeout');
+  }
+
+  /** Decides the run: instances still without an outcome get `rest`, everyone gets `stop`. */
+  endRun(outcome: 'success' | 'failure', reason: string | undefined, rest: 'stopped' | 'timeout'): void {
+    if (this.result) return;
+    this.onEnd();
+    const now = Date.now() - this.startedAt;
+    for (const inst of this.instances) {
+      if (!inst.outcome) {
+        inst.outcome = rest;
+        inst.reason =
+          rest === 'timeout' ? 'no outcome before the run deadline' : `stopped: ${reason ?? 'the run ended'}`;
+        inst.endedMs = now;
+      }
+    }
+    this.result = buildResults(this.o, this.instances, this.groupMetrics, outcome, reason ?? null, now);
+    const stop = JSON.stringify({ event: 'stop', outcome, reason: reason ?? null }) + '\n';
+    for (const conn of this.net.live) {
+      this.net.send(conn, stop);
+    }
+    for (const entry of this.states.values()) {
+      for (const list of entry.waiters.values()) {
+        for (const w of list)
+          this.net.sendError(w.conn, w.id, 'run_ended', 'the run ended before the barrier was reached');
+      }
+      entry.waiters.clear();
+    }
+    for (const p of this.pendingConfigures.values()) {
+      this.net.sendError(p.from, p.id, 'run_ended', 'the run ended before the network was configured');
+    }
+    this.pendingConfigures.clear();
+    this.resolveEnded(this.result);
+  }
+
+  /** Live progress, as `/status` serves it. */
+  status(): Status {
+    const outcomes: Record<string, number> = {};
+    const groups: Status['groups'] = {};
+    for (const [g, n] of Object.entries(this.o.groups ?? {})) groups[g] = { expected: n, registered: 0, outcomes: {} };
+    for (const i of this.instances) {
+      const g = (groups[i.group] ??= { expected: null, registered: 0, outcomes: {} });
+      g.registered++;
+      if (i.outcome) {
+        outcomes[i.outcome] = (outcomes[i.outcome] ?? 0) + 1;
+        g.outcomes[i.outcome] = (g.outcomes[i.outcome] ?? 0) + 1;
+      }
+    }
+    const states: Record<string, number> = {};
+    for (const name of [...this.states.keys()].sort()) states[name] = this.states.get(name)!.count;
+    return {
+      run_id: this.o.runId,
+      plan: this.o.plan,
+      state: this.result ? 'ended' : 'running',
+      outcome: this.result?.outcome ?? null,
+      elapsed_ms: this.startedAt ? Date.now() - this.startedAt : 0,
+      instances: this.o.instances,
+      registered: this.instances.length,
+      network_ready: this.readyNames.size,
+      outcomes,
+      states,
+      groups,
+      connections: this.net.live.size,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import type { Plan } from '../../schema/ir.js';
+import { COORDINATOR_PORT } from '../target.js';
+
+export interface CoordinatorCommandOptions {
+  /** Where the deployment puts the bundle (`/tgc/coordinator.mjs`, `local/coordinator.mjs`…). */
+  readonly script: string;
+  /** The run id as the deployment spells it (a literal, or `$(TGC_RUN_ID)` for Kubernetes). */
+  readonly runId: string;
+  /** Shaping agents will connect. */
+  readonly agents: boolean;
+  /**
+   * How long the coordinator keeps serving /results after the run. Compose: 10 s, tgc reads
+   * them over a published port at once; Kubernetes and Nomad: 30 s, the driver reaches the
+   * coordinator through port-forward or the service catalogue, which can lag.
+   */
+  readonly linger: '10s' | '30s';
+  /** Written once listening, for a health check. */
+  readonly readyFile?: string;
+}
+
+/** The coordinator's command line inside every container deployment: one place for its flags. */
+export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): string[] {
+  return [
+    'node',
+    o.script,
+    '--host',
+    '0.0.0.0',
+    '--port',
+    String(COORDINATOR_PORT),
+    '--instances',
+    String(plan.totalInstances),
+    '--groups',
+    plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+    '--timeout',
+    `${plan.timeoutMs}ms`,
+    '--plan',
+    plan.name,
+    '--run-id',
+    o.runId,
+    ...(o.agents ? ['--agents'] : []),
+    '--linger',
+    o.linger,
+    ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
+  ];
+}

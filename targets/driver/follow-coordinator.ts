@@ -1,0 +1,42 @@
+import type { CoordinatorStatus, Results } from '../../protocol/messages.js';
+import type { Plan } from '../../schema/ir.js';
+import type { DriverIo } from '../target.js';
+import { EnvironmentError } from './environment-error.js';
+import { sleep } from './exec.js';
+import { Progress } from './progress.js';
+
+async function getJson(url: string): Promise<unknown> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? await r.json() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows a coordinator over HTTP until the run ends: the live progress line (a terminal) or
+ * progress lines when they change, then `/results`. Resolves to undefined when interrupted.
+ */
+export async function followCoordinator(
+  url: string,
+  o: { plan: Plan; io: DriverIo; json: boolean; interrupted: () => boolean; what: string },
+): Promise<Results | undefined> {
+  // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
+  const giveUp = Date.now() + o.plan.timeoutMs + 120_000;
+  const progress = new Progress(o.io, o.json, o.plan.totalInstances);
+  for (;;) {
+    if (o.interrupted()) return undefined;
+    if (Date.now() > giveUp)
+      throw new EnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see ${o.what}`);
+    const status = await getJson(`${url}/status`);
+    if (status && (status as { state?: string }).state === 'ended') {
+      const results = (await getJson(`${url}/results`)) as Results | undefined;
+      if (results) {
+        progress.clear();
+        return results;
+      }
+    } else if (status) progress.show(status as CoordinatorStatus);
+    await sleep(250);
+  }
+}
