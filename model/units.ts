@@ -33,7 +33,11 @@ export function parsePercent(text: string): number | undefined {
   return n <= 100 ? n : undefined;
 }
 
-const RATE_PREFIX: Record<string, number> = {
+/**
+ * Unit prefixes of rates and sizes: decimal (`k`, `K`, `M`…, powers of 1000) and binary (`Ki`,
+ * `Mi`…, powers of 1024). Each grammar's pattern says which of them it accepts.
+ */
+const PREFIX: Record<string, number> = {
   '': 1,
   k: 1e3,
   K: 1e3,
@@ -55,7 +59,7 @@ const RATE_PREFIX: Record<string, number> = {
 export function parseRate(text: string): number | undefined {
   const m = /^([0-9]+(?:\.[0-9]+)?)([kKMGT]i?)?(bit|B\/s)$/.exec(text);
   if (!m) return undefined;
-  const factor = RATE_PREFIX[m[2] ?? ''];
+  const factor = PREFIX[m[2] ?? ''];
   if (factor === undefined) return undefined;
   return Math.round(Number(m[1]) * factor * (m[3] === 'B/s' ? 8 : 1));
 }
@@ -69,24 +73,11 @@ export function parseCpu(value: number | string): number | undefined {
   return millis > 0 ? millis : undefined;
 }
 
-const MEMORY_FACTOR: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  ki: 1024,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-};
-
 /** `"512Mi"`, `"1G"`, `"1048576"` → bytes. */
 export function parseMemory(text: string): number | undefined {
   const m = /^([0-9]+(?:\.[0-9]+)?)([kMGT]i?|Ki)?$/.exec(text);
   if (!m) return undefined;
-  const factor = MEMORY_FACTOR[m[2] ?? ''];
+  const factor = PREFIX[m[2] ?? ''];
   if (factor === undefined) return undefined;
   const bytes = Math.round(Number(m[1]) * factor);
   return bytes > 0 ? bytes : undefined;

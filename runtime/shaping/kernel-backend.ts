@@ -30,70 +30,23 @@ export async function probeKernel(device: string, tc: TcRunner): Promise<KernelC
     if (r.code !== 0) errors[name] = r.stderr.trim() || `tc exited ${r.code}`;
     return r.code === 0;
   };
-  await tc(['qdisc', 'del', 'dev', device, 'root']);
-  const netem = await attempt('netem', [
-    'qdisc',
-    'add',
-    'dev',
-    device,
-    'root',
-    'handle',
-    '1:',
-    'netem',
-    'delay',
-    '1ms',
-  ]);
-  await tc(['qdisc', 'del', 'dev', device, 'root']);
+  const tcArgs = (line: string) => line.split(' ');
+  const root = ['qdisc', 'del', 'dev', device, 'root'];
+  await tc(root);
+  const netem = await attempt('netem', tcArgs(`qdisc add dev ${device} root handle 1: netem delay 1ms`));
+  await tc(root);
   const htb =
-    (await attempt('htb', ['qdisc', 'add', 'dev', device, 'root', 'handle', '1:', 'htb', 'default', '1'])) &&
-    (await attempt('htb', ['class', 'add', 'dev', device, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '1mbit']));
-  const u32 =
-    htb &&
-    (await attempt('u32', [
-      'filter',
-      'add',
-      'dev',
-      device,
-      'parent',
-      '1:',
-      'protocol',
-      'ip',
-      'prio',
-      '9',
-      'u32',
-      'match',
-      'ip',
-      'dst',
-      '198.18.255.255/32',
-      'flowid',
-      '1:1',
-    ]));
+    (await attempt('htb', tcArgs(`qdisc add dev ${device} root handle 1: htb default 1`))) &&
+    (await attempt('htb', tcArgs(`class add dev ${device} parent 1: classid 1:1 htb rate 1mbit`)));
+  const filter = `filter add dev ${device} parent 1: protocol ip`;
+  const u32 = htb && (await attempt('u32', tcArgs(`${filter} prio 9 u32 match ip dst 198.18.255.255/32 flowid 1:1`)));
   const drop =
     htb &&
-    (await attempt('drop', [
-      'filter',
-      'add',
-      'dev',
-      device,
-      'parent',
-      '1:',
-      'protocol',
-      'ip',
-      'prio',
-      '8',
-      'u32',
-      'match',
-      'ip',
-      'dst',
-      '198.18.255.254/32',
-      'action',
-      'mirred',
-      'egress',
-      'redirect',
-      'dev',
-      'lo',
-    ]));
-  await tc(['qdisc', 'del', 'dev', device, 'root']);
+    (await attempt(
+      'drop',
+      tcArgs(`${filter} prio 8 u32 match ip dst 198.18.255.254/32 action mirred egress redirect dev lo`),
+    ));
+  await tc(root);
   return { htb, u32, drop, netem, errors };
 }
 

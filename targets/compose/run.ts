@@ -130,7 +130,6 @@ export async function runCompose(o: RunOptions): Promise<number> {
   startBanner(o, `compose (${compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
-  const t0 = Date.now();
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
   const teardown = async () => {
     follower?.kill('SIGTERM');
@@ -193,10 +192,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
       if (!/:[0-9]+$/.test(port))
         throw new EnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
       const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
-      const results = await followCoordinator(url, {
-        plan,
-        io,
-        json: o.json,
+      const results = await followCoordinator(url, o, {
         interrupted,
         what: `docker compose -p ${project} logs coordinator`,
       });
@@ -204,18 +200,12 @@ export async function runCompose(o: RunOptions): Promise<number> {
       const exits = await collect();
       await teardown();
       const addresses = new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp]));
-      return finishRun({
-        plan,
-        version: o.version,
+      return finishRun(o, {
         target: 'compose',
         backend,
-        outDir: o.outDir,
         startedAt,
-        durationMs: Date.now() - t0,
         results,
         exits,
-        json: o.json,
-        io,
         interrupted: interrupted(),
         addresses,
       });

@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
-import type { Plan } from '../../schema/ir.js';
-import type { DriverIo, RunOptions } from '../target.js';
+import type { RunOptions, TargetName } from '../target.js';
 import { buildReport, junitXml, outcomeTable } from './run-report.js';
 
 /** The first line of every run: what runs where, with which shaping backend and why. */
@@ -17,44 +16,44 @@ export function startBanner(o: RunOptions, where: string, backend: string): void
   }
 }
 
+/** How a run went, as its driver saw it. */
+export interface RunEnd {
+  readonly target: TargetName;
+  /** The shaping backend in force (`off`, `userspace`, `kernel`). */
+  readonly backend: string;
+  readonly startedAt: Date;
+  readonly results: Results;
+  /** Each instance's exit code where the driver saw its process end. */
+  readonly exits: ReadonlyMap<string, number | null>;
+  /** Interrupted (Ctrl-C): the exit code is 130 whatever the outcome. */
+  readonly interrupted: boolean;
+  /** Data addresses where the target fixed them (local, compose); else what the instances registered. */
+  readonly addresses?: ReadonlyMap<string, string>;
+}
+
 /** Writes results.json and junit.xml into the run directory, prints the outcome; resolves to the exit code. */
-export function finishRun(o: {
-  plan: Plan;
-  version: string;
-  target: string;
-  backend: string;
-  outDir: string;
-  startedAt: Date;
-  durationMs: number;
-  results: Results;
-  exits: ReadonlyMap<string, number | null>;
-  json: boolean;
-  io: DriverIo;
-  interrupted: boolean;
-  /** Data addresses where the target fixed them (compose); else what the instances registered. */
-  addresses?: ReadonlyMap<string, string>;
-}): number {
-  const registered = new Map(o.results.instances.map((i) => [i.name, i.data_ip]));
+export function finishRun(o: RunOptions, end: RunEnd): number {
+  const registered = new Map(end.results.instances.map((i) => [i.name, i.data_ip]));
   const names = instanceLayout(o.plan).map((p) => ({
     name: p.name,
     group: p.group,
-    ip: o.addresses?.get(p.name) ?? registered.get(p.name) ?? null,
+    ip: end.addresses?.get(p.name) ?? registered.get(p.name) ?? null,
   }));
   const report = buildReport({
     version: o.version,
     plan: o.plan,
-    target: o.target,
-    backend: o.backend,
-    startedAt: o.startedAt,
-    durationMs: o.durationMs,
-    results: o.results,
-    exits: o.exits,
+    target: end.target,
+    backend: end.backend,
+    startedAt: end.startedAt,
+    durationMs: Date.now() - end.startedAt.getTime(),
+    results: end.results,
+    exits: end.exits,
     names,
   });
   writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
   if (o.json) o.io.stdout(JSON.stringify(report, null, 2) + '\n');
   else o.io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
-  if (o.interrupted) return 130;
+  if (end.interrupted) return 130;
   return report.outcome === 'success' ? 0 : 1;
 }

@@ -1,6 +1,5 @@
 import type { CoordinatorStatus, Results } from '../../protocol/messages.js';
-import type { Plan } from '../../schema/ir.js';
-import type { DriverIo } from '../target.js';
+import type { RunOptions } from '../target.js';
 import { EnvironmentError } from './environment-error.js';
 import { sleep } from './exec.js';
 import { Progress } from './progress.js';
@@ -20,15 +19,16 @@ async function getJson(url: string): Promise<unknown> {
  */
 export async function followCoordinator(
   url: string,
-  o: { plan: Plan; io: DriverIo; json: boolean; interrupted: () => boolean; what: string },
+  o: RunOptions,
+  how: { readonly interrupted: () => boolean; readonly what: string },
 ): Promise<Results | undefined> {
   // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
   const giveUp = Date.now() + o.plan.timeoutMs + 120_000;
   const progress = new Progress(o.io, o.json, o.plan.totalInstances);
   for (;;) {
-    if (o.interrupted()) return undefined;
+    if (how.interrupted()) return undefined;
     if (Date.now() > giveUp)
-      throw new EnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see ${o.what}`);
+      throw new EnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see ${how.what}`);
     const status = await getJson(`${url}/status`);
     if (status && (status as { state?: string }).state === 'ended') {
       const results = (await getJson(`${url}/results`)) as Results | undefined;

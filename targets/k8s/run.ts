@@ -79,7 +79,6 @@ export async function runK8s(o: RunOptions): Promise<number> {
   );
   let forward: ReturnType<typeof portForward> | undefined;
   const startedAt = new Date();
-  const t0 = Date.now();
   const teardown = async () => {
     forward?.kill('SIGTERM');
     const r = await run(steps.remove);
@@ -107,28 +106,19 @@ export async function runK8s(o: RunOptions): Promise<number> {
         });
         forward!.once('exit', () => reject(new EnvironmentError('kubectl port-forward to the coordinator exited')));
       });
-      const results = await followCoordinator(`http://127.0.0.1:${port}`, {
-        plan,
-        io,
-        json: o.json,
+      const results = await followCoordinator(`http://127.0.0.1:${port}`, o, {
         interrupted,
         what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}`,
       });
       if (!results) return await stop();
       const exits = await collect();
       await teardown();
-      return finishRun({
-        plan,
-        version: o.version,
+      return finishRun(o, {
         target: 'k8s',
         backend: plan.network.shaping === 'off' ? 'off' : 'kernel',
-        outDir: o.outDir,
         startedAt,
-        durationMs: Date.now() - t0,
         results,
         exits,
-        json: o.json,
-        io,
         interrupted: interrupted(),
       });
     },

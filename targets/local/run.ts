@@ -213,18 +213,12 @@ export async function runLocal(o: RunOptions): Promise<number> {
     while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null) && Date.now() < grace)
       await sleep(50);
     await teardown();
-    return finishRun({
-      plan,
-      version: o.version,
+    return finishRun(o, {
       target: 'local',
       backend,
-      outDir: o.outDir,
       startedAt,
-      durationMs: Date.now() - t0,
       results,
       exits,
-      json: o.json,
-      io,
       interrupted,
       addresses: new Map(planned.map((p) => [p.name, p.dataIp])),
     });

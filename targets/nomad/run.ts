@@ -52,7 +52,6 @@ export async function runNomad(o: RunOptions): Promise<number> {
     }),
   );
   const startedAt = new Date();
-  const t0 = Date.now();
   let submitted = false;
   const teardown = async () => {
     if (!submitted) return;
@@ -74,28 +73,19 @@ export async function runNomad(o: RunOptions): Promise<number> {
       submitted = true;
       const url = await coordinatorUrl(interrupted);
       if (!url) return await stop();
-      const results = await followCoordinator(url, {
-        plan,
-        io,
-        json: o.json,
+      const results = await followCoordinator(url, o, {
         interrupted,
         what: `nomad alloc logs -job ${job} coordinator`,
       });
       if (!results) return await stop();
       const exits = await collect();
       await teardown();
-      return finishRun({
-        plan,
-        version: o.version,
+      return finishRun(o, {
         target: 'nomad',
         backend: plan.network.shaping === 'off' ? 'off' : 'kernel',
-        outDir: o.outDir,
         startedAt,
-        durationMs: Date.now() - t0,
         results,
         exits,
-        json: o.json,
-        io,
         interrupted: interrupted(),
       });
     },
