@@ -3,7 +3,7 @@ import { compileFile, compileText, type CompileResult } from '../compiler/pipeli
 import { MAX_PLAN_BYTES, type Format } from '../compiler/read-plan.js';
 import type { Plan } from '../schema/ir.js';
 import { overrideImages } from '../targets/image-overrides.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
 
 export interface PlanOptions {

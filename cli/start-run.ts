@@ -5,7 +5,7 @@ import type { Plan } from '../schema/ir.js';
 import { EnvironmentError } from '../targets/driver/environment-error.js';
 import { TARGETS } from '../targets/registry.js';
 import type { RunOptions, TargetName } from '../targets/target.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
 
 export interface RunCommandOptions {

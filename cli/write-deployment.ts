@@ -5,7 +5,7 @@ import { diffOutput, foreignFile, writeOutput } from '../targets/output-dir.js';
 import { TARGETS } from '../targets/registry.js';
 import { loadRuntimeBundle } from '../targets/runtime-bundle.js';
 import type { ContainerTargetName } from '../targets/target.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
 import { printDiagnostics, type PlanOptions } from './load-plan.js';
 

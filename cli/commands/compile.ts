@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
 import { collect, loadPlan, withImages, type PlanOptions } from '../load-plan.js';
 import type { CompileOptions } from '../write-deployment.js';

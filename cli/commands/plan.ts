@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../model/exit-codes.js';
 import { planJson, planTable } from '../format-plan.js';
 import type { CliIo } from '../io.js';
 import { loadPlan, printDiagnostics, type PlanOptions } from '../load-plan.js';

@@ -6,6 +6,7 @@ import { tcRunner } from '../shaping/kernel-backend.js';
 import { startKernelShaping } from '../shaping/kernel-shaping.js';
 import { AgentLink } from './agent-link.js';
 import { ADDRESS_TOPIC, need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 /**
  * The data interface: the one with an address in the data subnet, else the first non-loopback
@@ -67,7 +68,7 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
     if (planEgress(spec, group).classes.length > 0) {
       io.stderr(`tgc agent: ${instance} waiting for the data addresses of ${total} instances\n`);
       if ((await Promise.race([all.then(() => 'all' as const), stopped.then(() => 'stopped' as const)])) === 'stopped')
-        return 0;
+        return EXIT.ok;
     }
     addresses = new Map();
     for (const v of seen.values()) {
@@ -80,5 +81,5 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
   io.stderr(`tgc agent: ${instance}: ${data.device} (${data.ip}) shaped\n`);
   await Promise.race([stopped, io.terminated]);
   link.close();
-  return 0;
+  return EXIT.ok;
 }

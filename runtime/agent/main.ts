@@ -3,6 +3,7 @@ import type { AgentIo } from './agent-io.js';
 import { kernelAgent } from './kernel.js';
 import { tunAgent } from './tun.js';
 import { wireAgent } from './wire.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 export type { AgentIo, AgentShaping, WireSite } from './agent-io.js';
 export { ADDRESS_TOPIC } from './agent-io.js';
@@ -49,12 +50,12 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
     });
   } catch (err) {
     io.stderr(`tgc agent: ${(err as Error).message}\n\n${AGENT_USAGE}\n`);
-    return 2;
+    return EXIT.invalid;
   }
   const { values, positionals } = parsed;
   if (values.help) {
     io.stderr(AGENT_USAGE + '\n');
-    return 0;
+    return EXIT.ok;
   }
   const mode = positionals[0];
   try {
@@ -63,8 +64,8 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
     if (mode === 'wire') return await wireAgent(values, io);
   } catch (err) {
     io.stderr(`tgc agent: ${(err as Error).message}\n`);
-    return 1;
+    return EXIT.runFailed;
   }
   io.stderr(`tgc agent: say kernel, tun or wire\n\n${AGENT_USAGE}\n`);
-  return 2;
+  return EXIT.invalid;
 }

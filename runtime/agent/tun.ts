@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { deviceAppears } from '../shaping/device-appears.js';
 import { resolveHost, type AgentIo, type AgentValues } from './agent-io.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 /** `tun`: the userspace backend's data interface, a TUN device (socat) carried to the wire over UDP. */
 export async function tunAgent(values: AgentValues, io: AgentIo): Promise<number> {
@@ -40,7 +41,7 @@ export async function tunAgent(values: AgentValues, io: AgentIo): Promise<number
   const ended = await Promise.race([exited, io.terminated.then(() => 'terminated' as const)]);
   if (ended === 'terminated') {
     socat.kill('SIGTERM');
-    return 0;
+    return EXIT.ok;
   }
   return ended;
 }

@@ -4,6 +4,7 @@ import type { LinkShape } from '../../schema/ir.js';
 import { Wire } from '../shaping/wire.js';
 import { AgentLink } from './agent-link.js';
 import { need, resolveHost, shaping, type AgentIo, type AgentValues } from './agent-io.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 /** `wire`: the userspace backend's forwarder, applying every link's shape between TUN devices. */
 export async function wireAgent(values: AgentValues, io: AgentIo): Promise<number> {
@@ -45,5 +46,5 @@ export async function wireAgent(values: AgentValues, io: AgentIo): Promise<numbe
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}\n`,
   );
-  return 0;
+  return EXIT.ok;
 }

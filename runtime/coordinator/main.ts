@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../model/units.js';
 import { Coordinator } from './coordinator.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 export const COORDINATOR_USAGE = `Usage: tgc coordinator --instances N [options]
 
@@ -55,15 +56,15 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     }));
   } catch (err) {
     io.stderr(`tgc coordinator: ${(err as Error).message}\n\n${COORDINATOR_USAGE}\n`);
-    return 2;
+    return EXIT.invalid;
   }
   if (values.help) {
     io.stdout(COORDINATOR_USAGE + '\n');
-    return 0;
+    return EXIT.ok;
   }
   const usage = (message: string) => {
     io.stderr(`tgc coordinator: ${message}\n`);
-    return 2;
+    return EXIT.invalid;
   };
   const instances = Number(values.instances);
   if (!values.instances || !Number.isInteger(instances) || instances < 1)
@@ -100,7 +101,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     bound = await coordinator.listen(port, String(values.host));
   } catch (err) {
     io.stderr(`tgc coordinator: cannot listen on ${values.host}:${port}: ${(err as Error).message}\n`);
-    return 3;
+    return EXIT.environment;
   }
   if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
   io.stderr(
@@ -116,7 +117,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   if (ended === 'interrupted') {
     await coordinator.close();
     io.stderr('tgc coordinator: interrupted\n');
-    return 130;
+    return EXIT.interrupted;
   }
   const json = JSON.stringify(ended, null, 2) + '\n';
   io.stdout(json);
@@ -125,5 +126,5 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   // Unref'd: a SIGTERM during the linger ends the process now, not when the timer would have.
   await Promise.race([new Promise((r) => setTimeout(r, lingerMs).unref()), interrupted]);
   await coordinator.close();
-  return ended.outcome === 'success' ? 0 : 1;
+  return ended.outcome === 'success' ? EXIT.ok : EXIT.runFailed;
 }

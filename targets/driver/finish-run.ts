@@ -4,6 +4,7 @@ import { instanceLayout } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import type { RunOptions, TargetName } from '../target.js';
 import { buildReport, junitXml, outcomeTable } from './run-report.js';
+import { EXIT } from '../../model/exit-codes.js';
 
 /** The first line of every run: what runs where, with which shaping backend and why. */
 export function startBanner(o: RunOptions, where: string, backend: string): void {
@@ -54,6 +55,6 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
   if (o.json) o.io.stdout(JSON.stringify(report, null, 2) + '\n');
   else o.io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
-  if (end.interrupted) return 130;
-  return report.outcome === 'success' ? 0 : 1;
+  if (end.interrupted) return EXIT.interrupted;
+  return report.outcome === 'success' ? EXIT.ok : EXIT.runFailed;
 }

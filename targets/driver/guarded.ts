@@ -1,3 +1,5 @@
+import { EXIT } from '../../model/exit-codes.js';
+
 export interface GuardOptions {
   readonly signal: AbortSignal;
   readonly say: (line: string) => void;
@@ -24,7 +26,7 @@ export async function guarded(
     o.say(`tgc: interrupted; ${o.stopping}`);
     await o.collect().catch(() => undefined);
     await o.teardown();
-    return 130;
+    return EXIT.interrupted;
   };
   try {
     return await body({ interrupted: () => interrupted, stop });
