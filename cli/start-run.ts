@@ -8,7 +8,7 @@ import type { RunOptions, TargetName } from '../targets/target.js';
 import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
 
-export interface RunCommandOptions {
+export interface StartRunOptions {
   readonly target: string;
   readonly dryRun?: boolean;
   readonly out?: string;
@@ -34,7 +34,7 @@ export function newRunId(now = new Date()): string {
  * directory, `--dry-run` (the target's steps), its environment (exit 3), then its driver.
  * Resolves to the exit code.
  */
-export async function runCommand(plan: Plan, o: RunCommandOptions, io: CliIo): Promise<number> {
+export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promise<number> {
   const target = await TARGETS[o.target as TargetName]();
   const problems = target.check(plan);
   if (problems.length > 0) {

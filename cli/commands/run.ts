@@ -58,7 +58,7 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
       const plan = withImages(result.plan!, opts.image ?? [], opts.target, io);
       if (!plan) return done(EXIT.invalid);
       // Loaded on demand: `tgc validate` and `tgc plan` never parse the targets.
-      const { runCommand: start } = await import('../start-run.js');
-      done(await start(plan, { ...opts, version: pkg.version, planFile: file }, io));
+      const { startRun } = await import('../start-run.js');
+      done(await startRun(plan, { ...opts, version: pkg.version, planFile: file }, io));
     });
 }

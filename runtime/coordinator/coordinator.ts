@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { Results, Status } from '../../protocol/messages.js';
 import { Connections } from './connections.js';
-import { serveHttp } from './http.js';
-import { handleFrame } from './requests.js';
+import { serveHttp } from './serve-http.js';
+import { handleFrame } from './handle-frame.js';
 import { RunState } from './run-state.js';
 
 export interface CoordinatorOptions {
@@ -39,9 +39,9 @@ export interface CoordinatorOptions {
  * wait on barriers, publish and subscribe, record metrics and report outcomes; it decides the
  * run's outcome (all must succeed) and serves it over HTTP on the same port.
  *
- * The parts: `connections.ts` (the port, framing, coalesced writes), `requests.ts` (one
+ * The parts: `connections.ts` (the port, framing, coalesced writes), `handle-frame.ts` (one
  * handler per request type), `run-state.ts` (instances, barriers, topics, outcomes),
- * `results.ts`, `http.ts`.
+ * `build-results.ts`, `serve-http.ts`.
  */
 export class Coordinator {
   readonly runId: string;

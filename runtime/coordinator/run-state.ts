@@ -6,7 +6,7 @@ import {
   type Status,
 } from '../../protocol/messages.js';
 import type { Connections } from './connections.js';
-import { buildResults } from './results.js';
+import { buildResults } from './build-results.js';
 import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic } from './types.js';
 
 export type { Instance, RunOptions } from './types.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { compileFile, compileText } from '../../compiler/pipeline.js';
+import { compileText } from '../../compiler/pipeline.js';
 import { cidrBlocks } from '../../runtime/shaping/cidr-blocks.js';
 import { planEgress } from '../../model/egress-plan.js';
 import { applyTc, kernelShortfall, probeKernel, tcRunner } from '../../runtime/shaping/kernel-backend.js';
@@ -13,6 +13,7 @@ import { Coordinator } from '../../runtime/coordinator/coordinator.js';
 import { connect } from '../../sdk/index.js';
 import { repoRoot } from '../support/helpers.js';
 import { NetLab, netSkipReason } from '../support/net-lab.js';
+import { tcGolden } from '../support/tc-golden.js';
 
 const skip = netSkipReason();
 
@@ -25,18 +26,8 @@ test('CIDR blocks cover exactly the addresses, with the fewest blocks', () => {
 });
 
 test('tc golden: the full fixture, every netem option rendered', () => {
-  const { plan } = compileFile(join(repoRoot, 'test/fixtures/valid/full/plan.toml'));
-  assert.ok(plan);
-  const addresses = new Map([
-    ['clients', ['198.18.64.2', '198.18.64.3', '198.18.64.4']],
-    ['servers', ['198.18.64.5', '198.18.64.6']],
-    ['observer', ['198.18.64.7']],
-  ]);
-  const text = plan.groups
-    .map((g) => `# ${g.id}\n${renderTc(planEgress(plan, g.id), { device: 'data0', addresses }).batch.join('\n')}\n`)
-    .join('\n');
   assert.equal(
-    text,
+    tcGolden(),
     readFileSync(join(repoRoot, 'test/fixtures/tc/full.txt'), 'utf8'),
     'test/fixtures/tc/full.txt is stale: npm run accept',
   );

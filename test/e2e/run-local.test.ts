@@ -222,7 +222,7 @@ function hasScript(): boolean {
 }
 
 test('environment problems exit 3 with the fix: not root; kernel shaping on the local target', async () => {
-  const { runCommand } = await import('../../cli/start-run.js');
+  const { startRun } = await import('../../cli/start-run.js');
   const { compileFile } = await import('../../compiler/pipeline.js');
   const plan = compileFile(join(repoRoot, 'examples/ping/plan.toml')).plan!;
   let stderr = '';
@@ -234,7 +234,7 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
     cwd: tempDir('tgc-env-'),
     isRoot: false,
   };
-  assert.equal(await runCommand(plan, { target: 'local', version: '0', planFile: 'plan.toml' }, io), 3);
+  assert.equal(await startRun(plan, { target: 'local', version: '0', planFile: 'plan.toml' }, io), 3);
   assert.match(stderr, /needs root here: run tgc with sudo/);
   if (skip) return;
   // Kernel shaping of a latency on a kernel without sch_netem: refused before anything runs.
@@ -247,7 +247,7 @@ test('environment problems exit 3 with the fix: not root; kernel shaping on the 
   stderr = '';
   const withKernel = { ...plan, network: { ...plan.network, shaping: 'kernel' as const } };
   assert.equal(
-    await runCommand(withKernel, { target: 'local', version: '0', planFile: 'plan.toml' }, { ...io, isRoot: true }),
+    await startRun(withKernel, { target: 'local', version: '0', planFile: 'plan.toml' }, { ...io, isRoot: true }),
     3,
   );
   assert.match(stderr, /shaping = "kernel": this kernel lacks the netem qdisc \(sch_netem\)/);

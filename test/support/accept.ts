@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { planJson } from '../../cli/format-plan.js';
 import { stableStringify } from '../../cli/stable-stringify.js';
 import { planEgress } from '../../model/egress-plan.js';
-import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import { compileFile } from '../../compiler/pipeline.js';
 import { repoRoot, runCli } from './helpers.js';
+import { tcGolden } from './tc-golden.js';
 
 const validDir = join(repoRoot, 'test/fixtures/valid');
 for (const name of readdirSync(validDir).sort()) {
@@ -31,20 +31,8 @@ export function egressJson(planFile: string): string {
 }
 
 // tc golden: the full fixture rendered for the kernel backend (every netem option).
-{
-  const { plan } = compileFile(join(repoRoot, 'test/fixtures/valid/full/plan.toml'));
-  if (!plan) throw new Error('full fixture does not compile');
-  const addresses = new Map([
-    ['clients', ['198.18.64.2', '198.18.64.3', '198.18.64.4']],
-    ['servers', ['198.18.64.5', '198.18.64.6']],
-    ['observer', ['198.18.64.7']],
-  ]);
-  const text = plan.groups
-    .map((g) => `# ${g.id}\n${renderTc(planEgress(plan, g.id), { device: 'data0', addresses }).batch.join('\n')}\n`)
-    .join('\n');
-  writeFileSync(join(repoRoot, 'test/fixtures/tc/full.txt'), text);
-  console.log('wrote test/fixtures/tc/full.txt');
-}
+writeFileSync(join(repoRoot, 'test/fixtures/tc/full.txt'), tcGolden());
+console.log('wrote test/fixtures/tc/full.txt');
 
 // Generated deployments: every example and target fixture, for every target, as `tgc compile`
 // writes them (examples/*/generated/<target>/, test/fixtures/targets/*/generated/<target>/).
