@@ -52,16 +52,16 @@ export async function runLocal(o: RunOptions): Promise<number> {
   const exits = new Map<string, number | null>();
   const logs: WriteStream[] = [];
   let shaped: UserspaceNetwork | undefined;
-  let progress: NodeJS.Timeout | undefined;
-  const shown = new Progress(io, o.json, plan.totalInstances);
+  const progress = new Progress(io, o.json, plan.totalInstances);
+  let ticker: NodeJS.Timeout | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
 
   const teardown = async () => {
-    if (progress) clearInterval(progress);
-    shown.clear();
+    if (ticker) clearInterval(ticker);
+    progress.clear();
     for (const p of procs.values())
       if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGTERM');
     const deadline = Date.now() + 2000;
@@ -205,7 +205,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
 
     tick('instances started');
 
-    progress = setInterval(() => shown.show(coordinator.status()), io.tty ? 200 : 1000);
+    ticker = setInterval(() => progress.show(coordinator.status()), io.tty ? 200 : 1000);
 
     const results: Results = await coordinator.ended;
     // Give instances that just got `stop` a moment to exit on their own.
