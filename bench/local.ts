@@ -7,10 +7,11 @@
 // Baseline, measured in the same run: the floor any local run of Node instances sits on —
 // 200 `node` processes started at once, each importing the SDK bundle and connecting to a
 // TCP server on loopback, timed until the last has connected (no namespaces, no shaping).
-// Needs root, iproute2 and socat; run: npm run bench:local.
+// The same run again as the user `nobody` (rootless: tgc in a user namespace of its own), figures
+// side by side. Needs root (to become nobody), iproute2, util-linux; run: npm run bench:local.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,41 +21,65 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
 
 const dir = mkdtempSync(join(tmpdir(), 'tgc-bench-local-'));
+// The rootless run is the user `nobody`'s: it needs /dev/net/tun at the mode distributions ship
+// (0666; put back after) and a directory of its own.
+const tunMode = statSync('/dev/net/tun').mode & 0o7777;
 try {
+  chmodSync(dir, 0o755);
   const plan = readFileSync(join(root, 'examples/barrier-storm/plan.toml'), 'utf8').replace(
     /instances = \d+/,
     `instances = ${INSTANCES}`,
   );
   writeFileSync(join(dir, 'plan.toml'), plan);
   const floor = await nodeFloor(INSTANCES);
-  const t0 = Date.now();
-  const r = spawnSync(
-    process.execPath,
-    [join(root, 'dist/tgc.mjs'), 'run', join(dir, 'plan.toml'), '--json', '--out', join(dir, 'run')],
-    { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  const asRoot = storm([]);
+  chmodSync('/dev/net/tun', 0o666);
+  const home = join(dir, 'nobody');
+  mkdirSync(home);
+  chownSync(home, 65534, 65534);
+  const rootless = storm(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'env', `HOME=${home}`], home);
+  console.log(`bench/local: barrier-storm, ${INSTANCES} instances, local target (${asRoot.backend})`);
+  console.log(
+    `baseline              ${INSTANCES} node processes started at once, all connected after ` +
+      `${(floor / 1000).toFixed(2)} s`,
   );
+  for (const [label, r] of [
+    ['root', asRoot],
+    ['rootless (nobody)', rootless],
+  ] as const) {
+    console.log(`— ${label}`);
+    console.log(
+      `all registered        ${(r.registered / 1000).toFixed(2)} s after the coordinator started   ratio ` +
+        `${(r.registered / floor).toFixed(2)}× the baseline   target < 5 s ${r.registered < 5000 ? 'ok' : 'MISSED'}`,
+    );
+    console.log(`all-to-all exchange   slowest ${r.exchange.max.toFixed(0)} ms, mean ${r.exchange.mean.toFixed(0)} ms`);
+    console.log(`whole run (wall)      ${(r.wall / 1000).toFixed(2)} s, setup and teardown included`);
+  }
+  process.exitCode = asRoot.registered < 5000 && rootless.registered < 5000 ? 0 : 1;
+} finally {
+  chmodSync('/dev/net/tun', tunMode);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** One `tgc run --json` of the plan, as root or (with `as`) as another user; its figures. */
+function storm(as: readonly string[], home = dir) {
+  const out = join(home, 'run');
+  const t0 = Date.now();
+  const argv = [...as, process.execPath, join(root, 'dist/tgc.mjs'), 'run', join(dir, 'plan.toml'), '--json'];
+  const r = spawnSync(argv[0]!, [...argv.slice(1), '--out', out], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const wall = Date.now() - t0;
   if (r.status !== 0) {
     console.error(`the run failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
     process.exit(1);
   }
-  const results = JSON.parse(readFileSync(join(dir, 'run', 'results.json'), 'utf8'));
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   const registered = Math.max(...results.instances.map((i: { registered_ms: number }) => i.registered_ms));
-  const exchange = results.groups.peers.metrics.exchange_ms;
-  console.log(`bench/local: barrier-storm, ${INSTANCES} instances, local target (${results.backend})`);
-  console.log(
-    `baseline              ${INSTANCES} node processes started at once, all connected after ` +
-      `${(floor / 1000).toFixed(2)} s`,
-  );
-  console.log(
-    `all registered        ${(registered / 1000).toFixed(2)} s after the coordinator started   ratio ` +
-      `${(registered / floor).toFixed(2)}× the baseline   target < 5 s ${registered < 5000 ? 'ok' : 'MISSED'}`,
-  );
-  console.log(`all-to-all exchange   slowest ${exchange.max.toFixed(0)} ms, mean ${exchange.mean.toFixed(0)} ms`);
-  console.log(`whole run (wall)      ${(wall / 1000).toFixed(2)} s, setup and teardown included`);
-  process.exitCode = registered < 5000 ? 0 : 1;
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  const exchange = results.groups.peers.metrics.exchange_ms as { max: number; mean: number };
+  return { backend: results.backend as string, registered, exchange, wall };
 }
 
 /**

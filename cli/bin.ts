@@ -36,6 +36,7 @@ const code = await main(process.argv.slice(2), {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   readStdin,
+  stdin: process.stdin,
   color,
   tty: Boolean(process.stderr.isTTY),
   signal: interrupt.signal,

@@ -4,6 +4,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Reads all of standard input (for `-`), at most `limit` bytes plus one. */
   readonly readStdin: (limit: number) => Uint8Array;
+  /** Standard input as a stream, for commands that read it line by line as it comes. */
+  readonly stdin?: NodeJS.ReadableStream;
   /** Colour on stderr: a TTY and no NO_COLOR. */
   readonly color: boolean;
   /** stderr is a terminal (live progress line). @default false */

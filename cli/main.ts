@@ -4,6 +4,7 @@ import { compileCommand } from './commands/compile.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
+import { runInsideCommand } from './commands/run-inside.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from '../model/exit-codes.js';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   compileCommand(program, io, setCode);
   runCommand(program, io, setCode);
   coordinatorCommand(program, io, setCode);
+  runInsideCommand(program, io, setCode);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -63,6 +63,8 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** local: plain processes on loopback, no namespaces, no shaping (`--no-shaping`). */
   readonly loopback?: boolean;
+  /** local: this tgc runs inside the namespaces of a rootless run (targets/local/rootless.ts). */
+  readonly userns?: boolean;
   /** Container targets: the runtime image instead of the plan's `run.runtime_image`. */
   readonly runtimeImage?: string;
   /** k8s: an existing namespace to run in (else one is created per run and deleted after). */

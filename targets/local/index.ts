@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { onPath } from '../driver/exec.js';
 import type { Target } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
+import { rootlessProblem } from './rootless.js';
 import { localSteps } from './steps.js';
 
 /** Local processes, each in its own network namespace (or on loopback with --no-shaping). */
@@ -24,12 +25,10 @@ export const localTarget: Target = {
   steps: localSteps,
   environment(o) {
     if (o.loopback) return undefined;
+    // Not root: the run goes into namespaces of its own (rootless.ts), if this machine lets it.
     if (!o.isRoot) {
-      return (
-        'the local target runs each instance in its own network namespace, which needs root here: run tgc with ' +
-        'sudo (unprivileged user namespaces are not supported yet), or pass --no-shaping to run plain processes ' +
-        'on loopback, unshaped'
-      );
+      const problem = rootlessProblem(o.env);
+      if (problem) return problem;
     }
     // socat carries the TUN devices' packets only where the native wire was not built.
     const missing = ['ip', ...(nativeWireBinary() ? [] : ['socat'])].filter((tool) => !onPath(tool, o.env.PATH));
@@ -38,5 +37,6 @@ export const localTarget: Target = {
       ? `the local target needs ${missing.join(', ')}: apt-get install iproute2 socat`
       : undefined;
   },
-  run: async (o) => (await import('./run.js')).runLocal(o),
+  run: async (o) =>
+    !o.isRoot && !o.loopback ? (await import('./rootless.js')).runRootless(o) : (await import('./run.js')).runLocal(o),
 };

@@ -4,6 +4,7 @@ import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import type { RunOptions } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
+import { INSIDE_COMMAND, INSIDE_SETUP, UNSHARE } from './rootless.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
@@ -28,10 +29,21 @@ export function localSteps(o: RunOptions): string[] {
   const planned = instanceLayout(plan);
   const net = new LocalNetwork(tag);
   const prefix = Number(plan.network.subnet.split('/')[1]);
-  const lines = LocalNetwork.commandsFor(
-    tag,
-    planned.map((p) => p.name),
-  ).map((c) => c.join(' '));
+  // Not root: the same run, by a tgc that is root in namespaces of its own (rootless.ts).
+  const rootless = o.isRoot
+    ? []
+    : [
+        `${UNSHARE.join(' ')} -- node tgc ${INSIDE_COMMAND}  # rootless: the run as this user, its tgc root in new ` +
+          'user, network, mount and PID namespaces (the run on its stdin); in there:',
+        ...INSIDE_SETUP.map((argv) => argv.join(' ')),
+      ];
+  const lines = [
+    ...rootless,
+    ...LocalNetwork.commandsFor(
+      tag,
+      planned.map((p) => p.name),
+    ).map((c) => c.join(' ')),
+  ];
   lines.push(
     `# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`,
   );

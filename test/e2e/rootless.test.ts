@@ -1,0 +1,212 @@
+// Rootless local runs (targets/local/rootless.ts), as a person without root runs them: the
+// user `nobody`, the repository read-only, the run directory its own. Root is needed here only
+// to become `nobody`, to give /dev/net/tun the mode Debian, Ubuntu and Fedora ship (0666; put
+// back after) and to look for leftovers.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { bin, repoRoot, tempDir } from '../support/helpers.js';
+
+const NOBODY = 65534;
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to become the user nobody and to set /dev/net/tun (CI runs as root)';
+  for (const tool of ['setpriv', 'unshare', 'ip', 'mount']) {
+    if (spawnSync(tool, ['--version']).error) return `needs ${tool} on PATH (apt-get install util-linux iproute2)`;
+  }
+  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
+  if (spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true']).status !== 0) {
+    return 'needs user namespaces (this kernel or its sysctls refuse them)';
+  }
+  return undefined;
+}
+const skip = skipReason();
+
+let tunMode: number | undefined;
+before(() => {
+  if (skip) return;
+  tunMode = statSync('/dev/net/tun').mode & 0o7777;
+  chmodSync('/dev/net/tun', 0o666);
+});
+after(() => {
+  if (tunMode !== undefined) chmodSync('/dev/net/tun', tunMode);
+});
+
+/** What of nobody's was in /tmp before, and the directories this file gave it: anything else is a leftover. */
+const given: string[] = [];
+const nobodysFiles = () =>
+  readdirSync('/tmp')
+    .map((f) => join('/tmp', f))
+    .filter((f) => statSync(f, { throwIfNoEntry: false })?.uid === NOBODY);
+const existing = skip ? [] : nobodysFiles();
+
+/** A directory `nobody` owns: its HOME and its run directories. */
+function nobodyDir(): string {
+  const dir = tempDir('tgc-rootless-');
+  chownSync(dir, NOBODY, NOBODY);
+  given.push(dir);
+  return dir;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `tgc …` as `nobody` from the repository; `onStderr` may signal the process. */
+function asNobody(args: string[], home: string, onStderr?: (text: string, pid: number) => void, wrap: string[] = []) {
+  return new Promise<Run>((resolve) => {
+    const argv = [
+      ...wrap,
+      'setpriv',
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      'env',
+      `HOME=${home}`,
+      process.execPath,
+      bin,
+      ...args,
+    ];
+    const proc = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr, proc.pid!);
+    });
+    proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Live processes of `nobody` (zombies, already ended, aside), and files it owns in /tmp outside its directories. */
+function leftovers(): string[] {
+  const ps = spawnSync('ps', ['-u', String(NOBODY), '-o', 'pid=,stat=,args='], { encoding: 'utf8' }).stdout;
+  const live = ps
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^\d+\s+Z/.test(l));
+  const files = nobodysFiles().filter((f) => !given.includes(f) && !existing.includes(f));
+  return [...live, ...files];
+}
+
+/** Waits until `nobody` has no live process left (the kernel ends a PID namespace's processes at once). */
+async function settled(): Promise<string[]> {
+  for (let i = 0; i < 50 && leftovers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  return leftovers();
+}
+
+test('rootless: the ping example as nobody, shaped (2 × 1000 ms), its files owned by nobody', { skip }, async () => {
+  const home = nobodyDir();
+  const out = join(home, 'run');
+  const r = await asNobody(['run', 'examples/ping/plan.toml', '--out', out], home);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stderr, /target local \(rootless: in a user namespace\) · shaping userspace/);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  for (const i of results.instances) {
+    const rtt = i.metrics.rtt_ms.mean as number;
+    assert.ok(rtt >= 1990 && rtt <= 2150, `${i.name}: rtt ${rtt} ms`);
+  }
+  for (const f of ['results.json', 'junit.xml', 'logs/runners-0.log', 'logs/runners-1.log', 'outputs/runners-0']) {
+    assert.equal(statSync(join(out, f)).uid, NOBODY, `${f} belongs to nobody`);
+  }
+  assert.match(readFileSync(join(out, 'logs/runners-0.log'), 'utf8'), /rtt to runners-1/);
+  assert.deepEqual(readdirSync(home), ['run'], 'nothing written outside the run directory');
+  assert.deepEqual(await settled(), []);
+});
+
+test('rootless: the partition and bandwidth examples pass as nobody', { skip, timeout: 120_000 }, async () => {
+  for (const example of ['partition', 'bandwidth']) {
+    const home = nobodyDir();
+    const r = await asNobody(['run', `examples/${example}/plan.toml`, '--out', join(home, 'run')], home);
+    assert.equal(r.code, 0, `${example}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stdout, new RegExp(`PASS ${example}`));
+    assert.deepEqual(await settled(), []);
+  }
+});
+
+test('rootless: --dry-run shows the user-namespace path first', { skip }, async () => {
+  const home = nobodyDir();
+  const r = await asNobody(['run', 'examples/ping/plan.toml', '--dry-run'], home);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^setpriv --pdeathsig KILL unshare --user --map-root-user --net --mount .* run-inside /);
+  assert.deepEqual(lines.slice(1, 4), [
+    'ip link set lo up',
+    'mount -t tmpfs -o mode=0755 tgc /run',
+    'mkdir /run/netns',
+  ]);
+  assert.ok(lines.some((l) => /^ip netns exec tgc-\w+-0 node examples\/ping\/ping\.mjs/.test(l)));
+});
+
+test('rootless: without /dev/net/tun access, or with user namespaces off: exit 3 with the fix', { skip }, async () => {
+  const home = nobodyDir();
+  chmodSync('/dev/net/tun', 0o600);
+  try {
+    const r = await asNobody(['run', 'examples/ping/plan.toml', '--out', join(home, 'run')], home);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /\/dev\/net\/tun is not readable and writable .*sudo chmod 0666 \/dev\/net\/tun/);
+  } finally {
+    chmodSync('/dev/net/tun', 0o666);
+  }
+  assert.ok(!existsSync(join(home, 'run')), 'no run directory');
+  // user.max_user_namespaces = 0 as tgc reads it: this sandbox refuses the sysctl even to root,
+  // so a private mount namespace lays a file saying 0 over it for this one run.
+  const zero = join(home, 'zero');
+  writeFileSync(zero, '0\n');
+  const r = await asNobody(['run', 'examples/ping/plan.toml', '--out', join(home, 'run')], home, undefined, [
+    'unshare',
+    '--mount',
+    'sh',
+    '-c',
+    `mount --bind ${zero} /proc/sys/user/max_user_namespaces && exec "$@"`,
+    'sh',
+  ]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /user namespaces are turned off here .*sudo sysctl -w user\.max_user_namespaces=15000/);
+  assert.ok(!existsSync(join(home, 'run')), 'no run directory');
+  assert.deepEqual(await settled(), []);
+});
+
+/** A plan whose two instances wait forever, so the run lasts until it is signalled. */
+function idlePlan(dir: string): string {
+  const file = join(dir, 'plan.toml');
+  writeFileSync(
+    file,
+    'version = 1\nname = "idle"\n[run]\ntimeout = "5m"\n' +
+      `[defaults]\ncommand = ["node", ${JSON.stringify(join(repoRoot, 'test/clients/behave.mjs'))}]\n` +
+      '[[groups]]\nid = "idle"\ninstances = 2\nparams = { mode = "hang" }\n',
+  );
+  return file;
+}
+
+test('rootless: SIGINT and SIGKILL of tgc leave no process, namespace or file behind', { skip }, async () => {
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    const home = nobodyDir();
+    const out = join(home, 'run');
+    let sent = false;
+    const r = await asNobody(['run', idlePlan(home), '--out', out], home, (stderr, pid) => {
+      if (!sent && /states started 2 /.test(stderr)) {
+        sent = true;
+        process.kill(pid, signal);
+      }
+    });
+    assert.ok(sent, r.stderr);
+    if (signal === 'SIGINT') {
+      assert.equal(r.code, 130, r.stderr);
+      assert.equal(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).reason, 'interrupted');
+    } else {
+      assert.equal(r.signal, 'SIGKILL');
+    }
+    // Every process of the run was nobody's, the namespaces lived only as long as they did,
+    // and /run/netns was a private tmpfs: nothing of it is left for root to see either.
+    assert.deepEqual(await settled(), [], signal);
+    const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    assert.ok(!/tgc-/.test(netns), `ip netns list: ${netns}`);
+  }
+});
