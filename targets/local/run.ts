@@ -109,7 +109,11 @@ export async function runLocal(o: RunOptions): Promise<number> {
         how = caps.netem ? ' (auto: sch_netem works)' : ' (auto: no sch_netem in this kernel)';
       }
     }
-    startBanner(o, o.userns ? 'local (rootless: in a user namespace)' : 'local', `${backend}${how} · ${o.outDir}`);
+    startBanner(
+      o,
+      o.userns ? 'local (rootless: not root, so in a user namespace of its own)' : 'local',
+      `${backend}${how} · ${o.outDir}`,
+    );
     if (loopback && hasShapes(plan))
       say('tgc: the plan shapes its network; with --no-shaping those shapes are not applied');
     const prefix = Number(plan.network.subnet.split('/')[1]);

@@ -106,7 +106,7 @@ test('rootless: the ping example as nobody, shaped (2 × 1000 ms), its files own
   const out = join(home, 'run');
   const r = await asNobody(['run', 'examples/ping/plan.toml', '--out', out], home);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stderr, /target local \(rootless: in a user namespace\) · shaping userspace/);
+  assert.match(r.stderr, /target local \(rootless: not root, so in a user namespace of its own\) · shaping userspace/);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   for (const i of results.instances) {
     const rtt = i.metrics.rtt_ms.mean as number;
