@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { execa, execaSync } from 'execa';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
@@ -106,7 +107,7 @@ function tgcBin(): string {
   const candidates = ['./tgc.mjs', '../tgc.mjs', '../../dist/tgc.mjs'].map((p) => new URL(p, import.meta.url));
   const found = candidates.find((u) => existsSync(u));
   if (!found) throw new Error('the tgc executable (dist/tgc.mjs) is missing: run npm run build');
-  return found.pathname;
+  return fileURLToPath(found);
 }
 
 /** What the outer tgc hands the inner one, as one JSON line on its stdin. */
@@ -123,8 +124,10 @@ export interface InsideRun {
 
 /**
  * The run as the invoking user: the same run, by a tgc started inside the namespaces. Its
- * output is this process's; Ctrl-C reaches it (it is in the terminal's process group), and an
- * interruption here is passed on through its stdin. Resolves to its exit code.
+ * output goes to this run's io as it comes (the progress line keeps drawing in place: the inner
+ * tgc is told whether this one's stderr is a terminal); Ctrl-C reaches it (it is in the
+ * terminal's process group), and an interruption here is passed on through its stdin.
+ * Resolves to its exit code.
  */
 export async function runRootless(o: RunOptions): Promise<number> {
   const inside: InsideRun = {
@@ -142,11 +145,12 @@ export async function runRootless(o: RunOptions): Promise<number> {
     env: o.env,
     extendEnv: false,
     stdin: 'pipe',
-    stdout: 'inherit',
-    stderr: 'inherit',
     buffer: false,
     reject: false,
   });
+  // As text, decoded across chunks (a character may be split between two).
+  child.stdout.setEncoding('utf8').on('data', (text: string) => o.io.stdout(text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => o.io.stderr(text));
   child.stdin.write(JSON.stringify(inside) + '\n');
   const onAbort = () => child.stdin.end('interrupt\n');
   o.signal.addEventListener('abort', onAbort, { once: true });
