@@ -54,8 +54,3 @@ export function printDiagnostics(result: CompileResult, opts: PlanOptions, io: C
   }
   return errors > 0 ? EXIT.invalid : EXIT.ok;
 }
-
-/** Commander's accumulator for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

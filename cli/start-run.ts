@@ -74,10 +74,17 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     io.stderr(`tgc: ${missing}\n`);
     return EXIT.environment;
   }
+  return runToEnd(() => target.run(options), outDir, io);
+}
+
+/**
+ * A run's driver, to its exit code: an `EnvironmentError` is exit 3 with its message; a run that
+ * ended without results leaves no run directory behind (it did not exist, or was empty, before).
+ */
+export async function runToEnd(run: () => Promise<number>, outDir: string, io: CliIo): Promise<number> {
   try {
-    return await target.run(options);
+    return await run();
   } catch (err) {
-    // Nothing ran to its end: leave no run directory behind (it did not exist, or was empty, before).
     if (!existsSync(join(outDir, 'results.json'))) rmSync(outDir, { recursive: true, force: true });
     if (err instanceof EnvironmentError) {
       io.stderr(`tgc: ${err.message}\n`);

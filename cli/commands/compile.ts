@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
-import { collect, loadPlan, withImages, type PlanOptions } from '../load-plan.js';
+import { loadPlan, withImages, type PlanOptions } from '../load-plan.js';
 import type { CompileOptions } from '../write-deployment.js';
-import { formatOption, PLAN_ARGUMENT } from './format-option.js';
+import { collect, formatOption, PLAN_ARGUMENT } from './options.js';
 
 /** `tgc compile`: a plan's deployment for an orchestrator, written or checked for freshness. */
 export function compileCommand(program: Command, io: CliIo, done: (code: number) => void): Command {

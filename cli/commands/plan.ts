@@ -3,7 +3,7 @@ import { EXIT } from '../../model/exit-codes.js';
 import { planJson, planTable } from '../format-plan.js';
 import type { CliIo } from '../io.js';
 import { loadPlan, printDiagnostics, type PlanOptions } from '../load-plan.js';
-import { formatOption, PLAN_ARGUMENT } from './format-option.js';
+import { formatOption, PLAN_ARGUMENT } from './options.js';
 
 /** `tgc plan`: the expanded plan, as a table or as the IR in JSON. */
 export function planCommand(program: Command, io: CliIo, done: (code: number) => void): Command {

@@ -1,10 +1,7 @@
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT } from '../../model/exit-codes.js';
-import { EnvironmentError } from '../../targets/driver/environment-error.js';
-import { enterNamespaces, INSIDE_COMMAND, type InsideRun } from '../../targets/local/rootless.js';
-import { TARGETS } from '../../targets/registry.js';
+import { INSIDE_COMMAND } from '../../targets/local/inside-command.js';
+import type { InsideRun } from '../../targets/local/rootless.js';
 import type { CliIo } from '../io.js';
 
 /**
@@ -37,26 +34,31 @@ export function runInsideCommand(program: Command, io: CliIo, done: (code: numbe
       io.stderr(`tgc ${INSIDE_COMMAND}: no run on stdin (tgc run starts this command itself)\n`);
       return done(EXIT.invalid);
     }
-    const run = JSON.parse(first) as InsideRun;
+    let run: InsideRun;
     try {
-      await enterNamespaces();
-      const local = await TARGETS.local();
-      done(
-        await local.run({
-          ...run,
-          env: io.env ?? {},
-          isRoot: true,
-          userns: true,
-          io: { stdout: io.stdout, stderr: io.stderr, tty: run.tty },
-          signal: interrupt.signal,
-        }),
-      );
-    } catch (err) {
-      // Nothing ran to its end: leave no run directory behind, as `tgc run` does.
-      if (!existsSync(join(run.outDir, 'results.json'))) rmSync(run.outDir, { recursive: true, force: true });
-      if (!(err instanceof EnvironmentError)) throw err;
-      io.stderr(`tgc: ${err.message}\n`);
-      done(EXIT.environment);
+      run = JSON.parse(first) as InsideRun;
+    } catch {
+      io.stderr(`tgc ${INSIDE_COMMAND}: its first line of stdin is not a run (tgc run starts this command itself)\n`);
+      return done(EXIT.invalid);
     }
+    // Loaded on demand, like tgc run's own code: `tgc validate` and `tgc plan` never parse it.
+    const [{ enterNamespaces }, { TARGETS }, { runToEnd }] = await Promise.all([
+      import('../../targets/local/rootless.js'),
+      import('../../targets/registry.js'),
+      import('../start-run.js'),
+    ]);
+    const local = await TARGETS.local();
+    const inside = async () => {
+      await enterNamespaces();
+      return local.run({
+        ...run,
+        env: io.env ?? {},
+        isRoot: true,
+        userns: true,
+        io: { stdout: io.stdout, stderr: io.stderr, tty: run.tty },
+        signal: interrupt.signal,
+      });
+    };
+    done(await runToEnd(inside, run.outDir, io));
   });
 }

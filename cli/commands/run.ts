@@ -2,8 +2,8 @@ import { Option, type Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
-import { collect, loadPlan, printDiagnostics, withImages, type PlanOptions } from '../load-plan.js';
-import { formatOption, PLAN_ARGUMENT } from './format-option.js';
+import { loadPlan, printDiagnostics, withImages, type PlanOptions } from '../load-plan.js';
+import { collect, formatOption, PLAN_ARGUMENT } from './options.js';
 
 interface RunFlags extends PlanOptions {
   target: string;

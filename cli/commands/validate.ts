@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
 import { loadPlan, printDiagnostics, type PlanOptions } from '../load-plan.js';
-import { formatOption, PLAN_ARGUMENT } from './format-option.js';
+import { formatOption, PLAN_ARGUMENT } from './options.js';
 
 /** `tgc validate`: every problem, sorted; `file: ok (…)` when there is none. */
 export function validateCommand(program: Command, io: CliIo, done: (code: number) => void): Command {

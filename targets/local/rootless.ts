@@ -4,6 +4,7 @@ import { execa, execaSync } from 'execa';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
 import type { RunOptions } from '../target.js';
+import { INSIDE_COMMAND } from './inside-command.js';
 
 /**
  * Rootless local runs. Without root, tgc runs the local target inside namespaces it creates
@@ -37,9 +38,6 @@ export const INSIDE_SETUP: readonly (readonly string[])[] = [
   ['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'tgc', '/run'],
   ['mkdir', '/run/netns'],
 ];
-
-/** The hidden command the tgc inside the namespaces runs (cli/commands/run-inside.ts). */
-export const INSIDE_COMMAND = 'run-inside';
 
 const readSysctl = (path: string): string | undefined => {
   try {
@@ -111,16 +109,10 @@ function tgcBin(): string {
 }
 
 /** What the outer tgc hands the inner one, as one JSON line on its stdin. */
-export interface InsideRun {
-  readonly plan: RunOptions['plan'];
-  readonly planFile: string;
-  readonly version: string;
-  readonly runId: string;
-  readonly outDir: string;
-  readonly cwd: string;
-  readonly json: boolean;
+export type InsideRun = Pick<RunOptions, 'plan' | 'planFile' | 'version' | 'runId' | 'outDir' | 'cwd' | 'json'> & {
+  /** Whether the outer tgc's stderr is a terminal (the progress line is drawn in place). */
   readonly tty: boolean;
-}
+};
 
 /**
  * The run as the invoking user: the same run, by a tgc started inside the namespaces. Its
@@ -130,16 +122,8 @@ export interface InsideRun {
  * Resolves to its exit code.
  */
 export async function runRootless(o: RunOptions): Promise<number> {
-  const inside: InsideRun = {
-    plan: o.plan,
-    planFile: o.planFile,
-    version: o.version,
-    runId: o.runId,
-    outDir: o.outDir,
-    cwd: o.cwd,
-    json: o.json,
-    tty: o.io.tty,
-  };
+  const { plan, planFile, version, runId, outDir, cwd, json } = o;
+  const inside: InsideRun = { plan, planFile, version, runId, outDir, cwd, json, tty: o.io.tty };
   const child = execa(UNSHARE[0], [...UNSHARE.slice(1), '--', process.execPath, tgcBin(), INSIDE_COMMAND], {
     cwd: o.cwd,
     env: o.env,

@@ -4,7 +4,8 @@ import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import type { RunOptions } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
-import { INSIDE_COMMAND, INSIDE_SETUP, UNSHARE } from './rootless.js';
+import { INSIDE_COMMAND } from './inside-command.js';
+import { INSIDE_SETUP, UNSHARE } from './rootless.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';

@@ -9,3 +9,8 @@ export function formatOption(): Option {
 }
 
 export const PLAN_ARGUMENT = ['<plan>', 'plan file (.toml, .yaml, .yml), or - for stdin'] as const;
+
+/** Commander's accumulator for repeatable options (`--image`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,5 @@
+/**
+ * The hidden command a rootless run's tgc runs inside its namespaces (cli/commands/run-inside.ts);
+ * apart from targets/local/rootless.ts so the CLI can name it without loading the run's code.
+ */
+export const INSIDE_COMMAND = 'run-inside';
