@@ -92,6 +92,42 @@ export interface GroupResult {
   readonly metrics: Record<string, MetricSummary>;
 }
 
+/**
+ * One entry of the results' `timeline`, `t_ms` after the coordinator started. Instance events
+ * name their instance; a `mark` is a moment of the whole run (every instance registered, every
+ * network ready).
+ */
+export type TimelineEvent =
+  | { readonly t_ms: number; readonly event: 'registered' | 'network-ready'; readonly instance: string }
+  | {
+      readonly t_ms: number;
+      readonly event: 'signal';
+      readonly instance: string | null;
+      readonly state: string;
+      readonly count: number;
+    }
+  | {
+      readonly t_ms: number;
+      readonly event: 'record';
+      readonly instance: string;
+      readonly metric: string;
+      readonly value: number;
+    }
+  | {
+      readonly t_ms: number;
+      readonly event: 'configure';
+      readonly instance: string;
+      readonly shape: Record<string, unknown>;
+    }
+  | {
+      readonly t_ms: number;
+      readonly event: 'outcome';
+      readonly instance: string;
+      readonly outcome: Outcome;
+      readonly reason: string | null;
+    }
+  | { readonly t_ms: number; readonly event: 'mark'; readonly name: 'all-registered' | 'all-network-ready' };
+
 /** What `/results` serves once the run has ended. */
 export interface Results {
   readonly run_id: string;
@@ -103,6 +139,9 @@ export interface Results {
   readonly registered_instances: number;
   readonly groups: Record<string, GroupResult>;
   readonly instances: readonly InstanceResult[];
+  /** In time order; bounded (runtime/coordinator/timeline.ts), `timeline_dropped` counts what was left out. */
+  readonly timeline: readonly TimelineEvent[];
+  readonly timeline_dropped: number;
 }
 
 /** What `/status` serves while the run goes on (and after). */

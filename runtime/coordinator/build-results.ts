@@ -1,5 +1,6 @@
 import type { Aggregate, GroupResult, Results } from '../../protocol/messages.js';
 import { summarize } from './aggregate.js';
+import type { Timeline } from './timeline.js';
 import type { Instance, RunOptions } from './types.js';
 
 /** The final results of a decided run: per group and per instance, metrics summarized. */
@@ -7,10 +8,10 @@ export function buildResults(
   o: RunOptions,
   instances: readonly Instance[],
   groupMetrics: ReadonlyMap<string, ReadonlyMap<string, Aggregate>>,
-  outcome: 'success' | 'failure',
-  reason: string | null,
-  now: number,
+  timeline: Timeline,
+  end: { readonly outcome: 'success' | 'failure'; readonly reason: string | null; readonly now: number },
 ): Results {
+  const { outcome, reason, now } = end;
   const groups: Record<string, GroupResult> = {};
   const names = new Set([...Object.keys(o.groups ?? {}), ...instances.map((i) => i.group)]);
   for (const g of names) {
@@ -46,5 +47,7 @@ export function buildResults(
       metrics: summarize(i.metrics),
       messages: [...i.messages],
     })),
+    timeline: [...timeline.events],
+    timeline_dropped: timeline.dropped,
   };
 }

@@ -28,7 +28,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
   signal(c) {
     const state = c.str('state');
     if (!state) return c.bad('"state" must be a non-empty string');
-    c.net.replyCount(c.conn, c.id, c.run.signal(state));
+    c.net.replyCount(c.conn, c.id, c.run.signal(state, c.conn.instance));
   },
   barrier(c) {
     const state = c.str('state');
@@ -73,6 +73,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     const inst = c.conn.instance;
     if (!inst) return c.bad('only instances record metrics');
     addSample(inst.metrics, name, value, unit);
+    c.run.timeline.add({ t_ms: c.run.elapsed(), event: 'record', instance: inst.name, metric: name, value });
     let group = c.run.groupMetrics.get(inst.group);
     if (!group) c.run.groupMetrics.set(inst.group, (group = new Map()));
     addSample(group, name, value, unit);
@@ -138,7 +139,13 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     const agent = c.run.agentsByName.get(inst.name);
     if (!agent) return c.net.sendError(c.conn, c.id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
     const ref = c.run.nextRef++;
-    c.run.pendingConfigures.set(ref, { from: c.conn, id: c.id, callbackState: callback, agent });
+    c.run.pendingConfigures.set(ref, {
+      from: c.conn,
+      id: c.id,
+      callbackState: callback,
+      agent,
+      shape: shape as Record<string, unknown>,
+    });
     c.net.send(agent, JSON.stringify({ event: 'configure', ref, instance: inst.name, shape }) + '\n');
   },
   configured(c) {
@@ -150,8 +157,15 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     if (typeof c.msg.error === 'string') {
       return c.net.sendError(pending.from, pending.id, 'configure_failed', c.msg.error);
     }
+    const by = pending.from.instance;
+    if (by && !c.run.result) {
+      // A shape is a handful of fields; an oversized one is not worth keeping whole.
+      const shape =
+        JSON.stringify(pending.shape).length <= MAX_MESSAGE_CHARS ? pending.shape : { omitted: 'too large' };
+      c.run.timeline.add({ t_ms: c.run.elapsed(), event: 'configure', instance: by.name, shape });
+    }
     const count =
-      pending.callbackState !== undefined && !c.run.result ? c.run.signal(pending.callbackState) : undefined;
+      pending.callbackState !== undefined && !c.run.result ? c.run.signal(pending.callbackState, by) : undefined;
     c.net.reply(pending.from, pending.id, count === undefined ? {} : { count });
   },
 };

@@ -7,6 +7,7 @@ import {
 } from '../../protocol/messages.js';
 import type { Connections } from './connections.js';
 import { buildResults } from './build-results.js';
+import { Timeline } from './timeline.js';
 import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic } from './types.js';
 
 export type { Instance, RunOptions } from './types.js';
@@ -30,6 +31,8 @@ export class RunState {
   readonly pendingConfigures = new Map<number, PendingConfigure>();
   /** Agents may report ready before their instance registers; remembered by name. */
   readonly readyNames = new Set<string>();
+  /** What happened when, for results.json's `timeline`. */
+  readonly timeline = new Timeline();
   nextRef = 1;
   startedAt = 0;
   result: Results | undefined;
@@ -45,6 +48,11 @@ export class RunState {
     this.resolveEnded = resolveEnded;
   }
 
+  /** Milliseconds since the coordinator started: every time in the results is one of these. */
+  elapsed(): number {
+    return Date.now() - this.startedAt;
+  }
+
   /** Records a new instance of `group`, with the next global and group sequence numbers. */
   addInstance(name: string, group: string, dataIp: string | null, conn: Conn | undefined): Instance {
     const groupSeq = (this.groupCounts.get(group) ?? 0) + 1;
@@ -55,7 +63,7 @@ export class RunState {
       seq: this.instances.length + 1,
       groupSeq,
       dataIp,
-      registeredMs: Date.now() - this.startedAt,
+      registeredMs: this.elapsed(),
       conn,
       agent: this.agentsByName.get(name),
       metrics: new Map(),
@@ -65,12 +73,20 @@ export class RunState {
     };
     this.instances.push(inst);
     this.byName.set(name, inst);
+    this.timeline.add({ t_ms: inst.registeredMs, event: 'registered', instance: name });
+    if (this.instances.length === this.o.instances) {
+      this.timeline.add({ t_ms: inst.registeredMs, event: 'mark', name: 'all-registered' });
+    }
     return inst;
   }
 
   markReady(name: string, inst: Instance | undefined): void {
     if (this.readyNames.has(name)) return;
     this.readyNames.add(name);
+    const t = this.elapsed();
+    this.timeline.add({ t_ms: t, event: 'network-ready', instance: name });
+    if (this.readyNames.size === this.o.instances)
+      this.timeline.add({ t_ms: t, event: 'mark', name: 'all-network-ready' });
     this.signal(NETWORK_READY_STATE);
     if (!inst) return;
     inst.networkReady = true;
@@ -83,9 +99,13 @@ export class RunState {
     return entry;
   }
 
-  signal(name: string): number {
+  /** Counts a signal of state `name` (by `by`, for the timeline) and releases the barriers it reaches. */
+  signal(name: string, by?: Instance): number {
     const entry = this.state(name);
     const count = ++entry.count;
+    if (name !== NETWORK_READY_STATE) {
+      this.timeline.add({ t_ms: this.elapsed(), event: 'signal', instance: by?.name ?? null, state: name, count });
+    }
     const released = entry.waiters.get(count);
     if (released) {
       entry.waiters.delete(count);
@@ -162,7 +182,8 @@ export class RunState {
   setOutcome(inst: Instance, outcome: Outcome, reason: string | undefined): void {
     inst.outcome = outcome;
     if (reason !== undefined) inst.reason = reason;
-    inst.endedMs = Date.now() - this.startedAt;
+    inst.endedMs = this.elapsed();
+    this.timeline.add({ t_ms: inst.endedMs, event: 'outcome', instance: inst.name, outcome, reason: reason ?? null });
     if (outcome === 'failure' || outcome === 'crash') {
       const what = outcome === 'crash' ? 'crashed' : 'failed';
       this.endRun('failure', `${inst.name} ${what}${reason ? `: ${reason}` : ''}`, 'stopped');
@@ -186,16 +207,21 @@ export class RunState {
   endRun(outcome: 'success' | 'failure', reason: string | undefined, rest: 'stopped' | 'timeout'): void {
     if (this.result) return;
     this.onEnd();
-    const now = Date.now() - this.startedAt;
+    const now = this.elapsed();
     for (const inst of this.instances) {
       if (!inst.outcome) {
         inst.outcome = rest;
         inst.reason =
           rest === 'timeout' ? 'no outcome before the run deadline' : `stopped: ${reason ?? 'the run ended'}`;
         inst.endedMs = now;
+        this.timeline.add({ t_ms: now, event: 'outcome', instance: inst.name, outcome: rest, reason: inst.reason });
       }
     }
-    this.result = buildResults(this.o, this.instances, this.groupMetrics, outcome, reason ?? null, now);
+    this.result = buildResults(this.o, this.instances, this.groupMetrics, this.timeline, {
+      outcome,
+      reason: reason ?? null,
+      now,
+    });
     const stop = JSON.stringify({ event: 'stop', outcome, reason: reason ?? null }) + '\n';
     for (const conn of this.net.live) {
       this.net.send(conn, stop);

@@ -63,4 +63,6 @@ export interface PendingConfigure {
   readonly id: number | undefined;
   readonly callbackState: string | undefined;
   readonly agent: Conn;
+  /** The shape asked for, for the timeline once it is applied. */
+  readonly shape: Record<string, unknown>;
 }
