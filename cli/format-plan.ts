@@ -1,7 +1,8 @@
 import type { Json } from '../schema/composition.js';
-import type { Group, LinkShape, Plan } from '../schema/ir.js';
+import type { Group, Plan } from '../schema/ir.js';
 import { expandInstances } from '../model/instance-layout.js';
-import { formatBytes, formatDuration, formatRate } from './format-units.js';
+import { describeShape } from '../model/describe-shape.js';
+import { formatBytes, formatDuration } from '../model/format-units.js';
 import { stableStringify } from './stable-stringify.js';
 
 /** `tgc plan --json`: the IR plus every instance, keys in a fixed order, params sorted. */
@@ -58,27 +59,6 @@ function runs(g: Group): string {
 function params(p: Readonly<Record<string, Json>>): string {
   const keys = Object.keys(p).sort();
   return keys.length ? keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ') : '-';
-}
-
-export function describeShape(s: LinkShape): string {
-  const parts: string[] = [];
-  if (s.blocked) parts.push('blocked');
-  if (s.latencyMs !== undefined)
-    parts.push(
-      `latency ${formatDuration(s.latencyMs)}` +
-        (s.jitterMs !== undefined
-          ? ` ± ${formatDuration(s.jitterMs)}${s.distribution ? ` ${s.distribution}` : ''}`
-          : ''),
-    );
-  const pct = (label: string, v: number | undefined, corr: number | undefined) => {
-    if (v !== undefined) parts.push(`${label} ${v}%${corr !== undefined ? ` (corr ${corr}%)` : ''}`);
-  };
-  pct('loss', s.lossPct, s.lossCorrelationPct);
-  pct('duplicate', s.duplicatePct, s.duplicateCorrelationPct);
-  pct('corrupt', s.corruptPct, s.corruptCorrelationPct);
-  pct('reorder', s.reorderPct, s.reorderCorrelationPct);
-  if (s.bandwidthBps !== undefined) parts.push(`rate ${formatRate(s.bandwidthBps)}`);
-  return parts.length ? parts.join(', ') : '-';
 }
 
 function table(rows: string[][]): string[] {

@@ -3,6 +3,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { compileCommand } from './commands/compile.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { planCommand } from './commands/plan.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { runInsideCommand } from './commands/run-inside.js';
 import { schemaCommand } from './commands/schema.js';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   schemaCommand(program, io);
   compileCommand(program, io, setCode);
   runCommand(program, io, setCode);
+  reportCommand(program, io, setCode);
   coordinatorCommand(program, io, setCode);
   runInsideCommand(program, io, setCode);
 

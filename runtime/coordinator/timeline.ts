@@ -2,7 +2,10 @@ import type { TimelineEvent } from '../../protocol/messages.js';
 
 /** At most this many events are kept for a run: enough for 10,000 instances' life cycles. */
 export const MAX_TIMELINE_EVENTS = 200_000;
-/** At most this many `record` events per instance and metric: a metric recorded in a tight loop keeps its summary, not every point. */
+/**
+ * At most this many `record` events per instance and metric: a metric recorded in a tight loop
+ * keeps its summary (in the metrics), not every point.
+ */
 export const MAX_RECORDS_PER_SERIES = 1000;
 
 /**

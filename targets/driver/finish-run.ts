@@ -5,6 +5,7 @@ import type { Results } from '../../protocol/messages.js';
 import type { RunOptions, TargetName } from '../target.js';
 import { buildReport, junitXml, outcomeTable } from './run-report.js';
 import { EXIT } from '../../model/exit-codes.js';
+import { writeReport } from '../../report/run-dir.js';
 
 /** The first line of every run: what runs where, with which shaping backend and why. */
 export function startBanner(o: RunOptions, where: string, backend: string): void {
@@ -53,8 +54,19 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
   });
   writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
+  let page: string | undefined;
+  try {
+    page = writeReport(o.outDir, report);
+  } catch (err) {
+    // The results are written; a page that cannot be is worth a warning, not the run's outcome.
+    o.io.stderr(`tgc: warning: report.html could not be written: ${(err as Error).message}\n`);
+  }
   if (o.json) o.io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else o.io.stdout('\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n`);
+  else {
+    o.io.stdout(
+      '\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n` + (page ? `report:  ${page}\n` : ''),
+    );
+  }
   if (end.interrupted) return EXIT.interrupted;
   return report.outcome === 'success' ? EXIT.ok : EXIT.runFailed;
 }

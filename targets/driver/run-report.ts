@@ -1,38 +1,8 @@
-import type { Plan } from '../../schema/ir.js';
-import type { CoordinatorStatus, Outcome, Results } from '../../protocol/messages.js';
-
-/** One instance in `results.json`: the coordinator's view plus what the driver saw. */
-export interface InstanceReport {
-  readonly name: string;
-  readonly group: string;
-  readonly seq: number | null;
-  readonly group_seq: number | null;
-  readonly data_ip: string | null;
-  readonly outcome: Outcome;
-  readonly reason: string | null;
-  readonly exit_code: number | null;
-  readonly registered_ms: number | null;
-  readonly ended_ms: number | null;
-  readonly metrics: Results['instances'][number]['metrics'];
-  readonly messages: readonly string[];
-  readonly log: string;
-  readonly outputs: string;
-}
-
-/** `results.json` (schema: docs/results.schema.json). */
-export interface RunReport {
-  readonly tgc_version: string;
-  readonly run_id: string;
-  readonly plan: string;
-  readonly target: string;
-  readonly backend: string;
-  readonly outcome: 'success' | 'failure';
-  readonly reason: string | null;
-  readonly started_at: string;
-  readonly duration_ms: number;
-  readonly groups: Results['groups'];
-  readonly instances: readonly InstanceReport[];
-}
+import type { LinkShape, Plan } from '../../schema/ir.js';
+import type { CoordinatorStatus, Results } from '../../protocol/messages.js';
+import type { InstanceReport, NetworkReport, RunReport, ShapeReport } from '../../protocol/run-report.js';
+import { linkShape } from '../../model/egress-plan.js';
+import { describeShape } from '../../model/describe-shape.js';
 
 export interface ReportInput {
   readonly version: string;
@@ -83,7 +53,33 @@ export function buildReport(r: ReportInput): RunReport {
     duration_ms: r.durationMs,
     groups: r.results.groups,
     instances,
+    network: networkReport(r.plan),
+    // Results from a coordinator without a timeline (an older runtime image) still make a report.
+    timeline: r.results.timeline ?? [],
+    timeline_dropped: r.results.timeline_dropped ?? 0,
   };
+}
+
+/** The plan's shapes for every pair of groups, all layers merged. */
+export function networkReport(plan: Plan): NetworkReport {
+  const ids = plan.groups.map((g) => g.id);
+  return {
+    shaping: plan.network.shaping,
+    subnet: plan.network.subnet,
+    groups: ids,
+    links: ids.flatMap((from) =>
+      ids.map((to) => {
+        const shape = linkShape(plan, from, to);
+        return { from, to, shape: snakeCase(shape), description: describeShape(shape) };
+      }),
+    ),
+  };
+}
+
+function snakeCase(shape: LinkShape): ShapeReport {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  ) as ShapeReport;
 }
 
 const xml = (s: string) =>

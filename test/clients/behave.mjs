@@ -1,5 +1,6 @@
 // An instance whose behaviour is its group's `mode` param: succeed, fail, crash (exit without
-// an outcome), or hang (wait for a state that never comes).
+// an outcome), hang (wait for a state that never comes), or paced (signal `a`, record `tick`
+// five times 100 ms apart, signal `b`, 1000 ms later `c`: known spacing for the report's timeline).
 import { run } from '../../dist/runtime/sdk.mjs';
 
 await run(async (env) => {
@@ -12,4 +13,15 @@ await run(async (env) => {
     process.exit(3);
   }
   if (mode === 'hang') await env.sync.barrier('never', env.instances + 1);
+  if (mode === 'paced') {
+    const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    await env.sync.signal('a');
+    for (let i = 0; i < 5; i++) {
+      env.record('tick', 10 * i + env.seq, 'ms');
+      await pause(100);
+    }
+    await env.sync.signal('b');
+    await pause(1000);
+    await env.sync.signal('c');
+  }
 });

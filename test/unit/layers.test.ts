@@ -6,19 +6,20 @@ import { dirname, join, normalize } from 'node:path';
 import test from 'node:test';
 import { repoRoot } from '../support/helpers.js';
 
-const SOURCE_FOLDERS = ['cli', 'compiler', 'model', 'protocol', 'runtime', 'schema', 'sdk', 'targets'];
+const SOURCE_FOLDERS = ['cli', 'compiler', 'model', 'protocol', 'report', 'runtime', 'schema', 'sdk', 'targets'];
 const GENERATED = new Set(['schema/composition.validate.mjs', 'schema/composition.validate.d.mts']);
 
 /** What each folder may import besides itself and node:* (a bare package name counts as "npm"). */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['compiler', 'model', 'protocol', 'runtime', 'schema', 'targets', 'npm', 'package.json'],
+  cli: ['compiler', 'model', 'protocol', 'report', 'runtime', 'schema', 'targets', 'npm', 'package.json'],
   compiler: ['model', 'schema', 'npm'],
   model: ['schema'],
   protocol: ['model', 'schema'],
+  report: ['model', 'protocol', 'schema'],
   runtime: ['model', 'protocol', 'schema'],
   schema: [],
   sdk: ['model', 'protocol', 'schema'],
-  targets: ['compiler', 'model', 'protocol', 'runtime', 'schema', 'npm'],
+  targets: ['compiler', 'model', 'protocol', 'report', 'runtime', 'schema', 'npm'],
 };
 
 function walk(dir: string): string[] {

@@ -1,0 +1,190 @@
+// report.html rendered from results.json alone: size, escaping, what reads without JavaScript.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TimelineEvent } from '../../protocol/messages.js';
+import type { RunReport } from '../../protocol/run-report.js';
+import { readResults, writeReport } from '../../report/run-dir.js';
+import { position, timeAxis } from '../../report/timeline-view.js';
+import { prng, tempDir } from '../support/helpers.js';
+
+/** A run of `n` instances in 4 groups, each recording 3 metrics 50 times, with messages and long logs. */
+function bigRun(dir: string, n: number): RunReport {
+  const rand = prng(7);
+  const groups = ['alpha', 'beta', 'gamma', 'delta'];
+  const timeline: TimelineEvent[] = [];
+  const instances = Array.from({ length: n }, (_, i) => {
+    const name = `${groups[i % 4]}-${Math.floor(i / 4)}`;
+    timeline.push({ t_ms: i, event: 'registered', instance: name });
+    const metrics: Record<string, any> = {};
+    for (const metric of ['latency_ms', 'throughput', 'peers']) {
+      let sum = 0;
+      for (let k = 0; k < 50; k++) {
+        const value = 1000 * rand();
+        sum += value;
+        timeline.push({ t_ms: 1000 + 37 * k + i, event: 'record', instance: name, metric, value });
+      }
+      metrics[metric] = { unit: 'ms', count: 50, sum, min: 0, max: 1000, last: 1, mean: sum / 50 };
+    }
+    timeline.push({ t_ms: 5000 + i, event: 'outcome', instance: name, outcome: 'success', reason: null });
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    writeFileSync(join(dir, `logs/${name}.log`), `${'x'.repeat(500)}\n`.repeat(1000));
+    return {
+      name,
+      group: groups[i % 4]!,
+      seq: i + 1,
+      group_seq: Math.floor(i / 4) + 1,
+      data_ip: `198.18.0.${i % 250}`,
+      outcome: 'success' as const,
+      reason: null,
+      exit_code: 0,
+      registered_ms: i,
+      ended_ms: 5000 + i,
+      metrics,
+      messages: Array.from({ length: 30 }, (_, k) => `message ${k} ${'m'.repeat(200)}`),
+      log: `logs/${name}.log`,
+      outputs: `outputs/${name}`,
+    };
+  });
+  timeline.sort((a, b) => a.t_ms - b.t_ms);
+  const metricSummary = { unit: 'ms', count: 50 * (n / 4), sum: 1, min: 0, max: 1000, last: 1, mean: 500 };
+  return {
+    tgc_version: '0.1.0',
+    run_id: 'r1',
+    plan: 'big',
+    target: 'local',
+    backend: 'userspace',
+    outcome: 'success',
+    reason: null,
+    started_at: '2026-01-01T00:00:00.000Z',
+    duration_ms: 6000,
+    groups: Object.fromEntries(
+      groups.map((g) => [
+        g,
+        {
+          expected: n / 4,
+          registered: n / 4,
+          outcomes: { success: n / 4 },
+          metrics: { latency_ms: metricSummary, throughput: metricSummary, peers: metricSummary },
+        },
+      ]),
+    ),
+    instances,
+    network: {
+      shaping: 'auto',
+      subnet: '198.18.0.0/16',
+      groups,
+      links: groups.flatMap((from) =>
+        groups.map((to) => ({ from, to, shape: { latency_ms: 100 }, description: 'latency 100ms' })),
+      ),
+    },
+    timeline,
+    timeline_dropped: 0,
+  };
+}
+
+test('a 200-instance run with metrics recorded 50 times, long logs and messages: report.html under 1 MB', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 200);
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(report));
+  const path = writeReport(dir, readResults(dir));
+  const size = statSync(path).size;
+  assert.ok(size < 1024 * 1024, `report.html is ${size} bytes`);
+  const html = readFileSync(path, 'utf8');
+  assert.equal((html.match(/<details class="instance"/g) ?? []).length, 200);
+  assert.equal((html.match(/<div class="row" data-instance=/g) ?? []).length, 200);
+  // Each log's end is there, cut to its share of the budget.
+  assert.match(html, /<pre class="log">…?x+/);
+});
+
+test('the same results give the same page, byte for byte', () => {
+  const dir = tempDir('tgc-report-');
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(bigRun(dir, 8)));
+  const first = readFileSync(writeReport(dir), 'utf8');
+  assert.equal(readFileSync(writeReport(dir), 'utf8'), first);
+});
+
+test('names, reasons, messages and logs are escaped: nothing in results.json becomes markup or script', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 4);
+  const evil = '</script><img src=x onerror=alert(1)>';
+  const inst = { ...report.instances[0]!, reason: evil, messages: [evil], outcome: 'failure' as const };
+  writeFileSync(join(dir, inst.log), `${evil}\n`);
+  const tampered = {
+    ...report,
+    plan: evil,
+    reason: evil,
+    outcome: 'failure',
+    instances: [inst, ...report.instances.slice(1)],
+    groups: {
+      ...report.groups,
+      [evil]: { ...report.groups.alpha!, metrics: { [evil]: report.groups.alpha!.metrics.peers! } },
+    },
+  };
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(tampered));
+  const html = readFileSync(writeReport(dir), 'utf8');
+  assert.ok(!html.includes('<img'), 'no element from the data');
+  // One closing tag per script element of the page (data, uPlot, the page's own), none from the data.
+  assert.equal((html.match(/<\/script>/g) ?? []).length, 3);
+  assert.ok(html.includes('&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;'));
+});
+
+test('a results.json naming files outside its run directory: those are not read', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 4);
+  const secret = join(tempDir('tgc-secret-'), 'secret.log');
+  writeFileSync(secret, 'do not show\n');
+  const inst = { ...report.instances[0]!, log: `../${secret}` };
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({ ...report, instances: [inst, ...report.instances.slice(1)] }),
+  );
+  assert.ok(!readFileSync(writeReport(dir), 'utf8').includes('do not show'));
+});
+
+test('readable without JavaScript: verdict, reason, outcome counts and instances are plain HTML', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 8);
+  const failed = { ...report.instances[1]!, outcome: 'crash' as const, reason: 'connection lost without an outcome' };
+  const groups = { ...report.groups, beta: { ...report.groups.beta!, outcomes: { success: 1, crash: 1 } } };
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({
+      ...report,
+      outcome: 'failure',
+      reason: 'beta-0 crashed: connection lost without an outcome',
+      groups,
+      instances: [report.instances[0], failed, ...report.instances.slice(2)],
+    }),
+  );
+  const html = readFileSync(writeReport(dir), 'utf8');
+  const body = html.replace(/<script[\s\S]*?<\/script>/g, '');
+  assert.match(
+    body,
+    /<span class="verdict failure">FAIL<\/span>big<\/h1><p class="reason">beta-0 crashed: connection lost/,
+  );
+  assert.match(
+    body,
+    new RegExp(
+      '<tr><th scope="row">beta</th><td>2</td><td>2</td><td class="success">1</td><td class="zero">0</td>' +
+        '<td class="crash">1</td>',
+    ),
+  );
+  assert.match(
+    body,
+    new RegExp(
+      '<details class="instance" data-instance="beta-0" open><summary><span class="badge crash">crash</span> ' +
+        '<b>beta-0</b> — connection lost',
+    ),
+  );
+});
+
+test('timeline positions: the axis ends on a round tick past the last event; positions are proportional', () => {
+  const axis = timeAxis([0, 1234, 2300]);
+  assert.deepEqual(axis, { end: 2500, ticks: [0, 500, 1000, 1500, 2000, 2500] });
+  assert.equal(position(1250, axis), '50.0000%');
+  assert.equal(position(0, axis), '0.0000%');
+  assert.deepEqual(timeAxis([]).end, 1);
+  assert.ok(timeAxis([59_000]).ticks.length <= 9);
+});
