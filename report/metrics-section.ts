@@ -28,11 +28,11 @@ function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** Every `stride`-th point, so that at most `max` remain (x and y cut alike), to 4 significant digits. */
+/** Every `stride`-th point, so that at most `max` remain (x and y cut alike), to 6 significant digits. */
 function thin(x: number[], y: number[], max: number): { x: number[]; y: number[] } {
   const stride = Math.max(1, Math.ceil(x.length / max));
   const keep = (_: number, i: number) => i % stride === 0;
-  const round = (v: number) => Number(v.toPrecision(4));
+  const round = (v: number) => Number(v.toPrecision(6));
   return { x: x.filter(keep).map(round), y: y.filter(keep).map(round) };
 }
 

@@ -33,7 +33,7 @@ export const PAGE_SCRIPT = `
           { label: dist ? 'instance (index in its group)' : 'seconds since the coordinator started',
             stroke: color('--muted'), grid: { stroke: color('--line') },
             incrs: dist ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] : undefined },
-          { stroke: color('--muted'), grid: { stroke: color('--line') }, size: 64 },
+          { stroke: color('--muted'), grid: { stroke: color('--line') }, size: 84 },
         ],
       }, columns, el);
       el.setAttribute('data-drawn', 'true');

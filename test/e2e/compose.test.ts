@@ -170,6 +170,17 @@ test(
       assert.ok(rtt >= 1990 && rtt <= 2150, `${i.name}: rtt ${rtt} ms`);
     }
     assert.match(readFileSync(join(r.out, 'logs', 'runners-0.log'), 'utf8'), /rtt to runners-1/);
+    // The coordinator in its container kept the timeline; the report is drawn from it.
+    for (const name of ['runners-0', 'runners-1']) {
+      const kinds = report.timeline.filter((e: { instance?: string }) => e.instance === name).map((e: any) => e.event);
+      // (Its agent may report the network ready before the instance registers.)
+      assert.equal(kinds.at(-1), 'outcome', `${name}: ${kinds}`);
+      for (const k of ['registered', 'network-ready', 'signal', 'record'])
+        assert.ok(kinds.includes(k), `${name}: ${kinds}`);
+    }
+    const page = readFileSync(join(r.out, 'report.html'), 'utf8');
+    assert.match(page, /<div class="row" data-instance="runners-0">[\s\S]*<div class="row" data-instance="runners-1">/);
+    assert.match(r.stdout, /report: +\S+report\.html/);
     assert.deepEqual(leftovers(runIdOf(r.stderr)), []);
     assert.deepEqual(allVolumes(), volumes, 'no volume left');
   },
