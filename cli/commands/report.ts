@@ -7,7 +7,7 @@ export function reportCommand(program: Command, io: CliIo, done: (code: number) 
   return program
     .command('report')
     .description("render a run's report.html again from its results.json and logs (any target's run directory)")
-    .argument('<run-dir>', 'a run directory, as tgc run prints it (.tgc/runs/<plan>-<run id>)')
+    .argument('<run-dir>', 'a run directory, as tgc run prints it (.tgc/runs/<run-id>, or its --out)')
     .option('--open', "open the report with the desktop's opener (xdg-open, open) when there is one")
     .action(async (runDir: string, opts: { open?: boolean }) => {
       // Loaded here, not at startup: the other commands do not need the report's code.

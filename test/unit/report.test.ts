@@ -1,8 +1,9 @@
 // report.html rendered from results.json alone: size, escaping, what reads without JavaScript.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { main, type CliIo } from '../../cli/main.js';
 import type { TimelineEvent } from '../../protocol/messages.js';
 import type { RunReport } from '../../protocol/run-report.js';
 import { readResults, writeReport } from '../../report/run-dir.js';
@@ -187,4 +188,38 @@ test('timeline positions: the axis ends on a round tick past the last event; pos
   assert.equal(position(0, axis), '0.0000%');
   assert.deepEqual(timeAxis([]).end, 1);
   assert.ok(timeAxis([59_000]).ticks.length <= 9);
+});
+
+test('tgc report --open: hands the page to xdg-open where there is a desktop; exit 3 where there is none', async () => {
+  const dir = tempDir('tgc-report-');
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(bigRun(dir, 4)));
+  const bin = tempDir('tgc-bin-');
+  const opened = join(bin, 'opened');
+  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${opened}\n`, { mode: 0o755 });
+  const cli = async (env: Record<string, string>) => {
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      readStdin: () => new Uint8Array(),
+      color: false,
+      env,
+    };
+    return { code: await main(['report', dir, '--open'], io), stdout, stderr };
+  };
+  const page = join(dir, 'report.html');
+
+  const none = await cli({ PATH: join(bin, 'nothing-here') });
+  assert.equal(none.code, 3);
+  assert.equal(none.stdout, `${page}\n`, 'the page is written all the same');
+  assert.match(none.stderr, /no desktop opener here \(xdg-open is not on PATH\); open .*report\.html in a browser/);
+  const headless = await cli({ PATH: bin });
+  assert.equal(headless.code, 3);
+  assert.match(headless.stderr, /no desktop session \(DISPLAY is not set\)/);
+
+  const ok = await cli({ PATH: bin, DISPLAY: ':0' });
+  assert.equal(ok.code, 0, ok.stderr);
+  for (let i = 0; i < 100 && !existsSync(opened); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(readFileSync(opened, 'utf8'), `${page}\n`);
 });
