@@ -18,7 +18,8 @@ td.success{color:var(--ok);font-weight:600}td.failure,td.crash{color:var(--bad);
 td.timeout{color:var(--timeout);font-weight:600}td.stopped{color:var(--stopped)}td.zero{color:var(--muted)}
 .matrix td.shaped{background:var(--panel)}.matrix td.blocked{color:var(--bad);font-weight:600}
 .matrix td.plain{color:var(--muted)}
-.timeline{position:relative;font-size:12px;padding-right:28px}.timeline .row{display:flex;align-items:center;height:18px}
+.timeline{position:relative;font-size:12px;padding-right:28px}
+.timeline .row{display:flex;align-items:center;height:18px}
 .timeline .who{flex:0 0 160px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px}
 .timeline .track{position:relative;flex:1;height:100%}.rows{position:relative}
 .rows .row:nth-child(odd){background:var(--panel)}
