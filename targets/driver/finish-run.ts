@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import type { RunOptions, TargetName } from '../target.js';
-import { buildReport, junitXml, outcomeTable } from './run-report.js';
+import { buildReport, junitXml, outcomeTable, resultsJson } from './run-report.js';
 import { EXIT } from '../../model/exit-codes.js';
 import { writeReport } from '../../report/run-dir.js';
 
@@ -52,7 +52,8 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
     exits: end.exits,
     names,
   });
-  writeFileSync(join(o.outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  const text = resultsJson(report);
+  writeFileSync(join(o.outDir, 'results.json'), text);
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));
   let page: string | undefined;
   try {
@@ -61,7 +62,7 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
     // The results are written; a page that cannot be is worth a warning, not the run's outcome.
     o.io.stderr(`tgc: warning: report.html could not be written: ${(err as Error).message}\n`);
   }
-  if (o.json) o.io.stdout(JSON.stringify(report, null, 2) + '\n');
+  if (o.json) o.io.stdout(text);
   else {
     o.io.stdout(
       '\n' + outcomeTable(report) + `results: ${join(o.outDir, 'results.json')}\n` + (page ? `report:  ${page}\n` : ''),

@@ -82,6 +82,14 @@ function snakeCase(shape: LinkShape): ShapeReport {
   ) as ShapeReport;
 }
 
+/** results.json's text: indented, but one line per timeline event (a run has thousands). */
+export function resultsJson(report: RunReport): string {
+  const text = JSON.stringify({ ...report, timeline: [] }, null, 2);
+  const events = report.timeline.map((e) => `    ${JSON.stringify(e)}`).join(',\n');
+  // The top-level key's line is unique: nested keys are indented deeper, strings hold no newline.
+  return text.replace('\n  "timeline": [],', () => `\n  "timeline": [${events ? `\n${events}\n  ` : ''}],`) + '\n';
+}
+
 const xml = (s: string) =>
   s
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)

@@ -7,6 +7,7 @@ import { main, type CliIo } from '../../cli/main.js';
 import type { TimelineEvent } from '../../protocol/messages.js';
 import type { RunReport } from '../../protocol/run-report.js';
 import { readResults, writeReport } from '../../report/run-dir.js';
+import { resultsJson } from '../../targets/driver/run-report.js';
 import { position, timeAxis } from '../../report/timeline-view.js';
 import { prng, tempDir } from '../support/helpers.js';
 
@@ -222,4 +223,19 @@ test('tgc report --open: hands the page to xdg-open where there is a desktop; ex
   assert.equal(ok.code, 0, ok.stderr);
   for (let i = 0; i < 100 && !existsSync(opened); i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(readFileSync(opened, 'utf8'), `${page}\n`);
+});
+
+test('results.json: one line per timeline event, and the same data when parsed back', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 4);
+  // A message that looks like the layout's own text changes nothing.
+  const tricky = { ...report.instances[0]!, messages: ['\n  "timeline": [],', '"timeline": []'] };
+  const input = { ...report, instances: [tricky, ...report.instances.slice(1)] };
+  const text = resultsJson(input);
+  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(input)));
+  const lines = text.split('\n');
+  const at = lines.indexOf('  "timeline": [');
+  assert.equal(lines[at + 1], `    ${JSON.stringify(report.timeline[0])},`);
+  assert.equal(lines[at + report.timeline.length + 1], '  ],');
+  assert.ok(resultsJson({ ...report, timeline: [] }).includes('\n  "timeline": [],\n'));
 });
