@@ -1,5 +1,5 @@
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics.js';
-import { compileFile, compileText, type CompileResult } from '../compiler/pipeline.js';
+import { compileFile, compileText, type CompileOptions, type CompileResult } from '../compiler/pipeline.js';
 import { MAX_PLAN_BYTES, type Format } from '../compiler/read-plan.js';
 import type { Plan } from '../schema/ir.js';
 import { overrideImages } from '../targets/image-overrides.js';
@@ -9,16 +9,41 @@ import type { CliIo } from './io.js';
 export interface PlanOptions {
   format?: Format;
   json?: boolean;
+  /** Testground compositions: `--run ID`, `--manifest PATH`. */
+  run?: string;
+  manifest?: string;
 }
 
-/** The pipeline over a plan file, or standard input for `-` (which needs --format). */
-export function loadPlan(file: string, opts: PlanOptions, io: CliIo): CompileResult | undefined {
-  if (file !== '-') return compileFile(file, opts.format);
+/**
+ * The pipeline over a plan file, or standard input for `-` (which needs --format). `target`:
+ * the target the plan is for, when the command knows it (a Testground composition's artifact
+ * is a program on the local target, an image on the others).
+ */
+export function loadPlan(file: string, opts: PlanOptions, io: CliIo, target?: string): CompileResult | undefined {
+  const options: CompileOptions = {
+    testground: {
+      ...(opts.run !== undefined && { run: opts.run }),
+      ...(opts.manifest !== undefined && { manifest: opts.manifest }),
+      ...(target !== undefined && { target }),
+      env: io.env ?? {},
+    },
+  };
+  if (file !== '-') return compileFile(file, opts.format, options);
   if (!opts.format) {
-    io.stderr('tgc: reading a plan from stdin (-) needs --format toml or --format yaml\n');
+    io.stderr('tgc: reading a plan from stdin (-) needs --format toml, yaml or testground\n');
     return undefined;
   }
-  return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format);
+  return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format, options);
+}
+
+/** A Testground composition with several runs makes one plan per run: commands that print or write one need --run. */
+export function singleRun(result: CompileResult, opts: PlanOptions, io: CliIo): boolean {
+  const tg = result.testground;
+  if (tg && tg.runs.length > 1 && opts.run === undefined) {
+    io.stderr(`tgc: the composition has ${tg.runs.length} runs (${tg.runs.join(', ')}): pick one with --run ID\n`);
+    return false;
+  }
+  return true;
 }
 
 /** The plan with `--image` overrides applied, or undefined after saying why not. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { compileCommand } from './commands/compile.js';
+import { convertCommand } from './commands/convert.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   planCommand(program, io, setCode);
   schemaCommand(program, io);
   compileCommand(program, io, setCode);
+  convertCommand(program, io, setCode);
   runCommand(program, io, setCode);
   reportCommand(program, io, setCode);
   coordinatorCommand(program, io, setCode);

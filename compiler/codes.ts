@@ -53,6 +53,14 @@ export const codes = {
   RESERVED_ENV: 'an env variable tgc sets itself (TGC_*, Testground aliases)',
   NAME_TOO_LONG: 'plan name + group id + instance index exceed a 63-character DNS label',
   SUBNET_TOO_SMALL: 'the data subnet has fewer addresses than the plan needs',
+  // Testground compositions (docs/testground.md)
+  TEMPLATE_ERROR: "the composition's Go template does not parse or fails to run",
+  UNKNOWN_CASE: 'global.case names no test case of the manifest',
+  NOT_IN_MANIFEST: 'a builder or runner the manifest does not declare',
+  NO_MANIFEST: 'no manifest.toml was found: the case and the param defaults are not checked',
+  DUPLICATE_RUN: 'two [[runs]] with the same id',
+  UNKNOWN_RUN: '--run names no run of the composition',
+  UNSUPPORTED_BUILDER: 'a builder tgc does not run (docker:go, docker:node without an artifact)',
   // Targets: what a plan asks that the chosen target cannot express
   NO_IMAGE: 'a group with no image, on a container target',
   TARGET_UNSUPPORTED: 'a setting the chosen target cannot express',

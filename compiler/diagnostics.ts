@@ -75,7 +75,8 @@ export function formatDiagnostic(d: Diagnostic, source: SourceFile | undefined, 
   const where = d.line === undefined ? d.file : `${d.file}:${d.line}:${d.col}`;
   const label = d.severity === 'error' ? paint('1;31', `error[${d.code}]`) : paint('1;33', `warning[${d.code}]`);
   const head = `${paint('1', where)}: ${label}: ${d.message}`;
-  if (d.line === undefined || source === undefined || !('text' in source)) return head;
+  // A diagnostic of another file (a Testground manifest) has no excerpt here.
+  if (d.line === undefined || source === undefined || !('text' in source) || source.name !== d.file) return head;
   const text = lineText(source, d.line).replace(/\t/g, ' ');
   const gutter = String(d.line);
   const pad = ' '.repeat(gutter.length);

@@ -43,6 +43,12 @@ export function normalize(c: Composition): Plan {
       params: { ...copyJson(c.params), ...copyJson(defaults.params), ...copyJson(g.params) },
       resources: normalizeResources({ ...defaults.resources, ...g.resources }),
       network: normalizeShape(g.network ?? {}),
+      ...(g.testground && {
+        testground: {
+          ...(g.testground.group_id !== undefined && { groupId: g.testground.group_id }),
+          profiles: { ...g.testground.profiles },
+        },
+      }),
     };
     firstIndex += instances;
     return group;
@@ -62,6 +68,16 @@ export function normalize(c: Composition): Plan {
       links: (net.links ?? []).map((r) => ({ from: r.from, to: r.to, shape: normalizeShape(r) })),
     },
     groups,
+    ...(c.testground && {
+      testground: {
+        plan: c.testground.plan ?? c.name,
+        case: c.testground.case,
+        ...(c.testground.run !== undefined && { run: c.testground.run }),
+        ...(c.testground.runner !== undefined && { runner: c.testground.runner }),
+        disableMetrics: c.testground.disable_metrics ?? false,
+        exposedPorts: { ...c.testground.exposed_ports },
+      },
+    }),
   };
   return deepFreeze(plan);
 }

@@ -10,6 +10,7 @@ import { parseYaml } from './parse-yaml.js';
 import { decodePlan, readPlanFile, type Format, type ReadResult } from './read-plan.js';
 import type { Positions } from './positions.js';
 import type { SourceFile } from './source.js';
+import { compileTestground, isTestground, type TestgroundOptions } from './testground/compile-testground.js';
 
 /**
  * The compiler's phases, in order (each a function a test can stop after):
@@ -26,23 +27,52 @@ import type { SourceFile } from './source.js';
  */
 export interface CompileResult {
   readonly plan?: Plan;
+  /** A Testground composition: all its runs (in the order tgc runs them), and the one compiled. */
+  readonly testground?: { readonly runs: readonly string[]; readonly run: string };
+  /** A Testground composition's run as a tgc composition (what `tgc convert` writes). */
+  readonly composition?: Composition;
   readonly source?: SourceFile;
   /** Where each value sits in the source, by JSON Pointer: for later stages (targets) to report at. */
   readonly positions?: Positions;
   readonly diagnostics: Diagnostics;
 }
 
-export function compileFile(path: string, format?: Format): CompileResult {
-  return compileRead(readPlanFile(path, format));
+export interface CompileOptions {
+  /** For Testground compositions (docs/testground.md). */
+  readonly testground?: TestgroundOptions;
 }
 
-export function compileText(name: string, text: string | Uint8Array, format?: Format): CompileResult {
-  return compileRead(decodePlan(name, typeof text === 'string' ? new TextEncoder().encode(text) : text, format));
+export function compileFile(path: string, format?: Format, options: CompileOptions = {}): CompileResult {
+  return compileRead(readPlanFile(path, format), options);
 }
 
-function compileRead(read: ReadResult): CompileResult {
+export function compileText(
+  name: string,
+  text: string | Uint8Array,
+  format?: Format,
+  options: CompileOptions = {},
+): CompileResult {
+  return compileRead(
+    decodePlan(name, typeof text === 'string' ? new TextEncoder().encode(text) : text, format),
+    options,
+  );
+}
+
+function compileRead(read: ReadResult, options: CompileOptions): CompileResult {
   const { source, format, diagnostics } = read;
   if (!source || !format || diagnostics.hasErrors) return { ...(source && { source }), diagnostics };
+  // A Testground composition has a front end of its own, then goes through schema, meaning and
+  // normalize like any plan.
+  if (format === 'testground' || (format === 'toml' && isTestground(source.text))) {
+    const tg = compileTestground(source, diagnostics, options.testground);
+    if (!tg || diagnostics.hasErrors) return { source, diagnostics };
+    const testground = { runs: tg.runs, run: tg.run };
+    const shapeOk = checkSchema(tg.value, tg.positions, 'toml', diagnostics);
+    checkMeaning(tg.value, tg.positions, diagnostics);
+    if (!shapeOk || diagnostics.hasErrors) return { source, diagnostics, testground };
+    const plan = normalize(tg.value);
+    return { source, diagnostics, testground, composition: tg.value, positions: tg.positions, plan };
+  }
   const parsed: Parsed | undefined =
     format === 'toml' ? parseToml(source, diagnostics) : parseYaml(source, diagnostics);
   if (!parsed) return { source, diagnostics };

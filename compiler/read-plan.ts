@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { Diagnostics } from './diagnostics.js';
 import { sourceFile, type SourceFile } from './source.js';
 
-export type Format = 'toml' | 'yaml';
+/** `testground`: a Testground composition (TOML, rendered as a Go template first). */
+export type Format = 'toml' | 'yaml' | 'testground';
 
 /** Larger plans are refused before being read: 10,000 instances fit in a few kilobytes. */
 export const MAX_PLAN_BYTES = 10 * 1024 * 1024;

@@ -12,6 +12,7 @@ export interface Composition {
   run?: { timeout?: string; total_instances?: number; runtime_image?: string };
   defaults?: Settings;
   network?: NetworkSection;
+  testground?: TestgroundSection;
   groups: GroupSpec[];
   [extension: `x-${string}`]: unknown;
 }
@@ -67,6 +68,17 @@ export interface GroupSpec extends Settings {
   id: string;
   instances: InstancesSpec;
   network?: ShapeSpec;
+  testground?: { group_id?: string; profiles?: Record<string, string> };
+}
+
+/** For programs written against a Testground SDK (docs/testground.md). */
+export interface TestgroundSection {
+  plan?: string;
+  case: string;
+  run?: string;
+  runner?: string;
+  disable_metrics?: boolean;
+  exposed_ports?: Record<string, string>;
 }
 
 /** The link-shape keys, in the order tgc prints them. */

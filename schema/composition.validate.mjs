@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
@@ -11,6 +11,8 @@ const schema17 = {"type":"object","description":"Build the image from a Dockerfi
 const schema18 = {"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}};
 const schema19 = {"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}};
 const schema21 = {"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}};
+const func2 = Object.prototype.hasOwnProperty;
+const func3 = runtime0.default;
 const pattern0 = new RegExp("^x-", "u");
 const pattern1 = new RegExp("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", "u");
 const pattern2 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
@@ -18,13 +20,11 @@ const pattern3 = new RegExp("^[^\\s]+$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 const pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
 const pattern7 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
-const func2 = runtime0.default;
 const schema22 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 const schema26 = {"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]};
 const schema27 = {"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"};
 const schema35 = {"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"};
 const schema36 = {"type":"boolean","description":"Drop everything: a partition."};
-const func4 = Object.prototype.hasOwnProperty;
 const pattern8 = new RegExp("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", "u");
 const pattern11 = new RegExp("^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$", "u");
 const pattern19 = new RegExp("^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$", "u");
@@ -55,7 +55,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema23.properties, key0))){
+if(!(func2.call(schema23.properties, key0))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data};
 if(vErrors === null){
 vErrors = [err2];
@@ -414,7 +414,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func4.call(schema22.properties, key0))){
+if(!(func2.call(schema22.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -801,7 +801,7 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema50 = {"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."}}};
+const schema50 = {"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}};
 const schema52 = {"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}};
 const schema59 = {"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 
@@ -810,7 +810,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func4.call(schema59.properties, key0))){
+if(!(func2.call(schema59.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1163,7 +1163,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema50.properties, key0))){
+if(!(func2.call(schema50.properties, key0))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err2];
@@ -1371,7 +1371,7 @@ errors++;
 if(data5.context !== undefined){
 let data6 = data5.context;
 if(typeof data6 === "string"){
-if(func2(data6) < 1){
+if(func3(data6) < 1){
 const err19 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data6};
 if(vErrors === null){
 vErrors = [err19];
@@ -1396,7 +1396,7 @@ errors++;
 if(data5.dockerfile !== undefined){
 let data7 = data5.dockerfile;
 if(typeof data7 === "string"){
-if(func2(data7) < 1){
+if(func3(data7) < 1){
 const err21 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data7};
 if(vErrors === null){
 vErrors = [err21];
@@ -1659,14 +1659,94 @@ vErrors = vErrors === null ? validate16.errors : vErrors.concat(validate16.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+if(data.testground !== undefined){
+let data19 = data.testground;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+for(const key7 in data19){
+if(!((key7 === "group_id") || (key7 === "profiles"))){
+const err41 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.testground,data:data19};
 if(vErrors === null){
 vErrors = [err41];
 }
 else {
 vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data19.group_id !== undefined){
+let data20 = data19.group_id;
+if(typeof data20 === "string"){
+if(func3(data20) < 1){
+const err42 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.testground.properties.group_id,data:data20};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.group_id.type,parentSchema:schema50.properties.testground.properties.group_id,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data19.profiles !== undefined){
+let data21 = data19.profiles;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key8 in data21){
+let data22 = data21[key8];
+if(typeof data22 !== "string"){
+const err44 = {instancePath:instancePath+"/testground/profiles/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/profiles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.profiles.additionalProperties.type,parentSchema:schema50.properties.testground.properties.profiles.additionalProperties,data:data22};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/testground/profiles",schemaPath:"#/properties/testground/properties/profiles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.properties.profiles.type,parentSchema:schema50.properties.testground.properties.profiles,data:data21};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.type,parentSchema:schema50.properties.testground,data:data19};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
 }
 errors++;
 }
@@ -1711,7 +1791,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(((((((((key0 === "version") || (key0 === "name")) || (key0 === "description")) || (key0 === "params")) || (key0 === "run")) || (key0 === "defaults")) || (key0 === "network")) || (key0 === "groups")) || (pattern0.test(key0)))){
+if(!((func2.call(schema11.properties, key0)) || (pattern0.test(key0)))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err3];
@@ -1956,7 +2036,7 @@ errors++;
 if(data10.context !== undefined){
 let data11 = data10.context;
 if(typeof data11 === "string"){
-if(func2(data11) < 1){
+if(func3(data11) < 1){
 const err22 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data11};
 if(vErrors === null){
 vErrors = [err22];
@@ -1981,7 +2061,7 @@ errors++;
 if(data10.dockerfile !== undefined){
 let data12 = data10.dockerfile;
 if(typeof data12 === "string"){
-if(func2(data12) < 1){
+if(func3(data12) < 1){
 const err24 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data12};
 if(vErrors === null){
 vErrors = [err24];
@@ -2288,14 +2368,192 @@ vErrors.push(err46);
 errors++;
 }
 }
-}
-else {
-const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.testground !== undefined){
+let data26 = data.testground;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+if(data26.case === undefined){
+const err47 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data26};
 if(vErrors === null){
 vErrors = [err47];
 }
 else {
 vErrors.push(err47);
+}
+errors++;
+}
+for(const key8 in data26){
+if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
+const err48 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data26};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data26.plan !== undefined){
+let data27 = data26.plan;
+if(typeof data27 === "string"){
+if(func3(data27) < 1){
+const err49 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data27};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data27};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data26.case !== undefined){
+let data28 = data26.case;
+if(typeof data28 === "string"){
+if(func3(data28) < 1){
+const err51 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data28};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data28};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data26.run !== undefined){
+let data29 = data26.run;
+if(typeof data29 === "string"){
+if(func3(data29) < 1){
+const err53 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data29};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data29};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+if(data26.runner !== undefined){
+let data30 = data26.runner;
+if(typeof data30 === "string"){
+if(func3(data30) < 1){
+const err55 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data30};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data30};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data26.disable_metrics !== undefined){
+let data31 = data26.disable_metrics;
+if(typeof data31 !== "boolean"){
+const err57 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data31};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data26.exposed_ports !== undefined){
+let data32 = data26.exposed_ports;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+for(const key9 in data32){
+let data33 = data32[key9];
+if(typeof data33 !== "string"){
+const err58 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data33};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data32};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data26};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+else {
+const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
 }
 errors++;
 }

@@ -16,6 +16,20 @@ export interface Plan {
   readonly totalInstances: number;
   readonly network: Network;
   readonly groups: readonly Group[];
+  /** Present for programs written against a Testground SDK: the extra environment they read. */
+  readonly testground?: Testground;
+}
+
+export interface Testground {
+  /** TEST_PLAN. */
+  readonly plan: string;
+  /** TEST_CASE. */
+  readonly case: string;
+  readonly run?: string;
+  readonly runner?: string;
+  readonly disableMetrics: boolean;
+  /** Label → port: `<LABEL>_PORT`. */
+  readonly exposedPorts: Readonly<Record<string, string>>;
 }
 
 export interface Network {
@@ -42,6 +56,8 @@ export interface Group {
   readonly resources: Resources;
   /** This group's own egress shape (its `network` table), applied over `[network]`. */
   readonly network: LinkShape;
+  /** Testground identity: TEST_GROUP_ID (default: the id) and capture profiles; absent when not set. */
+  readonly testground?: { readonly groupId?: string; readonly profiles: Readonly<Record<string, string>> };
 }
 
 export interface Build {

@@ -12,6 +12,10 @@ export interface InstanceSite {
   readonly subnet?: string;
   /** Where the target knows it before the instance starts. */
   readonly dataIp?: string;
+  /** Testground programs: TEST_START_TIME (RFC 3339), where the target knows it. */
+  readonly startTime?: string;
+  /** Testground programs: TEST_TEMP_PATH, a scratch directory of the instance's own. @default /tmp */
+  readonly temp?: string;
 }
 
 /** Testground's TEST_INSTANCE_PARAMS: `k=v|k=v`, strings as they are, other values as JSON. */
@@ -50,5 +54,31 @@ export function instanceEnv(plan: Plan, g: Group, site: InstanceSite): Record<st
     TEST_SIDECAR: 'true',
     SYNC_SERVICE_HOST: host,
     SYNC_SERVICE_PORT: port,
+    ...(plan.testground && testgroundEnv(plan, g, site)),
+  };
+}
+
+/** What programs on a Testground SDK read besides the above (docs/testground.md); only for plans that say so. */
+function testgroundEnv(plan: Plan, g: Group, site: InstanceSite): Record<string, string> {
+  const tg = plan.testground!;
+  const ports = Object.fromEntries(
+    Object.entries(tg.exposedPorts).map(([label, port]) => [
+      `${label.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_PORT`,
+      port,
+    ]),
+  );
+  return {
+    ...ports,
+    TEST_PLAN: tg.plan,
+    TEST_CASE: tg.case,
+    TEST_GROUP_ID: g.testground?.groupId ?? g.id,
+    TEST_CAPTURE_PROFILES: testgroundParams(g.testground?.profiles ?? {}),
+    TEST_START_TIME: site.startTime ?? '',
+    TEST_TEMP_PATH: site.temp ?? '/tmp',
+    TEST_DISABLE_METRICS: String(tg.disableMetrics),
+    TEST_BRANCH: '',
+    TEST_REPO: '',
+    TEST_TAG: '',
+    TEST_INSTANCE_ROLE: '',
   };
 }

@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
-import { loadPlan, withImages, type PlanOptions } from '../load-plan.js';
+import { loadPlan, singleRun, withImages, type PlanOptions } from '../load-plan.js';
 import type { CompileOptions } from '../write-deployment.js';
-import { collect, formatOption, PLAN_ARGUMENT } from './options.js';
+import { collect, formatOption, PLAN_ARGUMENT, testgroundOptions } from './options.js';
 
 /** `tgc compile`: a plan's deployment for an orchestrator, written or checked for freshness. */
 export function compileCommand(program: Command, io: CliIo, done: (code: number) => void): Command {
@@ -36,9 +36,12 @@ export function compileCommand(program: Command, io: CliIo, done: (code: number)
         'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)',
       ).choices(['kernel', 'userspace']),
     )
+    .addOption(testgroundOptions()[0]!)
+    .addOption(testgroundOptions()[1]!)
     .action(async (file: string, opts: PlanOptions & CompileOptions) => {
-      let result = loadPlan(file, opts, io);
+      let result = loadPlan(file, opts, io, opts.target);
       if (!result) return done(EXIT.invalid);
+      if (result.plan && !singleRun(result, opts, io)) return done(EXIT.invalid);
       if (result.plan) {
         const plan = withImages(result.plan, opts.image ?? [], opts.target, io);
         if (!plan) return done(EXIT.invalid);

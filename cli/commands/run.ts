@@ -1,12 +1,14 @@
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
 import { loadPlan, printDiagnostics, withImages, type PlanOptions } from '../load-plan.js';
-import { collect, formatOption, PLAN_ARGUMENT } from './options.js';
+import { runnerTarget } from '../../compiler/testground/compile-testground.js';
+import { collect, formatOption, PLAN_ARGUMENT, testgroundOptions } from './options.js';
 
 interface RunFlags extends PlanOptions {
-  target: string;
+  target?: string;
   dryRun?: boolean;
   out?: string;
   shaping?: boolean;
@@ -29,10 +31,9 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
     .addOption(
       new Option(
         '--target <target>',
-        'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI)',
-      )
-        .choices(['local', 'compose', 'k8s', 'nomad'])
-        .default('local'),
+        'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI) ' +
+          "(default: local, or what a Testground composition's runner names)",
+      ).choices(['local', 'compose', 'k8s', 'nomad']),
     )
     .option(
       '--runtime-image <image>',
@@ -50,15 +51,37 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
     .option('--namespace <ns>', 'k8s: run in this existing namespace (default: one created per run, deleted after)')
     .option('--context <ctx>', 'k8s: the kubeconfig context (default: the current one)')
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
+    .addOption(testgroundOptions()[0]!)
+    .addOption(testgroundOptions()[1]!)
     .action(async (file: string, opts: RunFlags) => {
-      const result = loadPlan(file, opts, io);
-      if (!result) return done(EXIT.invalid);
-      const code = printDiagnostics(result, { ...opts, json: false }, io);
-      if (code !== EXIT.ok) return done(code);
-      const plan = withImages(result.plan!, opts.image ?? [], opts.target, io);
-      if (!plan) return done(EXIT.invalid);
-      // Loaded on demand: `tgc validate` and `tgc plan` never parse the targets.
-      const { startRun } = await import('../start-run.js');
-      done(await startRun(plan, { ...opts, version: pkg.version, planFile: file }, io));
+      const first = loadPlan(file, opts, io, opts.target);
+      if (!first) return done(EXIT.invalid);
+      // A Testground composition's [[runs]] are one tgc run each, in id order (or the one --run
+      // names); the exit code is the worst of them.
+      const runs = opts.run === undefined && first.testground ? first.testground.runs : [opts.run];
+      let worst: number = EXIT.ok;
+      for (const [i, run] of runs.entries()) {
+        const result =
+          i === 0 ? first : loadPlan(file, { ...opts, ...(run !== undefined && { run }) }, io, opts.target);
+        if (!result) return done(EXIT.invalid);
+        const code = printDiagnostics(result, { ...opts, json: false }, io);
+        if (code !== EXIT.ok) return done(code);
+        const target = opts.target ?? runnerTarget(result.plan!.testground?.runner) ?? 'local';
+        const plan = withImages(result.plan!, opts.image ?? [], target, io);
+        if (!plan) return done(EXIT.invalid);
+        if (runs.length > 1) io.stderr(`tgc: run ${i + 1} of ${runs.length}: the composition's run "${run}"\n`);
+        // Loaded on demand: `tgc validate` and `tgc plan` never parse the targets.
+        const { startRun } = await import('../start-run.js');
+        // Several runs, one --out: each run gets a directory of its own inside it.
+        const out = opts.out !== undefined && runs.length > 1 ? join(opts.out, String(run)) : opts.out;
+        const code2 = await startRun(
+          plan,
+          { ...opts, target, version: pkg.version, planFile: file, ...(out !== undefined && { out }) },
+          io,
+        );
+        if (code2 === EXIT.interrupted) return done(code2);
+        worst = Math.max(worst, code2);
+      }
+      done(worst);
     });
 }

@@ -74,12 +74,15 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
         'TGC_INSTANCE',
         'TGC_RUN_ID',
         'TEST_RUN',
+        'TEST_START_TIME',
       ]),
     ) as YAMLMap;
     // The run id is compose's to interpolate (TGC_RUN_ID, set by `tgc run`), so it is not escaped.
     env.delete('TGC_INSTANCE');
     env.set('TGC_RUN_ID', runId);
     env.set('TEST_RUN', runId);
+    // The start time is the run's too (TGC_START_TIME, set by `tgc run`).
+    if (plan.testground) env.set('TEST_START_TIME', '${TGC_START_TIME:-}');
     env.anchor = `${g.id}-env`;
     groupAnchors.set(g.id, { service, env });
     groups[`x-tgc-group-${g.id}`] = service;

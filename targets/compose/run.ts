@@ -121,6 +121,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
   const env: Record<string, string | undefined> = {
     ...o.env,
     TGC_RUN_ID: o.runId,
+    TGC_START_TIME: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     TGC_CONTROL_SUBNET: controlSubnet,
     TGC_RUNTIME_IMAGE: runtimeImage,
     TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs'),

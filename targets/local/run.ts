@@ -155,6 +155,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
       const g = plan.groups.find((x) => x.id === p.group)!;
       const outputs = resolve(o.outDir, 'outputs', p.name);
       mkdirSync(outputs, { recursive: true });
+      const temp = resolve(o.outDir, 'temp', p.name);
+      if (plan.testground) mkdirSync(temp, { recursive: true });
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
       const env = {
@@ -169,6 +171,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
           outputs,
           subnet,
           dataIp: p.dataIp,
+          startTime: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
+          temp,
         }),
       };
       const argv = loopback ? g.command! : ['ip', 'netns', 'exec', hosts[i]!.netns, ...g.command!];

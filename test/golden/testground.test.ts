@@ -1,0 +1,142 @@
+// Testground compositions as real projects write them (test/fixtures/testground/valid/*): each
+// validates, and gives the instance counts and params worked out by hand in its expected.yaml;
+// `tgc convert` of each gives the same plan. Invalid ones (invalid/cases.yaml): exit 2 at the
+// right place with Testground's reason.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { compileFile } from '../../compiler/pipeline.js';
+import { planJson } from '../../cli/format-plan.js';
+import { main, type CliIo } from '../../cli/main.js';
+import { repoRoot, tempDir } from '../support/helpers.js';
+
+const validDir = join(repoRoot, 'test/fixtures/testground/valid');
+
+interface ExpectedGroup {
+  instances: number;
+  params: Record<string, string>;
+  command?: string[];
+  image?: string;
+  build?: { context: string; args?: Record<string, string> };
+  group_id?: string;
+  profiles?: Record<string, string>;
+}
+interface Expected {
+  composition?: string;
+  env?: Record<string, string>;
+  warnings?: string[];
+  runs: Record<string, { name: string; plan?: string; case: string; groups: Record<string, ExpectedGroup> }>;
+}
+
+/** The CLI in-process with an environment of its own (for templates' .Env). */
+async function cli(argv: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: () => new Uint8Array(),
+    color: false,
+    env,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+for (const name of readdirSync(validDir).sort()) {
+  test(`testground composition ${name}: Testground's counts and params; convert gives the same plan`, async () => {
+    const expected = parse(readFileSync(join(validDir, name, 'expected.yaml'), 'utf8')) as Expected;
+    const file = join(validDir, name, expected.composition ?? 'composition.toml');
+    const env = expected.env ?? {};
+    const validated = await cli(['validate', file], env);
+    assert.equal(validated.code, 0, validated.stderr);
+    const runIds = Object.keys(expected.runs).sort();
+    for (const run of runIds) {
+      const result = compileFile(file, undefined, { testground: { run, env } });
+      const errors = result.diagnostics.items.filter((d) => d.severity === 'error');
+      assert.deepEqual(errors, []);
+      assert.deepEqual(result.testground?.runs, runIds);
+      if (expected.warnings) {
+        assert.deepEqual(result.diagnostics.items.map((d) => d.code).sort(), [...expected.warnings].sort());
+      }
+      const plan = result.plan!;
+      const want = expected.runs[run]!;
+      assert.equal(plan.name, want.name);
+      assert.equal(plan.testground?.case, want.case);
+      assert.equal(plan.testground?.plan, want.plan ?? want.name);
+      assert.equal(plan.testground?.run, run);
+      const groups = Object.fromEntries(
+        plan.groups.map((g) => [
+          g.id,
+          {
+            instances: g.instances,
+            params: g.params,
+            ...(g.command && { command: [...g.command] }),
+            ...(g.image && { image: g.image }),
+            ...(g.build && {
+              build: { context: g.build.context, ...(Object.keys(g.build.args).length && { args: g.build.args }) },
+            }),
+            ...(g.testground?.groupId && { group_id: g.testground.groupId }),
+            ...(g.testground && Object.keys(g.testground.profiles).length && { profiles: g.testground.profiles }),
+          },
+        ]),
+      );
+      assert.deepEqual(groups, want.groups, `run ${run}`);
+      assert.equal(
+        plan.totalInstances,
+        Object.values(want.groups).reduce((n, g) => n + g.instances, 0),
+      );
+
+      // tgc convert, then the converted plan (written beside the composition, where its
+      // relative paths mean the same) compiles to the same IR.
+      const converted = await cli(['convert', file, '--run', run], env);
+      assert.equal(converted.code, 0, converted.stderr);
+      const copy = join(tempDir('tgc-convert-'), name);
+      cpSync(join(validDir, name), copy, { recursive: true });
+      const out = join(copy, dirname(expected.composition ?? 'x'), 'converted.toml');
+      writeFileSync(out, converted.stdout);
+      const again = await cli(['plan', '--json', out]);
+      assert.equal(again.code, 0, again.stderr + converted.stdout);
+      assert.equal(again.stdout, planJson(plan));
+    }
+  });
+}
+
+interface InvalidCase {
+  name: string;
+  files: Record<string, string>;
+  args?: string[];
+  code: string;
+  line?: number;
+  col?: number;
+  message?: string;
+}
+
+const invalid = parse(
+  readFileSync(join(repoRoot, 'test/fixtures/testground/invalid/cases.yaml'), 'utf8'),
+) as InvalidCase[];
+for (const c of invalid) {
+  test(`testground composition, invalid: ${c.name}`, async () => {
+    const dir = tempDir('tgc-tg-invalid-');
+    for (const [rel, text] of Object.entries(c.files)) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), text);
+    }
+    const r = await cli(['validate', '--json', join(dir, 'composition.toml'), ...(c.args ?? [])]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const diags = JSON.parse(r.stdout).diagnostics as {
+      code: string;
+      severity: string;
+      line?: number;
+      col?: number;
+      message: string;
+      file: string;
+    }[];
+    const found = diags.find((d) => d.severity === 'error' && d.code === c.code);
+    assert.ok(found, `no ${c.code} in ${JSON.stringify(diags, null, 1)}`);
+    if (c.line !== undefined) assert.equal(`${found.line}:${found.col}`, `${c.line}:${c.col}`);
+    if (c.message) assert.match(found.message, new RegExp(c.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+}
