@@ -12,6 +12,8 @@ export interface PlanOptions {
   /** Testground compositions: `--run ID`, `--manifest PATH`. */
   run?: string;
   manifest?: string;
+  /** `--image` (compile, run): groups it covers need no Testground artifact. */
+  image?: string[];
 }
 
 /**
@@ -25,6 +27,7 @@ export function loadPlan(file: string, opts: PlanOptions, io: CliIo, target?: st
       ...(opts.run !== undefined && { run: opts.run }),
       ...(opts.manifest !== undefined && { manifest: opts.manifest }),
       ...(target !== undefined && { target }),
+      ...(opts.image && { images: opts.image }),
       env: io.env ?? {},
     },
   };

@@ -85,6 +85,7 @@ export function normalize(c: Composition): Plan {
 function normalizeBuild(b: BuildSpec): Build {
   return {
     context: b.context,
+    ...(b.kind === 'go' && { kind: 'go' as const }),
     ...(b.dockerfile !== undefined && { dockerfile: b.dockerfile }),
     args: stringMap(b.args ?? {}),
   };

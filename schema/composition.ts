@@ -28,6 +28,7 @@ export interface Settings {
 
 export interface BuildSpec {
   context: string;
+  kind?: 'docker' | 'go';
   dockerfile?: string;
   args?: Record<string, string | number | boolean>;
 }

@@ -2,12 +2,12 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
 const schema15 = {"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"};
-const schema17 = {"type":"object","description":"Build the image from a Dockerfile (compose target only).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."}}};
+const schema17 = {"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}};
 const schema18 = {"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}};
 const schema19 = {"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}};
 const schema21 = {"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}};
@@ -1357,7 +1357,7 @@ vErrors.push(err17);
 errors++;
 }
 for(const key2 in data5){
-if(!(((key2 === "context") || (key2 === "dockerfile")) || (key2 === "args"))){
+if(!((((key2 === "context") || (key2 === "dockerfile")) || (key2 === "args")) || (key2 === "kind"))){
 const err18 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data5};
 if(vErrors === null){
 vErrors = [err18];
@@ -1446,9 +1446,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-}
-else {
-const err25 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data5};
+if(data5.kind !== undefined){
+let data10 = data5.kind;
+if(!((data10 === "docker") || (data10 === "go"))){
+const err25 = {instancePath:instancePath+"/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1458,11 +1459,9 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data.command !== undefined){
-let data10 = data.command;
-if(Array.isArray(data10)){
-if(data10.length < 1){
-const err26 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data10};
+}
+else {
+const err26 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data5};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1471,11 +1470,12 @@ vErrors.push(err26);
 }
 errors++;
 }
-const len0 = data10.length;
-for(let i0=0; i0<len0; i0++){
-let data11 = data10[i0];
-if(typeof data11 !== "string"){
-const err27 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data11};
+}
+if(data.command !== undefined){
+let data11 = data.command;
+if(Array.isArray(data11)){
+if(data11.length < 1){
+const err27 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1484,10 +1484,11 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data10};
+const len0 = data11.length;
+for(let i0=0; i0<len0; i0++){
+let data12 = data11[i0];
+if(typeof data12 !== "string"){
+const err28 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data12};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1497,14 +1498,9 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.env !== undefined){
-let data12 = data.env;
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-for(const key4 in data12){
-const _errs37 = errors;
-if(typeof key4 === "string"){
-if(!pattern5.test(key4)){
-const err29 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key4,propertyName:key4};
+}
+else {
+const err29 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1514,9 +1510,14 @@ vErrors.push(err29);
 errors++;
 }
 }
-var valid12 = _errs37 === errors;
-if(!valid12){
-const err30 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data12};
+if(data.env !== undefined){
+let data13 = data.env;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+for(const key4 in data13){
+const _errs38 = errors;
+if(typeof key4 === "string"){
+if(!pattern5.test(key4)){
+const err30 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1526,10 +1527,9 @@ vErrors.push(err30);
 errors++;
 }
 }
-for(const key5 in data12){
-let data13 = data12[key5];
-if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err31 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data13};
+var valid12 = _errs38 === errors;
+if(!valid12){
+const err31 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1539,9 +1539,10 @@ vErrors.push(err31);
 errors++;
 }
 }
-}
-else {
-const err32 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data12};
+for(const key5 in data13){
+let data14 = data13[key5];
+if(((typeof data14 !== "string") && (!((typeof data14 == "number") && (isFinite(data14))))) && (typeof data14 !== "boolean")){
+const err32 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1551,10 +1552,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data.params !== undefined){
-let data14 = data.params;
-if(!(data14 && typeof data14 == "object" && !Array.isArray(data14))){
-const err33 = {instancePath:instancePath+"/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data14};
+}
+else {
+const err33 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1564,12 +1564,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data.resources !== undefined){
-let data15 = data.resources;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key6 in data15){
-if(!((key6 === "cpu") || (key6 === "memory"))){
-const err34 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data15};
+if(data.params !== undefined){
+let data15 = data.params;
+if(!(data15 && typeof data15 == "object" && !Array.isArray(data15))){
+const err34 = {instancePath:instancePath+"/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data15};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1579,10 +1577,12 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data15.cpu !== undefined){
-let data16 = data15.cpu;
-if((!((typeof data16 == "number") && (isFinite(data16)))) && (typeof data16 !== "string")){
-const err35 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data16};
+if(data.resources !== undefined){
+let data16 = data.resources;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+for(const key6 in data16){
+if(!((key6 === "cpu") || (key6 === "memory"))){
+const err35 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1591,9 +1591,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 <= 0 || isNaN(data16)){
-const err36 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data16};
+}
+if(data16.cpu !== undefined){
+let data17 = data16.cpu;
+if((!((typeof data17 == "number") && (isFinite(data17)))) && (typeof data17 !== "string")){
+const err36 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data17};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1602,10 +1604,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err37 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data16};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 <= 0 || isNaN(data17)){
+const err37 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data17};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1615,12 +1616,9 @@ vErrors.push(err37);
 errors++;
 }
 }
-}
-if(data15.memory !== undefined){
-let data17 = data15.memory;
 if(typeof data17 === "string"){
-if(!pattern7.test(data17)){
-const err38 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data17};
+if(!pattern6.test(data17)){
+const err38 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1630,8 +1628,12 @@ vErrors.push(err38);
 errors++;
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data17};
+}
+if(data16.memory !== undefined){
+let data18 = data16.memory;
+if(typeof data18 === "string"){
+if(!pattern7.test(data18)){
+const err39 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data18};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1641,14 +1643,25 @@ vErrors.push(err39);
 errors++;
 }
 }
-}
 else {
-const err40 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data15};
+const err40 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
 else {
 vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data16};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
 }
 errors++;
 }
@@ -1660,25 +1673,11 @@ errors = vErrors.length;
 }
 }
 if(data.testground !== undefined){
-let data19 = data.testground;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key7 in data19){
+let data20 = data.testground;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key7 in data20){
 if(!((key7 === "group_id") || (key7 === "profiles"))){
-const err41 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.testground,data:data19};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-if(data19.group_id !== undefined){
-let data20 = data19.group_id;
-if(typeof data20 === "string"){
-if(func3(data20) < 1){
-const err42 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.testground.properties.group_id,data:data20};
+const err42 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.testground,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1688,8 +1687,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-else {
-const err43 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.group_id.type,parentSchema:schema50.properties.testground.properties.group_id,data:data20};
+if(data20.group_id !== undefined){
+let data21 = data20.group_id;
+if(typeof data21 === "string"){
+if(func3(data21) < 1){
+const err43 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.testground.properties.group_id,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -1699,13 +1701,8 @@ vErrors.push(err43);
 errors++;
 }
 }
-if(data19.profiles !== undefined){
-let data21 = data19.profiles;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-for(const key8 in data21){
-let data22 = data21[key8];
-if(typeof data22 !== "string"){
-const err44 = {instancePath:instancePath+"/testground/profiles/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/profiles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.profiles.additionalProperties.type,parentSchema:schema50.properties.testground.properties.profiles.additionalProperties,data:data22};
+else {
+const err44 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.group_id.type,parentSchema:schema50.properties.testground.properties.group_id,data:data21};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1715,9 +1712,13 @@ vErrors.push(err44);
 errors++;
 }
 }
-}
-else {
-const err45 = {instancePath:instancePath+"/testground/profiles",schemaPath:"#/properties/testground/properties/profiles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.properties.profiles.type,parentSchema:schema50.properties.testground.properties.profiles,data:data21};
+if(data20.profiles !== undefined){
+let data22 = data20.profiles;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+for(const key8 in data22){
+let data23 = data22[key8];
+if(typeof data23 !== "string"){
+const err45 = {instancePath:instancePath+"/testground/profiles/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/profiles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.profiles.additionalProperties.type,parentSchema:schema50.properties.testground.properties.profiles.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -1729,7 +1730,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.type,parentSchema:schema50.properties.testground,data:data19};
+const err46 = {instancePath:instancePath+"/testground/profiles",schemaPath:"#/properties/testground/properties/profiles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.properties.profiles.type,parentSchema:schema50.properties.testground.properties.profiles,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -1741,12 +1742,24 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err47 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.type,parentSchema:schema50.properties.testground,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
 else {
 vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
 }
 errors++;
 }
@@ -2022,7 +2035,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key3 in data10){
-if(!(((key3 === "context") || (key3 === "dockerfile")) || (key3 === "args"))){
+if(!((((key3 === "context") || (key3 === "dockerfile")) || (key3 === "args")) || (key3 === "kind"))){
 const err21 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err21];
@@ -2111,9 +2124,10 @@ vErrors.push(err27);
 errors++;
 }
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
+if(data10.kind !== undefined){
+let data15 = data10.kind;
+if(!((data15 === "docker") || (data15 === "go"))){
+const err28 = {instancePath:instancePath+"/defaults/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2123,11 +2137,9 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data8.command !== undefined){
-let data15 = data8.command;
-if(Array.isArray(data15)){
-if(data15.length < 1){
-const err29 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data15};
+}
+else {
+const err29 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2136,11 +2148,12 @@ vErrors.push(err29);
 }
 errors++;
 }
-const len0 = data15.length;
-for(let i0=0; i0<len0; i0++){
-let data16 = data15[i0];
-if(typeof data16 !== "string"){
-const err30 = {instancePath:instancePath+"/defaults/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data16};
+}
+if(data8.command !== undefined){
+let data16 = data8.command;
+if(Array.isArray(data16)){
+if(data16.length < 1){
+const err30 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2149,10 +2162,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data15};
+const len0 = data16.length;
+for(let i0=0; i0<len0; i0++){
+let data17 = data16[i0];
+if(typeof data17 !== "string"){
+const err31 = {instancePath:instancePath+"/defaults/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data17};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2162,14 +2176,9 @@ vErrors.push(err31);
 errors++;
 }
 }
-if(data8.env !== undefined){
-let data17 = data8.env;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-for(const key5 in data17){
-const _errs49 = errors;
-if(typeof key5 === "string"){
-if(!pattern5.test(key5)){
-const err32 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key5,propertyName:key5};
+}
+else {
+const err32 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data16};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2179,9 +2188,14 @@ vErrors.push(err32);
 errors++;
 }
 }
-var valid15 = _errs49 === errors;
-if(!valid15){
-const err33 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data17};
+if(data8.env !== undefined){
+let data18 = data8.env;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key5 in data18){
+const _errs50 = errors;
+if(typeof key5 === "string"){
+if(!pattern5.test(key5)){
+const err33 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key5,propertyName:key5};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2191,10 +2205,9 @@ vErrors.push(err33);
 errors++;
 }
 }
-for(const key6 in data17){
-let data18 = data17[key6];
-if(((typeof data18 !== "string") && (!((typeof data18 == "number") && (isFinite(data18))))) && (typeof data18 !== "boolean")){
-const err34 = {instancePath:instancePath+"/defaults/env/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data18};
+var valid15 = _errs50 === errors;
+if(!valid15){
+const err34 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data18};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2204,9 +2217,10 @@ vErrors.push(err34);
 errors++;
 }
 }
-}
-else {
-const err35 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data17};
+for(const key6 in data18){
+let data19 = data18[key6];
+if(((typeof data19 !== "string") && (!((typeof data19 == "number") && (isFinite(data19))))) && (typeof data19 !== "boolean")){
+const err35 = {instancePath:instancePath+"/defaults/env/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data19};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2216,10 +2230,9 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data8.params !== undefined){
-let data19 = data8.params;
-if(!(data19 && typeof data19 == "object" && !Array.isArray(data19))){
-const err36 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data19};
+}
+else {
+const err36 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data18};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2229,12 +2242,10 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data8.resources !== undefined){
-let data20 = data8.resources;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-for(const key7 in data20){
-if(!((key7 === "cpu") || (key7 === "memory"))){
-const err37 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data20};
+if(data8.params !== undefined){
+let data20 = data8.params;
+if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
+const err37 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data20};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2244,10 +2255,12 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data20.cpu !== undefined){
-let data21 = data20.cpu;
-if((!((typeof data21 == "number") && (isFinite(data21)))) && (typeof data21 !== "string")){
-const err38 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data21};
+if(data8.resources !== undefined){
+let data21 = data8.resources;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key7 in data21){
+if(!((key7 === "cpu") || (key7 === "memory"))){
+const err38 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data21};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2256,9 +2269,11 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 <= 0 || isNaN(data21)){
-const err39 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data21};
+}
+if(data21.cpu !== undefined){
+let data22 = data21.cpu;
+if((!((typeof data22 == "number") && (isFinite(data22)))) && (typeof data22 !== "string")){
+const err39 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data22};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2267,10 +2282,9 @@ vErrors.push(err39);
 }
 errors++;
 }
-}
-if(typeof data21 === "string"){
-if(!pattern6.test(data21)){
-const err40 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data21};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 <= 0 || isNaN(data22)){
+const err40 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data22};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2280,12 +2294,9 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-if(data20.memory !== undefined){
-let data22 = data20.memory;
 if(typeof data22 === "string"){
-if(!pattern7.test(data22)){
-const err41 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data22};
+if(!pattern6.test(data22)){
+const err41 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data22};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2295,8 +2306,12 @@ vErrors.push(err41);
 errors++;
 }
 }
-else {
-const err42 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data22};
+}
+if(data21.memory !== undefined){
+let data23 = data21.memory;
+if(typeof data23 === "string"){
+if(!pattern7.test(data23)){
+const err42 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data23};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2306,9 +2321,8 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
 else {
-const err43 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data20};
+const err43 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data23};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2320,12 +2334,24 @@ errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+const err44 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data21};
 if(vErrors === null){
 vErrors = [err44];
 }
 else {
 vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
 }
 errors++;
 }
@@ -2337,28 +2363,10 @@ errors = vErrors.length;
 }
 }
 if(data.groups !== undefined){
-let data24 = data.groups;
-if(Array.isArray(data24)){
-if(data24.length < 1){
-const err45 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data24};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-const len1 = data24.length;
-for(let i1=0; i1<len1; i1++){
-if(!(validate15(data24[i1], {instancePath:instancePath+"/groups/" + i1,parentData:data24,parentDataProperty:i1,rootData}))){
-vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err46 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data24};
+let data25 = data.groups;
+if(Array.isArray(data25)){
+if(data25.length < 1){
+const err46 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data25};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2367,12 +2375,16 @@ vErrors.push(err46);
 }
 errors++;
 }
+const len1 = data25.length;
+for(let i1=0; i1<len1; i1++){
+if(!(validate15(data25[i1], {instancePath:instancePath+"/groups/" + i1,parentData:data25,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
+errors = vErrors.length;
 }
-if(data.testground !== undefined){
-let data26 = data.testground;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-if(data26.case === undefined){
-const err47 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data26};
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2381,9 +2393,12 @@ vErrors.push(err47);
 }
 errors++;
 }
-for(const key8 in data26){
-if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
-const err48 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data26};
+}
+if(data.testground !== undefined){
+let data27 = data.testground;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.case === undefined){
+const err48 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data27};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2392,12 +2407,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-if(data26.plan !== undefined){
-let data27 = data26.plan;
-if(typeof data27 === "string"){
-if(func3(data27) < 1){
-const err49 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data27};
+for(const key8 in data27){
+if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
+const err49 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data27};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2407,8 +2419,11 @@ vErrors.push(err49);
 errors++;
 }
 }
-else {
-const err50 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data27};
+if(data27.plan !== undefined){
+let data28 = data27.plan;
+if(typeof data28 === "string"){
+if(func3(data28) < 1){
+const err50 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data28};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2418,11 +2433,8 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data26.case !== undefined){
-let data28 = data26.case;
-if(typeof data28 === "string"){
-if(func3(data28) < 1){
-const err51 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data28};
+else {
+const err51 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data28};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2432,8 +2444,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-else {
-const err52 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data28};
+if(data27.case !== undefined){
+let data29 = data27.case;
+if(typeof data29 === "string"){
+if(func3(data29) < 1){
+const err52 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data29};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2443,11 +2458,8 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data26.run !== undefined){
-let data29 = data26.run;
-if(typeof data29 === "string"){
-if(func3(data29) < 1){
-const err53 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data29};
+else {
+const err53 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data29};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2457,8 +2469,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-else {
-const err54 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data29};
+if(data27.run !== undefined){
+let data30 = data27.run;
+if(typeof data30 === "string"){
+if(func3(data30) < 1){
+const err54 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data30};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2468,11 +2483,8 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data26.runner !== undefined){
-let data30 = data26.runner;
-if(typeof data30 === "string"){
-if(func3(data30) < 1){
-const err55 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data30};
+else {
+const err55 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data30};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2482,8 +2494,11 @@ vErrors.push(err55);
 errors++;
 }
 }
-else {
-const err56 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data30};
+if(data27.runner !== undefined){
+let data31 = data27.runner;
+if(typeof data31 === "string"){
+if(func3(data31) < 1){
+const err56 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data31};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2493,10 +2508,8 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data26.disable_metrics !== undefined){
-let data31 = data26.disable_metrics;
-if(typeof data31 !== "boolean"){
-const err57 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data31};
+else {
+const err57 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data31};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2506,13 +2519,10 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data26.exposed_ports !== undefined){
-let data32 = data26.exposed_ports;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key9 in data32){
-let data33 = data32[key9];
-if(typeof data33 !== "string"){
-const err58 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data33};
+if(data27.disable_metrics !== undefined){
+let data32 = data27.disable_metrics;
+if(typeof data32 !== "boolean"){
+const err58 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data32};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2522,9 +2532,13 @@ vErrors.push(err58);
 errors++;
 }
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data32};
+if(data27.exposed_ports !== undefined){
+let data33 = data27.exposed_ports;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+for(const key9 in data33){
+let data34 = data33[key9];
+if(typeof data34 !== "string"){
+const err59 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2536,7 +2550,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data26};
+const err60 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data33};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2548,12 +2562,24 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err61 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
 else {
 vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
 }
 errors++;
 }

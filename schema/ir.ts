@@ -62,6 +62,8 @@ export interface Group {
 
 export interface Build {
   readonly context: string;
+  /** `go`: go build, run on the local target; absent: a Docker build. */
+  readonly kind?: 'go';
   readonly dockerfile?: string;
   readonly args: Readonly<Record<string, string>>;
 }

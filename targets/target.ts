@@ -103,7 +103,15 @@ export function generatedHeader(plan: Plan): string {
 export function containerProblems(plan: Plan, target: ContainerTargetName): TargetProblem[] {
   const out: TargetProblem[] = [];
   plan.groups.forEach((g, i) => {
-    if (g.build && target !== 'compose') {
+    if (g.build?.kind === 'go' && !g.image) {
+      out.push({
+        pointer: `/groups/${i}/build`,
+        code: 'TARGET_UNSUPPORTED',
+        message:
+          `group "${g.id}" is a Go program built with go build, which runs on the local target only: for ${target}, ` +
+          `build an image with it and set image (a Testground composition: groups.run.artifact), or pass --image`,
+      });
+    } else if (g.build && g.build.kind !== 'go' && target !== 'compose') {
       out.push({
         pointer: `/groups/${i}/build`,
         code: 'TARGET_UNSUPPORTED',

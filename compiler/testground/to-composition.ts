@@ -12,6 +12,8 @@ export interface ToCompositionOptions {
   readonly planName: string;
   /** Where it will run: the artifact is a program on the local target, an image on the others. */
   readonly target: string;
+  /** `--image` specs (`IMAGE` or `GROUP=IMAGE`): a group they cover needs no artifact. */
+  readonly images?: readonly string[];
 }
 
 /** Testground's plan name as instances see it (`/` → `-`), and a DNS-label name for tgc. */
@@ -69,19 +71,21 @@ export function toComposition(
     } else if (p.builder === 'docker:generic') {
       const cfg = p.buildConfig;
       const context = resolve(o.planDir, typeof cfg.path === 'string' ? cfg.path : '.');
-      const args =
-        cfg.build_args && typeof cfg.build_args === 'object' ? (cfg.build_args as Record<string, string>) : {};
+      const args = cfg.build_args && typeof cfg.build_args === 'object' ? (cfg.build_args as Record<string, string>) : {};
       spec.build = { context: rel(context), ...(Object.keys(args).length > 0 && { args: { ...args } }) };
-    } else {
+    } else if (p.builder === 'exec:go' && o.target === 'local') {
+      // go build of the plan directory, as Testground's exec:go builder does.
+      spec.build = { context: rel(o.planDir), kind: 'go' };
+    } else if (!(o.images ?? []).some((i) => !/^[^=/:]+=/.test(i) || i.startsWith(`${id}=`))) {
       const groupAt = `/groups/${p.groupIndex}`;
       report(
         'error',
         'UNSUPPORTED_BUILDER',
         c.groups?.[p.groupIndex]?.builder ? `${groupAt}/builder` : '/global/builder',
-        `group "${p.id}" is built with ${p.builder || 'no builder'}, which tgc does not run: ` +
-          'build it yourself and set ' +
-          `groups.run.artifact (a program for the local target, an image for the others), or give the image with ` +
-          `tgc run --image ${p.id}=IMAGE`,
+        `group "${p.id}" is built with ${p.builder || 'no builder'}, which tgc does not run ` +
+          `${p.builder === 'exec:go' ? `on the ${o.target} target` : 'itself'}: build it yourself and set ` +
+          `groups.run.artifact (a program for the local target, an image for the others), or give the image ` +
+          `with tgc run --image ${id}=IMAGE`,
       );
     }
     spec.params = { ...p.params };

@@ -14,6 +14,8 @@ export interface ExecOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Written to its standard input. */
   readonly input?: string;
+  /** @default this process's working directory */
+  readonly cwd?: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export async function exec(cmd: string, args: readonly string[], o: ExecOptions 
     stripFinalNewline: false,
     maxBuffer: 256 * 1024 * 1024,
     ...(o.env && { env: o.env, extendEnv: false }),
+    ...(o.cwd !== undefined && { cwd: o.cwd }),
     ...(o.input !== undefined ? { input: o.input } : { stdin: 'ignore' as const }),
   });
   const code = typeof r.exitCode === 'number' ? r.exitCode : r.failed && r.signal === undefined ? 127 : 128;

@@ -15,6 +15,7 @@ import { EnvironmentError } from '../driver/environment-error.js';
 import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
+import { buildGoPrograms } from './go-build.js';
 import { instanceEnv } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from './in-parallel.js';
@@ -56,6 +57,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
   let ticker: NodeJS.Timeout | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
+  // Testground's exec:go: programs built before anything starts (a failure leaves nothing running).
+  const programs = await buildGoPrograms(plan, o.planFile, o.outDir, o.env);
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
 
@@ -175,7 +178,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
           temp,
         }),
       };
-      const argv = loopback ? g.command! : ['ip', 'netns', 'exec', hosts[i]!.netns, ...g.command!];
+      const command = programs.get(g.id) ?? g.command!;
+      const argv = loopback ? command : ['ip', 'netns', 'exec', hosts[i]!.netns, ...command];
       // Its own process group (detached), so teardown can signal whatever it started too.
       const child = execa(argv[0]!, argv.slice(1), {
         cwd: o.cwd,

@@ -6,6 +6,7 @@ import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
+import { goBuilds } from './go-build.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
@@ -15,14 +16,21 @@ export function localSteps(o: RunOptions): string[] {
   const { plan, runId, cwd } = o;
   const loopback = o.loopback === true;
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const builds = goBuilds(plan, o.planFile, o.outDir).map(
+    (b) => `go build -o ${quote(b.out)} .  # group ${b.group}'s program, in ${quote(b.dir)}`,
+  );
+  const command = (g: (typeof plan.groups)[number]) =>
+    g.command ?? [goBuilds(plan, o.planFile, o.outDir).find((b) => b.group === g.id)!.out];
   if (loopback) {
     return [
+      ...builds,
       `# coordinator (in this process) on 127.0.0.1, expecting ${plan.totalInstances} instances; no namespaces, ` +
         `no shaping`,
       ...instanceLayout(plan, LOOPBACK_SUBNET).map(
         (p) =>
-          `${(plan.groups.find((x) => x.id === p.group)!.command ?? []).map(quote).join(' ')}  # ${p.name}, data ` +
-          `address ${p.dataIp}, cwd ${cwd}`,
+          `${command(plan.groups.find((x) => x.id === p.group)!)
+            .map(quote)
+            .join(' ')}  # ${p.name}, data ` + `address ${p.dataIp}, cwd ${cwd}`,
       ),
     ];
   }
@@ -40,6 +48,7 @@ export function localSteps(o: RunOptions): string[] {
       ];
   const lines = [
     ...rootless,
+    ...builds,
     ...LocalNetwork.commandsFor(
       tag,
       planned.map((p) => p.name),
@@ -104,9 +113,7 @@ export function localSteps(o: RunOptions): string[] {
   }
   for (const p of planned) {
     const g = plan.groups.find((x) => x.id === p.group)!;
-    lines.push(
-      `ip netns exec ${net.host(p.name, p.index).netns} ${(g.command ?? []).map(quote).join(' ')}  # cwd ${cwd}`,
-    );
+    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${command(g).map(quote).join(' ')}  # cwd ${cwd}`);
   }
   lines.push(`# after the run: kill what is left, then`);
   for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
