@@ -71,7 +71,8 @@ export function toComposition(
     } else if (p.builder === 'docker:generic') {
       const cfg = p.buildConfig;
       const context = resolve(o.planDir, typeof cfg.path === 'string' ? cfg.path : '.');
-      const args = cfg.build_args && typeof cfg.build_args === 'object' ? (cfg.build_args as Record<string, string>) : {};
+      const args =
+        cfg.build_args && typeof cfg.build_args === 'object' ? (cfg.build_args as Record<string, string>) : {};
       spec.build = { context: rel(context), ...(Object.keys(args).length > 0 && { args: { ...args } }) };
     } else if (p.builder === 'exec:go' && o.target === 'local') {
       // go build of the plan directory, as Testground's exec:go builder does.
