@@ -140,3 +140,35 @@ for (const c of invalid) {
     if (c.message) assert.match(found.message, new RegExp(c.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   });
 }
+
+test('--format testground reads a composition from stdin; --manifest names a manifest elsewhere', async () => {
+  const text = readFileSync(join(validDir, 'quickstart/composition.toml'));
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: () => text,
+    color: false,
+    env: {},
+  };
+  assert.equal(await main(['validate', '-', '--format', 'testground'], io), 0, stderr);
+  assert.match(stdout, /<stdin>: ok \(1 group, 1 instance\)/);
+  assert.match(stderr, /warning\[NO_MANIFEST\]/);
+  // The same file elsewhere, its manifest named: the case is checked against it.
+  const dir = tempDir('tgc-tg-manifest-');
+  writeFileSync(join(dir, 'composition.toml'), text);
+  const wrong = join(dir, 'other.toml');
+  writeFileSync(wrong, 'name = "quickstart"\n[[testcases]]\nname = "other"\n');
+  const r = await cli(['validate', join(dir, 'composition.toml'), '--manifest', wrong]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error\[UNKNOWN_CASE\]: the manifest has no test case "hello" \(it has: other\)/);
+  const ok = await cli([
+    'validate',
+    join(dir, 'composition.toml'),
+    '--manifest',
+    join(validDir, 'quickstart/manifest.toml'),
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '');
+});
