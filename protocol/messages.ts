@@ -8,6 +8,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** The state agents signal once their instance's shaping is applied. */
 export const NETWORK_READY_STATE = 'network-ready';
+/** The same moment under Testground's name, signalled too (sdk-go waits on it with TEST_SIDECAR=true). */
+export const NETWORK_INITIALIZED_STATE = 'network-initialized';
 
 export type Outcome = 'success' | 'failure' | 'crash' | 'timeout' | 'stopped';
 
@@ -125,6 +127,13 @@ export type TimelineEvent =
       readonly instance: string;
       readonly outcome: Outcome;
       readonly reason: string | null;
+    }
+  | {
+      readonly t_ms: number;
+      readonly event: 'stage';
+      readonly instance: string;
+      readonly stage: string;
+      readonly phase: 'start' | 'end';
     }
   | { readonly t_ms: number; readonly event: 'mark'; readonly name: 'all-registered' | 'all-network-ready' };
 

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import type { Results, Status } from '../../protocol/messages.js';
+import { MAX_FRAME_BYTES, type Results, type Status } from '../../protocol/messages.js';
 import { Connections } from './connections.js';
 import { serveHttp } from './serve-http.js';
 import { handleFrame } from './handle-frame.js';
 import { RunState } from './run-state.js';
+import { SyncService } from './sync-service.js';
 
 export interface CoordinatorOptions {
   /** Instances expected in the run. */
@@ -50,6 +51,8 @@ export class Coordinator {
   private readonly net: Connections;
   private readonly run: RunState;
   private readonly http = createHttpServer((req, res) => serveHttp(this.run, req, res));
+  /** Testground's sync service dialect, for WebSocket upgrades on any path. */
+  private readonly sync: SyncService;
   private deadline: NodeJS.Timeout | undefined;
   /** Resolves once, when the run's outcome is decided. */
   readonly ended: Promise<Results>;
@@ -90,6 +93,19 @@ export class Coordinator {
       () => this.deadline && clearTimeout(this.deadline),
     );
     this.http.keepAliveTimeout = 5000;
+    this.sync = new SyncService(this.run, {
+      maxFrameBytes: MAX_FRAME_BYTES,
+      maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
+    });
+    this.http.on('upgrade', (req, socket, head) => this.sync.upgrade(req, socket, head));
+  }
+
+  /**
+   * Where each instance's connections come from (the local target's namespaces): how a client of
+   * the WebSocket dialect, which never says its name, is told apart.
+   */
+  knowAddresses(byIp: ReadonlyMap<string, string>): void {
+    for (const [ip, name] of byIp) this.run.knowAddress(ip, name, true);
   }
 
   /** Starts serving; the run's clock (and deadline) starts now. Resolves to the bound port. */
@@ -114,6 +130,7 @@ export class Coordinator {
   close(): Promise<void> {
     if (this.deadline) clearTimeout(this.deadline);
     this.net.destroyAll();
+    this.sync.closeAll();
     this.http.closeAllConnections();
     return new Promise((resolve) => this.net.server.close(() => resolve()));
   }

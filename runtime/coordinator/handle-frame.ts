@@ -3,9 +3,8 @@ import { addSample } from './aggregate.js';
 import type { Connections } from './connections.js';
 import type { Conn } from './types.js';
 import type { RunState } from './run-state.js';
+import { MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_INSTANCE, peerIp } from './types.js';
 
-const MAX_MESSAGES_PER_INSTANCE = 1000;
-const MAX_MESSAGE_CHARS = 4096;
 const NAME_LIMIT = 256;
 
 /** What a handler is given: the run, the connections, the client and its request (fields unchecked). */
@@ -138,15 +137,14 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     if (c.msg.callback_state !== undefined && !callback) return c.bad('"callback_state" must be a non-empty string');
     const agent = c.run.agentsByName.get(inst.name);
     if (!agent) return c.net.sendError(c.conn, c.id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
-    const ref = c.run.nextRef++;
-    c.run.pendingConfigures.set(ref, {
+    c.run.configure(agent, {
       from: c.conn,
       id: c.id,
+      by: inst,
       callbackState: callback,
       agent,
       shape: shape as Record<string, unknown>,
     });
-    c.net.send(agent, JSON.stringify({ event: 'configure', ref, instance: inst.name, shape }) + '\n');
   },
   configured(c) {
     const ref = c.msg.ref;
@@ -154,19 +152,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     if (!pending || pending.agent !== c.conn) return c.bad('"ref" names no configure request sent to this agent');
     c.run.pendingConfigures.delete(ref as number);
     c.net.reply(c.conn, c.id, {});
-    if (typeof c.msg.error === 'string') {
-      return c.net.sendError(pending.from, pending.id, 'configure_failed', c.msg.error);
-    }
-    const by = pending.from.instance;
-    if (by && !c.run.result) {
-      // A shape is a handful of fields; an oversized one is not worth keeping whole.
-      const shape =
-        JSON.stringify(pending.shape).length <= MAX_MESSAGE_CHARS ? pending.shape : { omitted: 'too large' };
-      c.run.timeline.add({ t_ms: c.run.elapsed(), event: 'configure', instance: by.name, shape });
-    }
-    const count =
-      pending.callbackState !== undefined && !c.run.result ? c.run.signal(pending.callbackState, by) : undefined;
-    c.net.reply(pending.from, pending.id, count === undefined ? {} : { count });
+    c.run.configured(pending, typeof c.msg.error === 'string' ? c.msg.error.slice(0, MAX_MESSAGE_CHARS) : undefined);
   },
 };
 
@@ -224,6 +210,7 @@ function register(
     conn.role = 'agent';
     conn.shapes = name;
     run.agentsByName.set(name, conn);
+    run.knowAddress(peerIp(conn.socket.remoteAddress), name);
     const inst = run.byName.get(name);
     if (inst) inst.agent = conn;
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });

@@ -1,4 +1,5 @@
 import {
+  NETWORK_INITIALIZED_STATE,
   NETWORK_READY_STATE,
   type Aggregate,
   type Outcome,
@@ -8,7 +9,7 @@ import {
 import type { Connections } from './connections.js';
 import { buildResults } from './build-results.js';
 import { Timeline } from './timeline.js';
-import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic } from './types.js';
+import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic, TopicStream } from './types.js';
 
 export type { Instance, RunOptions } from './types.js';
 
@@ -33,6 +34,13 @@ export class RunState {
   readonly readyNames = new Set<string>();
   /** What happened when, for results.json's `timeline`. */
   readonly timeline = new Timeline();
+  /**
+   * Instance by the address its connections come from: its agent's (they share a network
+   * namespace in containers) or, on the local target, its namespace's. Tells WebSocket clients apart.
+   */
+  readonly addresses = new Map<string, string>();
+  /** Addresses more than one instance's agent came from (in-process agents): they tell nothing. */
+  private readonly sharedAddresses = new Set<string>();
   nextRef = 1;
   startedAt = 0;
   result: Results | undefined;
@@ -46,6 +54,29 @@ export class RunState {
     private readonly onEnd: () => void,
   ) {
     this.resolveEnded = resolveEnded;
+  }
+
+  /** Asks an instance's shaping agent to apply a shape; `configured` answers when it has. */
+  configure(agent: Conn, p: PendingConfigure): void {
+    const ref = this.nextRef++;
+    this.pendingConfigures.set(ref, p);
+    this.net.send(agent, JSON.stringify({ event: 'configure', ref, instance: p.by.name, shape: p.shape }) + '\n');
+  }
+
+  /** An agent applied (or failed to apply) a shape: the timeline, the callback state, the answer. */
+  configured(p: PendingConfigure, error: string | undefined): void {
+    if (error !== undefined) {
+      if (p.done) return p.done(error);
+      return p.from && this.net.sendError(p.from, p.id, 'configure_failed', error);
+    }
+    if (!this.result) {
+      // A shape is a handful of fields; an oversized one is not worth keeping whole.
+      const shape = JSON.stringify(p.shape).length <= 4096 ? p.shape : { omitted: 'too large' };
+      this.timeline.add({ t_ms: this.elapsed(), event: 'configure', instance: p.by.name, shape });
+    }
+    const count = p.callbackState !== undefined && !this.result ? this.signal(p.callbackState, p.by) : undefined;
+    if (p.done) p.done();
+    else if (p.from) this.net.reply(p.from, p.id, count === undefined ? {} : { count });
   }
 
   /** Milliseconds since the coordinator started: every time in the results is one of these. */
@@ -77,7 +108,37 @@ export class RunState {
     if (this.instances.length === this.o.instances) {
       this.timeline.add({ t_ms: inst.registeredMs, event: 'mark', name: 'all-registered' });
     }
+    // Without shaping agents nobody else would say that this instance's network is ready.
+    if (!this.o.agents) this.signal(NETWORK_INITIALIZED_STATE);
     return inst;
+  }
+
+  /** `ip` belongs to instance `name`; `certain` (the driver knows it) overrides what agents suggest. */
+  knowAddress(ip: string, name: string, certain = false): void {
+    if (certain) {
+      this.sharedAddresses.delete(ip);
+      this.addresses.set(ip, name);
+      return;
+    }
+    if (this.sharedAddresses.has(ip)) return;
+    const had = this.addresses.get(ip);
+    if (had === undefined) this.addresses.set(ip, name);
+    else if (had !== name) {
+      this.addresses.delete(ip);
+      this.sharedAddresses.add(ip);
+    }
+  }
+
+  /** The run's group a Testground group id names: itself, or the group tgc made of it (a DNS label). */
+  groupOf(id: string): string | undefined {
+    const groups = this.o.groups;
+    if (!groups) return id;
+    if (id in groups) return id;
+    const label = id
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
+    return Object.keys(groups).find((g) => g === label);
   }
 
   markReady(name: string, inst: Instance | undefined): void {
@@ -88,6 +149,7 @@ export class RunState {
     if (this.readyNames.size === this.o.instances)
       this.timeline.add({ t_ms: t, event: 'mark', name: 'all-network-ready' });
     this.signal(NETWORK_READY_STATE);
+    this.signal(NETWORK_INITIALIZED_STATE);
     if (!inst) return;
     inst.networkReady = true;
     for (const w of inst.readyWaiters.splice(0)) this.net.reply(w.conn, w.id, {});
@@ -103,7 +165,7 @@ export class RunState {
   signal(name: string, by?: Instance): number {
     const entry = this.state(name);
     const count = ++entry.count;
-    if (name !== NETWORK_READY_STATE) {
+    if (name !== NETWORK_READY_STATE && name !== NETWORK_INITIALIZED_STATE) {
       this.timeline.add({ t_ms: this.elapsed(), event: 'signal', instance: by?.name ?? null, state: name, count });
     }
     const released = entry.waiters.get(count);
@@ -112,6 +174,10 @@ export class RunState {
       // Clients that do the same steps use the same ids: encode each distinct reply once.
       const encoded = new Map<number, Buffer>();
       for (const w of released) {
+        if ('notify' in w) {
+          w.notify(count);
+          continue;
+        }
         if (w.id === undefined) continue;
         let line = encoded.get(w.id);
         if (!line) encoded.set(w.id, (line = Buffer.from(`{"re":${w.id},"count":${count}}\n`)));
@@ -123,16 +189,36 @@ export class RunState {
 
   topic(name: string): Topic {
     let t = this.topics.get(name);
-    if (!t) this.topics.set(name, (t = { lines: [], subscribers: new Set() }));
+    if (!t) this.topics.set(name, (t = { lines: [], payloadAt: [], subscribers: new Set(), streams: new Set() }));
     return t;
   }
 
   publish(name: string, payload: unknown): number {
     const t = this.topic(name);
     const seq = t.lines.length + 1;
-    t.lines.push(Buffer.from(JSON.stringify({ event: 'message', topic: name, seq, payload }) + '\n'));
+    const head = `{"event":"message","topic":${JSON.stringify(name)},"seq":${seq},"payload":`;
+    t.lines.push(Buffer.from(`${head}${JSON.stringify(payload) ?? 'null'}}\n`));
+    t.payloadAt.push(Buffer.byteLength(head));
     for (const conn of t.subscribers) this.deliver(conn, name, t);
+    for (const s of t.streams) this.stream(s, t);
     return t.lines.length;
+  }
+
+  /** The payload of message `seq` (1-based) of a topic, as JSON text. */
+  payloadJson(t: Topic, seq: number): string {
+    const line = t.lines[seq - 1]!;
+    return line.subarray(t.payloadAt[seq - 1]!, line.length - 2).toString();
+  }
+
+  /** Sends a WebSocket subscription what it has not seen, while its client keeps up. */
+  stream(s: TopicStream, t: Topic): void {
+    while (s.next <= t.lines.length) {
+      if (!s.push(this.payloadJson(t, s.next))) {
+        s.resume = () => this.stream(s, t);
+        return;
+      }
+      s.next++;
+    }
   }
 
   /**
@@ -168,7 +254,9 @@ export class RunState {
       for (const [ref, p] of this.pendingConfigures) {
         if (p.agent === conn) {
           this.pendingConfigures.delete(ref);
-          this.net.sendError(p.from, p.id, 'configure_failed', `the shaping agent of ${conn.shapes} disconnected`);
+          const why = `the shaping agent of ${conn.shapes} disconnected`;
+          if (p.done) p.done(why);
+          else if (p.from) this.net.sendError(p.from, p.id, 'configure_failed', why);
         }
       }
     }
@@ -228,13 +316,17 @@ export class RunState {
     }
     for (const entry of this.states.values()) {
       for (const list of entry.waiters.values()) {
-        for (const w of list)
-          this.net.sendError(w.conn, w.id, 'run_ended', 'the run ended before the barrier was reached');
+        for (const w of list) {
+          // The WebSocket dialect answers as the sync service does when a wait is given up.
+          if ('notify' in w) w.notify(undefined, 'context canceled');
+          else this.net.sendError(w.conn, w.id, 'run_ended', 'the run ended before the barrier was reached');
+        }
       }
       entry.waiters.clear();
     }
     for (const p of this.pendingConfigures.values()) {
-      this.net.sendError(p.from, p.id, 'run_ended', 'the run ended before the network was configured');
+      if (p.done) p.done('context canceled');
+      else if (p.from) this.net.sendError(p.from, p.id, 'run_ended', 'the run ended before the network was configured');
     }
     this.pendingConfigures.clear();
     this.resolveEnded(this.result);

@@ -3,6 +3,15 @@ import type { Socket } from 'node:net';
 import type { Aggregate, Outcome } from '../../protocol/messages.js';
 import type { LineReader } from './line-reader.js';
 
+/** Messages kept per instance, and characters per message (both protocols). */
+export const MAX_MESSAGES_PER_INSTANCE = 1000;
+export const MAX_MESSAGE_CHARS = 4096;
+
+/** The address a socket's peer has, without IPv4-mapped IPv6 dressing. */
+export function peerIp(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:/, '');
+}
+
 /** One client connection speaking the JSON-lines protocol. */
 export interface Conn {
   readonly socket: Socket;
@@ -32,14 +41,26 @@ export interface StateEntry {
   /** Waiters by the count that releases them: each signal releases one key, O(1). */
   readonly waiters: Map<number, Waiter[]>;
 }
-export interface Waiter {
-  readonly conn: Conn;
-  readonly id: number | undefined;
-}
+/** A barrier waiter: a JSON-lines request to answer, or a callback (the WebSocket dialect). */
+export type Waiter =
+  | { readonly conn: Conn; readonly id: number | undefined }
+  | { readonly notify: (count: number | undefined, error?: string) => void };
 export interface Topic {
   /** Each message already serialized (and encoded) as its event line: a fan-out does it once. */
   readonly lines: Buffer[];
+  /** Where each line's payload starts (it ends before the line's closing `}\n`). */
+  readonly payloadAt: number[];
   readonly subscribers: Set<Conn>;
+  /** Subscribers over the WebSocket dialect: each delivered as its own kind of frame. */
+  readonly streams: Set<TopicStream>;
+}
+/** A WebSocket subscription: where it is in the topic, and how it is sent. */
+export interface TopicStream {
+  next: number;
+  /** Sends one message's payload (JSON text); false when the client must be waited for. */
+  readonly push: (payloadJson: string) => boolean;
+  /** Called when a paused stream can go on. */
+  resume?: () => void;
 }
 export interface Instance {
   readonly name: string;
@@ -56,11 +77,17 @@ export interface Instance {
   readonly metrics: Map<string, Aggregate>;
   readonly messages: string[];
   networkReady: boolean;
-  readonly readyWaiters: Waiter[];
+  readonly readyWaiters: { readonly conn: Conn; readonly id: number | undefined }[];
+  /** The instance speaks the sync service's WebSocket dialect (an sdk-go program). */
+  ws?: boolean;
 }
 export interface PendingConfigure {
-  readonly from: Conn;
+  /** A JSON-lines request to answer; or `done` for the WebSocket dialect. */
+  readonly from?: Conn;
   readonly id: number | undefined;
+  readonly done?: (error?: string) => void;
+  /** Who asked: the instance whose network changes. */
+  readonly by: Instance;
   readonly callbackState: string | undefined;
   readonly agent: Conn;
   /** The shape asked for, for the timeline once it is applied. */
