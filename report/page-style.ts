@@ -39,6 +39,7 @@ border:1px solid var(--bg)}
 .legend .mark{position:relative;display:inline-block;top:1px;margin:0 2px 0 10px}
 .mark.registered{background:var(--stopped);border-radius:1px;width:4px;margin-left:-2px}
 .mark.network-ready{background:var(--accent)}
+.mark.stage{background:var(--muted);border-radius:0;width:3px;margin-left:-1px;height:14px;top:2px}
 .mark.signal{background:#8250df;transform:rotate(45deg);border-radius:1px;width:8px;height:8px;margin-left:-4px;top:5px}
 .mark.configure{background:var(--timeout);border-radius:0;clip-path:polygon(50% 0,100% 100%,0 100%)}
 .mark.outcome{border-radius:2px}.mark.outcome.success{background:var(--ok)}

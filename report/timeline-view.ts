@@ -48,6 +48,9 @@ function row(instance: RunReport['instances'][number], events: readonly Timeline
         title = `${e.outcome}${e.reason ? `: ${e.reason}` : ''}`;
         end = e.t_ms;
         break;
+      case 'stage':
+        title = `stage ${e.stage} ${e.phase === 'start' ? 'started' : 'ended'}`;
+        break;
       case 'registered':
         start = e.t_ms;
         title = MARK_LABEL[e.event]!;

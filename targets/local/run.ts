@@ -95,6 +95,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
     tick('control up');
     const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
     tick('hosts up');
+    // Each namespace reaches the coordinator from its own control address: that is how a client
+    // that never says its name (Testground's sdk-go) is known.
+    coordinator.knowAddresses(new Map(hosts.map((h, i) => [h.controlIp, planned[i]!.name])));
     const addresses = new Map(
       plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]),
     );
