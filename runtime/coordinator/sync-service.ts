@@ -92,9 +92,11 @@ class SyncConn {
       this.ws.terminate();
       return;
     }
+    const publish = r.publish ? `{"seq":${r.publish.seq}}` : 'null';
+    const signal = r.signal_entry ? `{"seq":${r.signal_entry.seq}}` : 'null';
     this.ws.send(
-      `{"id":${JSON.stringify(id)},"error":${JSON.stringify(r.error ?? '')},"publish":${r.publish ? `{"seq":${r.publish.seq}}` : 'null'},` +
-        `"subscribe":${JSON.stringify(r.subscribe ?? '')},"signal_entry":${r.signal_entry ? `{"seq":${r.signal_entry.seq}}` : 'null'}}\n`,
+      `{"id":${JSON.stringify(id)},"error":${JSON.stringify(r.error ?? '')},"publish":${publish},` +
+        `"subscribe":${JSON.stringify(r.subscribe ?? '')},"signal_entry":${signal}}\n`,
     );
   }
 

@@ -107,7 +107,9 @@ async function configureNetwork(shape, callbackState, enable = true) {
 
 function ping(ip, count) {
   try {
-    const out = execFileSync('ping', ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', ip], { encoding: 'utf8' });
+    const out = execFileSync('ping', ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', ip], {
+      encoding: 'utf8',
+    });
     const m = /= [\d.]+\/([\d.]+)\//.exec(out);
     return m ? Number(m[1]) : undefined;
   } catch {
@@ -134,7 +136,14 @@ switch (params.mode) {
     await barrier('ready', total);
     await publish(topic('peers'), { name: `${group}-${seq}`, lang: 'go' });
     const peers = await subscribe(topic('peers'), total);
-    await events({ message_event: { message: `peers: ${peers.map((p) => p.lang).sort().join(',')}` } });
+    await events({
+      message_event: {
+        message: `peers: ${peers
+          .map((p) => p.lang)
+          .sort()
+          .join(',')}`,
+      },
+    });
     await finish({ success_event: { group } });
     break;
   }
@@ -143,8 +152,12 @@ switch (params.mode) {
     break;
   case 'crash': {
     const stack = 'goroutine 1 [running]:\nmain.run()\n\t/plan/main.go:42 +0x1d';
-    await events({ crash_event: { group, error: 'runtime error: index out of range [3] with length 3', stacktrace: stack } });
-    await finish({ crash_event: { group, error: 'runtime error: index out of range [3] with length 3', stacktrace: '' } });
+    await events({
+      crash_event: { group, error: 'runtime error: index out of range [3] with length 3', stacktrace: stack },
+    });
+    await finish({
+      crash_event: { group, error: 'runtime error: index out of range [3] with length 3', stacktrace: '' },
+    });
     break;
   }
   case 'silent':

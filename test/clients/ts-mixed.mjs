@@ -6,5 +6,10 @@ await run(async (env) => {
   await env.sync.signalAndWait('ready', env.instances);
   const { subscription } = await env.sync.publishSubscribe('peers', { name: env.name, lang: 'ts' });
   const peers = await subscription.take(env.instances);
-  env.message(`peers: ${peers.map((p) => p.lang).sort().join(',')}`);
+  env.message(
+    `peers: ${peers
+      .map((p) => p.lang)
+      .sort()
+      .join(',')}`,
+  );
 });

@@ -16,7 +16,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   model: ['schema'],
   protocol: ['model', 'schema'],
   report: ['model', 'protocol', 'schema'],
-  runtime: ['model', 'protocol', 'schema'],
+  runtime: ['model', 'protocol', 'schema', 'ws'],
   schema: [],
   sdk: ['model', 'protocol', 'schema'],
   targets: ['compiler', 'model', 'protocol', 'report', 'runtime', 'schema', 'npm'],
@@ -74,7 +74,12 @@ test('layers: each folder imports only what docs/architecture.md allows it', () 
     const own = topFolder(file);
     for (const spec of specifiers(file)) {
       if (spec.startsWith('node:')) continue;
-      const kind = spec.startsWith('.') ? topFolder(resolveSpecifier(file, spec)) : 'npm';
+      // A bare package is "npm", unless a folder may import that one package only (runtime: ws).
+      const kind = spec.startsWith('.')
+        ? topFolder(resolveSpecifier(file, spec))
+        : ALLOWED[own]!.includes(spec)
+          ? spec
+          : 'npm';
       if (kind !== own && !ALLOWED[own]!.includes(kind)) violations.push(`${file} imports ${spec} (${kind})`);
     }
   }
