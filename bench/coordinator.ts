@@ -13,6 +13,7 @@
 // figure, and the coordinator under 300 MB RSS with 10,000 clients.
 // Needs redis-server on PATH (apt-get install redis-server); run: npm run bench:coordinator.
 import { spawnSync } from 'node:child_process';
+import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
 import { REDIS_PORT, command, lines, openMany, resp, startCoordinator, startRedis, stop } from './coordinator-peers.js';
 
@@ -81,6 +82,59 @@ async function tgcBarrier(n: number): Promise<{ times: number[]; rssMb: number }
   for (const s of sockets) s.destroy();
   await stop(coord.proc);
   return { times, rssMb };
+}
+
+/**
+ * The same barrier over the sync service dialect (WebSocket, sdk-go's frames): signal_entry,
+ * then barrier; time the last arrival → every client released.
+ */
+async function wsBarrier(n: number): Promise<{ times: number[] }> {
+  const coord = await startCoordinator(n);
+  const clients = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${coord.port}/`);
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+    ),
+  );
+  const p = progress();
+  let signalled = 0;
+  let released = 0;
+  for (const ws of clients) {
+    ws.on('message', (data) => {
+      const r = JSON.parse(String(data)) as { id: string };
+      if (r.id === '0') signalled++;
+      else if (r.id === '1') released++;
+      p.tick();
+    });
+  }
+  const times: number[] = [];
+  for (let k = 0; k < ITERATIONS; k++) {
+    const key = `run:r:plan:p:case:c:states:b${k}`;
+    const signal = `{"id":"0","is_cancel":false,"signal_entry":{"state":"${key}"}}\n`;
+    const barrier = `{"id":"1","is_cancel":false,"barrier":{"state":"${key}","target":${n}}}\n`;
+    signalled = 0;
+    released = 0;
+    let wait = p.until(() => signalled === n - 1);
+    for (const ws of clients.slice(0, -1)) {
+      ws.send(signal);
+      ws.send(barrier);
+    }
+    await wait;
+    wait = p.until(() => released === n);
+    const t0 = process.hrtime.bigint();
+    clients[n - 1]!.send(signal);
+    clients[n - 1]!.send(barrier);
+    await wait;
+    times.push(elapsedMs(t0));
+  }
+  for (const ws of clients) ws.terminate();
+  await stop(coord.proc);
+  return { times };
 }
 
 /** Redis barrier: SUBSCRIBE the release channel, INCR; whoever reaches n PUBLISHes. */
@@ -225,12 +279,14 @@ function median(xs: number[]): number {
 
 const redis = await startRedis();
 try {
-  const rows: { label: string; tgc: number; redis: number }[] = [];
+  const rows: { label: string; tgc: number; redis: number; target: number }[] = [];
   let rss10k = 0;
-  for (const [label, tgcRun, redisRun] of [
-    ['barrier release, 1,000 clients', () => tgcBarrier(1000), () => redisBarrier(1000)],
-    ['barrier release, 10,000 clients', () => tgcBarrier(10_000), () => redisBarrier(10_000)],
-    ['all-to-all exchange, 1,000 clients', () => tgcExchange(1000), () => redisExchange(1000)],
+  for (const [label, tgcRun, redisRun, target] of [
+    ['barrier release, 1,000 clients', () => tgcBarrier(1000), () => redisBarrier(1000), 1.0],
+    ['barrier release, 10,000 clients', () => tgcBarrier(10_000), () => redisBarrier(10_000), 1.0],
+    ['all-to-all exchange, 1,000 clients', () => tgcExchange(1000), () => redisExchange(1000), 1.0],
+    // sdk-go's dialect: JSON in WebSocket frames costs more than bare lines; its target is 1.2.
+    ['barrier, 1,000 WebSocket clients', () => wsBarrier(1000), () => redisBarrier(1000), 1.2],
   ] as const) {
     const t: number[] = [];
     const r: number[] = [];
@@ -241,7 +297,7 @@ try {
       if (label.includes('10,000')) rss10k = Math.max(rss10k, (a as { rssMb?: number }).rssMb ?? 0);
       r.push(...(await redisRun()).times.slice(1));
     }
-    rows.push({ label, tgc: median(t), redis: median(r) });
+    rows.push({ label, tgc: median(t), redis: median(r), target });
   }
   console.log(
     `bench/coordinator: tgc coordinator vs Redis ` +
@@ -251,11 +307,12 @@ try {
   let missed = false;
   for (const row of rows) {
     const ratio = row.tgc / row.redis;
-    if (ratio > 1) missed = true;
+    if (ratio > row.target) missed = true;
+    const goal = `(target ≤ ${row.target.toFixed(1)})`;
     console.log(
       `${row.label.padEnd(36)} tgc ${row.tgc.toFixed(1).padStart(8)} ms   redis ` +
         `${row.redis.toFixed(1).padStart(8)} ms   ratio tgc/redis ` +
-        `${ratio.toFixed(2)}${ratio <= 1 ? '  ok (target ≤ 1.0)' : '  MISSED (target ≤ 1.0)'}`,
+        `${ratio.toFixed(2)}${ratio <= row.target ? `  ok ${goal}` : `  MISSED ${goal}`}`,
     );
   }
   console.log(
