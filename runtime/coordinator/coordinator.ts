@@ -153,6 +153,16 @@ export class Coordinator {
     this.run.setOutcome(this.run.addInstance(name, group, null, undefined), 'crash', reason);
   }
 
+  /**
+   * For drivers that read an instance's outcome from its output (sdk-go's stdout events, the only
+   * report of a plan without an init context): taken unless the instance already has one.
+   */
+  reported(name: string, group: string, outcome: 'success' | 'failure' | 'crash', reason: string | undefined): void {
+    if (this.run.result) return;
+    const inst = this.run.byName.get(name) ?? this.run.addInstance(name, group, null, undefined);
+    if (!inst.outcome) this.run.setOutcome(inst, outcome, reason);
+  }
+
   /** Ends the run now as a failure (the driver was interrupted, say); the rest are `stopped`. */
   abort(reason: string): void {
     this.run.endRun('failure', reason, 'stopped');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import type { RunOptions, TargetName } from '../target.js';
-import { buildReport, junitXml, outcomeTable, resultsJson } from './run-report.js';
+import { buildReport, junitXml, outcomeTable, resultsJson, withSdkgoMetrics } from './run-report.js';
 import { EXIT } from '../../model/exit-codes.js';
 import { writeReport } from '../../report/run-dir.js';
 
@@ -41,7 +41,7 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
     group: p.group,
     ip: end.addresses?.get(p.name) ?? registered.get(p.name) ?? null,
   }));
-  const report = buildReport({
+  const built = buildReport({
     version: o.version,
     plan: o.plan,
     target: end.target,
@@ -52,6 +52,7 @@ export function finishRun(o: RunOptions, end: RunEnd): number {
     exits: end.exits,
     names,
   });
+  const report = withSdkgoMetrics(built, o.outDir);
   const text = resultsJson(report);
   writeFileSync(join(o.outDir, 'results.json'), text);
   writeFileSync(join(o.outDir, 'junit.xml'), junitXml(report));

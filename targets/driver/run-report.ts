@@ -1,5 +1,7 @@
 import type { LinkShape, Plan } from '../../schema/ir.js';
-import type { CoordinatorStatus, Results } from '../../protocol/messages.js';
+import { join } from 'node:path';
+import type { Aggregate, CoordinatorStatus, GroupResult, MetricSummary, Results } from '../../protocol/messages.js';
+import { sdkgoMetrics } from './sdkgo-output.js';
 import type { InstanceReport, NetworkReport, RunReport, ShapeReport } from '../../protocol/run-report.js';
 import { linkShape } from '../../model/egress-plan.js';
 import { describeShape } from '../../model/describe-shape.js';
@@ -58,6 +60,41 @@ export function buildReport(r: ReportInput): RunReport {
     timeline: r.results.timeline ?? [],
     timeline_dropped: r.results.timeline_dropped ?? 0,
   };
+}
+
+/**
+ * The report with the metrics sdk-go instances wrote to their outputs (results.out,
+ * diagnostics.out) added to theirs and to their groups'.
+ */
+export function withSdkgoMetrics(report: RunReport, outDir: string): RunReport {
+  const groups: Record<string, GroupResult> = { ...report.groups };
+  const instances = report.instances.map((i) => {
+    const found = sdkgoMetrics(join(outDir, i.outputs));
+    if (found.size === 0) return i;
+    const g = groups[i.group];
+    if (g) groups[i.group] = { ...g, metrics: { ...g.metrics, ...combine(g.metrics, found) } };
+    return { ...i, metrics: { ...i.metrics, ...combine(i.metrics, found) } };
+  });
+  return { ...report, groups, instances };
+}
+
+function combine(into: Readonly<Record<string, MetricSummary>>, add: ReadonlyMap<string, Aggregate>) {
+  const out: Record<string, MetricSummary> = {};
+  for (const [name, a] of add) {
+    const b = into[name];
+    const count = a.count + (b?.count ?? 0);
+    const sum = a.sum + (b?.sum ?? 0);
+    out[name] = {
+      unit: b?.unit ?? a.unit,
+      count,
+      sum,
+      min: Math.min(a.min, b?.min ?? Infinity),
+      max: Math.max(a.max, b?.max ?? -Infinity),
+      last: a.last,
+      mean: sum / count,
+    };
+  }
+  return out;
 }
 
 /** The plan's shapes for every pair of groups, all layers merged. */

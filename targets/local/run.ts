@@ -16,6 +16,7 @@ import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { buildGoPrograms } from './go-build.js';
+import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { instanceEnv } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from './in-parallel.js';
@@ -201,6 +202,16 @@ export async function runLocal(o: RunOptions): Promise<number> {
         for (const line of data.toString('utf8').replace(/\n$/, '').split('\n')) io.stdout(`${p.name} | ${line}\n`);
       };
       child.stdout.on('data', stream);
+      // sdk-go prints its events on stdout: for a plan without an init context, its only report.
+      let pending = '';
+      child.stdout.on('data', (data: Buffer) => {
+        const lines = (pending + data.toString('utf8')).split('\n');
+        pending = lines.pop()!.slice(-65536);
+        for (const line of lines) {
+          const found = outcomeFromLine(line);
+          if (found) coordinator.reported(p.name, p.group, found.outcome, found.reason);
+        }
+      });
       child.stderr.on('data', stream);
       child.on('error', (err: Error) => coordinator.crashed(p.name, p.group, `could not start: ${err.message}`));
       child.on('exit', (code: number | null, sig: NodeJS.Signals | null) => {

@@ -7,7 +7,11 @@
 //   fail   — a failure_event; crash — a panic's two crash_events; silent — exit with no event
 //   netem  — ask for 100 ms latency on network:<hostname>, ping the peers (RTT ≈ 200 ms), then
 //            cut the link (enable = false) and check that pings fail
+//   plain, plain-fail — a plan without an init context: no sync service at all, its events on
+//            stdout only (as sdk-go prints them), and metrics in results.out
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
 
@@ -23,6 +27,19 @@ const total = Number(env.TEST_INSTANCE_COUNT);
 const prefix = `run:${env.TEST_RUN}:plan:${env.TEST_PLAN}:case:${env.TEST_CASE}`;
 const state = (name) => `${prefix}:states:${name}`;
 const topic = (name) => `${prefix}:topics:${name}`;
+
+if (params.mode === 'plain' || params.mode === 'plain-fail') {
+  const line = (event) => console.log(JSON.stringify({ ts: Date.now() * 1e6, event }));
+  line({ start_event: { runenv: { test_group_id: group } } });
+  const point = (name, value) => JSON.stringify({ ts: Date.now() * 1e6, type: 'point', name, measures: { value } });
+  writeFileSync(
+    join(env.TEST_OUTPUTS_PATH, 'results.out'),
+    [point('lat', 5), point('lat', 7), point('lat', 9)].join('\n') + '\n',
+  );
+  writeFileSync(join(env.TEST_OUTPUTS_PATH, 'diagnostics.out'), point('gc', 1) + '\n');
+  line(params.mode === 'plain' ? { success_event: { group } } : { failure_event: { group, error: 'plain failure' } });
+  process.exit(0);
+}
 
 const ws = new WebSocket(`ws://${env.SYNC_SERVICE_HOST}:${env.SYNC_SERVICE_PORT}/`);
 await new Promise((resolve, reject) => {
