@@ -141,7 +141,7 @@ test(
   },
 );
 
-test('a plan without an init context: its outcome from the events it prints, its results.out in the metrics', async () => {
+test('a plan without an init context: its outcome from its printed events, results.out in the metrics', async () => {
   const frames = join(clients, 'sdkgo-frames.mjs');
   const good = await tgcRun(plan([{ id: 'go', n: 2, command: ['node', frames], mode: 'plain' }]), ['--no-shaping']);
   assert.equal(good.code, 0, good.stderr + good.stdout);
