@@ -1,6 +1,14 @@
 import type { LinkShape, Plan } from '../../schema/ir.js';
 import { join } from 'node:path';
-import type { Aggregate, CoordinatorStatus, GroupResult, MetricSummary, Results } from '../../protocol/messages.js';
+import {
+  NETWORK_INITIALIZED_STATE,
+  NETWORK_READY_STATE,
+  type Aggregate,
+  type CoordinatorStatus,
+  type GroupResult,
+  type MetricSummary,
+  type Results,
+} from '../../protocol/messages.js';
 import { sdkgoMetrics } from './sdkgo-output.js';
 import type { InstanceReport, NetworkReport, RunReport, ShapeReport } from '../../protocol/run-report.js';
 import { linkShape } from '../../model/egress-plan.js';
@@ -208,7 +216,8 @@ export function progressLine(s: CoordinatorStatus, total: number): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none yet';
   const states = Object.entries(s.states)
-    .filter(([k, v]) => k !== 'network-ready' && v > 0)
+    // The network's own states are counted as "network ready" already.
+    .filter(([k, v]) => k !== NETWORK_READY_STATE && k !== NETWORK_INITIALIZED_STATE && v > 0)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const reached = states ? `states ${states} · ` : '';
