@@ -79,6 +79,19 @@ test(
   },
 );
 
+test(
+  'examples/python-ping (the Python SDK): exit 0, rtt_ms ≈ 2000 ms',
+  { skip: skip ?? (spawnSync('python3', ['--version']).error ? 'needs python3' : undefined), timeout: 120_000 },
+  async () => {
+    const r = await tgcRun('examples/python-ping/plan.toml');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const rtt = results(r.out).groups.runners.metrics.rtt_ms;
+    assert.equal(rtt.count, 2);
+    for (const v of [rtt.min, rtt.max]) assert.ok(v >= 1990 && v <= 2150, `rtt_ms ${v}`);
+    assert.match(readFileSync(join(r.out, 'logs/runners-1.log'), 'utf8'), /rtt to runners-0/);
+  },
+);
+
 test('a failing instance: exit 1, its reason in the table and in junit.xml', { skip, timeout: 120_000 }, async (t) => {
   const r = await tgcRun(
     behaviourPlan([
