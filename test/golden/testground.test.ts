@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { compileFile } from '../../compiler/pipeline.js';
 import { planJson } from '../../cli/format-plan.js';
-import { main, type CliIo } from '../../cli/main.js';
-import { repoRoot, tempDir } from '../support/helpers.js';
+import { repoRoot, runCli, tempDir } from '../support/helpers.js';
 
 const validDir = join(repoRoot, 'test/fixtures/testground/valid');
 
@@ -31,19 +30,7 @@ interface Expected {
 }
 
 /** The CLI in-process with an environment of its own (for templates' .Env). */
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    readStdin: () => new Uint8Array(),
-    color: false,
-    env,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], env: Record<string, string> = {}) => runCli(argv, '', env);
 
 for (const name of readdirSync(validDir).sort()) {
   test(`testground composition ${name}: Testground's counts and params; convert gives the same plan`, async () => {
@@ -143,16 +130,8 @@ for (const c of invalid) {
 
 test('--format testground reads a composition from stdin; --manifest names a manifest elsewhere', async () => {
   const text = readFileSync(join(validDir, 'quickstart/composition.toml'));
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    readStdin: () => text,
-    color: false,
-    env: {},
-  };
-  assert.equal(await main(['validate', '-', '--format', 'testground'], io), 0, stderr);
+  const { code, stdout, stderr } = await runCli(['validate', '-', '--format', 'testground'], text, {});
+  assert.equal(code, 0, stderr);
   assert.match(stdout, /<stdin>: ok \(1 group, 1 instance\)/);
   assert.match(stderr, /warning\[NO_MANIFEST\]/);
   // The same file elsewhere, its manifest named: the case is checked against it.

@@ -23,8 +23,15 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the CLI in-process (same code as the binary, minus process start-up). */
-export async function runCli(argv: string[], stdin: string | Uint8Array = ''): Promise<CliResult> {
+/**
+ * Runs the CLI in-process (same code as the binary, minus process start-up); `env` is the
+ * environment it sees (templates' .Env, PATH for openers), none by default.
+ */
+export async function runCli(
+  argv: string[],
+  stdin: string | Uint8Array = '',
+  env?: Record<string, string>,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -32,6 +39,7 @@ export async function runCli(argv: string[], stdin: string | Uint8Array = ''): P
     stderr: (t) => void (stderr += t),
     readStdin: () => (typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin),
     color: false,
+    ...(env && { env }),
   };
   const code = await main(argv, io);
   return { code, stdout, stderr };

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main, type CliIo } from '../../cli/main.js';
 import type { TimelineEvent } from '../../protocol/messages.js';
 import type { RunReport } from '../../protocol/run-report.js';
 import { readResults, writeReport } from '../../report/run-dir.js';
 import { resultsJson } from '../../targets/driver/run-report.js';
 import { position, timeAxis } from '../../report/timeline-view.js';
-import { prng, tempDir } from '../support/helpers.js';
+import { prng, runCli, tempDir } from '../support/helpers.js';
 
 /** A run of `n` instances in 4 groups, each recording 3 metrics 50 times, with messages and long logs. */
 function bigRun(dir: string, n: number): RunReport {
@@ -197,18 +196,7 @@ test('tgc report --open: hands the page to xdg-open where there is a desktop; ex
   const bin = tempDir('tgc-bin-');
   const opened = join(bin, 'opened');
   writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${opened}\n`, { mode: 0o755 });
-  const cli = async (env: Record<string, string>) => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      readStdin: () => new Uint8Array(),
-      color: false,
-      env,
-    };
-    return { code: await main(['report', dir, '--open'], io), stdout, stderr };
-  };
+  const cli = (env: Record<string, string>) => runCli(['report', dir, '--open'], '', env);
   const page = join(dir, 'report.html');
 
   const none = await cli({ PATH: join(bin, 'nothing-here') });
