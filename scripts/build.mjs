@@ -37,6 +37,13 @@ await build({
 });
 await build({ ...runtime, entryPoints: { agent: 'runtime/agent/bin.ts' }, minify: true });
 await build({ ...runtime, entryPoints: { sdk: 'sdk/index.ts' } });
+// The SDK's types, for test programs in TypeScript (`import { run } from 'tgc/sdk'`).
+rmSync(new URL('../dist/types', import.meta.url), { recursive: true, force: true });
+const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname;
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.sdk.json'], {
+  cwd: new URL('..', import.meta.url),
+  stdio: 'inherit',
+});
 
 // Split: what only `tgc run` and `tgc coordinator` need (the runtime, the targets) goes into
 // chunks loaded on demand, so `tgc validate` and `tgc plan` parse only the compiler.
