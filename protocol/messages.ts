@@ -33,7 +33,14 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Requests a client sends. `id` is optional; when present, exactly one reply carries `re: id`. */
 export type Request =
-  | { type: 'register'; id?: number; role?: 'instance' | 'agent'; group?: string; instance?: string; data_ip?: string }
+  | {
+      type: 'register';
+      id?: number;
+      role?: 'instance' | 'agent' | 'driver';
+      group?: string;
+      instance?: string;
+      data_ip?: string;
+    }
   | { type: 'signal'; id?: number; state: string }
   | { type: 'barrier'; id?: number; state: string; target: number }
   | { type: 'publish'; id?: number; topic: string; payload: unknown }
@@ -47,6 +54,15 @@ export type Request =
   | { type: 'network_ready'; id?: number }
   | { type: 'network_failed'; id?: number; reason: string }
   | { type: 'configured'; id?: number; ref: number; error?: string }
+  | {
+      type: 'exited';
+      id?: number;
+      instance: string;
+      group: string;
+      code: number | null;
+      signal?: string | null;
+      log?: string;
+    }
   | { type: 'ping'; id?: number };
 
 export interface Identity {

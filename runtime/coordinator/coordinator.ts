@@ -33,6 +33,16 @@ export interface CoordinatorOptions {
   readonly maxQueuedBytes?: number;
   /** A connection that sends nothing and has not registered is closed after this. @default 120000 */
   readonly idleTimeoutMs?: number;
+  /**
+   * How long an instance whose connection closed without an outcome waits for its process's exit
+   * to be reported (`exited`) before it counts as crashed. Drivers that see exits set it. @default 0
+   */
+  readonly exitGraceMs?: number;
+  /**
+   * Exit code 0 without an outcome: success, or a crash (for Testground programs, which exit 0
+   * whatever happened). @default "success"
+   */
+  readonly exitZero?: 'success' | 'crash';
 }
 
 /**
@@ -87,6 +97,8 @@ export class Coordinator {
         runId: this.runId,
         plan: this.plan,
         agents: options.agents ?? false,
+        exitGraceMs: options.exitGraceMs ?? 0,
+        exitZero: options.exitZero ?? 'success',
       },
       this.net,
       resolveEnded,
@@ -137,6 +149,14 @@ export class Coordinator {
 
   get results(): Results | undefined {
     return this.run.result;
+  }
+
+  /**
+   * For drivers that watch the processes: an instance's process ended (exit `code`, or killed by
+   * `signal`); `logTail` is the end of its output, for the reason. See RunState.exited.
+   */
+  exited(name: string, group: string, code: number | null, signal: string | null, logTail = ''): void {
+    this.run.exited(name, group, code, signal, logTail);
   }
 
   /**

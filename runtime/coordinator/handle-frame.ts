@@ -146,6 +146,22 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
       shape: shape as Record<string, unknown>,
     });
   },
+  exited(c) {
+    if (c.conn.role !== 'driver') return c.bad('only the driver reports how processes ended');
+    const instance = c.str('instance');
+    const group = c.str('group');
+    const code = c.msg.code;
+    const signal = c.msg.signal ?? null;
+    const log = c.msg.log ?? '';
+    if (!instance || !group || !(code === null || Number.isSafeInteger(code))) {
+      return c.bad('"instance" and "group" must be names and "code" an integer or null');
+    }
+    if (!(signal === null || typeof signal === 'string') || typeof log !== 'string') {
+      return c.bad('"signal" must be a string or null and "log" a string');
+    }
+    c.net.reply(c.conn, c.id, {});
+    c.run.exited(instance, group, code as number | null, signal, log.slice(-MAX_MESSAGE_CHARS));
+  },
   configured(c) {
     const ref = c.msg.ref;
     const pending = typeof ref === 'number' ? c.run.pendingConfigures.get(ref) : undefined;
@@ -215,7 +231,13 @@ function register(
     if (inst) inst.agent = conn;
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });
   }
-  if (role !== 'instance') return fail('bad_request', '"role" must be "instance" or "agent"');
+  if (role === 'driver') {
+    // The program that started the instances: it tells how their processes ended (`exited`).
+    conn.role = 'driver';
+    conn.socket.setTimeout(0);
+    return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });
+  }
+  if (role !== 'instance') return fail('bad_request', '"role" must be "instance", "agent" or "driver"');
   const group = text(msg.group);
   if (!group) return fail('bad_request', '"group" must be a non-empty string');
   const dataIp = typeof msg.data_ip === 'string' && msg.data_ip.length <= 64 ? msg.data_ip : null;

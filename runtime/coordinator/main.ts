@@ -22,6 +22,9 @@ Options:
   --results FILE         also write the results JSON to FILE
   --ready-file FILE      written once listening (a healthcheck can test for it)
   --linger D             keep serving /results this long after the run ends (default 5s)
+  --exit-grace D         an instance whose connection closes without an outcome waits this long
+                         for its driver to report how its process ended (default 0: a crash at once)
+  --exit-zero KIND       exit code 0 without an outcome is a success (default) or a crash
   -h, --help             show this help
 
 HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus).`;
@@ -49,6 +52,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         results: { type: 'string' },
         'ready-file': { type: 'string' },
         linger: { type: 'string', default: '5s' },
+        'exit-grace': { type: 'string', default: '0s' },
+        'exit-zero': { type: 'string', default: 'success' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -87,6 +92,10 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
   const lingerMs = parseDuration(String(values.linger));
   if (lingerMs === undefined) return usage(`--linger ${values.linger}: write a duration such as 5s`);
+  const exitGraceMs = parseDuration(String(values['exit-grace']));
+  if (exitGraceMs === undefined) return usage(`--exit-grace ${values['exit-grace']}: write a duration such as 3s`);
+  const exitZero = values['exit-zero'];
+  if (exitZero !== 'success' && exitZero !== 'crash') return usage(`--exit-zero must be success or crash`);
 
   const coordinator = new Coordinator({
     instances,
@@ -95,6 +104,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     ...(typeof values.plan === 'string' && { plan: values.plan }),
     ...(typeof values['run-id'] === 'string' && { runId: values['run-id'] }),
     agents: values.agents === true,
+    exitGraceMs,
+    exitZero,
   });
   let bound: number;
   try {

@@ -263,7 +263,46 @@ export class RunState {
     const inst = conn.instance;
     if (inst && inst.conn === conn) {
       inst.conn = undefined;
+      if (!inst.outcome && !this.result) this.lost(inst);
+    }
+  }
+
+  /**
+   * An instance's connection is gone without an outcome: a crash — unless, within the grace
+   * period, its process's exit is reported (`exited`), which then decides.
+   */
+  lost(inst: Instance): void {
+    if (this.o.exitGraceMs <= 0) return this.setOutcome(inst, 'crash', 'connection lost without an outcome');
+    inst.closedTimer ??= setTimeout(() => {
       if (!inst.outcome && !this.result) this.setOutcome(inst, 'crash', 'connection lost without an outcome');
+    }, this.o.exitGraceMs);
+    inst.closedTimer.unref();
+  }
+
+  /**
+   * A driver saw an instance's process end (`code`, or killed by `signal`). One that reported an
+   * outcome keeps it; otherwise exit 0 is success (or, for Testground programs, a crash), another
+   * code a failure with the end of its log, a signal a crash.
+   */
+  exited(name: string, group: string, code: number | null, signal: string | null, logTail: string): void {
+    if (this.result) return;
+    let inst = this.byName.get(name);
+    if (!inst) {
+      // It never registered: counted now, if the run has room for it.
+      if ((this.o.groups && !(group in this.o.groups)) || this.instances.length >= this.o.instances) return;
+      inst = this.addInstance(name, group, null, undefined);
+    }
+    if (inst.closedTimer) clearTimeout(inst.closedTimer);
+    if (inst.outcome) return;
+    const tail = logTail.trim() ? `\n${logTail.trim()}` : '';
+    if (signal !== null || code === null) {
+      this.setOutcome(inst, 'crash', `killed by ${signal ?? 'an unknown cause'}${tail}`);
+    } else if (code !== 0) {
+      this.setOutcome(inst, 'failure', `exited with code ${code}${tail}`);
+    } else if (this.o.exitZero === 'success') {
+      this.setOutcome(inst, 'success', undefined);
+    } else {
+      this.setOutcome(inst, 'crash', `exited with code 0 without reporting an outcome${tail}`);
     }
   }
 
@@ -295,6 +334,7 @@ export class RunState {
   endRun(outcome: 'success' | 'failure', reason: string | undefined, rest: 'stopped' | 'timeout'): void {
     if (this.result) return;
     this.onEnd();
+    for (const inst of this.instances) if (inst.closedTimer) clearTimeout(inst.closedTimer);
     const now = this.elapsed();
     for (const inst of this.instances) {
       if (!inst.outcome) {

@@ -286,7 +286,6 @@ class SyncConn {
     this.ended = true;
     for (const id of [...this.streams.keys()]) this.cancel(id);
     const inst = this.instance;
-    if (inst?.ws && !inst.outcome && !this.run.result)
-      this.run.setOutcome(inst, 'crash', 'connection lost without an outcome');
+    if (inst?.ws && !inst.outcome && !this.run.result) this.run.lost(inst);
   }
 }

@@ -16,7 +16,7 @@ export function peerIp(address: string | undefined): string {
 export interface Conn {
   readonly socket: Socket;
   readonly reader: LineReader;
-  role?: 'instance' | 'agent';
+  role?: 'instance' | 'agent' | 'driver';
   instance?: Instance;
   /** Agents: the instance name they shape. */
   shapes?: string;
@@ -34,6 +34,10 @@ export interface RunOptions {
   readonly runId: string;
   readonly plan: string;
   readonly agents: boolean;
+  /** How long a closed connection without an outcome waits for its process's exit to be reported. */
+  readonly exitGraceMs: number;
+  /** What exit code 0 without an outcome is: success, or (Testground programs, which exit 0 always) a crash. */
+  readonly exitZero: 'success' | 'crash';
 }
 
 export interface StateEntry {
@@ -80,6 +84,8 @@ export interface Instance {
   readonly readyWaiters: { readonly conn: Conn; readonly id: number | undefined }[];
   /** The instance speaks the sync service's WebSocket dialect (an sdk-go program). */
   ws?: boolean;
+  /** Its connection closed without an outcome: a crash unless its exit is reported first. */
+  closedTimer?: NodeJS.Timeout;
 }
 export interface PendingConfigure {
   /** A JSON-lines request to answer; or `done` for the WebSocket dialect. */

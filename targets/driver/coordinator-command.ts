@@ -40,6 +40,10 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     ...(o.agents ? ['--agents'] : []),
     '--linger',
     o.linger,
+    // The driver reports how instances' processes end (an exit code is an outcome): wait for it.
+    '--exit-grace',
+    '3s',
+    ...(plan.testground ? ['--exit-zero', 'crash'] : []),
     ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
   ];
 }

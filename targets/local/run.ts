@@ -17,6 +17,7 @@ import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { buildGoPrograms } from './go-build.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
+import { logTail } from '../../report/run-dir.js';
 import { instanceEnv } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from './in-parallel.js';
@@ -48,6 +49,10 @@ export async function runLocal(o: RunOptions): Promise<number> {
     runId: o.runId,
     plan: plan.name,
     agents: backend !== 'off',
+    // This driver sees every process end: an exit code is an outcome (docs/protocol.md).
+    exitGraceMs: 2000,
+    // Testground programs exit 0 whatever happened.
+    exitZero: plan.testground ? 'crash' : 'success',
   });
   const agentLinks: AgentLink[] = [];
   const procs = new Map<string, Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid'>>();
@@ -216,16 +221,11 @@ export async function runLocal(o: RunOptions): Promise<number> {
       child.on('error', (err: Error) => coordinator.crashed(p.name, p.group, `could not start: ${err.message}`));
       child.on('exit', (code: number | null, sig: NodeJS.Signals | null) => {
         exits.set(p.name, code ?? (sig ? 128 : null));
-        // A process that ends without having reported: give the connection a moment to close first.
-        setTimeout(
-          () =>
-            coordinator.crashed(
-              p.name,
-              p.group,
-              `exited with ${sig ? `signal ${sig}` : `code ${code}`} without reporting an outcome`,
-            ),
-          200,
-        );
+        // What it sent just before it ended is read first; then the exit decides, if nothing did.
+        setTimeout(() => {
+          const tail = logTail(join(o.outDir, 'logs', `${p.name}.log`), 1500);
+          coordinator.exited(p.name, p.group, sig ? null : code, sig, tail);
+        }, 200);
       });
     }
 

@@ -1,6 +1,7 @@
-// An instance whose behaviour is its group's `mode` param: succeed, fail, crash (exit without
-// an outcome), hang (wait for a state that never comes), or paced (signal `a`, record `tick`
-// five times 100 ms apart, signal `b`, 1000 ms later `c`: known spacing for the report's timeline).
+// An instance whose behaviour is its group's `mode` param: succeed, fail, crash (killed by
+// SIGKILL, no outcome), exit3 (exit code 3 without an outcome), hang (wait for a state that
+// never comes), or paced (signal `a`, record `tick` five times 100 ms apart, signal `b`, 1000 ms
+// later `c`: known spacing for the report's timeline).
 import { run } from '../../dist/runtime/sdk.mjs';
 
 await run(async (env) => {
@@ -10,6 +11,10 @@ await run(async (env) => {
   if (mode === 'fail') throw new Error('failing as asked');
   if (mode === 'crash') {
     console.log(`crashing at ${Date.now()}`);
+    process.kill(process.pid, 'SIGKILL');
+  }
+  if (mode === 'exit3') {
+    console.log('giving up: no quorum');
     process.exit(3);
   }
   if (mode === 'hang') await env.sync.barrier('never', env.instances + 1);

@@ -111,36 +111,75 @@ test('a failing instance: exit 1, its reason in the table and in junit.xml', { s
   assert.deepEqual(await leftovers(r.out), []);
 });
 
-test('a crashing instance: crash, and the run ends within 2 s of it', { skip, timeout: 120_000 }, async (t) => {
-  const r = await tgcRun(
-    behaviourPlan([
-      ['waiter', 'hang', 2],
-      ['crasher', 'crash', 1],
-    ]),
-  );
-  assert.equal(r.code, 1, r.stderr);
-  const res = results(r.out);
-  const crasher = res.instances.find((i: { name: string }) => i.name === 'crasher-0');
-  assert.equal(crasher.outcome, 'crash');
-  const crashedAt = Number(/crashing at (\d+)/.exec(readFileSync(join(r.out, 'logs/crasher-0.log'), 'utf8'))?.[1]);
-  const endedAt = new Date(res.started_at).getTime() + res.duration_ms;
-  assert.ok(
-    endedAt - crashedAt < 2000 + 2500,
-    `the run ended ${endedAt - crashedAt} ms after the crash (incl. teardown)`,
-  );
-  const decided = res.instances
-    .filter((i: { outcome: string }) => i.outcome === 'stopped')
-    .map((i: { ended_ms: number }) => i.ended_ms);
-  assert.ok(
-    decided.every((ms: number) => ms - crasher.ended_ms < 2000),
-    `stopped ${decided} vs crash ${crasher.ended_ms}`,
-  );
-  assert.deepEqual(
-    (await junitCases(t, r.out)).find((c) => c.name === 'crasher-0'),
-    { name: 'crasher-0', failure: false, error: true },
-  );
-  assert.deepEqual(await leftovers(r.out), []);
-});
+test(
+  'a crashing instance (SIGKILL): crash, and the run ends within 2 s of it',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const r = await tgcRun(
+      behaviourPlan([
+        ['waiter', 'hang', 2],
+        ['crasher', 'crash', 1],
+      ]),
+    );
+    assert.equal(r.code, 1, r.stderr);
+    const res = results(r.out);
+    const crasher = res.instances.find((i: { name: string }) => i.name === 'crasher-0');
+    assert.equal(crasher.outcome, 'crash');
+    const crashedAt = Number(/crashing at (\d+)/.exec(readFileSync(join(r.out, 'logs/crasher-0.log'), 'utf8'))?.[1]);
+    const endedAt = new Date(res.started_at).getTime() + res.duration_ms;
+    assert.ok(
+      endedAt - crashedAt < 2000 + 2500,
+      `the run ended ${endedAt - crashedAt} ms after the crash (incl. teardown)`,
+    );
+    const decided = res.instances
+      .filter((i: { outcome: string }) => i.outcome === 'stopped')
+      .map((i: { ended_ms: number }) => i.ended_ms);
+    assert.ok(
+      decided.every((ms: number) => ms - crasher.ended_ms < 2000),
+      `stopped ${decided} vs crash ${crasher.ended_ms}`,
+    );
+    assert.deepEqual(
+      (await junitCases(t, r.out)).find((c) => c.name === 'crasher-0'),
+      { name: 'crasher-0', failure: false, error: true },
+    );
+    assert.deepEqual(await leftovers(r.out), []);
+  },
+);
+
+test(
+  'outcomes from exit codes: 0 without an outcome is success; 3 a failure with its code and log tail',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    // A plain program with no SDK at all: its exit code is its outcome.
+    const dir = tempDir('tgc-plan-');
+    const file = join(dir, 'plan.toml');
+    writeFileSync(
+      file,
+      'version = 1\nname = "exits"\n[[groups]]\nid = "ok"\ninstances = 2\ncommand = ["sh", "-c", "echo fine; exit 0"]\n',
+    );
+    const good = await tgcRun(file);
+    assert.equal(good.code, 0, good.stderr + good.stdout);
+    assert.deepEqual(
+      results(good.out).instances.map((i: { outcome: string }) => i.outcome),
+      ['success', 'success'],
+    );
+    const r = await tgcRun(
+      behaviourPlan([
+        ['waiter', 'hang', 1],
+        ['quitter', 'exit3', 1],
+      ]),
+    );
+    assert.equal(r.code, 1, r.stderr);
+    const quitter = results(r.out).instances.find((i: { name: string }) => i.name === 'quitter-0');
+    assert.equal(quitter.outcome, 'failure');
+    assert.equal(quitter.exit_code, 3);
+    assert.match(quitter.reason, /^exited with code 3\n(.|\n)*giving up: no quorum/);
+    const junit = readFileSync(join(r.out, 'junit.xml'), 'utf8');
+    assert.match(junit, /<failure type="failure" message="exited with code 3\n[^"]*giving up: no quorum/);
+    await checkJunitSchema(t, join(r.out, 'junit.xml'));
+    assert.deepEqual(await leftovers(r.out), []);
+  },
+);
 
 test('the deadline: timeout outcomes, exit 1', { skip, timeout: 120_000 }, async () => {
   const r = await tgcRun(behaviourPlan([['slow', 'hang', 2]], '3s'));
