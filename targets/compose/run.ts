@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { Plan } from '../../schema/ir.js';
+import { reportExits, type ExitReporter } from './report-exits.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { exec } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
@@ -132,8 +133,10 @@ export async function runCompose(o: RunOptions): Promise<number> {
 
   const startedAt = new Date();
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
+  let exitReporter: ExitReporter | undefined;
   const teardown = async () => {
     follower?.kill('SIGTERM');
+    exitReporter?.close();
     // Images compose built for this run (no tag of the plan's own) go with it.
     const down = await run([
       'down',
@@ -193,6 +196,13 @@ export async function runCompose(o: RunOptions): Promise<number> {
       if (!/:[0-9]+$/.test(port))
         throw new EnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
       const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+      // How each instance's container ends is its outcome when it reported none.
+      exitReporter = await reportExits({
+        coordinator: { host: '127.0.0.1', port: Number(port.slice(port.lastIndexOf(':') + 1)) },
+        runId: o.runId,
+        instances: new Map(instanceLayout(plan).map((p) => [p.name, p.group])),
+        env,
+      });
       const results = await followCoordinator(url, o, {
         interrupted,
         what: `docker compose -p ${project} logs coordinator`,

@@ -269,3 +269,41 @@ test('the TOML and YAML spellings of every example compile to the same bytes, on
     }
   }
 });
+
+test(
+  'compose e2e: a container’s exit code is its outcome: 0 success, 3 failure with the log tail, SIGKILL crash',
+  { skip: docker ?? false, timeout: 300_000 },
+  async () => {
+    const plan = (name: string, script: string, n = 1) => {
+      const file = join(tempDir('tgc-plan-'), 'plan.toml');
+      writeFileSync(
+        file,
+        `version = 1\nname = "${name}"\n[[groups]]\nid = "g"\ninstances = ${n}\nimage = "tgc-examples:latest"\n` +
+          `command = ["sh", "-c", ${JSON.stringify(script)}]\n`,
+      );
+      return file;
+    };
+    const ok = await tgcRun(plan('exit-zero', 'echo fine; exit 0', 2), ['--target', 'compose']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    assert.deepEqual(
+      results(ok.out).instances.map((i: { outcome: string }) => i.outcome),
+      ['success', 'success'],
+    );
+    const three = await tgcRun(plan('exit-three', 'echo giving up: no quorum; sleep 1; exit 3'), [
+      '--target',
+      'compose',
+    ]);
+    assert.equal(three.code, 1, three.stderr);
+    const failed = results(three.out).instances[0];
+    assert.deepEqual([failed.outcome, failed.exit_code], ['failure', 3]);
+    assert.match(failed.reason, /^exited with code 3\n(.|\n)*giving up: no quorum/);
+    // A child shell kills itself: PID 1 of a container ignores even SIGKILL from inside, and the
+    // trailing `exit` keeps the outer shell from exec'ing the child in its place.
+    const killed = await tgcRun(plan('killed', "sleep 1; sh -c 'kill -9 $$'; exit $?"), ['--target', 'compose']);
+    assert.equal(killed.code, 1, killed.stderr);
+    const crashed = results(killed.out).instances[0];
+    assert.equal(crashed.outcome, 'crash');
+    assert.match(crashed.reason, /^killed by SIGKILL/);
+    assert.deepEqual(leftovers(runIdOf(killed.stderr)), []);
+  },
+);

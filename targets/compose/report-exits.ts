@@ -1,0 +1,87 @@
+import { constants } from 'node:os';
+import { execa } from 'execa';
+import { ProtocolClient } from '../../protocol/client.js';
+import { exec } from '../driver/exec.js';
+import { RUN_LABEL } from './render.js';
+
+/** Exit codes of containers killed by a signal are 128 + its number. */
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [128 + n, name]));
+
+export interface ExitReporter {
+  close(): void;
+}
+
+/**
+ * Tells the coordinator how each instance container ended (an exit code is an outcome,
+ * docs/protocol.md): `docker events` for the containers that die from now on, and one look at
+ * those that already have. A role `driver` connection carries the `exited` requests.
+ */
+export async function reportExits(o: {
+  readonly coordinator: { readonly host: string; readonly port: number };
+  readonly runId: string;
+  /** Instance name → its group. */
+  readonly instances: ReadonlyMap<string, string>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Promise<ExitReporter> {
+  const socket = await ProtocolClient.socket(o.coordinator.host, o.coordinator.port, 30_000);
+  const client = new ProtocolClient(socket, { onEvent: () => undefined, onClose: () => undefined });
+  await client.request('register', { role: 'driver' });
+  const seen = new Set<string>();
+  const report = async (id: string, service: string, code: number) => {
+    const group = o.instances.get(service);
+    if (!group || seen.has(id)) return;
+    seen.add(id);
+    const logs = await exec('docker', ['logs', '--tail', '20', id], { env: o.env });
+    const signal = SIGNAL_NAMES.get(code) ?? null;
+    await client
+      .request('exited', {
+        instance: service,
+        group,
+        code: signal ? null : code,
+        signal,
+        log: `${logs.stdout}${logs.stderr}`.slice(-1500),
+      })
+      .catch(() => undefined);
+  };
+  const filter = ['--filter', `label=${RUN_LABEL}=${o.runId}`];
+  const events = execa('docker', ['events', ...filter, '--filter', 'event=die', '--format', '{{json .}}'], {
+    env: o.env,
+    extendEnv: false,
+    stdin: 'ignore',
+    stderr: 'ignore',
+    buffer: false,
+    reject: false,
+  });
+  let pending = '';
+  events.stdout?.on('data', (d: Buffer) => {
+    const lines = (pending + d.toString('utf8')).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const e = JSON.parse(line) as { id?: string; Actor?: { Attributes?: Record<string, string> } };
+        const a = e.Actor?.Attributes ?? {};
+        const service = a['com.docker.compose.service'];
+        if (e.id && service && a.exitCode !== undefined) void report(e.id, service, Number(a.exitCode));
+      } catch {
+        // not an event line
+      }
+    }
+  });
+  // Those that ended before the events were followed.
+  const ps = await exec(
+    'docker',
+    ['ps', '-a', ...filter, '--filter', 'status=exited', '--format', '{{.ID}} {{.Label "com.docker.compose.service"}}'],
+    { env: o.env },
+  );
+  for (const line of ps.stdout.split('\n').filter(Boolean)) {
+    const [id, service] = line.split(' ');
+    const code = await exec('docker', ['inspect', '--format', '{{.State.ExitCode}}', id!], { env: o.env });
+    if (service && code.code === 0) await report(id!, service, Number(code.stdout.trim()));
+  }
+  return {
+    close: () => {
+      events.kill('SIGTERM');
+      client.destroy();
+    },
+  };
+}
