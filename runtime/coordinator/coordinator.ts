@@ -117,7 +117,7 @@ export class Coordinator {
    * the WebSocket dialect, which never says its name, is told apart.
    */
   knowAddresses(byIp: ReadonlyMap<string, string>): void {
-    for (const [ip, name] of byIp) this.run.knowAddress(ip, name, true);
+    for (const [ip, name] of byIp) this.run.addresses.know(ip, name, true);
   }
 
   /** Starts serving; the run's clock (and deadline) starts now. Resolves to the bound port. */

@@ -226,7 +226,7 @@ function register(
     conn.role = 'agent';
     conn.shapes = name;
     run.agentsByName.set(name, conn);
-    run.knowAddress(peerIp(conn.socket.remoteAddress), name);
+    run.addresses.know(peerIp(conn.socket.remoteAddress), name);
     const inst = run.byName.get(name);
     if (inst) inst.agent = conn;
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });

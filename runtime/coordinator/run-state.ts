@@ -8,6 +8,7 @@ import {
 } from '../../protocol/messages.js';
 import type { Connections } from './connections.js';
 import { buildResults } from './build-results.js';
+import { groupOf, InstanceAddresses } from './instance-addresses.js';
 import { Timeline } from './timeline.js';
 import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic, TopicStream } from './types.js';
 
@@ -34,13 +35,8 @@ export class RunState {
   readonly readyNames = new Set<string>();
   /** What happened when, for results.json's `timeline`. */
   readonly timeline = new Timeline();
-  /**
-   * Instance by the address its connections come from: its agent's (they share a network
-   * namespace in containers) or, on the local target, its namespace's. Tells WebSocket clients apart.
-   */
-  readonly addresses = new Map<string, string>();
-  /** Addresses more than one instance's agent came from (in-process agents): they tell nothing. */
-  private readonly sharedAddresses = new Set<string>();
+  /** Instance by the address its connections come from (tells WebSocket clients apart). */
+  readonly addresses = new InstanceAddresses();
   nextRef = 1;
   startedAt = 0;
   result: Results | undefined;
@@ -113,32 +109,9 @@ export class RunState {
     return inst;
   }
 
-  /** `ip` belongs to instance `name`; `certain` (the driver knows it) overrides what agents suggest. */
-  knowAddress(ip: string, name: string, certain = false): void {
-    if (certain) {
-      this.sharedAddresses.delete(ip);
-      this.addresses.set(ip, name);
-      return;
-    }
-    if (this.sharedAddresses.has(ip)) return;
-    const had = this.addresses.get(ip);
-    if (had === undefined) this.addresses.set(ip, name);
-    else if (had !== name) {
-      this.addresses.delete(ip);
-      this.sharedAddresses.add(ip);
-    }
-  }
-
   /** The run's group a Testground group id names: itself, or the group tgc made of it (a DNS label). */
   groupOf(id: string): string | undefined {
-    const groups = this.o.groups;
-    if (!groups) return id;
-    if (id in groups) return id;
-    const label = id
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, '-')
-      .replace(/^-+|-+$/g, '');
-    return Object.keys(groups).find((g) => g === label);
+    return groupOf(id, this.o.groups);
   }
 
   markReady(name: string, inst: Instance | undefined): void {

@@ -155,7 +155,8 @@ test(
     const file = join(dir, 'plan.toml');
     writeFileSync(
       file,
-      'version = 1\nname = "exits"\n[[groups]]\nid = "ok"\ninstances = 2\ncommand = ["sh", "-c", "echo fine; exit 0"]\n',
+      'version = 1\nname = "exits"\n[[groups]]\nid = "ok"\ninstances = 2\n' +
+        'command = ["sh", "-c", "echo fine; exit 0"]\n',
     );
     const good = await tgcRun(file);
     assert.equal(good.code, 0, good.stderr + good.stdout);
