@@ -16,6 +16,23 @@ export interface InstanceSite {
   readonly startTime?: string;
   /** Testground programs: TEST_TEMP_PATH, a scratch directory of the instance's own. @default /tmp */
   readonly temp?: string;
+  /** TGC_PEERS, where the target knows every data address: `name=ip,…`. */
+  readonly peers?: string;
+}
+
+/** Every instance's name and data address, as TGC_PEERS spells them (`etcd-0=198.18.0.2,…`). */
+export function peersList(layout: readonly { name: string; dataIp: string }[]): string {
+  return layout.map((p) => `${p.name}=${p.dataIp}`).join(',');
+}
+
+/** A hosts file in which every instance name, and every group name, resolves on the data network. */
+export function hostsFile(layout: readonly { name: string; group: string; dataIp: string }[]): string {
+  return (
+    '# Written by tgc: every instance and group name on the data network.\n127.0.0.1 localhost\n' +
+    '::1 localhost ip6-localhost ip6-loopback\n' +
+    layout.map((p) => `${p.dataIp} ${p.name} ${p.group}`).join('\n') +
+    '\n'
+  );
 }
 
 /** Testground's TEST_INSTANCE_PARAMS: `k=v|k=v`, strings as they are, other values as JSON. */
@@ -42,6 +59,9 @@ export function instanceEnv(plan: Plan, g: Group, site: InstanceSite): Record<st
     TGC_COORDINATOR: site.coordinator,
     TGC_DATA_SUBNET: subnet,
     ...(site.dataIp !== undefined && { TGC_DATA_IP: site.dataIp }),
+    ...(site.peers !== undefined && { TGC_PEERS: site.peers }),
+    // A group name stands in the hosts file once per member: glibc returns them all only so.
+    RESOLV_MULTI: 'on',
     TGC_OUTPUTS: site.outputs,
     TEST_PLAN: plan.name,
     TEST_RUN: site.runId,

@@ -3,7 +3,7 @@ import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
 import { controlSubnet } from './control-subnet.js';
 import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../model/egress-plan.js';
-import { instanceEnv } from '../instance-env.js';
+import { instanceEnv, peersList } from '../instance-env.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
 import { coordinatorCommand } from '../driver/coordinator-command.js';
@@ -52,9 +52,16 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const image = `\${TGC_RUNTIME_IMAGE:-${composeEscape(options.runtimeImage ?? plan.runtimeImage)}}`;
   const coordinator = `coordinator:${COORDINATOR_PORT}`;
   const layout = instanceLayout(plan);
+  const peers = peersList(layout);
   const prefix = plan.network.subnet.split('/')[1];
   const labels = { [RUN_LABEL]: runId, 'dev.tgc.plan': plan.name };
-  const doc = new Document({}, { merge: true });
+  // YAML 1.1, as docker-compose (PyYAML) reads it: strings such as "on" and "no" are then quoted.
+  const doc = new Document({}, { merge: true, version: '1.1' });
+  // Every instance and group name resolves to data addresses: entries in each container's
+  // /etc/hosts, one list (anchored once, aliased by each service: the file grows with N, not N²).
+  const hostsList = doc.createNode(layout.flatMap((p) => [`${p.name}:${p.dataIp}`, `${p.group}:${p.dataIp}`]));
+  hostsList.anchor = 'tgc-hosts';
+  const extraHosts = () => doc.createAlias(hostsList);
 
   const runtime = doc.createNode({
     image,
@@ -70,7 +77,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     const service = doc.createNode(groupService(g, options, labels)) as YAMLMap;
     service.anchor = g.id;
     const env = doc.createNode(
-      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS }), [
+      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS, peers }), [
         'TGC_INSTANCE',
         'TGC_RUN_ID',
         'TEST_RUN',
@@ -152,10 +159,16 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     };
     if (backend === 'off') {
       instance.networks = { control: {}, data: { ipv4_address: p.dataIp } };
+      instance.extra_hosts = extraHosts();
     } else {
       instance.network_mode = `service:${p.name}-net`;
       dependsOn[`${p.name}-net`] = { condition: 'service_healthy' };
-      const companion: Record<string, unknown> = { cap_add: ['NET_ADMIN'], healthcheck: healthcheck('500ms') };
+      // The instance shares this container's network namespace and its /etc/hosts.
+      const companion: Record<string, unknown> = {
+        cap_add: ['NET_ADMIN'],
+        healthcheck: healthcheck('500ms'),
+        extra_hosts: extraHosts(),
+      };
       if (backend === 'userspace') {
         Object.assign(companion, {
           command: [
@@ -193,7 +206,13 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     control: { labels, ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)!}}` }] } },
   };
   if (backend !== 'userspace') networks.data = { labels, ipam: { config: [{ subnet: plan.network.subnet }] } };
-  doc.contents = doc.createNode({ 'x-tgc-runtime': runtime, ...groups, services, networks }) as YAMLMap;
+  doc.contents = doc.createNode({
+    'x-tgc-runtime': runtime,
+    'x-tgc-hosts': hostsList,
+    ...groups,
+    services,
+    networks,
+  }) as YAMLMap;
   const instances = `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}`;
   const auto = plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : '';
   doc.commentBefore =

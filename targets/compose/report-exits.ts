@@ -23,9 +23,18 @@ export async function reportExits(o: {
   readonly instances: ReadonlyMap<string, string>;
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<ExitReporter> {
-  const socket = await ProtocolClient.socket(o.coordinator.host, o.coordinator.port, 30_000);
+  const socket = await ProtocolClient.socket(o.coordinator.host, o.coordinator.port, 30_000).catch(() => undefined);
+  if (!socket) return { close: () => undefined };
   const client = new ProtocolClient(socket, { onEvent: () => undefined, onClose: () => undefined });
-  await client.request('register', { role: 'driver' });
+  // A run already decided (they can be quick) has no use for exits: nothing to report then.
+  const registered = await client.request('register', { role: 'driver' }).then(
+    () => true,
+    () => false,
+  );
+  if (!registered) {
+    client.destroy();
+    return { close: () => undefined };
+  }
   const seen = new Set<string>();
   const report = async (id: string, service: string, code: number) => {
     const group = o.instances.get(service);

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
@@ -7,6 +8,9 @@ import { ipBatch } from './ip-batch.js';
 
 /** Runs a command that must succeed; resolves to its output. */
 const run = async (cmd: string, args: readonly string[]) => ({ stdout: await execOrThrow(cmd, args) });
+
+/** Where `ip netns exec` finds files to mount over /etc inside a namespace. */
+const NETNS_ETC = '/etc/netns';
 
 /** The control network every local run uses: instances reach the coordinator on it. */
 export const CONTROL_SUBNET = {
@@ -32,6 +36,8 @@ export interface LocalHost {
 export class LocalNetwork {
   readonly bridge: string;
   private readonly hosts: LocalHost[] = [];
+  /** /etc/netns/<ns> directories this run made (hosts files). */
+  private readonly etcDirs: string[] = [];
   private bridgeUp = false;
 
   /** @param tag short, unique per run: it goes into every name (bridges and links allow 15 characters). */
@@ -154,8 +160,28 @@ export class LocalNetwork {
     };
   }
 
+  /**
+   * Gives every namespace this hosts file: `ip netns exec` mounts /etc/netns/<ns>/hosts over
+   * /etc/hosts, so instance and group names resolve to data addresses. False where /etc/netns
+   * cannot be written (a rootless run): then names come from TGC_PEERS alone.
+   */
+  writeHosts(text: string): boolean {
+    try {
+      for (const h of this.hosts) {
+        const dir = join(NETNS_ETC, h.netns);
+        mkdirSync(dir, { recursive: true });
+        this.etcDirs.push(dir);
+        writeFileSync(join(dir, 'hosts'), text);
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Removes every namespace, link and the bridges; never throws. */
   async stop(): Promise<void> {
+    for (const dir of this.etcDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
     await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
     if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
@@ -210,6 +236,12 @@ async function reclaim(device: string): Promise<void> {
     .map((l) => l.split(' ')[0]!)
     .filter((n) => n.startsWith(`tgc-${tag}-`)))
     await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  try {
+    for (const d of readdirSync(NETNS_ETC).filter((n) => n.startsWith(`tgc-${tag}-`)))
+      rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
+  } catch {
+    // no /etc/netns
+  }
   const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
   for (const name of links
     .split('\n')

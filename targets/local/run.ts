@@ -18,7 +18,7 @@ import { Progress } from '../driver/progress.js';
 import { buildGoPrograms } from './go-build.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
-import { instanceEnv } from '../instance-env.js';
+import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from './in-parallel.js';
 import { CONTROL_SUBNET, LocalNetwork } from './network.js';
@@ -40,6 +40,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
   let backend: 'off' | 'userspace' | 'kernel' = loopback || plan.network.shaping === 'off' ? 'off' : 'userspace';
   const subnet = loopback ? LOOPBACK_SUBNET : plan.network.subnet;
   const planned = instanceLayout(plan, subnet);
+  const peers = peersList(planned);
   const tag = o.runId.slice(-6);
   const network = new LocalNetwork(tag);
   const coordinator = new Coordinator({
@@ -104,6 +105,10 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // Each namespace reaches the coordinator from its own control address: that is how a client
     // that never says its name (Testground's sdk-go) is known.
     coordinator.knowAddresses(new Map(hosts.map((h, i) => [h.controlIp, planned[i]!.name])));
+    // Names resolve on the data network: etcd-0, and etcd (its whole group).
+    if (!loopback && !network.writeHosts(hostsFile(planned))) {
+      io.stderr('tgc: /etc/netns cannot be written here: instance names resolve through TGC_PEERS only\n');
+    }
     const addresses = new Map(
       plan.groups.map((g) => [g.id, planned.filter((p) => p.group === g.id).map((p) => p.dataIp)]),
     );
@@ -185,6 +190,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
           dataIp: p.dataIp,
           startTime: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
           temp,
+          peers,
         }),
       };
       const command = programs.get(g.id) ?? g.command!;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -305,5 +305,30 @@ test(
     assert.equal(crashed.outcome, 'crash');
     assert.match(crashed.reason, /^killed by SIGKILL/);
     assert.deepEqual(leftovers(runIdOf(killed.stderr)), []);
+  },
+);
+
+test(
+  'compose e2e: every instance name and group name resolves to data addresses',
+  { skip: docker ?? false, timeout: 300_000 },
+  async () => {
+    const ctx = tempDir('tgc-names-image-');
+    mkdirSync(join(ctx, 'test/clients'), { recursive: true });
+    mkdirSync(join(ctx, 'dist/runtime'), { recursive: true });
+    cpSync(join(repoRoot, 'test/clients/resolve.mjs'), join(ctx, 'test/clients/resolve.mjs'));
+    cpSync(join(repoRoot, 'dist/runtime/sdk.mjs'), join(ctx, 'dist/runtime/sdk.mjs'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM tgc-examples:latest\nCOPY test /app/test\nCOPY dist /app/dist\n');
+    const built = spawnSync('docker', ['build', '-q', '-t', 'tgc-test-names:latest', ctx], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    writeFileSync(
+      file,
+      'version = 1\nname = "names"\n[defaults]\nimage = "tgc-test-names:latest"\n' +
+        'command = ["node", "/app/test/clients/resolve.mjs"]\n' +
+        '[[groups]]\nid = "etcd"\ninstances = 3\n[[groups]]\nid = "checker"\ninstances = 1\n',
+    );
+    const r = await tgcRun(file, ['--target', 'compose']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
   },
 );

@@ -182,6 +182,26 @@ test(
   },
 );
 
+test(
+  'names: every instance name and group name resolves to data addresses inside every instance (TGC_PEERS agrees)',
+  { skip, timeout: 120_000 },
+  async () => {
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    writeFileSync(
+      file,
+      `version = 1\nname = "names"\n[defaults]\ncommand = ["node", ${JSON.stringify(join(repoRoot, 'test/clients/resolve.mjs'))}]\n` +
+        '[[groups]]\nid = "etcd"\ninstances = 3\n[[groups]]\nid = "checker"\ninstances = 1\n',
+    );
+    const r = await tgcRun(file);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
+    assert.ok(
+      !readdirSync('/etc/netns').some((d) => d.includes(results(r.out).run_id.slice(-6))),
+      'hosts files removed',
+    );
+  },
+);
+
 test('the deadline: timeout outcomes, exit 1', { skip, timeout: 120_000 }, async () => {
   const r = await tgcRun(behaviourPlan([['slow', 'hang', 2]], '3s'));
   assert.equal(r.code, 1, r.stderr);

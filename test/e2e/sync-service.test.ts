@@ -123,7 +123,7 @@ test(
         'crash',
         /^runtime error: index out of range \[3\] with length 3\ngoroutine 1 \[running\]:\nmain\.run\(\)/,
       ],
-      ['silent', 'crash', /^connection lost without an outcome$/],
+      ['silent', 'crash', /^exited with code 0 without reporting an outcome/],
     ] as const) {
       const r = await tgcRun(plan([{ id: 'go', n: 1, command: ['node', frames], mode }]), ['--no-shaping']);
       assert.equal(r.code, 1, r.stderr);

@@ -230,6 +230,7 @@ TGC_RUNTIME_EOF
         TGC_GROUP_INSTANCES = "50"
         TGC_PARAMS = "{}"
         TGC_DATA_SUBNET = "0.0.0.0/0"
+        RESOLV_MULTI = "on"
         TGC_OUTPUTS = "/alloc/outputs"
         TEST_PLAN = "barrier-storm"
         TEST_RUN = "barrier-storm"

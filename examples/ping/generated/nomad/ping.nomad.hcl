@@ -230,6 +230,7 @@ TGC_RUNTIME_EOF
         TGC_GROUP_INSTANCES = "2"
         TGC_PARAMS = "{\"rounds\":3}"
         TGC_DATA_SUBNET = "0.0.0.0/0"
+        RESOLV_MULTI = "on"
         TGC_OUTPUTS = "/alloc/outputs"
         TEST_PLAN = "ping"
         TEST_RUN = "ping"
