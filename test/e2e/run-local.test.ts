@@ -5,41 +5,11 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { bin, checkJunitSchema, repoRoot, results, tempDir, tgcRun, type Run } from '../support/helpers.js';
+import { behaviourPlan, leftovers } from '../support/local-runs.js';
 import { netSkipReason } from '../support/net-lab.js';
 
 const exec = promisify(execFile);
 const skip = netSkipReason();
-const behave = join(repoRoot, 'test/clients/behave.mjs');
-
-/** A plan with one group per (id, mode), in a temp dir. */
-function behaviourPlan(groups: [string, string, number][], timeout = '1m'): string {
-  const dir = tempDir('tgc-plan-');
-  const file = join(dir, 'plan.toml');
-  writeFileSync(
-    file,
-    `version = 1\nname = "behave"\n[run]\ntimeout = "${timeout}"\n` +
-      `[defaults]\ncommand = ["node", ${JSON.stringify(behave)}]\n` +
-      groups
-        .map(([id, mode, n]) => `[[groups]]\nid = "${id}"\ninstances = ${n}\nparams = { mode = "${mode}" }\n`)
-        .join(''),
-  );
-  return file;
-}
-
-/** What a run left in the kernel or the process table, found by its run id's tag. */
-async function leftovers(out: string): Promise<string[]> {
-  const runId = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).run_id as string;
-  const tag = runId.slice(-6);
-  const found: string[] = [];
-  found.push(...(await exec('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes(`tgc-${tag}-`)));
-  found.push(...(await exec('ip', ['-o', 'link', 'show'])).stdout.split('\n').filter((l) => l.includes(tag)));
-  found.push(
-    ...(await exec('ps', ['-eo', 'pid,args'])).stdout
-      .split('\n')
-      .filter((l) => l.includes(tag) && !l.includes('ps -eo')),
-  );
-  return found;
-}
 
 async function junitCases(t: TestContext, out: string): Promise<{ name: string; failure: boolean; error: boolean }[]> {
   // Valid against the JUnit format (docs/junit.xsd), where xmllint is there to say so.
@@ -76,19 +46,6 @@ test(
     ]);
     assert.match(readFileSync(join(r.out, 'logs/runners-0.log'), 'utf8'), /rtt to runners-1/);
     assert.deepEqual(await leftovers(r.out), []);
-  },
-);
-
-test(
-  'examples/python-ping (the Python SDK): exit 0, rtt_ms ≈ 2000 ms',
-  { skip: skip ?? (spawnSync('python3', ['--version']).error ? 'needs python3' : undefined), timeout: 120_000 },
-  async () => {
-    const r = await tgcRun('examples/python-ping/plan.toml');
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const rtt = results(r.out).groups.runners.metrics.rtt_ms;
-    assert.equal(rtt.count, 2);
-    for (const v of [rtt.min, rtt.max]) assert.ok(v >= 1990 && v <= 2150, `rtt_ms ${v}`);
-    assert.match(readFileSync(join(r.out, 'logs/runners-1.log'), 'utf8'), /rtt to runners-0/);
   },
 );
 
@@ -143,62 +100,6 @@ test(
       { name: 'crasher-0', failure: false, error: true },
     );
     assert.deepEqual(await leftovers(r.out), []);
-  },
-);
-
-test(
-  'outcomes from exit codes: 0 without an outcome is success; 3 a failure with its code and log tail',
-  { skip, timeout: 120_000 },
-  async (t) => {
-    // A plain program with no SDK at all: its exit code is its outcome.
-    const dir = tempDir('tgc-plan-');
-    const file = join(dir, 'plan.toml');
-    writeFileSync(
-      file,
-      'version = 1\nname = "exits"\n[[groups]]\nid = "ok"\ninstances = 2\n' +
-        'command = ["sh", "-c", "echo fine; exit 0"]\n',
-    );
-    const good = await tgcRun(file);
-    assert.equal(good.code, 0, good.stderr + good.stdout);
-    assert.deepEqual(
-      results(good.out).instances.map((i: { outcome: string }) => i.outcome),
-      ['success', 'success'],
-    );
-    const r = await tgcRun(
-      behaviourPlan([
-        ['waiter', 'hang', 1],
-        ['quitter', 'exit3', 1],
-      ]),
-    );
-    assert.equal(r.code, 1, r.stderr);
-    const quitter = results(r.out).instances.find((i: { name: string }) => i.name === 'quitter-0');
-    assert.equal(quitter.outcome, 'failure');
-    assert.equal(quitter.exit_code, 3);
-    assert.match(quitter.reason, /^exited with code 3\n(.|\n)*giving up: no quorum/);
-    const junit = readFileSync(join(r.out, 'junit.xml'), 'utf8');
-    assert.match(junit, /<failure type="failure" message="exited with code 3\n[^"]*giving up: no quorum/);
-    await checkJunitSchema(t, join(r.out, 'junit.xml'));
-    assert.deepEqual(await leftovers(r.out), []);
-  },
-);
-
-test(
-  'names: every instance name and group name resolves to data addresses inside every instance (TGC_PEERS agrees)',
-  { skip, timeout: 120_000 },
-  async () => {
-    const file = join(tempDir('tgc-plan-'), 'plan.toml');
-    writeFileSync(
-      file,
-      `version = 1\nname = "names"\n[defaults]\ncommand = ["node", ${JSON.stringify(join(repoRoot, 'test/clients/resolve.mjs'))}]\n` +
-        '[[groups]]\nid = "etcd"\ninstances = 3\n[[groups]]\nid = "checker"\ninstances = 1\n',
-    );
-    const r = await tgcRun(file);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
-    assert.ok(
-      !readdirSync('/etc/netns').some((d) => d.includes(results(r.out).run_id.slice(-6))),
-      'hosts files removed',
-    );
   },
 );
 
