@@ -1,5 +1,4 @@
 import { readSync } from 'node:fs';
-import { main } from './main.js';
 
 /** The `tgc` executable: the only place that touches process.argv, env and exit. */
 function readStdin(limit: number): Uint8Array {
@@ -24,6 +23,18 @@ function readStdin(limit: number): Uint8Array {
   return Buffer.concat(chunks);
 }
 
+// `tgc sync` (shell scripts inside instances, called often): its own small module, nothing else.
+if (process.argv[2] === 'sync') {
+  const { syncMain } = await import('./sync/sync-main.js');
+  process.exit(
+    await syncMain(process.argv.slice(3), {
+      stdout: (t) => void process.stdout.write(t),
+      stderr: (t) => void process.stderr.write(t),
+      env: process.env,
+    }),
+  );
+}
+const { main } = await import('./main.js');
 const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
 // Ctrl-C asks the run to stop and clean up; a second one leaves at once.
 const interrupt = new AbortController();

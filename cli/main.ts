@@ -41,6 +41,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   runCommand(program, io, setCode);
   reportCommand(program, io, setCode);
   coordinatorCommand(program, io, setCode);
+  program
+    .command('sync')
+    .description('inside an instance: signal, wait, publish, subscribe, record, report (tgc sync --help)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { syncMain } = await import('./sync/sync-main.js');
+      setCode(await syncMain(args, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? {} }));
+    });
   runInsideCommand(program, io, setCode);
 
   try {

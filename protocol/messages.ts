@@ -36,7 +36,7 @@ export type Request =
   | {
       type: 'register';
       id?: number;
-      role?: 'instance' | 'agent' | 'driver';
+      role?: 'instance' | 'agent' | 'driver' | 'attach';
       group?: string;
       instance?: string;
       data_ip?: string;

@@ -237,7 +237,9 @@ function register(
     conn.socket.setTimeout(0);
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });
   }
-  if (role !== 'instance') return fail('bad_request', '"role" must be "instance", "agent" or "driver"');
+  if (role !== 'instance' && role !== 'attach') {
+    return fail('bad_request', '"role" must be "instance", "agent", "driver" or "attach"');
+  }
   const group = text(msg.group);
   if (!group) return fail('bad_request', '"group" must be a non-empty string');
   const dataIp = typeof msg.data_ip === 'string' && msg.data_ip.length <= 64 ? msg.data_ip : null;
@@ -246,27 +248,34 @@ function register(
   if (groups && expected === undefined) {
     return fail('unknown_group', `no group "${group}" in this run (groups: ${Object.keys(groups).join(', ')})`);
   }
-  if (run.instances.length >= run.o.instances) {
-    return fail('run_full', `all ${run.o.instances} instances have registered`);
+  // `attach` (tgc sync, one short call of a shell script): speak for the instance — registering
+  // it the first time — without owning it: this connection closing is no crash.
+  if (role === 'attach' && !name) return fail('bad_request', 'attach names the "instance" it speaks for');
+  let inst = role === 'attach' ? run.byName.get(name!) : undefined;
+  if (!inst) {
+    if (run.instances.length >= run.o.instances) {
+      return fail('run_full', `all ${run.o.instances} instances have registered`);
+    }
+    const groupSeq = (run.groupCounts.get(group) ?? 0) + 1;
+    if (expected !== undefined && groupSeq > expected) {
+      return fail('group_full', `all ${expected} instances of group "${group}" have registered`);
+    }
+    const instanceName = name ?? `${group}-${groupSeq - 1}`;
+    if (run.byName.has(instanceName))
+      return fail('duplicate_instance', `instance ${instanceName} has already registered`);
+    inst = run.addInstance(instanceName, group, dataIp, role === 'attach' ? undefined : conn);
   }
-  const groupSeq = (run.groupCounts.get(group) ?? 0) + 1;
-  if (expected !== undefined && groupSeq > expected) {
-    return fail('group_full', `all ${expected} instances of group "${group}" have registered`);
-  }
-  const instanceName = name ?? `${group}-${groupSeq - 1}`;
-  if (run.byName.has(instanceName))
-    return fail('duplicate_instance', `instance ${instanceName} has already registered`);
-  const inst = run.addInstance(instanceName, group, dataIp, conn);
   conn.role = 'instance';
   conn.instance = inst;
+  if (role === 'attach') conn.attached = true;
   conn.socket.setTimeout(0);
   const identity: Identity = {
     run_id: run.o.runId,
     plan: run.o.plan,
-    name: instanceName,
-    group,
+    name: inst.name,
+    group: inst.group,
     seq: inst.seq,
-    group_seq: groupSeq,
+    group_seq: inst.groupSeq,
     instances: run.o.instances,
     group_instances: expected ?? null,
   };

@@ -17,6 +17,8 @@ export interface Conn {
   readonly socket: Socket;
   readonly reader: LineReader;
   role?: 'instance' | 'agent' | 'driver';
+  /** Speaks for an instance without being its connection (tgc sync): closing it is nothing. */
+  attached?: boolean;
   instance?: Instance;
   /** Agents: the instance name they shape. */
   shapes?: string;

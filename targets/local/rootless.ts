@@ -101,7 +101,7 @@ export function rootlessProblem(env: Readonly<Record<string, string | undefined>
 }
 
 /** The tgc executable (dist/tgc.mjs), from wherever this module runs: the bundle, a chunk of it, or the sources. */
-function tgcBin(): string {
+export function tgcBin(): string {
   const candidates = ['./tgc.mjs', '../tgc.mjs', '../../dist/tgc.mjs'].map((p) => new URL(p, import.meta.url));
   const found = candidates.find((u) => existsSync(u));
   if (!found) throw new Error('the tgc executable (dist/tgc.mjs) is missing: run npm run build');

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, symlinkSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { planEgress } from '../../model/egress-plan.js';
@@ -16,6 +16,7 @@ import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { buildGoPrograms } from './go-build.js';
+import { tgcBin } from './rootless.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
@@ -68,6 +69,10 @@ export async function runLocal(o: RunOptions): Promise<number> {
   const programs = await buildGoPrograms(plan, o.planFile, o.outDir, o.env);
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
+  // `tgc` first on the instances' PATH (for `tgc sync` in shell scripts), however tgc was started.
+  const tools = resolve(o.outDir, 'tools');
+  mkdirSync(tools, { recursive: true });
+  symlinkSync(tgcBin(), join(tools, 'tgc'));
 
   const teardown = async () => {
     if (ticker) clearInterval(ticker);
@@ -177,7 +182,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
       const env = {
-        PATH: o.env.PATH,
+        PATH: o.env.PATH ? `${tools}:${o.env.PATH}` : tools,
         HOME: o.env.HOME,
         LANG: o.env.LANG,
         NODE_OPTIONS: o.env.NODE_OPTIONS,

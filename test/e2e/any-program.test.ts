@@ -79,3 +79,40 @@ test(
     );
   },
 );
+
+test(
+  'a test in shell with tgc sync alone: every subcommand, on the PATH tgc gives it; its reported outcome stands',
+  { skip, timeout: 120_000 },
+  async () => {
+    const script = join(repoRoot, 'test/clients/sync-shell.sh');
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    writeFileSync(
+      file,
+      `version = 1\nname = "shell"\n[defaults]\ncommand = [${JSON.stringify(script)}]\n` +
+        '[[groups]]\nid = "sh"\ninstances = 3\n',
+    );
+    const r = await tgcRun(file);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const res = results(r.out);
+    assert.deepEqual(
+      res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),
+      [1, 2, 3],
+    );
+    for (const i of res.instances) {
+      assert.match(i.messages[0], /^signal [123], gathered [123], published as [123]$/);
+      assert.equal(readFileSync(join(r.out, 'outputs', i.name, 'names.jsonl'), 'utf8').split('\n').length, 4);
+    }
+    assert.equal(res.timeline.filter((e: { event: string }) => e.event === 'configure').length, 3);
+    // A script that reports a failure and exits 0 keeps its failure.
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('instances = 3\n', 'instances = 1\nparams = { fail = true }\n'),
+    );
+    const failed = await tgcRun(file);
+    assert.equal(failed.code, 1);
+    assert.deepEqual(
+      [results(failed.out).instances[0].outcome, results(failed.out).instances[0].reason],
+      ['failure', 'asked to fail'],
+    );
+  },
+);
