@@ -35,7 +35,7 @@ await build({
   external: wsExternals,
   banner: { js: `${runtime.banner.js}\n${requireShim}` },
 });
-await build({ ...runtime, entryPoints: { agent: 'runtime/agent/bin.ts' }, minify: true });
+await build({ ...runtime, entryPoints: { agent: 'runtime/agent/bin.ts', sync: 'cli/sync/bin.ts' }, minify: true });
 await build({ ...runtime, entryPoints: { sdk: 'sdk/index.ts' } });
 // The SDK's types, for test programs in TypeScript (`import { run } from 'tgc/sdk'`).
 rmSync(new URL('../dist/types', import.meta.url), { recursive: true, force: true });

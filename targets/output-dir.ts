@@ -38,7 +38,8 @@ export function writeOutput(dir: string, files: ReadonlyMap<string, string>): vo
   try {
     for (const [path, content] of files) {
       mkdirSync(dirname(join(staging, path)), { recursive: true });
-      writeFileSync(join(staging, path), content);
+      // A script (`#!`) is written executable: compose mounts `tgc/tgc` as a command.
+      writeFileSync(join(staging, path), content, content.startsWith('#!') ? { mode: 0o755 } : {});
     }
     if (existsSync(dir)) renameSync(dir, old);
     renameSync(staging, dir);

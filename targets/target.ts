@@ -9,6 +9,8 @@ export type ContainerTargetName = Exclude<TargetName, 'local'>;
 export interface RuntimeBundle {
   readonly coordinator: string;
   readonly agent: string;
+  /** `tgc sync` alone, for the instances' containers. */
+  readonly sync: string;
 }
 
 export interface RenderOptions {

@@ -14,6 +14,8 @@ export const RUN_LABEL = 'dev.tgc.run';
 const WIRE_PORT = 7000;
 const READY_FILE = '/tmp/tgc-ready';
 const OUTPUTS = '/tgc/outputs';
+/** Where instances' containers get `tgc sync` (its wrapper goes on the PATH, as /usr/bin/tgc). */
+const SYNC_DIR = '/usr/local/lib/tgc';
 
 /** `$` starts an interpolation in compose files; user strings get `$$` so they arrive as written. */
 export function composeEscape(s: string): string {
@@ -42,6 +44,12 @@ export const composeRenderer: Renderer = {
     files.set('compose.yaml', renderComposeFile(plan, options, header));
     files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
     files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
+    files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
+    files.set(
+      'tgc/tgc',
+      `#!/bin/sh\n# ${header}\n# tgc inside an instance's container: \`tgc sync …\` (docs/sync-cli.md), with its node.\n` +
+        `[ "$1" = sync ] && shift\nexec node ${SYNC_DIR}/sync.mjs "$@"\n`,
+    );
     return files;
   },
 };
@@ -155,7 +163,12 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     const instance: Record<string, unknown> = {
       environment: env,
       depends_on: dependsOn,
-      volumes: [`\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`],
+      volumes: [
+        `\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`,
+        // /usr/bin: on the PATH of every image (/usr/local/bin is not always).
+        './tgc/tgc:/usr/bin/tgc:ro',
+        `./tgc/sync.mjs:${SYNC_DIR}/sync.mjs:ro`,
+      ],
     };
     if (backend === 'off') {
       instance.networks = { control: {}, data: { ipv4_address: p.dataIp } };

@@ -332,3 +332,30 @@ test(
     for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
   },
 );
+
+test(
+  'compose e2e: a test in shell with tgc sync alone, in containers',
+  { skip: docker ?? false, timeout: 300_000 },
+  async () => {
+    const ctx = tempDir('tgc-shell-image-');
+    cpSync(join(repoRoot, 'test/clients/sync-shell.sh'), join(ctx, 'sync-shell.sh'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM tgc-examples:latest\nCOPY sync-shell.sh /app/sync-shell.sh\n');
+    const built = spawnSync('docker', ['build', '-q', '-t', 'tgc-test-shell:latest', ctx], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    writeFileSync(
+      file,
+      'version = 1\nname = "shell"\n[[groups]]\nid = "sh"\ninstances = 3\nimage = "tgc-test-shell:latest"\n' +
+        'command = ["/app/sync-shell.sh"]\n',
+    );
+    const r = await tgcRun(file, ['--target', 'compose']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const res = results(r.out);
+    assert.deepEqual(
+      res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),
+      [1, 2, 3],
+    );
+    for (const i of res.instances) assert.match(i.messages[0], /^signal [123], gathered [123], published as [123]$/);
+    assert.equal(res.timeline.filter((e: { event: string }) => e.event === 'configure').length, 3);
+  },
+);
