@@ -86,6 +86,25 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
     }
   });
 
+  // Services: only alongside tests (which decide the run); on_exit only for them.
+  groups.forEach((g, i) => {
+    const group = asObj(g);
+    if (group && group.on_exit !== undefined && group.role !== 'service') {
+      diags.error(
+        'BAD_VALUE',
+        at(pointer(['groups', i, 'on_exit']), 'key'),
+        'on_exit is for service groups: add role = "service", or remove it',
+      );
+    }
+  });
+  if (groups.length > 0 && groups.every((g) => asObj(g)?.role === 'service')) {
+    diags.error(
+      'NO_TEST_GROUP',
+      at(pointer(['groups']), 'key'),
+      'every group is a service: a run is decided by its test groups, so at least one group needs role = "test"',
+    );
+  }
+
   // Environment: tgc's own variables are not the plan's to set.
   const envs: [Obj, (string | number)[]][] = [[asObj(defaults.env) ?? {}, ['defaults', 'env']]];
   groups.forEach((g, i) => envs.push([asObj(asObj(g)?.env) ?? {}, ['groups', i, 'env']]));

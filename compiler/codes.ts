@@ -50,6 +50,7 @@ export const codes = {
   CORRELATION_WITHOUT_BASE: 'a *_correlation without the percentage it correlates',
   ZERO_BANDWIDTH: 'a bandwidth of zero (use blocked = true for a partition)',
   NOTHING_TO_RUN: 'a group with neither command, image nor build',
+  NO_TEST_GROUP: 'every group is a service: nothing decides the run',
   RESERVED_ENV: 'an env variable tgc sets itself (TGC_*, Testground aliases)',
   NAME_TOO_LONG: 'plan name + group id + instance index exceed a 63-character DNS label',
   SUBNET_TOO_SMALL: 'the data subnet has fewer addresses than the plan needs',

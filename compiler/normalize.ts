@@ -43,6 +43,8 @@ export function normalize(c: Composition): Plan {
       params: { ...copyJson(c.params), ...copyJson(defaults.params), ...copyJson(g.params) },
       resources: normalizeResources({ ...defaults.resources, ...g.resources }),
       network: normalizeShape(g.network ?? {}),
+      ...(g.role === 'service' && { role: 'service' as const }),
+      ...(g.role === 'service' && g.on_exit === 'ignore' && { onExit: 'ignore' as const }),
       ...(g.testground && {
         testground: {
           ...(g.testground.group_id !== undefined && { groupId: g.testground.group_id }),

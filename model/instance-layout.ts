@@ -34,3 +34,15 @@ export function instanceLayout(plan: Plan, subnet = plan.network.subnet): Planne
 export function expandInstances(plan: Plan): Instance[] {
   return instanceLayout(plan).map(({ name, group, groupIndex, index }) => ({ name, group, groupIndex, index }));
 }
+
+/** The groups whose instances decide the run (everything but `role = "service"`). */
+export function testGroups<G extends { readonly role?: 'service'; readonly id: string; readonly instances: number }>(
+  groups: readonly G[],
+): G[] {
+  return groups.filter((g) => g.role !== 'service');
+}
+
+/** How many instances decide the run: what the coordinator waits for and barriers count by default. */
+export function testInstanceCount(groups: readonly { readonly role?: 'service'; readonly instances: number }[]): number {
+  return groups.filter((g) => g.role !== 'service').reduce((n, g) => n + g.instances, 0);
+}

@@ -63,6 +63,7 @@ export type Request =
       signal?: string | null;
       log?: string;
     }
+  | { type: 'abort'; id?: number; reason: string }
   | { type: 'ping'; id?: number };
 
 export interface Identity {

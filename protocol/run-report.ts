@@ -34,10 +34,21 @@ export interface RunReport {
   readonly duration_ms: number;
   readonly groups: Results['groups'];
   readonly instances: readonly InstanceReport[];
+  /** The instances of `role = "service"` groups: no outcome of their own. */
+  readonly services?: readonly ServiceReport[];
   /** The shapes the plan puts on each group pair (mid-run changes are `configure` events in the timeline). */
   readonly network: NetworkReport;
   readonly timeline: Results['timeline'];
   readonly timeline_dropped: number;
+}
+
+/** A service instance in results.json: how its process ended (null: stopped by tgc, or unknown). */
+export interface ServiceReport {
+  readonly name: string;
+  readonly group: string;
+  readonly exit_code: number | null;
+  readonly log: string;
+  readonly outputs: string;
 }
 
 /** A link shape in results.json: the IR's base units, snake_case. */

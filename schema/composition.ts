@@ -70,6 +70,8 @@ export interface GroupSpec extends Settings {
   instances: InstancesSpec;
   network?: ShapeSpec;
   testground?: { group_id?: string; profiles?: Record<string, string> };
+  role?: 'test' | 'service';
+  on_exit?: 'fail' | 'ignore';
 }
 
 /** For programs written against a Testground SDK (docs/testground.md). */

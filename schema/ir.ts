@@ -56,6 +56,10 @@ export interface Group {
   readonly resources: Resources;
   /** This group's own egress shape (its `network` table), applied over `[network]`. */
   readonly network: LinkShape;
+  /** `service`: started first, no outcome of its own, stopped when the run is decided; absent: a test group. */
+  readonly role?: 'service';
+  /** Services: an exit before the run is decided fails the run (`fail`, absent) or not (`ignore`). */
+  readonly onExit?: 'ignore';
   /** Testground identity: TEST_GROUP_ID (default: the id) and capture profiles; absent when not set. */
   readonly testground?: { readonly groupId?: string; readonly profiles: Readonly<Record<string, string>> };
 }

@@ -1,4 +1,5 @@
 import type { Group, Plan } from '../schema/ir.js';
+import { testInstanceCount } from '../model/instance-layout.js';
 
 /** Where one instance runs: values a target knows, or expressions its orchestrator expands. */
 export interface InstanceSite {
@@ -53,7 +54,8 @@ export function instanceEnv(plan: Plan, g: Group, site: InstanceSite): Record<st
     TGC_PLAN: plan.name,
     TGC_GROUP: g.id,
     TGC_INSTANCE: site.instance,
-    TGC_INSTANCES: String(plan.totalInstances),
+    // The instances that decide the run (services not counted): what barriers wait for by default.
+    TGC_INSTANCES: String(testInstanceCount(plan.groups)),
     TGC_GROUP_INSTANCES: String(g.instances),
     TGC_PARAMS: JSON.stringify(g.params),
     TGC_COORDINATOR: site.coordinator,

@@ -162,6 +162,12 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     c.net.reply(c.conn, c.id, {});
     c.run.exited(instance, group, code as number | null, signal, log.slice(-MAX_MESSAGE_CHARS));
   },
+  abort(c) {
+    if (c.conn.role !== 'driver') return c.bad('only the driver ends a run from outside');
+    const reason = typeof c.msg.reason === 'string' ? c.msg.reason.slice(0, MAX_MESSAGE_CHARS) : 'aborted';
+    c.net.reply(c.conn, c.id, {});
+    c.run.endRun('failure', reason, 'stopped');
+  },
   configured(c) {
     const ref = c.msg.ref;
     const pending = typeof ref === 'number' ? c.run.pendingConfigures.get(ref) : undefined;

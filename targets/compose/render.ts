@@ -61,6 +61,9 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const coordinator = `coordinator:${COORDINATOR_PORT}`;
   const layout = instanceLayout(plan);
   const peers = peersList(layout);
+  const serviceNames = layout
+    .filter((p) => plan.groups.find((g) => g.id === p.group)!.role === 'service')
+    .map((p) => p.name);
   const prefix = plan.network.subnet.split('/')[1];
   const labels = { [RUN_LABEL]: runId, 'dev.tgc.plan': plan.name };
   // YAML 1.1, as docker-compose (PyYAML) reads it: strings such as "on" and "no" are then quoted.
@@ -158,6 +161,10 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     env.items.unshift(mergePair(doc, anchors.env));
     // The coordinator need only have started: the SDK retries its connection for a minute.
     const dependsOn: Record<string, { condition: string }> = { coordinator: { condition: 'service_started' } };
+    // Test instances start once the services (the programs under test) are running.
+    if (plan.groups.find((g) => g.id === p.group)!.role !== 'service') {
+      for (const s of serviceNames) dependsOn[s] = { condition: 'service_started' };
+    }
     // Outputs go straight to the host: `${TGC_OUTPUTS_DIR:-./outputs}/<instance>` (tgc run points it into
     // the run directory).
     const instance: Record<string, unknown> = {

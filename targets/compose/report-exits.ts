@@ -19,8 +19,8 @@ export interface ExitReporter {
 export async function reportExits(o: {
   readonly coordinator: { readonly host: string; readonly port: number };
   readonly runId: string;
-  /** Instance name → its group. */
-  readonly instances: ReadonlyMap<string, string>;
+  /** Instance name → its group, and for a service instance whether its exit fails the run. */
+  readonly instances: ReadonlyMap<string, { readonly group: string; readonly service?: 'fail' | 'ignore' }>;
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<ExitReporter> {
   const socket = await ProtocolClient.socket(o.coordinator.host, o.coordinator.port, 30_000).catch(() => undefined);
@@ -37,20 +37,20 @@ export async function reportExits(o: {
   }
   const seen = new Set<string>();
   const report = async (id: string, service: string, code: number) => {
-    const group = o.instances.get(service);
-    if (!group || seen.has(id)) return;
+    const known = o.instances.get(service);
+    if (!known || seen.has(id)) return;
     seen.add(id);
     const logs = await exec('docker', ['logs', '--tail', '20', id], { env: o.env });
     const signal = SIGNAL_NAMES.get(code) ?? null;
-    await client
-      .request('exited', {
-        instance: service,
-        group,
-        code: signal ? null : code,
-        signal,
-        log: `${logs.stdout}${logs.stderr}`.slice(-1500),
-      })
-      .catch(() => undefined);
+    const log = `${logs.stdout}${logs.stderr}`.slice(-1500);
+    if (known.service === 'ignore') return;
+    const request = known.service
+      ? // A service that stops before the run is decided fails it.
+        client.request('abort', {
+          reason: `service ${service} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}\n${log.trim()}`,
+        })
+      : client.request('exited', { instance: service, group: known.group, code: signal ? null : code, signal, log });
+    await request.catch(() => undefined);
   };
   const filter = ['--filter', `label=${RUN_LABEL}=${o.runId}`];
   const events = execa('docker', ['events', ...filter, '--filter', 'event=die', '--format', '{{json .}}'], {

@@ -200,7 +200,12 @@ export async function runCompose(o: RunOptions): Promise<number> {
       exitReporter = await reportExits({
         coordinator: { host: '127.0.0.1', port: Number(port.slice(port.lastIndexOf(':') + 1)) },
         runId: o.runId,
-        instances: new Map(instanceLayout(plan).map((p) => [p.name, p.group])),
+        instances: new Map(
+          instanceLayout(plan).map((p) => {
+            const g = plan.groups.find((x) => x.id === p.group)!;
+            return [p.name, { group: p.group, ...(g.role === 'service' && { service: g.onExit ?? 'fail' }) }];
+          }),
+        ),
         env,
       });
       const results = await followCoordinator(url, o, {

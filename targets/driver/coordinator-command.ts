@@ -1,4 +1,5 @@
 import type { Plan } from '../../schema/ir.js';
+import { testGroups, testInstanceCount } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT } from '../target.js';
 
 export interface CoordinatorCommandOptions {
@@ -28,9 +29,12 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     '--port',
     String(COORDINATOR_PORT),
     '--instances',
-    String(plan.totalInstances),
+    // Services have no outcome: the coordinator waits for the test instances only.
+    String(testInstanceCount(plan.groups)),
     '--groups',
-    plan.groups.map((g) => `${g.id}=${g.instances}`).join(','),
+    testGroups(plan.groups)
+      .map((g) => `${g.id}=${g.instances}`)
+      .join(','),
     '--timeout',
     `${plan.timeoutMs}ms`,
     '--plan',

@@ -1,3 +1,4 @@
+import { testInstanceCount } from '../../model/instance-layout.js';
 import type { CoordinatorStatus, Results } from '../../protocol/messages.js';
 import type { RunOptions } from '../target.js';
 import { EnvironmentError } from './environment-error.js';
@@ -24,7 +25,7 @@ export async function followCoordinator(
 ): Promise<Results | undefined> {
   // The coordinator's deadline ends the run; this one only guards against a coordinator that never answers.
   const giveUp = Date.now() + o.plan.timeoutMs + 120_000;
-  const progress = new Progress(o.io, o.json, o.plan.totalInstances);
+  const progress = new Progress(o.io, o.json, testInstanceCount(o.plan.groups));
   for (;;) {
     if (how.interrupted()) return undefined;
     if (Date.now() > giveUp)

@@ -30,27 +30,43 @@ export interface ReportInput {
 /** Joins the coordinator's results with the plan's instance list: every planned instance appears. */
 export function buildReport(r: ReportInput): RunReport {
   const byName = new Map(r.results.instances.map((i) => [i.name, i]));
-  const instances: InstanceReport[] = r.names.map(({ name, group, ip }) => {
-    const i = byName.get(name);
-    return {
+  const serviceGroups = new Set(r.plan.groups.filter((g) => g.role === 'service').map((g) => g.id));
+  const services = r.names
+    .filter((n) => serviceGroups.has(n.group))
+    .map(({ name, group }) => ({
       name,
       group,
-      seq: i?.seq ?? null,
-      group_seq: i?.group_seq ?? null,
-      data_ip: i?.data_ip ?? ip,
-      outcome:
-        i?.outcome ??
-        (r.results.outcome === 'success' ? 'success' : r.results.reason?.includes('deadline') ? 'timeout' : 'stopped'),
-      reason: i?.reason ?? (i ? null : 'never registered with the coordinator'),
       exit_code: r.exits.get(name) ?? null,
-      registered_ms: i?.registered_ms ?? null,
-      ended_ms: i?.ended_ms ?? null,
-      metrics: i?.metrics ?? {},
-      messages: i?.messages ?? [],
       log: `logs/${name}.log`,
       outputs: `outputs/${name}`,
-    };
-  });
+    }));
+  const instances: InstanceReport[] = r.names
+    .filter((n) => !serviceGroups.has(n.group))
+    .map(({ name, group, ip }) => {
+      const i = byName.get(name);
+      return {
+        name,
+        group,
+        seq: i?.seq ?? null,
+        group_seq: i?.group_seq ?? null,
+        data_ip: i?.data_ip ?? ip,
+        outcome:
+          i?.outcome ??
+          (r.results.outcome === 'success'
+            ? 'success'
+            : r.results.reason?.includes('deadline')
+              ? 'timeout'
+              : 'stopped'),
+        reason: i?.reason ?? (i ? null : 'never registered with the coordinator'),
+        exit_code: r.exits.get(name) ?? null,
+        registered_ms: i?.registered_ms ?? null,
+        ended_ms: i?.ended_ms ?? null,
+        metrics: i?.metrics ?? {},
+        messages: i?.messages ?? [],
+        log: `logs/${name}.log`,
+        outputs: `outputs/${name}`,
+      };
+    });
   return {
     tgc_version: r.version,
     run_id: r.results.run_id,
@@ -63,6 +79,7 @@ export function buildReport(r: ReportInput): RunReport {
     duration_ms: r.durationMs,
     groups: r.results.groups,
     instances,
+    services,
     network: networkReport(r.plan),
     // Results from a coordinator without a timeline (an older runtime image) still make a report.
     timeline: r.results.timeline ?? [],

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, symlinkSync, type WriteStream } from 'nod
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { planEgress } from '../../model/egress-plan.js';
-import { instanceLayout } from '../../model/instance-layout.js';
+import { instanceLayout, testGroups, testInstanceCount } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { Coordinator } from '../../runtime/coordinator/coordinator.js';
@@ -45,8 +45,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
   const tag = o.runId.slice(-6);
   const network = new LocalNetwork(tag);
   const coordinator = new Coordinator({
-    instances: plan.totalInstances,
-    groups: Object.fromEntries(plan.groups.map((g) => [g.id, g.instances])),
+    // Services have no outcome: the run is decided by the test instances.
+    instances: testInstanceCount(plan.groups),
+    groups: Object.fromEntries(testGroups(plan.groups).map((g) => [g.id, g.instances])),
     timeoutMs: plan.timeoutMs,
     runId: o.runId,
     plan: plan.name,
@@ -61,7 +62,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
   const exits = new Map<string, number | null>();
   const logs: WriteStream[] = [];
   let shaped: UserspaceNetwork | undefined;
-  const progress = new Progress(io, o.json, plan.totalInstances);
+  const progress = new Progress(io, o.json, testInstanceCount(plan.groups));
   let ticker: NodeJS.Timeout | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
@@ -172,7 +173,10 @@ export async function runLocal(o: RunOptions): Promise<number> {
       }
     }
     tick('network ready');
-    for (const [i, p] of planned.entries()) {
+    // Services first: the tests start once the programs they test are running.
+    const isService = (p: { group: string }) => plan.groups.find((x) => x.id === p.group)!.role === 'service';
+    const order = [...planned.entries()].sort(([, a], [, b]) => Number(isService(b)) - Number(isService(a)));
+    for (const [i, p] of order) {
       if (o.signal.aborted) break;
       const g = plan.groups.find((x) => x.id === p.group)!;
       const outputs = resolve(o.outDir, 'outputs', p.name);
@@ -225,7 +229,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
         pending = lines.pop()!.slice(-65536);
         for (const line of lines) {
           const found = outcomeFromLine(line);
-          if (found) coordinator.reported(p.name, p.group, found.outcome, found.reason);
+          if (found && g.role !== 'service') coordinator.reported(p.name, p.group, found.outcome, found.reason);
         }
       });
       child.stderr.on('data', stream);
@@ -235,7 +239,13 @@ export async function runLocal(o: RunOptions): Promise<number> {
         // What it sent just before it ended is read first; then the exit decides, if nothing did.
         setTimeout(() => {
           const tail = logTail(join(o.outDir, 'logs', `${p.name}.log`), 1500);
-          coordinator.exited(p.name, p.group, sig ? null : code, sig, tail);
+          if (g.role !== 'service') return coordinator.exited(p.name, p.group, sig ? null : code, sig, tail);
+          // A service that stops before the run is decided fails it (unless the plan expects it to).
+          if (g.onExit !== 'ignore' && !coordinator.results) {
+            coordinator.abort(
+              `service ${p.name} ${sig ? `was killed by ${sig}` : `exited with code ${code}`}\n${tail}`,
+            );
+          }
         }, 200);
       });
     }

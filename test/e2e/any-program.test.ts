@@ -116,3 +116,53 @@ test(
     );
   },
 );
+
+test(
+  'services: no outcome of their own, stopped at the end leaving nothing; an early exit fails the run',
+  { skip, timeout: 120_000 },
+  async () => {
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    const plan = (service: string, extra = '') =>
+      writeFileSync(
+        file,
+        'version = 1\nname = "svc"\n[[groups]]\nid = "db"\nrole = "service"\ninstances = 2\n' +
+          `command = ["sh", "-c", ${JSON.stringify(service)}]\n${extra}` +
+          '[[groups]]\nid = "check"\ninstances = 1\ncommand = ["sh", "-c", "sleep 1"]\n',
+      );
+    plan('echo $$ > "$TGC_OUTPUTS/pid"; exec sleep 300');
+    const ok = await tgcRun(file);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    const res = results(ok.out);
+    assert.deepEqual(
+      res.instances.map((i: { name: string; outcome: string }) => [i.name, i.outcome]),
+      [['check-0', 'success']],
+    );
+    assert.deepEqual(
+      res.services.map((s: { name: string }) => s.name),
+      ['db-0', 'db-1'],
+    );
+    for (const s of ['db-0', 'db-1']) {
+      const pid = Number(readFileSync(join(ok.out, 'outputs', s, 'pid'), 'utf8'));
+      assert.ok(pid > 0 && !isAlive(pid), `${s} (pid ${pid}) ran and was stopped`);
+    }
+    assert.deepEqual(await leftovers(ok.out), []);
+
+    plan('echo starting; sleep 0.3; echo giving up; exit 4');
+    const early = await tgcRun(file);
+    assert.equal(early.code, 1);
+    assert.match(results(early.out).reason, /^service db-[01] exited with code 4\n(.|\n)*giving up/);
+
+    plan('sleep 0.3; exit 4', 'on_exit = "ignore"\n');
+    const ignored = await tgcRun(file);
+    assert.equal(ignored.code, 0, ignored.stderr + ignored.stdout);
+  },
+);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -359,3 +359,35 @@ test(
     assert.equal(res.timeline.filter((e: { event: string }) => e.event === 'configure').length, 3);
   },
 );
+
+test(
+  'compose e2e: services run beside the tests and are taken down; an early exit fails the run',
+  { skip: docker ?? false, timeout: 300_000 },
+  async () => {
+    const file = join(tempDir('tgc-plan-'), 'plan.toml');
+    const plan = (service: string) =>
+      writeFileSync(
+        file,
+        'version = 1\nname = "svc"\n[defaults]\nimage = "tgc-examples:latest"\n' +
+          `[[groups]]\nid = "db"\nrole = "service"\ninstances = 2\ncommand = ["sh", "-c", ${JSON.stringify(service)}]\n` +
+          '[[groups]]\nid = "check"\ninstances = 1\ncommand = ["sh", "-c", "sleep 2"]\n',
+      );
+    plan('trap "exit 0" TERM; while true; do sleep 0.2; done');
+    const ok = await tgcRun(file, ['--target', 'compose']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    const res = results(ok.out);
+    assert.deepEqual(
+      res.instances.map((i: { name: string }) => i.name),
+      ['check-0'],
+    );
+    assert.deepEqual(
+      res.services.map((s: { name: string }) => s.name),
+      ['db-0', 'db-1'],
+    );
+    assert.deepEqual(leftovers(runIdOf(ok.stderr)), []);
+    plan('echo giving up; exit 4');
+    const early = await tgcRun(file, ['--target', 'compose']);
+    assert.equal(early.code, 1, early.stderr);
+    assert.match(results(early.out).reason, /^service db-[01] exited with code 4\n(.|\n)*giving up/);
+  },
+);
