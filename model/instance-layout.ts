@@ -43,6 +43,8 @@ export function testGroups<G extends { readonly role?: 'service'; readonly id: s
 }
 
 /** How many instances decide the run: what the coordinator waits for and barriers count by default. */
-export function testInstanceCount(groups: readonly { readonly role?: 'service'; readonly instances: number }[]): number {
+type Counted = { readonly role?: 'service'; readonly instances: number };
+
+export function testInstanceCount(groups: readonly Counted[]): number {
   return groups.filter((g) => g.role !== 'service').reduce((n, g) => n + g.instances, 0);
 }

@@ -47,7 +47,8 @@ export const composeRenderer: Renderer = {
     files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
     files.set(
       'tgc/tgc',
-      `#!/bin/sh\n# ${header}\n# tgc inside an instance's container: \`tgc sync …\` (docs/sync-cli.md), with its node.\n` +
+      `#!/bin/sh\n# ${header}\n` +
+        "# tgc inside an instance's container: `tgc sync …` (docs/sync-cli.md), with its node.\n" +
         `[ "$1" = sync ] && shift\nexec node ${SYNC_DIR}/sync.mjs "$@"\n`,
     );
     return files;

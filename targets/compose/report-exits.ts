@@ -47,7 +47,8 @@ export async function reportExits(o: {
     const request = known.service
       ? // A service that stops before the run is decided fails it.
         client.request('abort', {
-          reason: `service ${service} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}\n${log.trim()}`,
+          reason:
+            `service ${service} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}` + `\n${log.trim()}`,
         })
       : client.request('exited', { instance: service, group: known.group, code: signal ? null : code, signal, log });
     await request.catch(() => undefined);

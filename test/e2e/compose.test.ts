@@ -369,7 +369,8 @@ test(
       writeFileSync(
         file,
         'version = 1\nname = "svc"\n[defaults]\nimage = "tgc-examples:latest"\n' +
-          `[[groups]]\nid = "db"\nrole = "service"\ninstances = 2\ncommand = ["sh", "-c", ${JSON.stringify(service)}]\n` +
+          '[[groups]]\nid = "db"\nrole = "service"\ninstances = 2\n' +
+          `command = ["sh", "-c", ${JSON.stringify(service)}]\n` +
           '[[groups]]\nid = "check"\ninstances = 1\ncommand = ["sh", "-c", "sleep 2"]\n',
       );
     plan('trap "exit 0" TERM; while true; do sleep 0.2; done');
