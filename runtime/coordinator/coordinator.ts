@@ -12,6 +12,8 @@ export interface CoordinatorOptions {
   readonly instances: number;
   /** Expected instances per group; when given, registrations must name one of these groups. */
   readonly groups?: Readonly<Record<string, number>>;
+  /** Service groups (not counted in `instances`): their instances may attach, with no outcome. */
+  readonly services?: Readonly<Record<string, number>>;
   /** Run deadline, counted from `listen()`. Instances without an outcome by then time out. */
   readonly timeoutMs?: number;
   /** @default 16 random hex digits */
@@ -93,6 +95,7 @@ export class Coordinator {
       {
         instances: options.instances,
         ...(options.groups && { groups: options.groups }),
+        ...(options.services && { services: options.services }),
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         runId: this.runId,
         plan: this.plan,

@@ -90,6 +90,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     const inst = c.conn.instance;
     const status = c.msg.status;
     if (!inst) return c.bad('only instances report outcomes');
+    if (inst.service) return c.bad(`${inst.name} is a service: services have no outcome`);
     if (status !== 'success' && status !== 'failure') return c.bad('"status" must be "success" or "failure"');
     if (inst.outcome) {
       return c.net.sendError(
@@ -249,6 +250,23 @@ function register(
   const group = text(msg.group);
   if (!group) return fail('bad_request', '"group" must be a non-empty string');
   const dataIp = typeof msg.data_ip === 'string' && msg.data_ip.length <= 64 ? msg.data_ip : null;
+  if (role === 'attach' && name && run.o.services?.[group] !== undefined) {
+    // A service instance (tgc sync in its script): it syncs and shapes, decides nothing.
+    conn.role = 'instance';
+    conn.instance = run.byName.get(name) ?? run.addService(name, group, dataIp);
+    conn.attached = true;
+    conn.socket.setTimeout(0);
+    return net.reply(conn, id, {
+      run_id: run.o.runId,
+      plan: run.o.plan,
+      name,
+      group,
+      seq: null,
+      group_seq: null,
+      instances: run.o.instances,
+      group_instances: run.o.services[group],
+    });
+  }
   const groups = run.o.groups;
   const expected = groups?.[group];
   if (groups && expected === undefined) {

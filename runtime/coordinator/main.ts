@@ -15,6 +15,7 @@ Options:
   --port P               TCP port for the protocol and HTTP (default 5050; 0 picks a free one)
   --host H               address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --groups g1=n1,g2=n2   expected instances per group (must add up to N); others are refused
+  --services s1=n1,…     service groups: their instances may attach (tgc sync), decide nothing
   --timeout D            run deadline, e.g. 2m or 90s; instances without an outcome time out
   --plan NAME            plan name reported to instances and in the results
   --run-id ID            run id (default: random)
@@ -45,6 +46,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         port: { type: 'string', default: '5050' },
         host: { type: 'string', default: '127.0.0.1' },
         groups: { type: 'string' },
+        services: { type: 'string' },
         timeout: { type: 'string' },
         plan: { type: 'string' },
         'run-id': { type: 'string' },
@@ -87,6 +89,15 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     const sum = Object.values(groups).reduce((a, b) => a + b, 0);
     if (sum !== instances) return usage(`--groups add up to ${sum}, --instances is ${instances}`);
   }
+  let services: Record<string, number> | undefined;
+  if (typeof values.services === 'string') {
+    services = {};
+    for (const part of values.services.split(',')) {
+      const m = /^([^=\s]+)=([0-9]+)$/.exec(part.trim());
+      if (!m || Number(m[2]) < 1) return usage(`--services: "${part}" is not group=count`);
+      services[m[1]!] = Number(m[2]);
+    }
+  }
   const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : undefined;
   if (values.timeout !== undefined && timeoutMs === undefined)
     return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
@@ -100,6 +111,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   const coordinator = new Coordinator({
     instances,
     ...(groups && { groups }),
+    ...(services && { services }),
     ...(timeoutMs !== undefined && { timeoutMs }),
     ...(typeof values.plan === 'string' && { plan: values.plan }),
     ...(typeof values['run-id'] === 'string' && { runId: values['run-id'] }),

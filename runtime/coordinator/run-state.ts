@@ -75,6 +75,27 @@ export class RunState {
     else if (p.from) this.net.reply(p.from, p.id, count === undefined ? {} : { count });
   }
 
+  /** A service instance speaking through tgc sync: known by name, in no count and in no result. */
+  addService(name: string, group: string, dataIp: string | null): Instance {
+    const inst: Instance = {
+      name,
+      group,
+      seq: 0,
+      groupSeq: 0,
+      dataIp,
+      registeredMs: this.elapsed(),
+      conn: undefined,
+      agent: this.agentsByName.get(name),
+      metrics: new Map(),
+      messages: [],
+      networkReady: this.readyNames.has(name),
+      readyWaiters: [],
+      service: true,
+    };
+    this.byName.set(name, inst);
+    return inst;
+  }
+
   /** Milliseconds since the coordinator started: every time in the results is one of these. */
   elapsed(): number {
     return Date.now() - this.startedAt;

@@ -32,6 +32,8 @@ export interface Conn {
 export interface RunOptions {
   readonly instances: number;
   readonly groups?: Readonly<Record<string, number>>;
+  /** Service groups: their instances may attach (tgc sync) but have no outcome and decide nothing. */
+  readonly services?: Readonly<Record<string, number>>;
   readonly timeoutMs?: number;
   readonly runId: string;
   readonly plan: string;
@@ -84,6 +86,8 @@ export interface Instance {
   readonly messages: string[];
   networkReady: boolean;
   readonly readyWaiters: { readonly conn: Conn; readonly id: number | undefined }[];
+  /** An instance of a service group: it syncs and shapes like the others, without an outcome. */
+  service?: boolean;
   /** The instance speaks the sync service's WebSocket dialect (an sdk-go program). */
   ws?: boolean;
   /** Its connection closed without an outcome: a crash unless its exit is reported first. */

@@ -35,6 +35,15 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     testGroups(plan.groups)
       .map((g) => `${g.id}=${g.instances}`)
       .join(','),
+    ...(plan.groups.some((g) => g.role === 'service')
+      ? [
+          '--services',
+          plan.groups
+            .filter((g) => g.role === 'service')
+            .map((g) => `${g.id}=${g.instances}`)
+            .join(','),
+        ]
+      : []),
     '--timeout',
     `${plan.timeoutMs}ms`,
     '--plan',

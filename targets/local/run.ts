@@ -48,6 +48,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // Services have no outcome: the run is decided by the test instances.
     instances: testInstanceCount(plan.groups),
     groups: Object.fromEntries(testGroups(plan.groups).map((g) => [g.id, g.instances])),
+    services: Object.fromEntries(plan.groups.filter((g) => g.role === 'service').map((g) => [g.id, g.instances])),
     timeoutMs: plan.timeoutMs,
     runId: o.runId,
     plan: plan.name,
