@@ -121,7 +121,19 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
   const groups = plan.groups.map((g) =>
     groupJob(plan, g, { names, labels, image, shaped, coordinatorAddress, runtimeVolume, runtimeMount }),
   );
-  return [configMap, service, coordinator, ...groups];
+  // Names: a headless Service per group, so `<group>` resolves to all of its pods' addresses and,
+  // with the pods' subdomain, each instance to its own: `<job>-<index>.<group>`.
+  const peers = plan.groups.map((g) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: g.id, labels: labels('instance', { 'tgc.dev/group': g.id }) },
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: { 'app.kubernetes.io/instance': runId, 'tgc.dev/group': g.id },
+    },
+  }));
+  return [configMap, service, coordinator, ...groups, ...peers];
 }
 
 interface GroupContext {
@@ -202,6 +214,8 @@ function groupJob(plan: Plan, g: Group, c: GroupContext): Record<string, unknown
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          // With the group's headless Service: the pod is `<job>-<index>.<group>` in DNS.
+          subdomain: g.id,
           containers,
           volumes: [{ name: 'tgc-outputs', emptyDir: {} }, ...(c.shaped ? [c.runtimeVolume] : [])],
         },

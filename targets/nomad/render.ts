@@ -152,6 +152,13 @@ job {{hcl job}} {
     network {
       mode = "bridge"
     }
+
+    # The group's instances in Nomad's service catalogue (their names: docs/targets/nomad.md).
+    service {
+      name         = {{hcl peersService}}
+      provider     = "nomad"
+      address_mode = "alloc"
+    }
 {{#if ../shaped}}
 
     task "shaping" {
@@ -263,7 +270,7 @@ export const nomadRenderer: Renderer = {
       agent: options.runtime.agent,
       agentDelims: delimiters(options.runtime.agent),
       coordinatorLookup,
-      groups: plan.groups.map((g) => groupView(plan, g, runId)),
+      groups: plan.groups.map((g) => ({ ...groupView(plan, g, runId), peersService: `${job}-${g.id}` })),
     });
     return new Map([[file, text]]);
   },

@@ -333,7 +333,7 @@ test(
     ]);
     assert.equal(r.code, 0, r.stderr);
     const images = k8sDocs(join(dir, 'out', 'tgc.yaml'))
-      .filter((d) => d.metadata.labels['tgc.dev/group'])
+      .filter((d) => d.kind === 'Job' && d.metadata.labels['tgc.dev/group'])
       .map((d) => [d.metadata.labels['tgc.dev/group'], d.spec.template.spec.containers[0].image]);
     assert.deepEqual(images, [
       ['a', 'all:2'],
@@ -347,3 +347,21 @@ test(
     assert.match(local.stderr, /--image is for the container targets/);
   },
 );
+
+test('names on clusters: a headless Service per group (k8s, pods in its subdomain); a catalogue service per group (nomad)', async () => {
+  const docs = k8sDocs(join(repoRoot, 'examples/etcd/generated/k8s/tgc.yaml'));
+  for (const group of ['etcd', 'checker']) {
+    const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === group);
+    assert.ok(svc, `a Service ${group}`);
+    assert.equal(svc.spec.clusterIP, 'None');
+    assert.equal(svc.spec.selector['tgc.dev/group'], group);
+    const job = docs.find((d) => d.kind === 'Job' && d.metadata.labels['tgc.dev/group'] === group);
+    assert.equal(job?.spec.template.spec.subdomain, group);
+  }
+  const hcl = await nomadJob(join(repoRoot, 'examples/etcd/generated/nomad/etcd.nomad.hcl'));
+  const groups = hcl.job['tgc-etcd'][0].group;
+  for (const group of ['etcd', 'checker']) {
+    const services = groups[group][0].service.map((s: { name: string }) => s.name);
+    assert.deepEqual(services, [`tgc-etcd-${group}`]);
+  }
+});

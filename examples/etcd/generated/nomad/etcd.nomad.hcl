@@ -136,6 +136,13 @@ TGC_RUNTIME_EOF
       mode = "bridge"
     }
 
+    # The group's instances in Nomad's service catalogue (their names: docs/targets/nomad.md).
+    service {
+      name         = "tgc-etcd-etcd"
+      provider     = "nomad"
+      address_mode = "alloc"
+    }
+
     task "shaping" {
       driver = "docker"
 
@@ -267,6 +274,13 @@ TGC_RUNTIME_EOF
 
     network {
       mode = "bridge"
+    }
+
+    # The group's instances in Nomad's service catalogue (their names: docs/targets/nomad.md).
+    service {
+      name         = "tgc-etcd-checker"
+      provider     = "nomad"
+      address_mode = "alloc"
     }
 
     task "shaping" {
