@@ -348,7 +348,7 @@ test(
   },
 );
 
-test('names on clusters: a headless Service per group (k8s, pods in its subdomain); a catalogue service per group (nomad)', async () => {
+test('names on clusters: a headless Service per group (k8s), a catalogue service per group (nomad)', async () => {
   const docs = k8sDocs(join(repoRoot, 'examples/etcd/generated/k8s/tgc.yaml'));
   for (const group of ['etcd', 'checker']) {
     const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === group);
