@@ -78,26 +78,14 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     return usage('--instances N is required, N a positive integer');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`--port ${values.port} is not a port number`);
-  let groups: Record<string, number> | undefined;
-  if (typeof values.groups === 'string') {
-    groups = {};
-    for (const part of values.groups.split(',')) {
-      const m = /^([^=\s]+)=([0-9]+)$/.exec(part.trim());
-      if (!m || Number(m[2]) < 1) return usage(`--groups: "${part}" is not group=count`);
-      groups[m[1]!] = Number(m[2]);
-    }
+  const groups = typeof values.groups === 'string' ? groupCounts(values.groups) : undefined;
+  if (typeof groups === 'string') return usage(`--groups: "${groups}" is not group=count`);
+  if (groups) {
     const sum = Object.values(groups).reduce((a, b) => a + b, 0);
     if (sum !== instances) return usage(`--groups add up to ${sum}, --instances is ${instances}`);
   }
-  let services: Record<string, number> | undefined;
-  if (typeof values.services === 'string') {
-    services = {};
-    for (const part of values.services.split(',')) {
-      const m = /^([^=\s]+)=([0-9]+)$/.exec(part.trim());
-      if (!m || Number(m[2]) < 1) return usage(`--services: "${part}" is not group=count`);
-      services[m[1]!] = Number(m[2]);
-    }
-  }
+  const services = typeof values.services === 'string' ? groupCounts(values.services) : undefined;
+  if (typeof services === 'string') return usage(`--services: "${services}" is not group=count`);
   const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : undefined;
   if (values.timeout !== undefined && timeoutMs === undefined)
     return usage(`--timeout ${values.timeout}: write a duration such as 2m or 90s`);
@@ -150,4 +138,15 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   await Promise.race([new Promise((r) => setTimeout(r, lingerMs).unref()), interrupted]);
   await coordinator.close();
   return ended.outcome === 'success' ? EXIT.ok : EXIT.runFailed;
+}
+
+/** `g1=n1,g2=n2` as counts per group; the part that is not `group=count` (n ≥ 1) when one is not. */
+function groupCounts(text: string): Record<string, number> | string {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^([^=\s]+)=([0-9]+)$/.exec(part.trim());
+    if (!m || Number(m[2]) < 1) return part;
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { listFiles } from '../../targets/output-dir.js';
 import { compiledTrees } from '../support/compiled-trees.js';
-import { allVolumes, dockerSkipReason, leftovers } from '../support/docker-lab.js';
+import { allVolumes, buildTestImage, dockerSkipReason, leftovers } from '../support/docker-lab.js';
 import { checkJunitSchema, repoRoot, results, runCli, tempDir, tgcRun } from '../support/helpers.js';
 
 const composeTrees = compiledTrees().filter((t) => t.target === 'compose');
@@ -316,14 +316,10 @@ test(
   'compose e2e: every instance name and group name resolves to data addresses',
   { skip: docker ?? false, timeout: 300_000 },
   async () => {
-    const ctx = tempDir('tgc-names-image-');
-    mkdirSync(join(ctx, 'test/clients'), { recursive: true });
-    mkdirSync(join(ctx, 'dist/runtime'), { recursive: true });
-    cpSync(join(repoRoot, 'test/clients/resolve.mjs'), join(ctx, 'test/clients/resolve.mjs'));
-    cpSync(join(repoRoot, 'dist/runtime/sdk.mjs'), join(ctx, 'dist/runtime/sdk.mjs'));
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM tgc-examples:latest\nCOPY test /app/test\nCOPY dist /app/dist\n');
-    const built = spawnSync('docker', ['build', '-q', '-t', 'tgc-test-names:latest', ctx], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildTestImage('tgc-test-names:latest', {
+      [join(repoRoot, 'test/clients/resolve.mjs')]: '/app/test/clients/resolve.mjs',
+      [join(repoRoot, 'dist/runtime/sdk.mjs')]: '/app/dist/runtime/sdk.mjs',
+    });
     const file = join(tempDir('tgc-plan-'), 'plan.toml');
     writeFileSync(
       file,
@@ -341,11 +337,7 @@ test(
   'compose e2e: a test in shell with tgc sync alone, in containers',
   { skip: docker ?? false, timeout: 300_000 },
   async () => {
-    const ctx = tempDir('tgc-shell-image-');
-    cpSync(join(repoRoot, 'test/clients/sync-shell.sh'), join(ctx, 'sync-shell.sh'));
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM tgc-examples:latest\nCOPY sync-shell.sh /app/sync-shell.sh\n');
-    const built = spawnSync('docker', ['build', '-q', '-t', 'tgc-test-shell:latest', ctx], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildTestImage('tgc-test-shell:latest', { [join(repoRoot, 'test/clients/sync-shell.sh')]: '/app/sync-shell.sh' });
     const file = join(tempDir('tgc-plan-'), 'plan.toml');
     writeFileSync(
       file,

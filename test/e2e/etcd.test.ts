@@ -2,11 +2,10 @@
 // healed; the checker, in shell with etcdctl and tgc sync, decides. Local target and compose.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dockerSkipReason } from '../support/docker-lab.js';
-import { repoRoot, results, tempDir, tgcRun } from '../support/helpers.js';
+import { buildTestImage, dockerSkipReason } from '../support/docker-lab.js';
+import { repoRoot, results, tgcRun } from '../support/helpers.js';
 import { netSkipReason } from '../support/net-lab.js';
 
 const noEtcd = ['etcd', 'etcdctl'].some((t) => spawnSync('which', [t]).status !== 0)
@@ -44,15 +43,10 @@ test(
 );
 
 test('examples/etcd on compose', { skip: dockerSkipReason() ?? noEtcd, timeout: 300_000 }, async () => {
-  const ctx = tempDir('tgc-etcd-image-');
-  for (const f of ['/usr/bin/etcd', '/usr/bin/etcdctl', join(repoRoot, 'examples/etcd/check.sh')]) {
-    cpSync(f, join(ctx, f.split('/').pop()!));
-  }
-  writeFileSync(
-    join(ctx, 'Dockerfile'),
-    'FROM tgc-examples:latest\nCOPY etcd etcdctl /usr/bin/\nCOPY check.sh /app/examples/etcd/check.sh\n',
-  );
-  const built = spawnSync('docker', ['build', '-q', '-t', 'tgc-example-etcd:latest', ctx], { encoding: 'utf8' });
-  assert.equal(built.status, 0, built.stderr);
+  buildTestImage('tgc-example-etcd:latest', {
+    '/usr/bin/etcd': '/usr/bin/etcd',
+    '/usr/bin/etcdctl': '/usr/bin/etcdctl',
+    [join(repoRoot, 'examples/etcd/check.sh')]: '/app/examples/etcd/check.sh',
+  });
   checkRun(await tgcRun('examples/etcd/plan.toml', ['--target', 'compose']));
 });

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dockerSkipReason } from '../support/docker-lab.js';
+import { buildTestImage, dockerSkipReason } from '../support/docker-lab.js';
 import { bin, repoRoot, results, tempDir } from '../support/helpers.js';
 import { netSkipReason } from '../support/net-lab.js';
 
@@ -152,15 +152,8 @@ test(
   'the same composition with --target compose and an image artifact: every variable, on Docker',
   { skip: dockerSkipReason(), timeout: 300_000 },
   async () => {
-    const ctx = tempDir('tgc-tg-image-');
-    cpSync(envdump, join(ctx, 'tg-envdump.sh'));
-    writeFileSync(
-      join(ctx, 'Dockerfile'),
-      'FROM tgc-examples:latest\nCOPY tg-envdump.sh /app/tg-envdump.sh\nCMD ["/app/tg-envdump.sh"]\n',
-    );
     const image = 'tgc-test-tg-envdump:latest';
-    const built = spawnSync('docker', ['build', '-q', '-t', image, ctx], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildTestImage(image, { [envdump]: '/app/tg-envdump.sh' }, ['/app/tg-envdump.sh']);
     const out = join(tempDir('tgc-tg-run-'), 'run');
     const t0 = Date.now();
     const r = await tgc(['run', envcheck(), '--target', 'compose', '--out', out], { TG_ARTIFACT: image });

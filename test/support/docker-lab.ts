@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './helpers.js';
 
@@ -42,4 +44,25 @@ export function leftovers(runId: string): string[] {
 /** Every volume on the Docker host (anonymous ones carry no run label). */
 export function allVolumes(): string[] {
   return execFileSync('docker', ['volume', 'ls', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+}
+
+/**
+ * An image for a test: the examples' image (node, sh) with `files` copied in (source path on this
+ * machine → path in the image). Fails the test with docker's message when it does not build.
+ */
+export function buildTestImage(tag: string, files: Readonly<Record<string, string>>, cmd?: readonly string[]): void {
+  const ctx = mkdtempSync(join(tmpdir(), 'tgc-image-'));
+  try {
+    const lines = ['FROM tgc-examples:latest'];
+    Object.entries(files).forEach(([src, dest], i) => {
+      cpSync(src, join(ctx, `f${i}`));
+      lines.push(`COPY f${i} ${dest}`);
+    });
+    if (cmd) lines.push(`CMD ${JSON.stringify(cmd)}`);
+    writeFileSync(join(ctx, 'Dockerfile'), lines.join('\n') + '\n');
+    const built = spawnSync('docker', ['build', '-q', '-t', tag, ctx], { encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`docker build of ${tag} failed: ${built.stderr}`);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
 }
