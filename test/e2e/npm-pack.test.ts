@@ -2,7 +2,7 @@
 // program imports `tgc/sdk` runs (`npx tgc run`) and type-checks with tsc.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot, tempDir } from '../support/helpers.js';
@@ -78,6 +78,9 @@ await run(test);
     );
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /PASS my-first-plan/);
+  // The installed package renders the report too (its charting library comes with it).
+  assert.doesNotMatch(r.stderr, /warning/);
+  assert.match(readFileSync(join(dir, 'run', 'report.html'), 'utf8'), /uPlot/);
     assert.match(r.stdout, /hello\s+2\/2/);
   },
 );
