@@ -78,9 +78,9 @@ await run(test);
     );
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /PASS my-first-plan/);
-  // The installed package renders the report too (its charting library comes with it).
-  assert.doesNotMatch(r.stderr, /warning/);
-  assert.match(readFileSync(join(dir, 'run', 'report.html'), 'utf8'), /uPlot/);
+    // The installed package renders the report too (its charting library comes with it).
+    assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(readFileSync(join(dir, 'run', 'report.html'), 'utf8'), /uPlot/);
     assert.match(r.stdout, /hello\s+2\/2/);
   },
 );
