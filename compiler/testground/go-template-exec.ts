@@ -1,5 +1,5 @@
 import { parseTemplate, TemplateError, type Arg, type Command, type Node, type Pipeline } from './go-template-parse.js';
-import { isMap, isStringMap, NO_VALUE, printValue, truth, typeName, type GoValue } from './go-template-values.js';
+import { isMap, NO_VALUE, printValue, truth, typeName, type GoValue } from './go-template-values.js';
 import { BUILTINS, type TemplateFunc } from './go-template-funcs.js';
 
 /** One piece of output and where it came from: text copied from `src`, or an action's result. */
@@ -242,5 +242,3 @@ export function sourceOffset(r: Rendered, out: number): number {
   const s = r.segments[lo]!;
   return s.copied ? s.src + Math.min(out - s.out, s.length) : s.src;
 }
-
-export { isStringMap };

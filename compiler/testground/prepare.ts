@@ -1,5 +1,4 @@
 import type { Code } from '../codes.js';
-import type { Range } from '../source.js';
 import type { Params, PreparedGroup, PreparedRun, TgComposition, TgManifest, TgRunGroup } from './types.js';
 
 /** Reports a problem at a canonical pointer of the composition. */
@@ -212,5 +211,3 @@ export function prepareRuns(c: TgComposition, manifest: TgManifest | undefined, 
   if (explicit && out.length === 0) report('error', 'MISSING_KEY', '', 'a composition needs at least one run');
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
-
-export type { Range };

@@ -1,6 +1,6 @@
 import { basename, dirname, relative, resolve } from 'node:path';
+import { dnsLabel } from '../../model/dns-label.js';
 import type { Composition, GroupSpec } from '../../schema/composition.js';
-import type { Located } from '../positions.js';
 import type { Report } from './prepare.js';
 import type { PreparedRun, TgComposition } from './types.js';
 
@@ -20,16 +20,6 @@ export interface ToCompositionOptions {
 export function planNames(raw: string): { testPlan: string; name: string } {
   const testPlan = raw.replace(/\//g, '-');
   return { testPlan, name: dnsLabel(testPlan) };
-}
-
-/** A name as a DNS label (lower case, `-` for the rest), for tgc's plan and group ids. */
-export function dnsLabel(raw: string): string {
-  return (
-    raw
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, '-')
-      .replace(/^-+|-+$/g, '') || 'testground'
-  );
 }
 
 /**
@@ -122,5 +112,3 @@ export function toComposition(
   };
   return { composition, from };
 }
-
-export type { Located };

@@ -1,3 +1,5 @@
+import { dnsLabel } from '../../model/dns-label.js';
+
 /**
  * Instance by the address its connections come from: its agent's (they share a network namespace
  * in containers) or, on the local target, its namespace's (the driver knows them). How a client
@@ -32,9 +34,6 @@ export class InstanceAddresses {
 /** The run's group a Testground group id names: itself, or the group tgc made of it (a DNS label). */
 export function groupOf(id: string, groups: Readonly<Record<string, number>> | undefined): string | undefined {
   if (!groups || id in groups) return id;
-  const label = id
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
+  const label = dnsLabel(id);
   return Object.keys(groups).find((g) => g === label);
 }
