@@ -2,9 +2,11 @@
 # Builds the runtime image (tgc-runtime:<version>) without a registry: a root filesystem made
 # of this host's node, tc, socat and busybox with the libraries they load, piped into
 # `docker import`. For machines that cannot pull node:20-bookworm-slim (images/runtime/Dockerfile).
-# Needs: docker, node, tc (iproute2), socat, busybox (busybox-static).
+# Needs: docker, node, tc (iproute2), socat, busybox (busybox-static); dist/native/tgc-sync
+# (npm run build, with Go) for instances without Node.js, when it is built.
 set -eu
 tag="${1:-tgc-runtime:0.1.0}"
+here="$(cd "$(dirname "$0")" && pwd)"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 for tool in node tc socat busybox; do
@@ -19,10 +21,18 @@ for tool in node tc socat busybox; do
 done
 mkdir -p "$root/bin" "$root/sbin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
 chmod 1777 "$root/tmp"
-for applet in sh ls cat ip ping sleep mkdir rm test env ps kill; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
+for applet in sh ls cat cp ip ping sleep mkdir rm test env ps kill; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
 ln -sf /usr/bin/tc "$root/sbin/tc"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
-tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin:/sbin' -c 'WORKDIR /' - "$tag" >/dev/null
+sync_sha=none
+if [ -x "$here/../dist/native/tgc-sync" ]; then
+  mkdir -p "$root/usr/local/lib/tgc"
+  cp "$here/../dist/native/tgc-sync" "$root/usr/local/lib/tgc/tgc-sync"
+  sync_sha="$(sha256sum "$here/../dist/native/tgc-sync" | cut -d' ' -f1)"
+fi
+# The label says which tgc sync the image carries, so that tests rebuild an image that is behind.
+tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin:/sbin' -c 'WORKDIR /' \
+  -c "LABEL dev.tgc.sync-sha256=$sync_sha" - "$tag" >/dev/null
 echo "$tag"

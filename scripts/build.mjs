@@ -86,3 +86,18 @@ try {
   rmSync(new URL('../dist/native/tgc-wire', import.meta.url), { force: true });
   console.warn('build: no gcc, so no native wire: the local userspace backend will use socat and the Node wire');
 }
+
+// `tgc sync` as one static executable (runtime/sync-client/, Go's standard library only), for
+// instances whose image has no Node.js: the runtime image carries it and the container targets
+// put it on the instances' PATH (docs/sync-cli.md). Without Go those images go without it.
+try {
+  execFileSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', '../../dist/native/tgc-sync', '.'], {
+    cwd: new URL('../runtime/sync-client/', import.meta.url),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CGO_ENABLED: '0', GOPROXY: 'off', GOFLAGS: '-mod=mod' },
+  });
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+  rmSync(new URL('../dist/native/tgc-sync', import.meta.url), { force: true });
+  console.warn('build: no Go, so no static tgc sync: instances whose image has no node cannot run tgc sync');
+}

@@ -43,7 +43,8 @@ class UsageError extends Error {}
 function count(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, not ${text}`);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n))
+    throw new UsageError(`${what} must be a whole number, not ${text}`);
   return n;
 }
 

@@ -14,8 +14,13 @@ export const RUN_LABEL = 'dev.tgc.run';
 const WIRE_PORT = 7000;
 const READY_FILE = '/tmp/tgc-ready';
 const OUTPUTS = '/tgc/outputs';
-/** Where instances' containers get `tgc sync` (its wrapper goes on the PATH, as /usr/bin/tgc). */
-const SYNC_DIR = '/usr/local/lib/tgc';
+/**
+ * Where instances' containers get `tgc sync`: a wrapper on the PATH (/usr/bin/tgc) runs the runtime
+ * image's static executable, which the coordinator's container shares through the `tgc-tools`
+ * volume, else the Node.js one with the container's node.
+ */
+const TOOLS_DIR = '/usr/local/lib/tgc';
+const SYNC_SCRIPT = '/usr/local/lib/tgc-sync.mjs';
 
 /** `$` starts an interpolation in compose files; user strings get `$$` so they arrive as written. */
 export function composeEscape(s: string): string {
@@ -48,8 +53,10 @@ export const composeRenderer: Renderer = {
     files.set(
       'tgc/tgc',
       `#!/bin/sh\n# ${header}\n` +
-        "# tgc inside an instance's container: `tgc sync …` (docs/sync-cli.md), with its node.\n" +
-        `[ "$1" = sync ] && shift\nexec node ${SYNC_DIR}/sync.mjs "$@"\n`,
+        "# tgc inside an instance's container: `tgc sync …` (docs/sync-cli.md): the runtime image's\n" +
+        "# static executable, else the Node.js one with the container's node.\n" +
+        `[ -x ${TOOLS_DIR}/tgc-sync ] && exec ${TOOLS_DIR}/tgc-sync "$@"\n` +
+        `[ "$1" = sync ] && shift\nexec node ${SYNC_SCRIPT} "$@"\n`,
     );
     return files;
   },
@@ -115,8 +122,11 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       runId,
       agents: backend !== 'off',
       linger: '10s',
+      exitGraceMs: 3000,
       readyFile: READY_FILE,
     }),
+    // The first container to mount the volume: Docker fills it with the image's files there.
+    volumes: ['./tgc:/tgc:ro', `tgc-tools:${TOOLS_DIR}`],
     networks: ['control'],
     // A free host port on loopback, so `tgc run` can follow /status without a route to the network.
     ports: [`127.0.0.1::${COORDINATOR_PORT}`],
@@ -175,7 +185,8 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
         `\${TGC_OUTPUTS_DIR:-./outputs}/${p.name}:${OUTPUTS}`,
         // /usr/bin: on the PATH of every image (/usr/local/bin is not always).
         './tgc/tgc:/usr/bin/tgc:ro',
-        `./tgc/sync.mjs:${SYNC_DIR}/sync.mjs:ro`,
+        `./tgc/sync.mjs:${SYNC_SCRIPT}:ro`,
+        `tgc-tools:${TOOLS_DIR}:ro`,
       ],
     };
     if (backend === 'off') {
@@ -233,6 +244,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     ...groups,
     services,
     networks,
+    volumes: { 'tgc-tools': { labels: { ...labels } } },
   }) as YAMLMap;
   const instances = `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}`;
   const auto = plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : '';

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { Plan } from '../../schema/ir.js';
 import { reportExits, type ExitReporter } from './report-exits.js';
+import { instanceRoles } from '../driver/exit-sink.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { exec } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
@@ -73,8 +74,8 @@ export async function runCompose(o: RunOptions): Promise<number> {
   if (image.code !== 0) {
     throw new EnvironmentError(
       `the runtime image ${runtimeImage} is not on this Docker host: build it (docker build -t ${runtimeImage} ` +
-        `images/runtime, or images/offline-runtime.sh ${runtimeImage} without a registry) or name another with ` +
-        `--runtime-image`,
+        `-f images/runtime/Dockerfile ., or images/offline-runtime.sh ${runtimeImage} without a registry) or name ` +
+        `another with --runtime-image`,
     );
   }
   let shaping: 'kernel' | 'userspace' | undefined;
@@ -200,12 +201,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
       exitReporter = await reportExits({
         coordinator: { host: '127.0.0.1', port: Number(port.slice(port.lastIndexOf(':') + 1)) },
         runId: o.runId,
-        instances: new Map(
-          instanceLayout(plan).map((p) => {
-            const g = plan.groups.find((x) => x.id === p.group)!;
-            return [p.name, { group: p.group, ...(g.role === 'service' && { service: g.onExit ?? 'fail' }) }];
-          }),
-        ),
+        instances: instanceRoles(plan),
         env,
       });
       const results = await followCoordinator(url, o, {

@@ -15,6 +15,11 @@ export interface CoordinatorCommandOptions {
    * coordinator through port-forward or the service catalogue, which can lag.
    */
   readonly linger: '10s' | '30s';
+  /**
+   * How long an instance's exit may take to be reported after its connection closes: compose
+   * follows docker events (3 s); Kubernetes and Nomad drivers poll (pollInterval, plus 5 s).
+   */
+  readonly exitGraceMs: number;
   /** Written once listening, for a health check. */
   readonly readyFile?: string;
 }
@@ -55,7 +60,7 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     o.linger,
     // The driver reports how instances' processes end (an exit code is an outcome): wait for it.
     '--exit-grace',
-    '3s',
+    `${Math.ceil(o.exitGraceMs / 1000)}s`,
     ...(plan.testground ? ['--exit-zero', 'crash'] : []),
     ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
   ];

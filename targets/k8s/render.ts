@@ -4,6 +4,8 @@ import { emitYaml } from './emit-yaml.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
 import { coordinatorCommand } from '../driver/coordinator-command.js';
+import { pollInterval } from '../driver/poll-interval.js';
+import { toolsCommand } from '../tools-command.js';
 
 const OUTPUTS = '/tgc/outputs';
 /** Pods have one interface: the agent shapes it, finding it as the first non-loopback IPv4 one. */
@@ -101,6 +103,7 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
                 runId: '$(TGC_RUN_ID)',
                 agents: shaped,
                 linger: '30s',
+                exitGraceMs: pollInterval(plan.totalInstances) + 5000,
               }),
               env: [
                 {
@@ -182,7 +185,11 @@ function groupJob(plan: Plan, g: Group, c: GroupContext): Record<string, unknown
     ...(g.command && { command: g.command.map(escape) }),
     env: envList,
     ...(Object.keys(resources).length > 0 && { resources: { requests: resources, limits: resources } }),
-    volumeMounts: [{ name: 'tgc-outputs', mountPath: OUTPUTS }],
+    volumeMounts: [
+      { name: 'tgc-outputs', mountPath: OUTPUTS },
+      // tgc sync (docs/sync-cli.md): the runtime image's static executable, which the init container copied.
+      { name: 'tgc-tools', mountPath: '/usr/bin/tgc', subPath: 'tgc', readOnly: true },
+    ],
   };
   const containers: Record<string, unknown>[] = [instance];
   if (c.shaped) {
@@ -216,8 +223,20 @@ function groupJob(plan: Plan, g: Group, c: GroupContext): Record<string, unknown
           restartPolicy: 'Never',
           // With the group's headless Service: the pod is `<job>-<index>.<group>` in DNS.
           subdomain: g.id,
+          initContainers: [
+            {
+              name: 'tgc-tools',
+              image: c.image,
+              command: toolsCommand('/tgc/tools/tgc'),
+              volumeMounts: [{ name: 'tgc-tools', mountPath: '/tgc/tools' }],
+            },
+          ],
           containers,
-          volumes: [{ name: 'tgc-outputs', emptyDir: {} }, ...(c.shaped ? [c.runtimeVolume] : [])],
+          volumes: [
+            { name: 'tgc-outputs', emptyDir: {} },
+            { name: 'tgc-tools', emptyDir: {} },
+            ...(c.shaped ? [c.runtimeVolume] : []),
+          ],
         },
       },
     },

@@ -10,21 +10,10 @@ import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
 import { writeOutput } from '../output-dir.js';
 import { k8sSteps } from './steps.js';
+import { podExit, podInstance, type PodInfo } from './pod-exits.js';
+import { connectExitSink, instanceRoles, pollExits } from '../driver/exit-sink.js';
+import { pollInterval } from '../driver/poll-interval.js';
 import { k8sNames, k8sRenderer } from './render.js';
-
-interface PodInfo {
-  readonly metadata: {
-    readonly name: string;
-    readonly labels?: Record<string, string>;
-    readonly annotations?: Record<string, string>;
-  };
-  readonly status?: {
-    readonly containerStatuses?: readonly {
-      readonly name: string;
-      readonly state?: { readonly terminated?: { readonly exitCode: number } };
-    }[];
-  };
-}
 
 /**
  * `tgc run --target k8s`: the steps `k8sCommands` lists, run — a namespace per run (unless
@@ -78,8 +67,10 @@ export async function runK8s(o: RunOptions): Promise<number> {
     }),
   );
   let forward: ReturnType<typeof portForward> | undefined;
+  let exitWatch: { close(): void } | undefined;
   const startedAt = new Date();
   const teardown = async () => {
+    exitWatch?.close();
     forward?.kill('SIGTERM');
     const r = await run(steps.remove);
     if (r.code !== 0)
@@ -106,10 +97,29 @@ export async function runK8s(o: RunOptions): Promise<number> {
         });
         forward!.once('exit', () => reject(new EnvironmentError('kubectl port-forward to the coordinator exited')));
       });
+      // How each instance container ends is its outcome when it reported none.
+      exitWatch = pollExits(
+        await connectExitSink({ host: '127.0.0.1', port }, instanceRoles(plan)),
+        async () => {
+          const pods = await run(steps.pods);
+          if (pods.code !== 0) return [];
+          return (JSON.parse(pods.stdout) as { items: PodInfo[] }).items.flatMap((pod) => {
+            const instance = podInstance(pod);
+            const exit = podExit(pod);
+            const log = async () => {
+              const r = await run(steps.podLog(pod.metadata.name));
+              return r.stdout + r.stderr;
+            };
+            return instance && exit ? [{ instance, exit, log }] : [];
+          });
+        },
+        pollInterval(plan.totalInstances),
+      );
       const results = await followCoordinator(`http://127.0.0.1:${port}`, o, {
         interrupted,
         what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}`,
       });
+      exitWatch.close();
       if (!results) return await stop();
       const exits = await collect();
       await teardown();
@@ -134,14 +144,11 @@ export async function runK8s(o: RunOptions): Promise<number> {
     if (pods.code !== 0) return exits;
     const instanceOf = new Map<string, string>();
     for (const pod of (JSON.parse(pods.stdout) as { items: PodInfo[] }).items) {
-      const group = pod.metadata.labels?.['tgc.dev/group'];
-      const index = pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'];
-      if (!group || index === undefined) continue;
-      instanceOf.set(pod.metadata.name, `${group}-${index}`);
-      exits.set(
-        `${group}-${index}`,
-        pod.status?.containerStatuses?.find((c) => c.name === 'instance')?.state?.terminated?.exitCode ?? null,
-      );
+      const name = podInstance(pod);
+      if (!name) continue;
+      instanceOf.set(pod.metadata.name, name);
+      const t = pod.status?.containerStatuses?.find((c) => c.name === 'instance')?.state?.terminated;
+      exits.set(name, t?.exitCode ?? null);
     }
     const logs = new Map<string, string[]>();
     for (const g of plan.groups) {

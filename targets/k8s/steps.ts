@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Plan } from '../../schema/ir.js';
 import { k8sNames } from './render.js';
 import { COORDINATOR_PORT, type RunOptions } from '../target.js';
+import { pollInterval } from '../driver/poll-interval.js';
 
 type Argv = readonly string[];
 
@@ -35,6 +36,7 @@ export function k8sSteps(plan: Plan, o: RunOptions) {
     ),
     portForward: kubectl('-n', ns, 'port-forward', `service/${k8sNames(plan).coordinator}`, `:${COORDINATOR_PORT}`),
     pods: kubectl('-n', ns, 'get', 'pods', '-l', `${selector},app.kubernetes.io/component=instance`, '-o', 'json'),
+    podLog: (pod: string) => kubectl('-n', ns, 'logs', pod, '-c', 'instance', '--tail=20'),
     logs: (group: string, instances: number) =>
       kubectl(
         '-n',
@@ -69,6 +71,8 @@ export function k8sCommands(plan: Plan, o: RunOptions): string[] {
     line(s.waitCoordinator),
     line(s.portForward, 'kept open while the run lasts'),
     `GET http://127.0.0.1:<forwarded port>/status  # every 250 ms until the run ends, then GET /results`,
+    `${line(s.pods)}; ${line(s.podLog('<pod>'))}  # meanwhile every ${pollInterval(plan.totalInstances) / 1000} s: ` +
+      'each instance container that ended, told to the coordinator (its exit code is its outcome if it reported none)',
     line(s.pods, 'instance pods: their names, indices and exit codes'),
     ...plan.groups.map((g) => line(s.logs(g.id, g.instances), `into ${join(o.outDir, 'logs')}/<group>-<index>.log`)),
     line(s.remove),

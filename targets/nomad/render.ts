@@ -4,6 +4,8 @@ import { shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type Renderer } from '../target.js';
 import { coordinatorCommand } from '../driver/coordinator-command.js';
+import { pollInterval } from '../driver/poll-interval.js';
+import { toolsCommand } from '../tools-command.js';
 
 /** Inside a docker task the allocation directory is /alloc; every task of the allocation sees it. */
 const OUTPUTS = '/alloc/outputs';
@@ -187,6 +189,22 @@ job {{hcl job}} {
     }
 {{/if}}
 
+    # tgc sync for the instance (docs/sync-cli.md): the runtime image's static executable, into
+    # the allocation's shared directory before the instance starts.
+    task "tgc-tools" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image      = {{hcl ../runtimeImage}}
+        entrypoint = {{list ../toolsCommand}}
+      }
+    }
+
     task "instance" {
       driver = "docker"
 
@@ -195,6 +213,7 @@ job {{hcl job}} {
 {{#if command}}
         entrypoint = {{list command}}
 {{/if}}
+        volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 
 {{> env vars=env lookup=../coordinatorLookup}}
@@ -264,12 +283,14 @@ export const nomadRenderer: Renderer = {
         runId,
         agents: shaped,
         linger: '30s',
+        exitGraceMs: pollInterval(plan.totalInstances) + 5000,
       }),
       coordinator: options.runtime.coordinator,
       coordinatorDelims: delimiters(options.runtime.coordinator),
       agent: options.runtime.agent,
       agentDelims: delimiters(options.runtime.agent),
       coordinatorLookup,
+      toolsCommand: toolsCommand('/alloc/tgc'),
       groups: plan.groups.map((g) => ({ ...groupView(plan, g, runId), peersService: `${job}-${g.id}` })),
     });
     return new Map([[file, text]]);

@@ -10,15 +10,33 @@ import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
 import { writeOutput } from '../output-dir.js';
 import { nomadRenderer } from './render.js';
+import { connectExitSink, containerExit, instanceRoles, pollExits } from '../driver/exit-sink.js';
+import { pollInterval } from '../driver/poll-interval.js';
 
-interface AllocInfo {
+export interface AllocInfo {
   readonly ID: string;
   readonly Name: string;
   readonly TaskGroup: string;
   readonly TaskStates?: Record<
     string,
-    { readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number }[] }
+    {
+      readonly State?: string;
+      readonly Events?: readonly { readonly Type: string; readonly ExitCode?: number; readonly Signal?: number }[];
+    }
   >;
+}
+
+/** An instance allocation's instance name, `<group>-<index>` from `<job>.<group>[<index>]`. */
+export function allocInstance(a: AllocInfo): string | undefined {
+  const index = /\[([0-9]+)\]$/.exec(a.Name)?.[1];
+  return a.TaskGroup !== 'coordinator' && index !== undefined ? `${a.TaskGroup}-${index}` : undefined;
+}
+
+/** How the allocation's `instance` task ended, once it has (its last `Terminated` event). */
+export function allocExit(a: AllocInfo): { code: number | null; signal: string | null } | undefined {
+  const task = a.TaskStates?.instance;
+  const terminated = task?.Events?.filter((e) => e.Type === 'Terminated').pop();
+  return task?.State === 'dead' && terminated ? containerExit(terminated.ExitCode ?? 0, terminated.Signal) : undefined;
 }
 
 /**
@@ -53,7 +71,9 @@ export async function runNomad(o: RunOptions): Promise<number> {
   );
   const startedAt = new Date();
   let submitted = false;
+  let exitWatch: { close(): void } | undefined;
   const teardown = async () => {
+    exitWatch?.close();
     if (!submitted) return;
     const r = await run(steps.stop);
     if (r.code !== 0)
@@ -73,10 +93,27 @@ export async function runNomad(o: RunOptions): Promise<number> {
       submitted = true;
       const url = await coordinatorUrl(interrupted);
       if (!url) return await stop();
+      // How each instance task ends is its outcome when it reported none.
+      const { hostname, port } = new URL(url);
+      exitWatch = pollExits(
+        await connectExitSink({ host: hostname, port: Number(port) }, instanceRoles(plan)),
+        async () => {
+          const allocs = await run(steps.allocs);
+          if (allocs.code !== 0) return [];
+          return (JSON.parse(allocs.stdout) as AllocInfo[]).flatMap((a) => {
+            const instance = allocInstance(a);
+            const exit = allocExit(a);
+            const log = async () => (await run(steps.tail(a.ID))).stdout + (await run(steps.tail(a.ID, true))).stdout;
+            return instance && exit ? [{ instance, exit, log }] : [];
+          });
+        },
+        pollInterval(plan.totalInstances),
+      );
       const results = await followCoordinator(url, o, {
         interrupted,
         what: `nomad alloc logs -job ${job} coordinator`,
       });
+      exitWatch.close();
       if (!results) return await stop();
       const exits = await collect();
       await teardown();
@@ -116,18 +153,15 @@ export async function runNomad(o: RunOptions): Promise<number> {
     if (allocs.code !== 0) return exits;
     const list = JSON.parse(allocs.stdout) as AllocInfo[];
     await Promise.all(
-      list
-        .filter((a) => a.TaskGroup !== 'coordinator')
-        .map(async (a) => {
-          const index = /\[([0-9]+)\]$/.exec(a.Name)?.[1];
-          if (index === undefined) return;
-          const name = `${a.TaskGroup}-${index}`;
-          const out = await run(steps.stdout(a.ID));
-          const err = await run(steps.stderr(a.ID));
-          writeFileSync(join(o.outDir, 'logs', `${name}.log`), out.stdout + err.stdout);
-          const terminated = a.TaskStates?.instance?.Events?.filter((e) => e.Type === 'Terminated').pop();
-          exits.set(name, terminated?.ExitCode ?? null);
-        }),
+      list.map(async (a) => {
+        const name = allocInstance(a);
+        if (name === undefined) return;
+        const out = await run(steps.stdout(a.ID));
+        const err = await run(steps.stderr(a.ID));
+        writeFileSync(join(o.outDir, 'logs', `${name}.log`), out.stdout + err.stdout);
+        const terminated = a.TaskStates?.instance?.Events?.filter((e) => e.Type === 'Terminated').pop();
+        exits.set(name, terminated?.ExitCode ?? null);
+      }),
     );
     return exits;
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Plan } from '../../schema/ir.js';
 import { nomadJobName, nomadServiceName } from './render.js';
 import type { RunOptions } from '../target.js';
+import { pollInterval } from '../driver/poll-interval.js';
 
 type Argv = readonly string[];
 
@@ -18,6 +19,17 @@ export function nomadSteps(plan: Plan, o: RunOptions) {
     run: ['nomad', 'job', 'run', '-detach', file] as Argv,
     service: ['nomad', 'service', 'info', '-json', nomadServiceName(plan, o.runId)] as Argv,
     allocs: ['nomad', 'job', 'allocs', '-json', job] as Argv,
+    tail: (alloc: string, stderr = false): Argv => [
+      'nomad',
+      'alloc',
+      'logs',
+      ...(stderr ? ['-stderr'] : []),
+      '-tail',
+      '-n',
+      '20',
+      alloc,
+      'instance',
+    ],
     stdout: (alloc: string): Argv => ['nomad', 'alloc', 'logs', alloc, 'instance'],
     stderr: (alloc: string): Argv => ['nomad', 'alloc', 'logs', '-stderr', alloc, 'instance'],
     stop: ['nomad', 'job', 'stop', '-purge', job] as Argv,
@@ -38,6 +50,9 @@ export function nomadCommands(plan: Plan, o: RunOptions): string[] {
     line(s.run),
     line(s.service, 'every second until the coordinator is registered: its address'),
     `GET http://<that address>/status  # every 250 ms until the run ends, then GET /results`,
+    `${line(s.allocs)}; ${line(s.tail('<alloc>'))}; ${line(s.tail('<alloc>', true))}  # meanwhile every ` +
+      `${pollInterval(plan.totalInstances) / 1000} s: each instance task that ended, told to the coordinator (its ` +
+      'exit code is its outcome if it reported none)',
     line(s.allocs),
     ...plan.groups.map(
       (g) =>

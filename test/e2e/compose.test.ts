@@ -7,7 +7,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { listFiles } from '../../targets/output-dir.js';
 import { compiledTrees } from '../support/compiled-trees.js';
-import { allVolumes, buildTestImage, dockerSkipReason, leftovers } from '../support/docker-lab.js';
+import { allVolumes, buildBusyboxImage, buildTestImage, dockerSkipReason, leftovers } from '../support/docker-lab.js';
 import { checkJunitSchema, repoRoot, results, runCli, tempDir, tgcRun } from '../support/helpers.js';
 
 const composeTrees = compiledTrees().filter((t) => t.target === 'compose');
@@ -333,28 +333,38 @@ test(
   },
 );
 
-test(
-  'compose e2e: a test in shell with tgc sync alone, in containers',
-  { skip: docker ?? false, timeout: 300_000 },
-  async () => {
-    buildTestImage('tgc-test-shell:latest', { [join(repoRoot, 'test/clients/sync-shell.sh')]: '/app/sync-shell.sh' });
-    const file = join(tempDir('tgc-plan-'), 'plan.toml');
-    writeFileSync(
-      file,
-      'version = 1\nname = "shell"\n[[groups]]\nid = "sh"\ninstances = 3\nimage = "tgc-test-shell:latest"\n' +
-        'command = ["/app/sync-shell.sh"]\n',
-    );
-    const r = await tgcRun(file, ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const res = results(r.out);
-    assert.deepEqual(
-      res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),
-      [1, 2, 3],
-    );
-    for (const i of res.instances) assert.match(i.messages[0], /^signal [123], gathered [123], published as [123]$/);
-    assert.equal(res.timeline.filter((e: { event: string }) => e.event === 'configure').length, 3);
-  },
-);
+for (const nodeless of [false, true]) {
+  test(
+    `compose e2e: a test in shell with tgc sync alone, in containers ${nodeless ? 'without' : 'with'} Node.js`,
+    { skip: docker ?? false, timeout: 300_000 },
+    async () => {
+      const image = nodeless ? 'tgc-test-shell-nonode:latest' : 'tgc-test-shell:latest';
+      const files = { [join(repoRoot, 'test/clients/sync-shell.sh')]: '/app/sync-shell.sh' };
+      if (nodeless) {
+        // The runtime image's static tgc sync serves an image that has no node at all.
+        buildBusyboxImage(image, files);
+        const node = spawnSync('docker', ['run', '--rm', image, 'sh', '-c', 'command -v node'], { encoding: 'utf8' });
+        assert.notEqual(node.status, 0, `the image has node: ${node.stdout}`);
+      } else buildTestImage(image, files);
+      const file = join(tempDir('tgc-plan-'), 'plan.toml');
+      writeFileSync(
+        file,
+        `version = 1\nname = "shell"\n[[groups]]\nid = "sh"\ninstances = 3\nimage = "${image}"\n` +
+          'command = ["/app/sync-shell.sh"]\n',
+      );
+      const r = await tgcRun(file, ['--target', 'compose']);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const res = results(r.out);
+      assert.deepEqual(
+        res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),
+        [1, 2, 3],
+      );
+      for (const i of res.instances) assert.match(i.messages[0], /^signal [123], gathered [123], published as [123]$/);
+      assert.equal(res.timeline.filter((e: { event: string }) => e.event === 'configure').length, 3);
+      assert.deepEqual(leftovers(runIdOf(r.stderr)), []);
+    },
+  );
+}
 
 test(
   'compose e2e: services run beside the tests and are taken down; an early exit fails the run',

@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from './helpers.js';
 
 let reason: string | undefined | null = null;
@@ -21,7 +22,15 @@ export function dockerSkipReason(): string | undefined {
     spawnSync('docker', ['compose', 'version']).status === 0 ||
     spawnSync('docker-compose', ['version', '--short']).status === 0;
   if (!compose) return (reason = 'needs docker compose (v2) or docker-compose (v1.29)');
-  if (spawnSync('docker', ['image', 'inspect', 'tgc-runtime:0.1.0']).status !== 0) {
+  // The runtime image carries dist/native/tgc-sync: rebuilt when it is missing or carries another.
+  const label = spawnSync(
+    'docker',
+    ['image', 'inspect', '--format', '{{index .Config.Labels "dev.tgc.sync-sha256"}}', 'tgc-runtime:0.1.0'],
+    { encoding: 'utf8' },
+  );
+  const syncBinary = join(repoRoot, 'dist/native/tgc-sync');
+  const want = existsSync(syncBinary) ? createHash('sha256').update(readFileSync(syncBinary)).digest('hex') : 'none';
+  if (label.status !== 0 || label.stdout.trim() !== want) {
     const built = spawnSync(join(repoRoot, 'images/offline-runtime.sh'), [], { encoding: 'utf8' });
     if (built.status !== 0) return (reason = `cannot build the runtime image: ${built.stderr.trim()}`);
   }
@@ -64,5 +73,33 @@ export function buildTestImage(tag: string, files: Readonly<Record<string, strin
     if (built.status !== 0) throw new Error(`docker build of ${tag} failed: ${built.stderr}`);
   } finally {
     rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An image without Node.js: busybox (from busybox-static) and its applets, plus `files` — what a
+ * Go or Rust program's image looks like to tgc. Built with `docker import`, no registry needed.
+ */
+export function buildBusyboxImage(tag: string, files: Readonly<Record<string, string>>): void {
+  const root = mkdtempSync(join(tmpdir(), 'tgc-rootfs-'));
+  try {
+    const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+    if (!busybox) throw new Error('busybox is not installed (apt-get install busybox-static)');
+    for (const dir of ['bin', 'tmp', 'etc', 'proc', 'sys', 'dev']) mkdirSync(join(root, dir), { recursive: true });
+    cpSync(busybox, join(root, 'bin/busybox'));
+    for (const applet of ['sh', 'cat', 'wc', 'sleep', 'echo', 'test', 'env', 'grep'])
+      symlinkSync('busybox', join(root, 'bin', applet));
+    for (const [src, dest] of Object.entries(files)) {
+      mkdirSync(join(root, dirname(dest)), { recursive: true });
+      cpSync(src, join(root, dest));
+    }
+    const built = spawnSync(
+      'sh',
+      ['-c', `tar -C "$0" -c . | docker import -c 'ENV PATH=/usr/bin:/bin' - "$1"`, root, tag],
+      { encoding: 'utf8' },
+    );
+    if (built.status !== 0) throw new Error(`docker import of ${tag} failed: ${built.stderr}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }

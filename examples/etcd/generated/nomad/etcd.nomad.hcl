@@ -48,7 +48,7 @@ job "tgc-etcd" {
 
       config {
         image      = "tgc-runtime:0.1.0"
-        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "1", "--groups", "checker=1", "--services", "etcd=3", "--timeout", "180000ms", "--plan", "etcd", "--run-id", "etcd", "--agents", "--linger", "30s", "--exit-grace", "3s"]
+        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "1", "--groups", "checker=1", "--services", "etcd=3", "--timeout", "180000ms", "--plan", "etcd", "--run-id", "etcd", "--agents", "--linger", "30s", "--exit-grace", "8s"]
       }
 
       template {
@@ -221,12 +221,29 @@ TGC_RUNTIME_EOF
       }
     }
 
+    # tgc sync for the instance (docs/sync-cli.md): the runtime image's static executable, into
+    # the allocation's shared directory before the instance starts.
+    task "tgc-tools" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image      = "tgc-runtime:0.1.0"
+        entrypoint = ["sh", "-c", "cp /usr/local/lib/tgc/tgc-sync /alloc/tgc 2>/dev/null || printf '#!/bin/sh\\necho \"tgc sync: the runtime image has no static tgc sync (images/runtime/Dockerfile)\" >&2\\nexit 3\\n' > /alloc/tgc; chmod 755 /alloc/tgc"]
+      }
+    }
+
     task "instance" {
       driver = "docker"
 
       config {
         image = "tgc-example-etcd:latest"
         entrypoint = ["sh", "-c", "etcd --name \"$TGC_INSTANCE\" --data-dir \"$TGC_OUTPUTS/data\" --listen-peer-urls \"http://$TGC_DATA_IP:2380\" --initial-advertise-peer-urls \"http://$TGC_INSTANCE:2380\" --listen-client-urls \"http://$TGC_DATA_IP:2379,http://127.0.0.1:2379\" --advertise-client-urls \"http://$TGC_INSTANCE:2379\" --initial-cluster-token tgc --initial-cluster etcd-0=http://etcd-0:2380,etcd-1=http://etcd-1:2380,etcd-2=http://etcd-2:2380 & tgc sync barrier \"partition-$TGC_INSTANCE\" 1 && tgc sync configure '{\"blocked\":true}' && tgc sync signal cut && tgc sync barrier heal 1 && tgc sync configure '{\"blocked\":false}' && tgc sync signal healed; wait"]
+        volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 
       env {
@@ -361,12 +378,29 @@ TGC_RUNTIME_EOF
       }
     }
 
+    # tgc sync for the instance (docs/sync-cli.md): the runtime image's static executable, into
+    # the allocation's shared directory before the instance starts.
+    task "tgc-tools" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image      = "tgc-runtime:0.1.0"
+        entrypoint = ["sh", "-c", "cp /usr/local/lib/tgc/tgc-sync /alloc/tgc 2>/dev/null || printf '#!/bin/sh\\necho \"tgc sync: the runtime image has no static tgc sync (images/runtime/Dockerfile)\" >&2\\nexit 3\\n' > /alloc/tgc; chmod 755 /alloc/tgc"]
+      }
+    }
+
     task "instance" {
       driver = "docker"
 
       config {
         image = "tgc-example-etcd:latest"
         entrypoint = ["sh", "examples/etcd/check.sh"]
+        volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 
       env {

@@ -48,7 +48,7 @@ job "tgc-partition" {
 
       config {
         image      = "tgc-runtime:0.1.0"
-        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "4", "--groups", "left=2,right=2", "--timeout", "120000ms", "--plan", "partition", "--run-id", "partition", "--agents", "--linger", "30s", "--exit-grace", "3s"]
+        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "4", "--groups", "left=2,right=2", "--timeout", "120000ms", "--plan", "partition", "--run-id", "partition", "--agents", "--linger", "30s", "--exit-grace", "8s"]
       }
 
       template {
@@ -221,12 +221,29 @@ TGC_RUNTIME_EOF
       }
     }
 
+    # tgc sync for the instance (docs/sync-cli.md): the runtime image's static executable, into
+    # the allocation's shared directory before the instance starts.
+    task "tgc-tools" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image      = "tgc-runtime:0.1.0"
+        entrypoint = ["sh", "-c", "cp /usr/local/lib/tgc/tgc-sync /alloc/tgc 2>/dev/null || printf '#!/bin/sh\\necho \"tgc sync: the runtime image has no static tgc sync (images/runtime/Dockerfile)\" >&2\\nexit 3\\n' > /alloc/tgc; chmod 755 /alloc/tgc"]
+      }
+    }
+
     task "instance" {
       driver = "docker"
 
       config {
         image = "tgc-example-partition:latest"
         entrypoint = ["node", "examples/partition/partition.mjs"]
+        volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 
       env {
@@ -361,12 +378,29 @@ TGC_RUNTIME_EOF
       }
     }
 
+    # tgc sync for the instance (docs/sync-cli.md): the runtime image's static executable, into
+    # the allocation's shared directory before the instance starts.
+    task "tgc-tools" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = false
+      }
+
+      config {
+        image      = "tgc-runtime:0.1.0"
+        entrypoint = ["sh", "-c", "cp /usr/local/lib/tgc/tgc-sync /alloc/tgc 2>/dev/null || printf '#!/bin/sh\\necho \"tgc sync: the runtime image has no static tgc sync (images/runtime/Dockerfile)\" >&2\\nexit 3\\n' > /alloc/tgc; chmod 755 /alloc/tgc"]
+      }
+    }
+
     task "instance" {
       driver = "docker"
 
       config {
         image = "tgc-example-partition:latest"
         entrypoint = ["node", "examples/partition/partition.mjs"]
+        volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 
       env {

@@ -1,0 +1,3 @@
+module tgc/sync-client
+
+go 1.19

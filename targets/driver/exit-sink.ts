@@ -1,0 +1,118 @@
+import { constants } from 'node:os';
+import type { Plan } from '../../schema/ir.js';
+import { instanceLayout } from '../../model/instance-layout.js';
+import { ProtocolClient } from '../../protocol/client.js';
+
+/** Exit codes of containers killed by a signal are 128 + its number. */
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [128 + n, name]));
+const SIGNAL_BY_NUMBER = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
+
+/** How a container ended, from its exit code and, where the orchestrator says it, the signal's number. */
+export function containerExit(code: number, signal?: number): { code: number | null; signal: string | null } {
+  const name = (signal && SIGNAL_BY_NUMBER.get(signal)) || SIGNAL_NAMES.get(code);
+  return name ? { code: null, signal: name } : { code, signal: null };
+}
+
+/** Each instance of a plan: its group, and for a service instance whether its exit fails the run. */
+export type InstanceRoles = ReadonlyMap<string, { readonly group: string; readonly service?: 'fail' | 'ignore' }>;
+
+export function instanceRoles(plan: Plan): InstanceRoles {
+  return new Map(
+    instanceLayout(plan).map((p) => {
+      const g = plan.groups.find((x) => x.id === p.group)!;
+      return [p.name, { group: p.group, ...(g.role === 'service' && { service: g.onExit ?? 'fail' }) }];
+    }),
+  );
+}
+
+export interface ExitSink {
+  /** Whether this instance's end was already reported (each is reported once). */
+  has(instance: string): boolean;
+  /** Reports how an instance ended; `log` (its tail) is fetched only when the report is sent. */
+  report(instance: string, exit: { code: number | null; signal: string | null }, log: () => Promise<string>): void;
+  close(): void;
+}
+
+/**
+ * A `driver` connection to the coordinator that tells it how each instance ended (an exit code
+ * is an outcome, docs/protocol.md): `exited` for test instances, `abort` for a service that
+ * stops before the run is decided (unless its group says `on_exit = "ignore"`). Every target's
+ * driver feeds it from what its orchestrator says: docker events, pod statuses, allocations.
+ */
+export async function connectExitSink(
+  coordinator: { readonly host: string; readonly port: number },
+  roles: InstanceRoles,
+): Promise<ExitSink> {
+  const seen = new Set<string>();
+  const none: ExitSink = { has: () => true, report: () => undefined, close: () => undefined };
+  const socket = await ProtocolClient.socket(coordinator.host, coordinator.port, 30_000).catch(() => undefined);
+  if (!socket) return none;
+  const client = new ProtocolClient(socket, { onEvent: () => undefined, onClose: () => undefined });
+  // A run already decided (they can be quick) has no use for exits: nothing to report then.
+  const registered = await client.request('register', { role: 'driver' }).then(
+    () => true,
+    () => false,
+  );
+  if (!registered) {
+    client.destroy();
+    return none;
+  }
+  return {
+    has: (instance) => seen.has(instance) || !roles.has(instance),
+    report(instance, { code, signal }, log) {
+      const known = roles.get(instance);
+      if (!known || seen.has(instance)) return;
+      seen.add(instance);
+      if (known.service === 'ignore') return;
+      void log()
+        .catch(() => '')
+        .then((text) => {
+          const tail = text.slice(-1500);
+          return known.service
+            ? // A service that stops before the run is decided fails it.
+              client.request('abort', {
+                reason:
+                  `service ${instance} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}` +
+                  `\n${tail.trim()}`,
+              })
+            : client.request('exited', { instance, group: known.group, code, signal, log: tail });
+        })
+        .catch(() => undefined);
+    },
+    close: () => client.destroy(),
+  };
+}
+
+/** An instance that has ended, as a poll of the orchestrator finds it. */
+export interface EndedInstance {
+  readonly instance: string;
+  readonly exit: { readonly code: number | null; readonly signal: string | null };
+  readonly log: () => Promise<string>;
+}
+
+/**
+ * Asks the orchestrator, every `everyMs`, which instances have ended, and reports each new one
+ * (for orchestrators without an event stream tgc can follow cheaply: pods, allocations).
+ */
+export function pollExits(
+  sink: ExitSink,
+  poll: () => Promise<readonly EndedInstance[]>,
+  everyMs: number,
+): { close(): void } {
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    const ended = await poll().catch(() => []);
+    if (closed) return;
+    for (const e of ended) if (!sink.has(e.instance)) sink.report(e.instance, e.exit, e.log);
+    timer = setTimeout(() => void tick(), everyMs);
+  };
+  void tick();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      sink.close();
+    },
+  };
+}
