@@ -1,5 +1,6 @@
 import schema from '../schema/composition.schema.json' with { type: 'json' };
 import { SHAPE_KEYS } from '../schema/composition.js';
+import { checkEvents } from './check-events.js';
 import { describePath } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
@@ -191,6 +192,15 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
     }
   }
   checkCombinations([...ids.keys()], rules, groupShapes, { fields: network, path: '/network' }, at, diags);
+
+  // The schedule: its selectors name instances, so it needs the counts.
+  const known = counts && groups.every((g) => typeof asObj(g)?.id === 'string');
+  checkEvents(
+    root.events,
+    known ? groups.map((g, i) => ({ id: asObj(g)!.id as string, instances: counts[i]! })) : undefined,
+    positions,
+    diags,
+  );
 }
 
 /** Reports count problems; returns the resolved counts when there are none. */

@@ -143,6 +143,13 @@ function describe(e: ErrorObject, root: unknown, format: Format): Report | undef
       };
     }
     case 'const':
+      if (path !== '/version')
+        return {
+          code: 'BAD_VALUE',
+          path,
+          want: 'value',
+          message: `${where} can only be ${JSON.stringify(p.allowedValue)} (leave it out otherwise), not ${shown}`,
+        };
       return {
         code: 'BAD_VERSION',
         path,
@@ -206,7 +213,12 @@ function describe(e: ErrorObject, root: unknown, format: Format): Report | undef
         code: 'EMPTY_VALUE',
         path,
         want: 'value',
-        message: lastSegment(path) === 'groups' ? 'groups must hold at least one group' : `${where} must not be empty`,
+        message:
+          lastSegment(path) === 'groups'
+            ? 'groups must hold at least one group'
+            : Number(p.limit) > 1
+              ? `${where} needs at least ${p.limit} entries, not ${Array.isArray(value) ? value.length : 0}`
+              : `${where} must not be empty`,
       };
     case 'minLength':
       return { code: 'EMPTY_VALUE', path, want: 'value', message: `${where} must not be empty` };

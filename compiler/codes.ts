@@ -54,6 +54,14 @@ export const codes = {
   RESERVED_ENV: 'an env variable tgc sets itself (TGC_*, Testground aliases)',
   NAME_TOO_LONG: 'plan name + group id + instance index exceed a 63-character DNS label',
   SUBNET_TOO_SMALL: 'the data subnet has fewer addresses than the plan needs',
+  // Events (the [[events]] schedule)
+  EVENT_TRIGGER: 'an event with no trigger, or with both at and after',
+  EVENT_ACTION: 'an event with no action, or with more than one',
+  UNKNOWN_INSTANCE: 'an event selector that names no instance or group of the plan',
+  PARTITION_OVERLAP: 'an instance on two sides of a partition (or twice on one)',
+  RESUME_WITHOUT_PAUSE: 'a resume of an instance no event pauses',
+  DUPLICATE_EVENT: 'two events with the same name',
+  UNSIGNALLED_STATE: 'an event waits for an event:<name> state no event signals (a warning)',
   // Testground compositions (docs/testground.md)
   TEMPLATE_ERROR: "the composition's Go template does not parse or fails to run",
   UNKNOWN_CASE: 'global.case names no test case of the manifest',

@@ -4,6 +4,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
 import { parseCpu, parseDuration, parseMemory } from '../model/units.js';
 import { normalizeShape } from '../model/normalize-shape.js';
+import { normalizeEvents } from './normalize-events.js';
 
 /** The image container targets run the coordinator and the shaping agent in (docs/targets/compose.md builds it). */
 export const DEFAULT_RUNTIME_IMAGE = 'tgc-runtime:0.1.0';
@@ -80,6 +81,7 @@ export function normalize(c: Composition): Plan {
         exposedPorts: { ...c.testground.exposed_ports },
       },
     }),
+    ...(c.events && c.events.length > 0 && { events: normalizeEvents(c.events, groups) }),
   };
   return deepFreeze(plan);
 }

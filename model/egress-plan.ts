@@ -27,6 +27,28 @@ export interface EgressPlan {
   readonly classes: readonly EgressClass[];
 }
 
+/**
+ * Shapes a scheduled event (a partition, a link change) puts on particular destinations of one
+ * source instance, as the coordinator sends them to its shaping agent (`links`): the top layer.
+ */
+export interface DestinationShape {
+  /** Instance names. */
+  readonly to: readonly string[];
+  readonly shape: LinkShape;
+}
+
+/** The `links` an agent received, as destination instance → its layer. */
+export function destinationTable(links: readonly DestinationShape[]): Map<string, LinkShape> {
+  const table = new Map<string, LinkShape>();
+  for (const l of links) for (const to of l.to) table.set(to, l.shape);
+  return table;
+}
+
+/** The group of an instance named `<group>-<n>`. */
+export function groupOfInstance(name: string): string {
+  return name.slice(0, name.lastIndexOf('-'));
+}
+
 /** Merges shapes field by field, later ones winning: the layer rule of docs/composition.md. */
 export function mergeShapes(layers: readonly LinkShape[]): LinkShape {
   return Object.assign({}, ...layers) as LinkShape;

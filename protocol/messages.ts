@@ -64,6 +64,7 @@ export type Request =
       log?: string;
     }
   | { type: 'abort'; id?: number; reason: string }
+  | { type: 'process_done'; id?: number; ref: number; error?: string }
   | { type: 'ping'; id?: number };
 
 export interface Identity {
@@ -152,7 +153,31 @@ export type TimelineEvent =
       readonly stage: string;
       readonly phase: 'start' | 'end';
     }
-  | { readonly t_ms: number; readonly event: 'mark'; readonly name: 'all-registered' | 'all-network-ready' };
+  | { readonly t_ms: number; readonly event: 'mark'; readonly name: 'all-registered' | 'all-network-ready' }
+  | {
+      readonly t_ms: number;
+      readonly event: 'fault';
+      readonly name: string;
+      readonly action: string;
+      readonly result: 'applied' | 'failed';
+    };
+
+/** One scheduled event (the plan's `[[events]]`) as the coordinator applied it, for results.json. */
+export interface AppliedEvent {
+  readonly name: string;
+  /** partition, heal, link, kill, stop, restart, pause, resume */
+  readonly action: string;
+  /** What it was waiting for: `{at_ms}` after every network was ready, or `{state, count}`. */
+  readonly trigger: { readonly at_ms: number } | { readonly state: string; readonly count: number };
+  readonly delay_ms: number;
+  /** When the trigger fired, and when the action was done (ms since the coordinator started). */
+  readonly triggered_ms: number;
+  readonly t_ms: number;
+  /** The instances it acted on: partition sides, link ends, or the process action's instances. */
+  readonly instances: readonly string[];
+  readonly result: 'applied' | 'failed';
+  readonly error: string | null;
+}
 
 /** What `/results` serves once the run has ended. */
 export interface Results {
@@ -168,6 +193,8 @@ export interface Results {
   /** In time order; bounded (runtime/coordinator/timeline.ts), `timeline_dropped` counts what was left out. */
   readonly timeline: readonly TimelineEvent[];
   readonly timeline_dropped: number;
+  /** The plan's scheduled events, in the order they were applied. */
+  readonly events: readonly AppliedEvent[];
 }
 
 /** What `/status` serves while the run goes on (and after). */

@@ -40,6 +40,8 @@ export interface RunReport {
   readonly network: NetworkReport;
   readonly timeline: Results['timeline'];
   readonly timeline_dropped: number;
+  /** The plan's `[[events]]` as applied (docs/composition.md, Events); empty without a schedule. */
+  readonly events: Results['events'];
 }
 
 /** A service instance in results.json: how its process ended (null: stopped by tgc, or unknown). */

@@ -14,6 +14,7 @@ export interface Composition {
   network?: NetworkSection;
   testground?: TestgroundSection;
   groups: GroupSpec[];
+  events?: EventSpec[];
   [extension: `x-${string}`]: unknown;
 }
 
@@ -62,6 +63,25 @@ export interface NetworkSection extends ShapeSpec {
   subnet?: string;
   links?: LinkRuleSpec[];
 }
+
+/** One `[[events]]` entry: a trigger (`at` or `after`), optionally `delay`, and one action. */
+export interface EventSpec {
+  name?: string;
+  at?: string;
+  after?: { state: string; count?: number };
+  delay?: string;
+  partition?: string[][];
+  heal?: true;
+  link?: LinkRuleSpec;
+  kill?: string;
+  stop?: string;
+  restart?: string;
+  pause?: string;
+  resume?: string;
+}
+
+export const PROCESS_ACTIONS = ['kill', 'stop', 'restart', 'pause', 'resume'] as const;
+export const EVENT_ACTIONS = ['partition', 'heal', 'link', ...PROCESS_ACTIONS] as const;
 
 export type InstancesSpec = number | { count: number } | { percentage: number };
 

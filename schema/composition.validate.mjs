@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
@@ -1793,6 +1793,825 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
+const schema73 = {"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}};
+const schema77 = {"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."};
+
+function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(func2.call(schema73.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(!pattern1.test(data0)){
+const err1 = {instancePath:instancePath+"/name",schemaPath:"#/definitions/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",parentSchema:schema12,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/definitions/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.type,parentSchema:schema12,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.at !== undefined){
+let data1 = data.at;
+if(typeof data1 === "string"){
+if(!pattern2.test(data1)){
+const err3 = {instancePath:instancePath+"/at",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/at",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.after !== undefined){
+let data2 = data.after;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.state === undefined){
+const err5 = {instancePath:instancePath+"/after",schemaPath:"#/properties/after/required",keyword:"required",params:{missingProperty: "state"},message:"must have required property '"+"state"+"'",schema:schema73.properties.after.required,parentSchema:schema73.properties.after,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+for(const key1 in data2){
+if(!((key1 === "state") || (key1 === "count"))){
+const err6 = {instancePath:instancePath+"/after",schemaPath:"#/properties/after/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema73.properties.after,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data2.state !== undefined){
+let data3 = data2.state;
+if(typeof data3 === "string"){
+if(func3(data3) > 256){
+const err7 = {instancePath:instancePath+"/after/state",schemaPath:"#/properties/after/properties/state/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema73.properties.after.properties.state,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(func3(data3) < 1){
+const err8 = {instancePath:instancePath+"/after/state",schemaPath:"#/properties/after/properties/state/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.properties.after.properties.state,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/after/state",schemaPath:"#/properties/after/properties/state/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.after.properties.state.type,parentSchema:schema73.properties.after.properties.state,data:data3};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data2.count !== undefined){
+let data4 = data2.count;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/after/count",schemaPath:"#/properties/after/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.properties.after.properties.count.type,parentSchema:schema73.properties.after.properties.count,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 < 1 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/after/count",schemaPath:"#/properties/after/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema73.properties.after.properties.count,data:data4};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/after",schemaPath:"#/properties/after/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.properties.after.type,parentSchema:schema73.properties.after,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.delay !== undefined){
+let data5 = data.delay;
+if(typeof data5 === "string"){
+if(!pattern2.test(data5)){
+const err13 = {instancePath:instancePath+"/delay",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/delay",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data5};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.partition !== undefined){
+let data6 = data.partition;
+if(Array.isArray(data6)){
+if(data6.length < 2){
+const err15 = {instancePath:instancePath+"/partition",schemaPath:"#/properties/partition/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema73.properties.partition,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+const len0 = data6.length;
+for(let i0=0; i0<len0; i0++){
+let data7 = data6[i0];
+if(Array.isArray(data7)){
+if(data7.length < 1){
+const err16 = {instancePath:instancePath+"/partition/" + i0,schemaPath:"#/properties/partition/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema73.properties.partition.items,data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+const len1 = data7.length;
+for(let i1=0; i1<len1; i1++){
+let data8 = data7[i1];
+if(typeof data8 === "string"){
+if(func3(data8) < 1){
+const err17 = {instancePath:instancePath+"/partition/" + i0+"/" + i1,schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data8};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/partition/" + i0+"/" + i1,schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data8};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/partition/" + i0,schemaPath:"#/properties/partition/items/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.partition.items.type,parentSchema:schema73.properties.partition.items,data:data7};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/partition",schemaPath:"#/properties/partition/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.partition.type,parentSchema:schema73.properties.partition,data:data6};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.heal !== undefined){
+let data9 = data.heal;
+if(true !== data9){
+const err21 = {instancePath:instancePath+"/heal",schemaPath:"#/properties/heal/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema73.properties.heal,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.link !== undefined){
+let data10 = data.link;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.from === undefined){
+const err22 = {instancePath:instancePath+"/link",schemaPath:"#/properties/link/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema73.properties.link.required,parentSchema:schema73.properties.link,data:data10};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(data10.to === undefined){
+const err23 = {instancePath:instancePath+"/link",schemaPath:"#/properties/link/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema73.properties.link.required,parentSchema:schema73.properties.link,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+for(const key2 in data10){
+if(!(func2.call(schema73.properties.link.properties, key2))){
+const err24 = {instancePath:instancePath+"/link",schemaPath:"#/properties/link/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema73.properties.link,data:data10};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data10.from !== undefined){
+let data11 = data10.from;
+if(typeof data11 === "string"){
+if(func3(data11) < 1){
+const err25 = {instancePath:instancePath+"/link/from",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data11};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/link/from",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data11};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data10.to !== undefined){
+let data12 = data10.to;
+if(typeof data12 === "string"){
+if(func3(data12) < 1){
+const err27 = {instancePath:instancePath+"/link/to",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/link/to",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data10.latency !== undefined){
+let data13 = data10.latency;
+if(typeof data13 === "string"){
+if(!pattern2.test(data13)){
+const err29 = {instancePath:instancePath+"/link/latency",schemaPath:"#/definitions/shapeProperties/latency/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data13};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/link/latency",schemaPath:"#/definitions/shapeProperties/latency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data13};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data10.jitter !== undefined){
+let data14 = data10.jitter;
+if(typeof data14 === "string"){
+if(!pattern2.test(data14)){
+const err31 = {instancePath:instancePath+"/link/jitter",schemaPath:"#/definitions/shapeProperties/jitter/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data14};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/link/jitter",schemaPath:"#/definitions/shapeProperties/jitter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data14};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data10.distribution !== undefined){
+let data15 = data10.distribution;
+if(!((((data15 === "normal") || (data15 === "pareto")) || (data15 === "paretonormal")) || (data15 === "uniform"))){
+const err33 = {instancePath:instancePath+"/link/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data15};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data10.loss !== undefined){
+let data16 = data10.loss;
+if(typeof data16 === "string"){
+if(!pattern11.test(data16)){
+const err34 = {instancePath:instancePath+"/link/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data16};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/link/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data16};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data10.loss_correlation !== undefined){
+let data17 = data10.loss_correlation;
+if(typeof data17 === "string"){
+if(!pattern11.test(data17)){
+const err36 = {instancePath:instancePath+"/link/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data17};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/link/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data17};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data10.duplicate !== undefined){
+let data18 = data10.duplicate;
+if(typeof data18 === "string"){
+if(!pattern11.test(data18)){
+const err38 = {instancePath:instancePath+"/link/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data18};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/link/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data18};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data10.duplicate_correlation !== undefined){
+let data19 = data10.duplicate_correlation;
+if(typeof data19 === "string"){
+if(!pattern11.test(data19)){
+const err40 = {instancePath:instancePath+"/link/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data19};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/link/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data19};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data10.corrupt !== undefined){
+let data20 = data10.corrupt;
+if(typeof data20 === "string"){
+if(!pattern11.test(data20)){
+const err42 = {instancePath:instancePath+"/link/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data20};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/link/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data10.corrupt_correlation !== undefined){
+let data21 = data10.corrupt_correlation;
+if(typeof data21 === "string"){
+if(!pattern11.test(data21)){
+const err44 = {instancePath:instancePath+"/link/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data21};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/link/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data21};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data10.reorder !== undefined){
+let data22 = data10.reorder;
+if(typeof data22 === "string"){
+if(!pattern11.test(data22)){
+const err46 = {instancePath:instancePath+"/link/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data22};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/link/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data22};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data10.reorder_correlation !== undefined){
+let data23 = data10.reorder_correlation;
+if(typeof data23 === "string"){
+if(!pattern11.test(data23)){
+const err48 = {instancePath:instancePath+"/link/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data23};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/link/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data23};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+if(data10.bandwidth !== undefined){
+let data24 = data10.bandwidth;
+if(typeof data24 === "string"){
+if(!pattern19.test(data24)){
+const err50 = {instancePath:instancePath+"/link/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data24};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/link/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data24};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data10.blocked !== undefined){
+let data25 = data10.blocked;
+if(typeof data25 !== "boolean"){
+const err52 = {instancePath:instancePath+"/link/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data25};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/link",schemaPath:"#/properties/link/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.properties.link.type,parentSchema:schema73.properties.link,data:data10};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data.kill !== undefined){
+let data26 = data.kill;
+if(typeof data26 === "string"){
+if(func3(data26) < 1){
+const err54 = {instancePath:instancePath+"/kill",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data26};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/kill",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data26};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data.stop !== undefined){
+let data27 = data.stop;
+if(typeof data27 === "string"){
+if(func3(data27) < 1){
+const err56 = {instancePath:instancePath+"/stop",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data27};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/stop",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data27};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data.restart !== undefined){
+let data28 = data.restart;
+if(typeof data28 === "string"){
+if(func3(data28) < 1){
+const err58 = {instancePath:instancePath+"/restart",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data28};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/restart",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data28};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data.pause !== undefined){
+let data29 = data.pause;
+if(typeof data29 === "string"){
+if(func3(data29) < 1){
+const err60 = {instancePath:instancePath+"/pause",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data29};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/pause",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data29};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data.resume !== undefined){
+let data30 = data.resume;
+if(typeof data30 === "string"){
+if(func3(data30) < 1){
+const err62 = {instancePath:instancePath+"/resume",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data30};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/resume",schemaPath:"#/definitions/selector/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.type,parentSchema:schema77,data:data30};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.type,parentSchema:schema73,data};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+validate19.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="urn:tgc:composition:1" */;
@@ -2420,11 +3239,19 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data.testground !== undefined){
-let data27 = data.testground;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.case === undefined){
-const err48 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data27};
+if(data.events !== undefined){
+let data27 = data.events;
+if(Array.isArray(data27)){
+const len2 = data27.length;
+for(let i2=0; i2<len2; i2++){
+if(!(validate19(data27[i2], {instancePath:instancePath+"/events/" + i2,parentData:data27,parentDataProperty:i2,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/events",schemaPath:"#/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.events.type,parentSchema:schema11.properties.events,data:data27};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2433,9 +3260,12 @@ vErrors.push(err48);
 }
 errors++;
 }
-for(const key8 in data27){
-if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
-const err49 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data27};
+}
+if(data.testground !== undefined){
+let data29 = data.testground;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(data29.case === undefined){
+const err49 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data29};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2444,12 +3274,9 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-if(data27.plan !== undefined){
-let data28 = data27.plan;
-if(typeof data28 === "string"){
-if(func3(data28) < 1){
-const err50 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data28};
+for(const key8 in data29){
+if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
+const err50 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data29};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2459,8 +3286,11 @@ vErrors.push(err50);
 errors++;
 }
 }
-else {
-const err51 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data28};
+if(data29.plan !== undefined){
+let data30 = data29.plan;
+if(typeof data30 === "string"){
+if(func3(data30) < 1){
+const err51 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data30};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2470,11 +3300,8 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data27.case !== undefined){
-let data29 = data27.case;
-if(typeof data29 === "string"){
-if(func3(data29) < 1){
-const err52 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data29};
+else {
+const err52 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data30};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2484,8 +3311,11 @@ vErrors.push(err52);
 errors++;
 }
 }
-else {
-const err53 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data29};
+if(data29.case !== undefined){
+let data31 = data29.case;
+if(typeof data31 === "string"){
+if(func3(data31) < 1){
+const err53 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data31};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2495,11 +3325,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data27.run !== undefined){
-let data30 = data27.run;
-if(typeof data30 === "string"){
-if(func3(data30) < 1){
-const err54 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data30};
+else {
+const err54 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data31};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2509,8 +3336,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data30};
+if(data29.run !== undefined){
+let data32 = data29.run;
+if(typeof data32 === "string"){
+if(func3(data32) < 1){
+const err55 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data32};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2520,11 +3350,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data27.runner !== undefined){
-let data31 = data27.runner;
-if(typeof data31 === "string"){
-if(func3(data31) < 1){
-const err56 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data31};
+else {
+const err56 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data32};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2534,8 +3361,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data31};
+if(data29.runner !== undefined){
+let data33 = data29.runner;
+if(typeof data33 === "string"){
+if(func3(data33) < 1){
+const err57 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data33};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2545,10 +3375,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data27.disable_metrics !== undefined){
-let data32 = data27.disable_metrics;
-if(typeof data32 !== "boolean"){
-const err58 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data32};
+else {
+const err58 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data33};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2558,13 +3386,10 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data27.exposed_ports !== undefined){
-let data33 = data27.exposed_ports;
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-for(const key9 in data33){
-let data34 = data33[key9];
-if(typeof data34 !== "string"){
-const err59 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data34};
+if(data29.disable_metrics !== undefined){
+let data34 = data29.disable_metrics;
+if(typeof data34 !== "boolean"){
+const err59 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data34};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2574,9 +3399,13 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data33};
+if(data29.exposed_ports !== undefined){
+let data35 = data29.exposed_ports;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+for(const key9 in data35){
+let data36 = data35[key9];
+if(typeof data36 !== "string"){
+const err60 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data36};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2588,7 +3417,7 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data27};
+const err61 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data35};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2600,12 +3429,24 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err62 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data29};
 if(vErrors === null){
 vErrors = [err62];
 }
 else {
 vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+else {
+const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
 }
 errors++;
 }

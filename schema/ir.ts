@@ -18,7 +18,33 @@ export interface Plan {
   readonly groups: readonly Group[];
   /** Present for programs written against a Testground SDK: the extra environment they read. */
   readonly testground?: Testground;
+  /** The schedule of faults and changes, in plan order; absent when the plan has none. */
+  readonly events?: readonly PlanEvent[];
 }
+
+/** One `[[events]]` entry, its selectors resolved to instance names. */
+export interface PlanEvent {
+  /** The name the timeline shows; applying it signals `event:<name>`. */
+  readonly name: string;
+  /** `at`: milliseconds after every instance's network is ready; `after`: a sync state's count. */
+  readonly trigger: { readonly atMs: number } | { readonly state: string; readonly count: number };
+  /** Waited after the trigger. @default 0 */
+  readonly delayMs: number;
+  readonly action: EventAction;
+}
+
+export type ProcessAction = 'kill' | 'stop' | 'restart' | 'pause' | 'resume';
+
+export type EventAction =
+  | { readonly kind: 'partition'; readonly sides: readonly (readonly string[])[] }
+  | { readonly kind: 'heal' }
+  | {
+      readonly kind: 'link';
+      readonly from: readonly string[];
+      readonly to: readonly string[];
+      readonly shape: LinkShape;
+    }
+  | { readonly kind: ProcessAction; readonly instances: readonly string[] };
 
 export interface Testground {
   /** TEST_PLAN. */

@@ -1,4 +1,5 @@
 import { CoordinatorError, parseAddress, ProtocolClient, type EventFrame } from '../../protocol/client.js';
+import type { DestinationShape } from '../../model/egress-plan.js';
 
 /**
  * One shaping agent's connection to the coordinator (docs/protocol.md, "Network"): registers
@@ -11,6 +12,9 @@ export class AgentLink {
   private readonly client: ProtocolClient;
   private handler: (shape: unknown) => Promise<void> = async () => {
     throw new Error('this agent applies no mid-run changes');
+  };
+  private linksHandler: (links: readonly DestinationShape[]) => Promise<void> = async () => {
+    throw new Error('this agent shapes no single links');
   };
 
   private constructor(client: (handlers: ConstructorParameters<typeof ProtocolClient>[1]) => ProtocolClient) {
@@ -41,6 +45,14 @@ export class AgentLink {
   /** Applies mid-run shapes: resolve when applied, throw to refuse (the instance gets the message). */
   onConfigure(handler: (shape: unknown) => Promise<void>): void {
     this.handler = handler;
+  }
+
+  /**
+   * Applies a scheduled event's per-destination shapes (the coordinator's `links`: this
+   * instance's whole table, each time): resolve when applied, throw to refuse.
+   */
+  onLinks(handler: (links: readonly DestinationShape[]) => Promise<void>): void {
+    this.linksHandler = handler;
   }
 
   /** Called once when the run ends (the coordinator's `stop` event) or the connection closes. */
@@ -82,9 +94,13 @@ export class AgentLink {
     if (frame.event === 'message' && typeof frame.topic === 'string') {
       return void this.topics.get(frame.topic)?.(frame.payload);
     }
-    if (frame.event === 'configure') {
+    if (frame.event === 'configure' || frame.event === 'links') {
       const ref = frame.ref;
-      this.handler(frame.shape).then(
+      const applied =
+        frame.event === 'links'
+          ? this.linksHandler(Array.isArray(frame.links) ? (frame.links as DestinationShape[]) : [])
+          : this.handler(frame.shape);
+      applied.then(
         () => this.client.fire('configured', { ref }),
         (err: Error) => this.client.fire('configured', { ref, error: err.message }),
       );

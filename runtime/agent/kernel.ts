@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { planEgress } from '../../model/egress-plan.js';
+import { groupOfInstance, planEgress } from '../../model/egress-plan.js';
 import { parseCidr, parseIpv4 } from '../../model/ipv4.js';
 import { tcRunner } from '../shaping/kernel-backend.js';
 import { startKernelShaping } from '../shaping/kernel-shaping.js';
@@ -49,13 +49,14 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
   const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, 10 * 60_000);
   const stopped = new Promise<void>((resolve) => link.onStop(resolve));
   let addresses: Map<string, readonly string[]>;
+  // Instance → `group\0ip`, from the address topic (clusters).
+  const seen = new Map<string, string>();
   if (spec.addresses) {
     addresses = new Map(Object.entries(spec.addresses));
   } else {
     // Pod and allocation addresses are known only once they run: every agent publishes its
     // own and, when its egress tells groups apart, waits for everyone's.
     const total = spec.groups.reduce((n, g) => n + g.instances, 0);
-    const seen = new Map<string, string>();
     const all = new Promise<void>((resolve) => {
       void link.subscribe(ADDRESS_TOPIC, (payload) => {
         const p = payload as { instance?: unknown; group?: unknown; ip?: unknown };
@@ -76,7 +77,20 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
       addresses.set(g, [...(addresses.get(g) ?? []), ip]);
     }
   }
-  await startKernelShaping({ plan: spec, instance, group, device: data.device, tc: tcRunner(), addresses, link });
+  await startKernelShaping({
+    plan: spec,
+    instance,
+    group,
+    device: data.device,
+    tc: tcRunner(),
+    addresses,
+    link,
+    // Compose lists each group's addresses in instance order; on clusters they come from the topic.
+    addressOf: (name) =>
+      spec.addresses
+        ? spec.addresses[groupOfInstance(name)]?.[Number(name.slice(name.lastIndexOf('-') + 1))]
+        : seen.get(name)?.split('\0')[1],
+  });
   if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], 'ready\n');
   io.stderr(`tgc agent: ${instance}: ${data.device} (${data.ip}) shaped\n`);
   await Promise.race([stopped, io.terminated]);

@@ -1,4 +1,4 @@
-import { linkShape, mergeShapes } from '../../model/egress-plan.js';
+import { destinationTable, linkShape, mergeShapes } from '../../model/egress-plan.js';
 import { parseShape } from '../../model/parse-shape.js';
 import type { LinkShape } from '../../schema/ir.js';
 import { Wire } from '../shaping/wire.js';
@@ -13,8 +13,14 @@ export async function wireAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const endpoints = spec.endpoints ?? [];
   const groupOf = new Map(endpoints.map((e) => [e.name, e.group]));
   const overrides = new Map<string, LinkShape>();
+  // Scheduled events' per-destination layers: source → destination → shape.
+  const pairs = new Map<string, Map<string, LinkShape>>();
   const wire = new Wire({
-    shapeOf: (from, to) => linkShape(spec, groupOf.get(from)!, groupOf.get(to)!, overrides.get(from)),
+    shapeOf: (from, to) =>
+      mergeShapes([
+        linkShape(spec, groupOf.get(from)!, groupOf.get(to)!, overrides.get(from)),
+        pairs.get(from)?.get(to) ?? {},
+      ]),
   });
   const port = await wire.listen(Number(values.port ?? 7000), '0.0.0.0');
   io.stderr(`tgc agent: wire listening on UDP ${port} for ${endpoints.length} instances\n`);
@@ -32,6 +38,10 @@ export async function wireAgent(values: AgentValues, io: AgentIo): Promise<numbe
         const shape = parseShape(raw);
         if ('error' in shape) throw new Error(shape.error);
         overrides.set(e.name, mergeShapes([overrides.get(e.name) ?? {}, shape]));
+        wire.reshape(e.name);
+      });
+      link.onLinks(async (table) => {
+        pairs.set(e.name, destinationTable(table));
         wire.reshape(e.name);
       });
       await link.ready();

@@ -49,5 +49,6 @@ export function buildResults(
     })),
     timeline: [...timeline.events],
     timeline_dropped: timeline.dropped,
+    events: [...timeline.applied],
   };
 }

@@ -6,6 +6,8 @@ import { serveHttp } from './serve-http.js';
 import { handleFrame } from './handle-frame.js';
 import { RunState } from './run-state.js';
 import { SyncService } from './sync-service.js';
+import { Schedule, type ProcessExecutor } from './schedule.js';
+import type { PlanEvent } from '../../schema/ir.js';
 
 export interface CoordinatorOptions {
   /** Instances expected in the run. */
@@ -45,6 +47,10 @@ export interface CoordinatorOptions {
    * whatever happened). @default "success"
    */
   readonly exitZero?: 'success' | 'crash';
+  /** The plan's `[[events]]` (schedule.ts). */
+  readonly events?: readonly PlanEvent[];
+  /** Carries out the schedule's process actions in process; without it, the driver connection does. */
+  readonly processExecutor?: ProcessExecutor;
 }
 
 /**
@@ -66,6 +72,7 @@ export class Coordinator {
   /** Testground's sync service dialect, for WebSocket upgrades on any path. */
   private readonly sync: SyncService;
   private deadline: NodeJS.Timeout | undefined;
+  private schedule: Schedule | undefined;
   /** Resolves once, when the run's outcome is decided. */
   readonly ended: Promise<Results>;
 
@@ -105,8 +112,13 @@ export class Coordinator {
       },
       this.net,
       resolveEnded,
-      () => this.deadline && clearTimeout(this.deadline),
+      () => {
+        if (this.deadline) clearTimeout(this.deadline);
+        this.run.schedule?.stop();
+      },
     );
+    if (options.events && options.events.length > 0)
+      this.run.schedule = this.schedule = new Schedule(options.events, this.run, this.net, options.processExecutor);
     this.http.keepAliveTimeout = 5000;
     this.sync = new SyncService(this.run, {
       maxFrameBytes: MAX_FRAME_BYTES,
@@ -131,6 +143,7 @@ export class Coordinator {
       server.listen({ port, host, backlog: 8192 }, () => {
         server.off('error', reject);
         this.run.startedAt = Date.now();
+        this.schedule?.start();
         if (this.timeoutMs !== undefined) {
           this.deadline = setTimeout(() => this.run.onDeadline(), this.timeoutMs);
           this.deadline.unref();
@@ -144,6 +157,7 @@ export class Coordinator {
   /** Stops serving and drops every connection. */
   close(): Promise<void> {
     if (this.deadline) clearTimeout(this.deadline);
+    this.run.schedule?.stop();
     this.net.destroyAll();
     this.sync.closeAll();
     this.http.closeAllConnections();

@@ -169,6 +169,14 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     c.net.reply(c.conn, c.id, {});
     c.run.endRun('failure', reason, 'stopped');
   },
+  process_done(c) {
+    if (c.conn.role !== 'driver') return c.bad('only the driver carries out process actions');
+    const ref = c.msg.ref;
+    const error = typeof c.msg.error === 'string' ? c.msg.error.slice(0, MAX_MESSAGE_CHARS) : undefined;
+    if (typeof ref !== 'number' || !c.run.schedule?.processDone(ref, error))
+      return c.bad('"ref" names no process action sent to this driver');
+    c.net.reply(c.conn, c.id, {});
+  },
   configured(c) {
     const ref = c.msg.ref;
     const pending = typeof ref === 'number' ? c.run.pendingConfigures.get(ref) : undefined;
@@ -242,6 +250,7 @@ function register(
     // The program that started the instances: it tells how their processes ended (`exited`).
     conn.role = 'driver';
     conn.socket.setTimeout(0);
+    run.schedule?.driverConnected(conn);
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });
   }
   if (role !== 'instance' && role !== 'attach') {

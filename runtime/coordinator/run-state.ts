@@ -11,6 +11,7 @@ import { buildResults } from './build-results.js';
 import { groupOf, InstanceAddresses } from './instance-addresses.js';
 import { Timeline } from './timeline.js';
 import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic, TopicStream } from './types.js';
+import type { ScheduleHooks } from './types.js';
 
 export type { Instance, RunOptions } from './types.js';
 
@@ -37,6 +38,7 @@ export class RunState {
   readonly timeline = new Timeline();
   /** Instance by the address its connections come from (tells WebSocket clients apart). */
   readonly addresses = new InstanceAddresses();
+  schedule: ScheduleHooks | undefined; // the plan's [[events]], when it has any
   nextRef = 1;
   startedAt = 0;
   result: Results | undefined;
@@ -65,7 +67,7 @@ export class RunState {
       if (p.done) return p.done(error);
       return p.from && this.net.sendError(p.from, p.id, 'configure_failed', error);
     }
-    if (!this.result) {
+    if (!this.result && !p.silent) {
       // A shape is a handful of fields; an oversized one is not worth keeping whole.
       const shape = JSON.stringify(p.shape).length <= 4096 ? p.shape : { omitted: 'too large' };
       this.timeline.add({ t_ms: this.elapsed(), event: 'configure', instance: p.by.name, shape });
@@ -345,9 +347,7 @@ export class RunState {
       now,
     });
     const stop = JSON.stringify({ event: 'stop', outcome, reason: reason ?? null }) + '\n';
-    for (const conn of this.net.live) {
-      this.net.send(conn, stop);
-    }
+    for (const conn of this.net.live) this.net.send(conn, stop);
     for (const entry of this.states.values()) {
       for (const list of entry.waiters.values()) {
         for (const w of list) {

@@ -1,4 +1,4 @@
-import type { TimelineEvent } from '../../protocol/messages.js';
+import type { AppliedEvent, TimelineEvent } from '../../protocol/messages.js';
 
 /** At most this many events are kept for a run: enough for 10,000 instances' life cycles. */
 export const MAX_TIMELINE_EVENTS = 200_000;
@@ -16,6 +16,8 @@ export const MAX_RECORDS_PER_SERIES = 1000;
 export class Timeline {
   readonly events: TimelineEvent[] = [];
   dropped = 0;
+  /** The plan's scheduled events as applied: few (one per `[[events]]` entry), all kept. */
+  readonly applied: AppliedEvent[] = [];
   private readonly seriesCounts = new Map<string, number>();
 
   add(event: TimelineEvent): void {

@@ -104,4 +104,13 @@ export interface PendingConfigure {
   readonly agent: Conn;
   /** The shape asked for, for the timeline once it is applied. */
   readonly shape: Record<string, unknown>;
+  /** Asked by the schedule (the timeline has the event instead). */
+  readonly silent?: true;
+}
+
+/** What the run asks of the plan's schedule (schedule.ts). */
+export interface ScheduleHooks {
+  stop(): void;
+  driverConnected(conn: Conn): void;
+  processDone(ref: number, error: string | undefined): boolean;
 }

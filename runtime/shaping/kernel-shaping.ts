@@ -1,6 +1,13 @@
 import type { LinkShape } from '../../schema/ir.js';
 import type { AgentLink } from '../agent/agent-link.js';
-import { mergeShapes, planEgress, type ShapingPlan } from '../../model/egress-plan.js';
+import {
+  destinationTable,
+  groupOfInstance,
+  linkShape,
+  mergeShapes,
+  planEgress,
+  type ShapingPlan,
+} from '../../model/egress-plan.js';
 import { applyTc, kernelShortfall, probeKernel, type TcRunner } from './kernel-backend.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { renderTc } from './tc-plan.js';
@@ -17,6 +24,8 @@ export interface KernelShapingOptions {
   readonly addresses: ReadonlyMap<string, readonly string[]>;
   /** When given: readiness, failures and mid-run `configure` go through it. */
   readonly link?: AgentLink;
+  /** Another instance's data address, for scheduled events that shape single destinations. */
+  readonly addressOf?: (instance: string) => string | undefined;
 }
 
 /**
@@ -27,8 +36,25 @@ export interface KernelShapingOptions {
 export async function startKernelShaping(o: KernelShapingOptions): Promise<void> {
   const caps = await probeKernel(o.device, o.tc);
   let override: LinkShape = {};
+  // Scheduled events' per-destination layers, by destination instance.
+  let pairs = new Map<string, LinkShape>();
+  const hosts = () => {
+    const byShape = new Map<string, { shape: LinkShape; addresses: string[] }>();
+    for (const [to, layer] of pairs) {
+      const ip = o.addressOf?.(to);
+      if (!ip) throw new Error(`the data address of ${to} is not known here`);
+      const shape = mergeShapes([linkShape(o.plan, o.group, groupOfInstance(to), override), layer]);
+      const key = JSON.stringify(shape);
+      (byShape.get(key) ?? byShape.set(key, { shape, addresses: [] }).get(key)!).addresses.push(ip);
+    }
+    return [...byShape.values()];
+  };
   const apply = async () => {
-    const tcPlan = renderTc(planEgress(o.plan, o.group, override), { device: o.device, addresses: o.addresses });
+    const tcPlan = renderTc(planEgress(o.plan, o.group, override), {
+      device: o.device,
+      addresses: o.addresses,
+      hosts: hosts(),
+    });
     const shortfall = kernelShortfall(tcPlan, caps);
     if (shortfall) throw new Error(shortfall);
     await applyTc(o.device, tcPlan, o.tc);
@@ -49,6 +75,16 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
       await apply();
     } catch (err) {
       override = previous;
+      throw err;
+    }
+  });
+  o.link.onLinks(async (table) => {
+    const previous = pairs;
+    pairs = destinationTable(table);
+    try {
+      await apply();
+    } catch (err) {
+      pairs = previous;
       throw err;
     }
   });

@@ -10,6 +10,11 @@ export interface TcPlanOptions {
   readonly device: string;
   /** Data addresses of each group's instances. */
   readonly addresses: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Shapes for particular destination addresses (scheduled events: partitions, link changes),
+   * each whole (every layer merged): matched before the groups' filters.
+   */
+  readonly hosts?: readonly { readonly shape: LinkShape; readonly addresses: readonly string[] }[];
 }
 
 export interface TcPlan {
@@ -33,21 +38,34 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
     `class add dev ${dev} parent 1: classid 1:1 htb rate ${UNLIMITED}`,
   ];
   let needsNetem = false;
-  egress.classes.forEach((c, i) => {
-    const blocks = c.to.flatMap((g) => options.addresses.get(g) ?? []);
-    if (blocks.length === 0) return;
-    const targets = cidrBlocks(blocks);
+  const hosts = options.hosts ?? [];
+  // Host filters come first (priorities 1 and 2); the groups' then move behind them.
+  const after = hosts.length > 0 ? 2 : 0;
+  const classes = [
+    ...hosts.map((h, i) => ({ shape: h.shape, blocks: [...h.addresses], minor: 0x800 + i, prio: 0 })),
+    ...egress.classes.map((c, i) => ({
+      shape: c.shape,
+      blocks: c.to.flatMap((g) => options.addresses.get(g) ?? []),
+      minor: 0x10 + i,
+      prio: after,
+    })),
+  ];
+  classes.forEach((c) => {
+    // A host whose shape is neutral still gets its own (unshaped) class: it is the exception to
+    // its group's shape.
+    if (c.blocks.length === 0) return;
+    const targets = cidrBlocks(c.blocks);
     if (c.shape.blocked) {
       // Redirected to loopback, where a packet for another host is discarded without a word
       // to the sender: a silent partition (the drop action, act_gact, is often missing).
       for (const t of targets)
         batch.push(
-          `filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip dst ${t} action mirred egress redirect ` +
+          `filter add dev ${dev} parent 1: protocol ip prio ${1 + c.prio} u32 match ip dst ${t} action mirred egress redirect ` +
             `dev lo`,
         );
       return;
     }
-    const minor = (0x10 + i).toString(16);
+    const minor = c.minor.toString(16);
     const rate = c.shape.bandwidthBps ? `${c.shape.bandwidthBps}bit` : UNLIMITED;
     batch.push(`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`);
     const netem = netemArgs(c.shape);
@@ -56,7 +74,9 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
       batch.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
     }
     for (const t of targets)
-      batch.push(`filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dst ${t} flowid 1:${minor}`);
+      batch.push(
+        `filter add dev ${dev} parent 1: protocol ip prio ${2 + c.prio} u32 match ip dst ${t} flowid 1:${minor}`,
+      );
   });
   return { batch, needsNetem };
 }

@@ -84,6 +84,7 @@ export function buildReport(r: ReportInput): RunReport {
     // Results from a coordinator without a timeline (an older runtime image) still make a report.
     timeline: r.results.timeline ?? [],
     timeline_dropped: r.results.timeline_dropped ?? 0,
+    events: r.results.events ?? [],
   };
 }
 

@@ -105,6 +105,16 @@ export class NativeWire {
     await this.command(`over ${endpoint} ${toGroup} ${shapeFields(shape)}`);
   }
 
+  /** The shape from one endpoint to another (a scheduled event), over every other layer. */
+  async pair(from: number, to: number, shape: LinkShape): Promise<void> {
+    await this.command(`pair ${from} ${to} ${shapeFields(shape)}`);
+  }
+
+  /** Forgets every pair shape of one endpoint. */
+  async unpair(from: number): Promise<void> {
+    await this.command(`unpair ${from}`);
+  }
+
   async stats(): Promise<NativeWireStats> {
     return JSON.parse(await this.command('stats')) as NativeWireStats;
   }

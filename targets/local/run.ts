@@ -169,6 +169,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
             tc: tcRunner(hosts[p.index]!.netns),
             addresses,
             link,
+            addressOf: (name) => planned.find((x) => x.name === name)?.dataIp,
           });
         });
       }

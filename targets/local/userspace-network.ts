@@ -3,7 +3,7 @@ import type { LinkShape, Plan } from '../../schema/ir.js';
 import { inParallel } from './in-parallel.js';
 import { ipBatch } from './ip-batch.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
-import { linkShape, mergeShapes } from '../../model/egress-plan.js';
+import { destinationTable, linkShape, mergeShapes } from '../../model/egress-plan.js';
 import { NativeWire, nativeWireBinary } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { attachTun, type TunBridge } from './tun-bridge.js';
@@ -46,6 +46,8 @@ interface Engine {
   readonly name: WireEngine;
   readonly processes: readonly Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>[];
   reshape(instance: ShapedInstance): Promise<void>;
+  /** After a scheduled event changed an instance's per-destination layers (`before`: the previous ones). */
+  repair(instance: ShapedInstance, before: ReadonlyMap<string, LinkShape> | undefined): Promise<void>;
   stats(): Promise<UserspaceStats>;
   close(): Promise<void>;
 }
@@ -57,6 +59,8 @@ interface Engine {
  */
 export class UserspaceNetwork {
   readonly overrides = new Map<string, LinkShape>();
+  /** Scheduled events' per-destination layers: source → destination → shape. */
+  readonly pairs = new Map<string, Map<string, LinkShape>>();
   private readonly agents: AgentLink[] = [];
   private engine: Engine | undefined;
 
@@ -80,6 +84,11 @@ export class UserspaceNetwork {
             if ('error' in shape) throw new Error(shape.error);
             net.overrides.set(inst.name, mergeShapes([net.overrides.get(inst.name) ?? {}, shape]));
             await net.engine!.reshape(inst);
+          });
+          agent.onLinks(async (table) => {
+            const before = net.pairs.get(inst.name);
+            net.pairs.set(inst.name, destinationTable(table));
+            await net.engine!.repair(inst, before);
           });
         });
         await Promise.all(net.agents.map((a) => a.ready()));
@@ -114,11 +123,16 @@ export class UserspaceNetwork {
     return linkShape(this.options.plan, from.group, toGroup, this.overrides.get(from.name));
   }
 
+  /** The shape from one instance to another: its group's, with a scheduled event's layer on top. */
+  private pairShape(from: ShapedInstance, to: ShapedInstance): LinkShape {
+    return mergeShapes([this.shapeOf(from, to.group), this.pairs.get(from.name)?.get(to.name) ?? {}]);
+  }
+
   /** Node's wire on loopback UDP, and a socat per instance carrying its TUN device's packets. */
   private async startNode(): Promise<Engine> {
     const o = this.options;
     const byName = new Map(o.instances.map((i) => [i.name, i]));
-    const wire = new Wire({ shapeOf: (from, to) => this.shapeOf(byName.get(from)!, byName.get(to)!.group) });
+    const wire = new Wire({ shapeOf: (from, to) => this.pairShape(byName.get(from)!, byName.get(to)!) });
     const bridges: TunBridge[] = [];
     const engine: Engine = {
       name: 'node',
@@ -126,6 +140,7 @@ export class UserspaceNetwork {
         return bridges.map((b) => b.process);
       },
       reshape: async (inst) => wire.reshape(inst.name),
+      repair: async (inst) => wire.reshape(inst.name),
       stats: async () => wire.stats,
       close: async () => {
         await Promise.all(bridges.map((b) => b.close()));
@@ -162,6 +177,16 @@ export class UserspaceNetwork {
       reshape: async (inst) => {
         const index = o.instances.indexOf(inst);
         for (const [g, group] of o.plan.groups.entries()) await wire.override(index, g, this.shapeOf(inst, group.id));
+        await engine.repair(inst, undefined);
+      },
+      // Pair shapes are whole (every layer merged), so they are written again after any change.
+      repair: async (inst) => {
+        const index = o.instances.indexOf(inst);
+        await wire.unpair(index);
+        for (const to of this.pairs.get(inst.name)?.keys() ?? []) {
+          const dest = o.instances.findIndex((i) => i.name === to);
+          if (dest >= 0) await wire.pair(index, dest, this.pairShape(inst, o.instances[dest]!));
+        }
       },
       stats: () => wire.stats(),
       close: () => wire.close(),

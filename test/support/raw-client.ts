@@ -6,11 +6,14 @@ export class RawClient {
   readonly frames: Record<string, unknown>[] = [];
   closed = false;
   private waiters: (() => void)[] = [];
+  private listeners: ((frame: Record<string, unknown>) => void)[] = [];
   private nextId = 1000;
 
   private constructor(readonly socket: Socket) {
     onLines(socket, (line) => {
-      this.frames.push(JSON.parse(line));
+      const frame = JSON.parse(line) as Record<string, unknown>;
+      this.frames.push(frame);
+      for (const l of this.listeners) l(frame);
       this.wake();
     });
     socket.on('close', () => {
@@ -26,6 +29,11 @@ export class RawClient {
       s.once('connect', () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
+  }
+
+  /** Calls `listener` with every frame from now on (an agent's double answering what it is sent). */
+  onFrame(listener: (frame: Record<string, unknown>) => void): void {
+    this.listeners.push(listener);
   }
 
   write(text: string | Buffer): void {

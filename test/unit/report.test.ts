@@ -82,6 +82,7 @@ function bigRun(dir: string, n: number): RunReport {
     },
     timeline,
     timeline_dropped: 0,
+    events: [],
   };
 }
 

@@ -11,6 +11,9 @@
 //                            made there, it need not be moved (a move costs the kernel ~20 ms)
 //   shape FROM TO FIELDS...  the shape from group FROM to group TO (indices)
 //   over ENDPOINT TO FIELDS  the shape from one endpoint to group TO (a mid-run configure)
+//   pair SRC DST FIELDS      the shape from endpoint SRC to endpoint DST (a scheduled event:
+//                            partition, link change), over everything else
+//   unpair SRC               forget SRC's pair shapes
 //   stats                    answer with one JSON line of counters
 // Fields: lat jit dist loss lossc dup dupc cor corc reo reoc bw blk, as key=value
 // (milliseconds, percent, bit/s, 0/1; dist 0 uniform, 1 normal, 2 pareto, 3 paretonormal).
@@ -44,11 +47,18 @@ typedef struct {
   int dist, blk, set;
 } Shape;
 
+typedef struct Pair {
+  int dst;
+  Shape shape;
+  struct Pair *next;
+} Pair;
+
 typedef struct {
   int fd;
   uint32_t ip;
   int group;
   Shape *over; /* per destination group, after a mid-run configure; NULL until then */
+  Pair *pairs; /* per destination endpoint, from scheduled events; few, so a list */
 } Endpoint;
 
 typedef struct {
@@ -211,6 +221,8 @@ static void deliver(int dst, const unsigned char *data, size_t len) {
 static const Shape *shape_of(int src, int dst) {
   static const Shape none = {0};
   int g = endpoints[dst].group;
+  for (const Pair *p = endpoints[src].pairs; p; p = p->next)
+    if (p->dst == dst) return &p->shape;
   if (endpoints[src].over && endpoints[src].over[g].set) return &endpoints[src].over[g];
   if (!group_shapes) return &none;
   return &group_shapes[endpoints[src].group * MAX_GROUPS + g];
@@ -371,6 +383,7 @@ static void command(char *line) {
     e->ip = ntohl(addr.s_addr);
     e->group = a;
     e->over = NULL;
+    e->pairs = NULL;
     ip_slot_endpoint[ip_slot(e->ip)] = n_endpoints + 1;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)n_endpoints};
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
@@ -396,6 +409,34 @@ static void command(char *line) {
       return;
     }
     printf(parse_shape(line + n, &endpoints[a].over[b]) ? "error bad field\n" : "ok\n");
+  } else if (sscanf(line, "pair %d %d %n", &a, &b, &n) == 2) {
+    if (a < 0 || a >= n_endpoints || b < 0 || b >= n_endpoints) {
+      printf("error endpoint out of range\n");
+      return;
+    }
+    Pair *p = endpoints[a].pairs;
+    while (p && p->dst != b) p = p->next;
+    if (!p) {
+      if (!(p = calloc(1, sizeof *p))) {
+        printf("error out of memory\n");
+        return;
+      }
+      p->dst = b;
+      p->next = endpoints[a].pairs;
+      endpoints[a].pairs = p;
+    }
+    printf(parse_shape(line + n, &p->shape) ? "error bad field\n" : "ok\n");
+  } else if (sscanf(line, "unpair %d", &a) == 1) {
+    if (a < 0 || a >= n_endpoints) {
+      printf("error endpoint out of range\n");
+      return;
+    }
+    while (endpoints[a].pairs) {
+      Pair *next = endpoints[a].pairs->next;
+      free(endpoints[a].pairs);
+      endpoints[a].pairs = next;
+    }
+    printf("ok\n");
   } else if (!strncmp(line, "stats", 5)) {
     printf("{\"forwarded\":%llu,\"dropped\":{\"blocked\":%llu,\"loss\":%llu,\"queue\":%llu,\"unknown\":%llu,\"ipv6\":%llu,\"malformed\":%llu,\"overflow\":%llu},\"duplicated\":%llu,\"corrupted\":%llu}\n",
            (unsigned long long)stats.forwarded, (unsigned long long)stats.blocked, (unsigned long long)stats.loss, (unsigned long long)stats.queue,
