@@ -15,6 +15,7 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 export function checkEvents(
   events: unknown,
   groups: readonly { readonly id: string; readonly instances: number }[] | undefined,
+  shapingOff: boolean,
   positions: Positions,
   diags: Diagnostics,
 ): void {
@@ -86,6 +87,12 @@ export function checkEvents(
       return;
     }
     const action = actions[0]!;
+    if (shapingOff && (action === 'partition' || action === 'heal' || action === 'link'))
+      diags.error(
+        'EVENT_NEEDS_SHAPING',
+        at([...base, action], 'key'),
+        `a ${action} changes the network, which shaping = "off" leaves alone: set network.shaping to "auto"`,
+      );
     if (action === 'partition' && Array.isArray(raw.partition)) {
       const seen = new Map<string, string>();
       raw.partition.forEach((side, s) => {

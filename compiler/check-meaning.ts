@@ -198,6 +198,7 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   checkEvents(
     root.events,
     known ? groups.map((g, i) => ({ id: asObj(g)!.id as string, instances: counts[i]! })) : undefined,
+    network.shaping === 'off',
     positions,
     diags,
   );

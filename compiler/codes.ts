@@ -61,6 +61,7 @@ export const codes = {
   PARTITION_OVERLAP: 'an instance on two sides of a partition (or twice on one)',
   RESUME_WITHOUT_PAUSE: 'a resume of an instance no event pauses',
   DUPLICATE_EVENT: 'two events with the same name',
+  EVENT_NEEDS_SHAPING: 'a partition, heal or link event in a plan with shaping = "off"',
   UNSIGNALLED_STATE: 'an event waits for an event:<name> state no event signals (a warning)',
   // Testground compositions (docs/testground.md)
   TEMPLATE_ERROR: "the composition's Go template does not parse or fails to run",

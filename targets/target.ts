@@ -131,6 +131,19 @@ export function containerProblems(plan: Plan, target: ContainerTargetName): Targ
       });
     }
   });
+  // Process actions need the container runtime's hand: compose has it (docker kill, pause…);
+  // on clusters tgc's driver does not reach into pods or allocations (docs/composition.md, Events).
+  plan.events?.forEach((e, i) => {
+    if (target === 'compose' || ['partition', 'heal', 'link'].includes(e.action.kind)) return;
+    out.push({
+      pointer: `/events/${i}/${e.action.kind}`,
+      code: 'TARGET_UNSUPPORTED',
+      message:
+        `event "${e.name}" would ${e.action.kind} a process, which the ${target} target cannot do (its driver ` +
+        `does not reach into ${target === 'k8s' ? 'pods' : 'allocations'}); partitions, heals and link changes ` +
+        `work here: run this plan on the local or compose target`,
+    });
+  });
   if (target !== 'compose' && plan.network.shaping === 'userspace') {
     out.push({
       pointer: '/network/shaping',

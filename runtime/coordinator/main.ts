@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { PlanEvent } from '../../schema/ir.js';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../model/units.js';
 import { Coordinator } from './coordinator.js';
@@ -26,6 +27,8 @@ Options:
   --exit-grace D         an instance whose connection closes without an outcome waits this long
                          for its driver to report how its process ended (default 0: a crash at once)
   --exit-zero KIND       exit code 0 without an outcome is a success (default) or a crash
+  --events FILE          the plan's [[events]] schedule (JSON, as tgc compiles it); process
+                         actions go to the driver's connection
   -h, --help             show this help
 
 HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus).`;
@@ -56,6 +59,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         linger: { type: 'string', default: '5s' },
         'exit-grace': { type: 'string', default: '0s' },
         'exit-zero': { type: 'string', default: 'success' },
+        events: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -95,6 +99,15 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   if (exitGraceMs === undefined) return usage(`--exit-grace ${values['exit-grace']}: write a duration such as 3s`);
   const exitZero = values['exit-zero'];
   if (exitZero !== 'success' && exitZero !== 'crash') return usage(`--exit-zero must be success or crash`);
+  let events: PlanEvent[] | undefined;
+  if (typeof values.events === 'string') {
+    try {
+      events = JSON.parse(readFileSync(values.events, 'utf8')) as PlanEvent[];
+      if (!Array.isArray(events)) return usage(`--events ${values.events}: not a JSON array of events`);
+    } catch (err) {
+      return usage(`--events ${values.events}: ${(err as Error).message}`);
+    }
+  }
 
   const coordinator = new Coordinator({
     instances,
@@ -106,6 +119,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     agents: values.agents === true,
     exitGraceMs,
     exitZero,
+    ...(events && { events }),
   });
   let bound: number;
   try {

@@ -183,11 +183,14 @@ export class Schedule {
     );
   }
 
-  private process(action: ProcessAction, instances: readonly string[]): Promise<void> {
+  private async process(action: ProcessAction, instances: readonly string[]): Promise<void> {
     if (this.executor) return this.executor(action, instances);
+    // The driver connects once it has found the coordinator: an early event waits for it a little.
+    for (let waited = 0; (!this.driver || this.driver.socket.destroyed) && waited < 10_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
     const driver = this.driver;
     if (!driver || driver.socket.destroyed)
-      return Promise.reject(new Error(`nothing here can ${action} processes: no driver is connected`));
+      throw new Error(`nothing here can ${action} processes: no driver is connected`);
     const ref = this.nextRef++;
     return new Promise((resolve, reject) => {
       this.driverWaits.set(ref, (error) => (error === undefined ? resolve() : reject(new Error(error))));

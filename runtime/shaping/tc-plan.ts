@@ -60,8 +60,8 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
       // to the sender: a silent partition (the drop action, act_gact, is often missing).
       for (const t of targets)
         batch.push(
-          `filter add dev ${dev} parent 1: protocol ip prio ${1 + c.prio} u32 match ip dst ${t} action mirred egress redirect ` +
-            `dev lo`,
+          `filter add dev ${dev} parent 1: protocol ip prio ${1 + c.prio} u32 match ip dst ${t} action mirred ` +
+            `egress redirect dev lo`,
         );
       return;
     }

@@ -6,7 +6,7 @@ import { shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv, peersList } from '../instance-env.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
-import { coordinatorCommand } from '../driver/coordinator-command.js';
+import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js';
 
 /** The label every container and network of a run carries: its value is the run id. */
 export const RUN_LABEL = 'dev.tgc.run';
@@ -50,6 +50,8 @@ export const composeRenderer: Renderer = {
     files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
     files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
     files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
+    const events = eventsJson(plan);
+    if (events) files.set('tgc/events.json', events);
     files.set(
       'tgc/tgc',
       `#!/bin/sh\n# ${header}\n` +
@@ -123,6 +125,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       agents: backend !== 'off',
       linger: '10s',
       exitGraceMs: 3000,
+      eventsFile: '/tgc/events.json',
       readyFile: READY_FILE,
     }),
     // The first container to mount the volume: Docker fills it with the image's files there.

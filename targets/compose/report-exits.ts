@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { exec } from '../driver/exec.js';
 import { connectExitSink, containerExit, type InstanceRoles } from '../driver/exit-sink.js';
+import type { ProcessAction } from '../../schema/ir.js';
 import { RUN_LABEL } from './render.js';
 
 export interface ExitReporter {
@@ -16,8 +17,29 @@ export async function reportExits(o: {
   readonly runId: string;
   readonly instances: InstanceRoles;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The container of each instance, by name. */
+  readonly containerOf: (instance: string) => Promise<string | undefined>;
 }): Promise<ExitReporter> {
-  const sink = await connectExitSink(o.coordinator, o.instances);
+  // The schedule's process actions, with the container runtime (docs/composition.md, Events).
+  const act = async (action: ProcessAction, names: readonly string[]) => {
+    await Promise.all(
+      names.map(async (name) => {
+        const id = await o.containerOf(name);
+        if (!id) throw new Error(`${name} has no container`);
+        if (action === 'kill' || action === 'stop' || action === 'restart') sink.expect(name);
+        const argv = {
+          kill: ['kill', id],
+          stop: ['stop', '-t', '5', id],
+          restart: ['restart', '-t', '5', id],
+          pause: ['pause', id],
+          resume: ['unpause', id],
+        }[action];
+        const r = await exec('docker', argv, { env: o.env });
+        if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name}: ${r.stderr.trim()}`);
+      }),
+    );
+  };
+  const sink = await connectExitSink(o.coordinator, o.instances, act);
   const report = (id: string, service: string, code: number) =>
     sink.report(service, containerExit(code), async () => {
       const logs = await exec('docker', ['logs', '--tail', '20', id], { env: o.env });

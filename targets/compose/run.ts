@@ -202,6 +202,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
         coordinator: { host: '127.0.0.1', port: Number(port.slice(port.lastIndexOf(':') + 1)) },
         runId: o.runId,
         instances: instanceRoles(plan),
+        containerOf: async (name) => (await containers()).get(name),
         env,
       });
       const results = await followCoordinator(url, o, {

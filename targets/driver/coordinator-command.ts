@@ -20,6 +20,8 @@ export interface CoordinatorCommandOptions {
    * follows docker events (3 s); Kubernetes and Nomad drivers poll (pollInterval, plus 5 s).
    */
   readonly exitGraceMs: number;
+  /** Where the deployment puts the plan's `[[events]]` as JSON (`eventsJson`), when it has any. */
+  readonly eventsFile?: string;
   /** Written once listening, for a health check. */
   readonly readyFile?: string;
 }
@@ -62,6 +64,12 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     '--exit-grace',
     `${Math.ceil(o.exitGraceMs / 1000)}s`,
     ...(plan.testground ? ['--exit-zero', 'crash'] : []),
+    ...(plan.events && o.eventsFile ? ['--events', o.eventsFile] : []),
     ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
   ];
+}
+
+/** The plan's schedule as the coordinator reads it (`--events FILE`). */
+export function eventsJson(plan: Plan): string | undefined {
+  return plan.events ? JSON.stringify(plan.events) + '\n' : undefined;
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { Plan } from '../../schema/ir.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { ProtocolClient } from '../../protocol/client.js';
+import type { ProcessAction } from '../../schema/ir.js';
 
 /** Exit codes of containers killed by a signal are 128 + its number. */
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [128 + n, name]));
@@ -28,6 +29,11 @@ export function instanceRoles(plan: Plan): InstanceRoles {
 export interface ExitSink {
   /** Whether this instance's end was already reported (each is reported once). */
   has(instance: string): boolean;
+  /**
+   * The schedule is about to end this instance (kill, stop, restart): for a service, that exit is
+   * no failure (and its next end, after a restart, is reported again).
+   */
+  expect(instance: string): void;
   /** Reports how an instance ended; `log` (its tail) is fetched only when the report is sent. */
   report(instance: string, exit: { code: number | null; signal: string | null }, log: () => Promise<string>): void;
   close(): void;
@@ -42,12 +48,35 @@ export interface ExitSink {
 export async function connectExitSink(
   coordinator: { readonly host: string; readonly port: number },
   roles: InstanceRoles,
+  /** Carries out the schedule's process actions (docs/protocol.md, `process`), when the target can. */
+  onProcess?: (action: ProcessAction, instances: readonly string[]) => Promise<void>,
 ): Promise<ExitSink> {
   const seen = new Set<string>();
-  const none: ExitSink = { has: () => true, report: () => undefined, close: () => undefined };
+  const expected = new Set<string>();
+  const none: ExitSink = {
+    has: () => true,
+    expect: () => undefined,
+    report: () => undefined,
+    close: () => undefined,
+  };
   const socket = await ProtocolClient.socket(coordinator.host, coordinator.port, 30_000).catch(() => undefined);
   if (!socket) return none;
-  const client = new ProtocolClient(socket, { onEvent: () => undefined, onClose: () => undefined });
+  const client = new ProtocolClient(socket, {
+    onEvent: (frame) => {
+      if (frame.event !== 'process') return;
+      const action = frame.action as ProcessAction;
+      const done = (error?: string) =>
+        client
+          .request('process_done', { ref: frame.ref, ...(error !== undefined && { error }) })
+          .catch(() => undefined);
+      if (!onProcess) return void done(`this target cannot ${action} processes`);
+      onProcess(action, frame.instances as string[]).then(
+        () => done(),
+        (err: Error) => done(err.message),
+      );
+    },
+    onClose: () => undefined,
+  });
   // A run already decided (they can be quick) has no use for exits: nothing to report then.
   const registered = await client.request('register', { role: 'driver' }).then(
     () => true,
@@ -59,9 +88,12 @@ export async function connectExitSink(
   }
   return {
     has: (instance) => seen.has(instance) || !roles.has(instance),
+    expect: (instance) => void expected.add(instance),
     report(instance, { code, signal }, log) {
       const known = roles.get(instance);
       if (!known || seen.has(instance)) return;
+      // A service the schedule stopped has not failed.
+      if (expected.delete(instance) && known.service) return;
       seen.add(instance);
       if (known.service === 'ignore') return;
       void log()

@@ -3,7 +3,7 @@ import { shapingPlan } from '../../model/egress-plan.js';
 import { emitYaml } from './emit-yaml.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
-import { coordinatorCommand } from '../driver/coordinator-command.js';
+import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js';
 import { pollInterval } from '../driver/poll-interval.js';
 import { toolsCommand } from '../tools-command.js';
 
@@ -72,6 +72,7 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
       'agent.mjs': options.runtime.agent,
       'coordinator.mjs': options.runtime.coordinator,
       'shaping.json': JSON.stringify(shapingPlan(plan)),
+      ...(plan.events && { 'events.json': eventsJson(plan)! }),
     },
   };
   const coordinatorLabels = labels('coordinator');
@@ -103,6 +104,7 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
                 runId: '$(TGC_RUN_ID)',
                 agents: shaped,
                 linger: '30s',
+                eventsFile: '/tgc/runtime/events.json',
                 exitGraceMs: pollInterval(plan.totalInstances) + 5000,
               }),
               env: [

@@ -25,6 +25,7 @@ import { inParallel } from './in-parallel.js';
 import { CONTROL_SUBNET, LocalNetwork } from './network.js';
 import { LOOPBACK_SUBNET } from './steps.js';
 import { UserspaceNetwork, type ShapedInstance } from './userspace-network.js';
+import { ScheduledProcesses, signalGroup } from './scheduled-processes.js';
 
 /**
  * Runs a plan as local processes, each in its own network namespace: a control bridge to the
@@ -57,9 +58,14 @@ export async function runLocal(o: RunOptions): Promise<number> {
     exitGraceMs: 2000,
     // Testground programs exit 0 whatever happened.
     exitZero: plan.testground ? 'crash' : 'success',
+    ...(plan.events && { events: plan.events }),
+    processExecutor: (action, names) => processes.act(action, names),
   });
   const agentLinks: AgentLink[] = [];
   const procs = new Map<string, Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid'>>();
+  // Instances started by name (restart starts one again), and the exits the schedule caused.
+  const launchers = new Map<string, () => void>();
+  const processes = new ScheduledProcesses(procs, launchers);
   const exits = new Map<string, number | null>();
   const logs: WriteStream[] = [];
   let shaped: UserspaceNetwork | undefined;
@@ -187,6 +193,16 @@ export async function runLocal(o: RunOptions): Promise<number> {
       if (plan.testground) mkdirSync(temp, { recursive: true });
       const log = createWriteStream(join(o.outDir, 'logs', `${p.name}.log`));
       logs.push(log);
+      launchers.set(p.name, () => launch(i, p, g, { outputs, temp, log }));
+      launchers.get(p.name)!();
+    }
+
+    function launch(
+      i: number,
+      p: (typeof planned)[number],
+      g: Plan['groups'][number],
+      { outputs, temp, log }: { outputs: string; temp: string; log: WriteStream },
+    ): void {
       const env = {
         PATH: o.env.PATH ? `${tools}:${o.env.PATH}` : tools,
         HOME: o.env.HOME,
@@ -238,10 +254,13 @@ export async function runLocal(o: RunOptions): Promise<number> {
       child.on('error', (err: Error) => coordinator.crashed(p.name, p.group, `could not start: ${err.message}`));
       child.on('exit', (code: number | null, sig: NodeJS.Signals | null) => {
         exits.set(p.name, code ?? (sig ? 128 : null));
+        const scheduled = processes.ended(p.name);
         // What it sent just before it ended is read first; then the exit decides, if nothing did.
         setTimeout(() => {
           const tail = logTail(join(o.outDir, 'logs', `${p.name}.log`), 1500);
           if (g.role !== 'service') return coordinator.exited(p.name, p.group, sig ? null : code, sig, tail);
+          // The schedule stopped it: no failure of the service.
+          if (scheduled) return;
           // A service that stops before the run is decided fails it (unless the plan expects it to).
           if (g.onExit !== 'ignore' && !coordinator.results) {
             coordinator.abort(
@@ -285,12 +304,4 @@ function hasShapes(plan: Plan): boolean {
     plan.network.links.length > 0 ||
     plan.groups.some((g) => Object.keys(g.network).length > 0)
   );
-}
-
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // already gone
-  }
 }

@@ -3,7 +3,7 @@ import type { Group, Plan } from '../../schema/ir.js';
 import { shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type Renderer } from '../target.js';
-import { coordinatorCommand } from '../driver/coordinator-command.js';
+import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js';
 import { pollInterval } from '../driver/poll-interval.js';
 import { toolsCommand } from '../tools-command.js';
 
@@ -134,6 +134,17 @@ job {{hcl job}} {
         data            = <<${HEREDOC}
 {{heredoc coordinator}}${HEREDOC}
       }
+{{#if events}}
+
+      # The plan's [[events]], which the coordinator applies.
+      template {
+        destination     = "local/events.json"
+        left_delimiter  = {{hcl eventsDelims.[0]}}
+        right_delimiter = {{hcl eventsDelims.[1]}}
+        data            = <<${HEREDOC}
+{{heredoc events}}${HEREDOC}
+      }
+{{/if}}
     }
   }
 {{#each groups}}
@@ -283,10 +294,13 @@ export const nomadRenderer: Renderer = {
         runId,
         agents: shaped,
         linger: '30s',
+        eventsFile: 'local/events.json',
         exitGraceMs: pollInterval(plan.totalInstances) + 5000,
       }),
       coordinator: options.runtime.coordinator,
       coordinatorDelims: delimiters(options.runtime.coordinator),
+      events: eventsJson(plan),
+      eventsDelims: delimiters(eventsJson(plan) ?? ''),
       agent: options.runtime.agent,
       agentDelims: delimiters(options.runtime.agent),
       coordinatorLookup,

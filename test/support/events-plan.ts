@@ -1,0 +1,93 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { tempDir } from './helpers.js';
+
+/**
+ * The scheduled-events plan both targets run: two services answering on TCP 7000, a checker
+ * (test/clients/events-checker.mjs) in step with a partition at a state, a link change at a
+ * time, a heal, a kill and a restart. `program(file)` says how an instance runs a test client.
+ */
+export function eventsPlan(program: (file: string) => string[], extra = ''): string {
+  const file = join(tempDir('tgc-plan-'), 'plan.toml');
+  const cmd = (f: string) => JSON.stringify(program(f));
+  writeFileSync(
+    file,
+    `version = 1
+name = "events"
+[run]
+timeout = "3m"
+[defaults]
+command = ${cmd('events-service.mjs')}
+${extra}
+[[groups]]
+id = "srv"
+role = "service"
+instances = 2
+[[groups]]
+id = "checker"
+instances = 1
+command = ${cmd('events-checker.mjs')}
+
+[[events]]
+name = "cut"
+after = { state = "ready" }
+partition = [["checker", "srv-0"], ["srv-1"]]
+
+[[events]]
+name = "slow"
+at = "4s"
+link = { from = "checker", to = "srv-0", latency = "200ms" }
+
+[[events]]
+name = "heal"
+after = { state = "healing" }
+heal = true
+
+[[events]]
+name = "kill"
+after = { state = "killing" }
+kill = "srv-1"
+
+[[events]]
+name = "restart"
+after = { state = "event:kill" }
+delay = "1s"
+restart = "srv-1"
+`,
+  );
+  return file;
+}
+
+/**
+ * Checks a run of `eventsPlan`: the checker measured every effect, and results.json's events
+ * happened within 200 ms of their triggers (a state's signal, or the last network ready).
+ */
+export function checkEventsRun(r: Record<string, any>): void {
+  assert.equal(r.outcome, 'success', r.reason);
+  const checker = r.instances.find((i: { name: string }) => i.name === 'checker-0');
+  assert.deepEqual(
+    checker.messages.map((m: string) => m.slice(0, m.indexOf(':'))),
+    ['before', 'before', 'cut', 'cut', 'slow', 'heal', 'kill', 'restart'],
+  );
+  const connect = checker.metrics.connect_ms.last;
+  assert.ok(connect >= 195 && connect < 450, `connect over the slowed link: ${connect} ms`);
+  const events = r.events as Record<string, any>[];
+  assert.deepEqual(events.map((e) => e.name).sort(), ['cut', 'heal', 'kill', 'restart', 'slow']);
+  for (const e of events) assert.equal(e.result, 'applied', `${e.name}: ${e.error}`);
+  const timeline = r.timeline as Record<string, any>[];
+  const signalled = (state: string) => timeline.find((t) => t.event === 'signal' && t.state === state)?.t_ms;
+  const ready = Math.max(...timeline.filter((t) => t.event === 'network-ready').map((t) => t.t_ms));
+  const byName = Object.fromEntries(events.map((e) => [e.name, e]));
+  const near = (got: number, want: number, what: string) =>
+    assert.ok(got >= want && got - want <= 200, `${what}: at ${got} ms, its trigger says ${want} ms`);
+  near(byName.cut.t_ms, signalled('ready'), 'cut');
+  near(byName.slow.t_ms, ready + 4000, 'slow');
+  near(byName.heal.t_ms, signalled('healing'), 'heal');
+  near(byName.kill.t_ms, signalled('killing'), 'kill');
+  near(byName.restart.t_ms, byName.kill.t_ms + 1000, 'restart');
+  assert.deepEqual(
+    timeline.filter((t) => t.event === 'fault').map((t) => t.name),
+    events.map((e) => e.name),
+  );
+}
