@@ -2,6 +2,7 @@ import type { Json } from '../schema/composition.js';
 import type { Group, Plan } from '../schema/ir.js';
 import { expandInstances } from '../model/instance-layout.js';
 import { describeShape } from '../model/describe-shape.js';
+import { describeEvent } from '../model/describe-event.js';
 import { formatBytes, formatDuration } from '../model/format-units.js';
 import { stableStringify } from './stable-stringify.js';
 
@@ -39,6 +40,15 @@ export function planTable(plan: Plan): string {
     const links = [['FROM', 'TO', 'SHAPE']];
     for (const r of plan.network.links) links.push([r.from, r.to, describeShape(r.shape)]);
     lines.push(...table(links));
+  }
+  if (plan.events) {
+    lines.push('');
+    const events = [['EVENT', 'WHEN', 'ACTION']];
+    for (const e of plan.events) {
+      const d = describeEvent(e);
+      events.push([e.name, d.when, d.action]);
+    }
+    lines.push(...table(events));
   }
   return lines.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@ import type { Plan } from '../schema/ir.js';
 import { EnvironmentError } from '../targets/driver/environment-error.js';
 import { TARGETS } from '../targets/registry.js';
 import type { RunOptions, TargetName } from '../targets/target.js';
+import { describeEvent } from '../model/describe-event.js';
 import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
 
@@ -67,6 +68,14 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
   };
   if (o.dryRun) {
     io.stdout(target.steps(options).join('\n') + '\n');
+    // The schedule runs inside the coordinator: no command of its own, but part of what happens.
+    if (plan.events) {
+      io.stdout("# the coordinator's schedule (docs/composition.md, Events):\n");
+      for (const e of plan.events) {
+        const d = describeEvent(e);
+        io.stdout(`#   ${e.name}: ${d.when} → ${d.action}\n`);
+      }
+    }
     return EXIT.ok;
   }
   const missing = target.environment(options);

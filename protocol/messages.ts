@@ -50,7 +50,14 @@ export type Request =
   | { type: 'message'; id?: number; text: string }
   | { type: 'outcome'; id?: number; status: 'success' | 'failure'; reason?: string }
   | { type: 'network_wait_ready'; id?: number }
-  | { type: 'network_configure'; id?: number; shape: Record<string, unknown>; callback_state?: string }
+  | {
+      type: 'network_configure';
+      id?: number;
+      shape: Record<string, unknown>;
+      callback_state?: string;
+      /** Only the links to this instance or group (`group[index]` too), over the plan's shapes. */
+      to?: string;
+    }
   | { type: 'network_ready'; id?: number }
   | { type: 'network_failed'; id?: number; reason: string }
   | { type: 'configured'; id?: number; ref: number; error?: string }

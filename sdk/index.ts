@@ -85,9 +85,11 @@ export interface NetworkControl {
   /**
    * Asks this instance's shaping agent for a new egress shape (composition notation:
    * `{ latency: "100ms", loss: "1%" }`); resolves once applied. With `callbackState`, the
-   * coordinator signals that state when it is, so others can wait on it.
+   * coordinator signals that state when it is, so others can wait on it. With `to` (an instance
+   * name, a group id or `group[index]`), only the links to those instances change, over the
+   * plan's shapes, as a `link` event of the plan does.
    */
-  configure(shape: Readonly<Record<string, unknown>>, options?: { callbackState?: string }): Promise<void>;
+  configure(shape: Readonly<Record<string, unknown>>, options?: { callbackState?: string; to?: string }): Promise<void>;
 }
 
 /** The address in `cidr` that this host has, if any (IPv4). */
@@ -175,6 +177,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RunEnv> {
         await client.request('network_configure', {
           shape,
           ...(opts.callbackState !== undefined && { callback_state: opts.callbackState }),
+          ...(opts.to !== undefined && { to: opts.to }),
         });
       },
     },

@@ -13,8 +13,9 @@ export const SYNC_USAGE = `Usage: tgc sync <command> [arguments]  (inside an ins
   publish TOPIC JSON               append JSON to TOPIC; prints its sequence number
   subscribe TOPIC --take N         prints TOPIC's first N messages, one JSON per line
   wait-network                     wait until this instance's network is shaped
-  configure SHAPE-JSON [--callback STATE]
-                                   change this instance's egress shape, e.g. '{"latency":"100ms"}'
+  configure SHAPE-JSON [--callback STATE] [--to NAME]
+                                   change this instance's egress shape, e.g. '{"latency":"100ms"}';
+                                   --to: only towards that instance or group
   record NAME VALUE [UNIT]         record a metric value
   message TEXT                     a message kept with this instance's results
   outcome success|failure [REASON] report this instance's outcome
@@ -95,9 +96,14 @@ function plan(args: readonly string[]): Step {
       return async (cl) => void (await cl.request('network_wait_ready'));
     case 'configure': {
       const shape = parseJson(a, 'configure: SHAPE-JSON');
-      if (b !== undefined && (b !== '--callback' || !c))
-        throw new UsageError('configure: the only option is --callback STATE');
-      return async (cl) => void (await cl.request('network_configure', { shape, ...(c && { callback_state: c }) }));
+      const options: Record<string, string> = {};
+      for (let i = 2; i < args.length; i += 2) {
+        const [flag, value] = [args[i], args[i + 1]];
+        if ((flag !== '--callback' && flag !== '--to') || !value)
+          throw new UsageError('configure: the options are --callback STATE and --to NAME');
+        options[flag === '--to' ? 'to' : 'callback_state'] = value;
+      }
+      return async (cl) => void (await cl.request('network_configure', { shape, ...options }));
     }
     case 'record': {
       const name = need(a, 'NAME');

@@ -72,7 +72,7 @@ export class Coordinator {
   /** Testground's sync service dialect, for WebSocket upgrades on any path. */
   private readonly sync: SyncService;
   private deadline: NodeJS.Timeout | undefined;
-  private schedule: Schedule | undefined;
+  private readonly schedule: Schedule;
   /** Resolves once, when the run's outcome is decided. */
   readonly ended: Promise<Results>;
 
@@ -117,8 +117,8 @@ export class Coordinator {
         this.run.schedule?.stop();
       },
     );
-    if (options.events && options.events.length > 0)
-      this.run.schedule = this.schedule = new Schedule(options.events, this.run, this.net, options.processExecutor);
+    // Always there: instances' per-destination changes go through it too (`configure` with `to`).
+    this.run.schedule = this.schedule = new Schedule(options.events ?? [], this.run, this.net, options.processExecutor);
     this.http.keepAliveTimeout = 5000;
     this.sync = new SyncService(this.run, {
       maxFrameBytes: MAX_FRAME_BYTES,
@@ -143,7 +143,7 @@ export class Coordinator {
       server.listen({ port, host, backlog: 8192 }, () => {
         server.off('error', reject);
         this.run.startedAt = Date.now();
-        this.schedule?.start();
+        this.schedule.start();
         if (this.timeoutMs !== undefined) {
           this.deadline = setTimeout(() => this.run.onDeadline(), this.timeoutMs);
           this.deadline.unref();

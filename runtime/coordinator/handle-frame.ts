@@ -1,7 +1,9 @@
 import type { Identity, Request } from '../../protocol/messages.js';
 import { addSample } from './aggregate.js';
 import type { Connections } from './connections.js';
-import type { Conn } from './types.js';
+import type { Conn, Instance } from './types.js';
+import { resolveSelector } from '../../model/selectors.js';
+import { parseShape } from '../../model/parse-shape.js';
 import type { RunState } from './run-state.js';
 import { MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_INSTANCE, peerIp } from './types.js';
 
@@ -138,6 +140,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     if (c.msg.callback_state !== undefined && !callback) return c.bad('"callback_state" must be a non-empty string');
     const agent = c.run.agentsByName.get(inst.name);
     if (!agent) return c.net.sendError(c.conn, c.id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
+    if (c.msg.to !== undefined) return configureTo(c, inst, shape, callback);
     c.run.configure(agent, {
       from: c.conn,
       id: c.id,
@@ -313,4 +316,29 @@ function register(
     group_instances: expected ?? null,
   };
   net.reply(conn, id, { ...identity });
+}
+
+/** `network_configure` with `to`: the caller's links to those instances only, over the plan's shapes. */
+function configureTo(c: Ctx, inst: Instance, raw: object, callback: string | undefined): void {
+  const to = c.str('to');
+  const groups = { ...c.run.o.groups, ...c.run.o.services };
+  const names = to
+    ? resolveSelector(
+        to,
+        Object.entries(groups).map(([id, instances]) => ({ id, instances })),
+      )
+    : undefined;
+  if (!names || 'error' in names)
+    return c.bad(`"to" must name an instance or a group of the run${names ? `: ${names.error}` : ''}`);
+  const shape = parseShape(raw);
+  if ('error' in shape) return c.net.sendError(c.conn, c.id, 'configure_failed', shape.error);
+  c.run.schedule!.linkTo(inst.name, names, shape).then(
+    () => {
+      if (c.run.result) return;
+      c.run.timeline.add({ t_ms: c.run.elapsed(), event: 'configure', instance: inst.name, shape: { ...raw, to } });
+      const count = callback !== undefined ? c.run.signal(callback, inst) : undefined;
+      c.net.reply(c.conn, c.id, count === undefined ? {} : { count });
+    },
+    (err: Error) => c.net.sendError(c.conn, c.id, 'configure_failed', err.message),
+  );
 }

@@ -47,6 +47,14 @@ export class Schedule {
     }
   }
 
+  /**
+   * An instance's own change of its links to some destinations (`network_configure` with `to`):
+   * a layer over the plan's, as a link event's; resolves once its agent applied it.
+   */
+  linkTo(from: string, to: readonly string[], shape: LinkShape): Promise<void> {
+    return this.act({ kind: 'link', from: [from], to, shape });
+  }
+
   /** The run ended: nothing more is applied. */
   stop(): void {
     for (const t of this.timers) clearTimeout(t);

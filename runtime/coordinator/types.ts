@@ -1,3 +1,4 @@
+import type { LinkShape } from '../../schema/ir.js';
 // The coordinator's data, shared by its parts (connections, requests, run state, results).
 import type { Socket } from 'node:net';
 import type { Aggregate, Outcome } from '../../protocol/messages.js';
@@ -111,6 +112,7 @@ export interface PendingConfigure {
 /** What the run asks of the plan's schedule (schedule.ts). */
 export interface ScheduleHooks {
   stop(): void;
+  linkTo(from: string, to: readonly string[], shape: LinkShape): Promise<void>;
   driverConnected(conn: Conn): void;
   processDone(ref: number, error: string | undefined): boolean;
 }

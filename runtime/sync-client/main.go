@@ -30,8 +30,9 @@ const usage = `Usage: tgc sync <command> [arguments]  (inside an instance: tgc s
   publish TOPIC JSON               append JSON to TOPIC; prints its sequence number
   subscribe TOPIC --take N         prints TOPIC's first N messages, one JSON per line
   wait-network                     wait until this instance's network is shaped
-  configure SHAPE-JSON [--callback STATE]
-                                   change this instance's egress shape, e.g. '{"latency":"100ms"}'
+  configure SHAPE-JSON [--callback STATE] [--to NAME]
+                                   change this instance's egress shape, e.g. '{"latency":"100ms"}';
+                                   --to: only towards that instance or group
   record NAME VALUE [UNIT]         record a metric value
   message TEXT                     a message kept with this instance's results
   outcome success|failure [REASON] report this instance's outcome
@@ -299,14 +300,19 @@ func plan(args []string) (step, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b != nil && (*b != "--callback" || c == nil || *c == "") {
-			return nil, usageError{"configure: the only option is --callback STATE"}
+		fields := map[string]interface{}{"shape": shape}
+		for i := 2; i < len(args); i += 2 {
+			value := arg(i + 1)
+			if (args[i] != "--callback" && args[i] != "--to") || value == nil || *value == "" {
+				return nil, usageError{"configure: the options are --callback STATE and --to NAME"}
+			}
+			if args[i] == "--to" {
+				fields["to"] = *value
+			} else {
+				fields["callback_state"] = *value
+			}
 		}
 		return func(cl *client, _ int) (string, error) {
-			fields := map[string]interface{}{"shape": shape}
-			if c != nil {
-				fields["callback_state"] = *c
-			}
 			_, err := cl.request("network_configure", fields)
 			return "", err
 		}, nil

@@ -44,6 +44,7 @@ await run(async (env) => {
   const slow = await ask('srv-0');
   expect('slow: srv-0 answers', slow.answer, slow);
   env.record('connect_ms', slow.connectMs, 'ms');
+  if (env.params.time_the_link) expect('slow: 200 ms more to connect', slow.connectMs >= 195, slow.connectMs);
   await env.sync.signal('healing');
   await env.sync.barrier('event:heal', 1);
   const healed = await ask('srv-1');

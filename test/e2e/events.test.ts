@@ -25,6 +25,19 @@ test(
 );
 
 test(
+  'events on the local target, kernel backend: partitions and heals as tc filters on single destinations',
+  { skip, timeout: 180_000 },
+  async () => {
+    const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)], { kernel: true });
+    const r = await tgcRun(plan);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /shaping kernel/);
+    checkEventsRun(results(r.out), { kernel: true });
+    assert.deepEqual(await leftovers(r.out), []);
+  },
+);
+
+test(
   'events on compose: the same plan in containers, process actions with the container runtime',
   { skip: docker ?? false, timeout: 300_000 },
   async () => {
@@ -32,7 +45,9 @@ test(
       [join(repoRoot, 'test/clients/events-service.mjs')]: '/app/test/clients/events-service.mjs',
       [join(repoRoot, 'test/clients/events-checker.mjs')]: '/app/test/clients/events-checker.mjs',
     });
-    const plan = eventsPlan((f) => ['node', `/app/test/clients/${f}`], 'image = "tgc-test-events:latest"');
+    const plan = eventsPlan((f) => ['node', `/app/test/clients/${f}`], {
+      defaults: 'image = "tgc-test-events:latest"',
+    });
     const r = await tgcRun(plan, ['--target', 'compose']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     checkEventsRun(results(r.out));

@@ -137,3 +137,35 @@ test('process actions go to the driver connection when no executor runs in proce
   await env.success();
   assert.equal((await c.ended).events[0]!.result, 'applied');
 });
+
+test('configure with `to`: only the links to those instances change, over the plan; the callback state follows', async (t) => {
+  const c = new Coordinator({ instances: 3, groups: { a: 1, b: 2 }, agents: true });
+  const port = await c.listen(0);
+  t.after(() => c.close());
+  const agent = await RawClient.open(port);
+  t.after(() => agent.close());
+  await agent.request({ type: 'register', role: 'agent', instance: 'a-0' });
+  agent.onFrame((f) => f.event === 'links' && agent.send({ type: 'configured', ref: f.ref }));
+  const address = `127.0.0.1:${port}`;
+  const [a0, b1] = await Promise.all([
+    connect({ coordinator: address, group: 'a', instance: 'a-0', env: {} }),
+    connect({ coordinator: address, group: 'b', instance: 'b-1', env: {} }),
+  ]);
+  const waiting = b1.sync.barrier('slowed', 1);
+  await a0.network.configure({ latency: '100ms' }, { to: 'b', callbackState: 'slowed' });
+  await waiting;
+  const sent = await agent.waitFor((f) => f.event === 'links');
+  assert.deepEqual(sent.links, [{ to: ['b-0', 'b-1'], shape: { latencyMs: 100 } }]);
+  // A second change to one of them layers over the first.
+  await a0.network.configure({ loss: '5%' }, { to: 'b[1]' });
+  const second = await agent.waitFor((f) => f.event === 'links' && f.ref !== sent.ref);
+  assert.deepEqual(second.links, [
+    { to: ['b-0'], shape: { latencyMs: 100 } },
+    { to: ['b-1'], shape: { latencyMs: 100, lossPct: 5 } },
+  ]);
+  await assert.rejects(a0.network.configure({ latency: '1ms' }, { to: 'c' }), {
+    code: 'bad_request',
+    message: /names no instance or group/,
+  });
+  await assert.rejects(a0.network.configure({ latency: 'soon' }, { to: 'b' }), { code: 'configure_failed' });
+});

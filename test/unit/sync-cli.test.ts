@@ -83,6 +83,7 @@ for (const [label, client, skip] of clients) {
       ['barrier', 's', '-1'],
       ['barrier', 's', '1.5'],
       ['configure', '{}', '--callback'],
+      ['configure', '{}', '--to', 'b', '--bogus', 'x'],
       ['outcome', 'maybe'],
     ]) {
       const r = await client(args, {

@@ -87,6 +87,9 @@ class SdkTest(unittest.TestCase):
             with self.assertRaises(CoordinatorError) as raised:
                 env.network.configure({"latency": "10ms"})
             self.assertEqual(raised.exception.code, "no_agent")
+            with self.assertRaises(CoordinatorError) as raised:
+                env.network.configure({"latency": "10ms"}, to="py-0")
+            self.assertEqual(raised.exception.code, "no_agent")
             env.success()
             seen = {"name": env.name, "seq": env.seq, "group_seq": env.group_seq, "count": count}
             seen.update(names=names, instances=env.instances, params=env.params, plan=env.plan)

@@ -89,11 +89,19 @@ class Network:
         """Blocks until this instance's shaping is applied (at once when shaping is off)."""
         self._client.request("network_wait_ready")
 
-    def configure(self, shape: Mapping[str, Any], callback_state: Optional[str] = None) -> None:
-        """Changes this instance's egress shape (``{"latency": "100ms", "loss": "1%"}``); blocks until applied."""
+    def configure(
+        self, shape: Mapping[str, Any], callback_state: Optional[str] = None, to: Optional[str] = None
+    ) -> None:
+        """Changes this instance's egress shape (``{"latency": "100ms", "loss": "1%"}``); blocks until applied.
+
+        With ``to`` (an instance name, a group id or ``group[index]``) only the links to those
+        instances change, over the plan's shapes.
+        """
         fields: Dict[str, Any] = {"shape": dict(shape)}
         if callback_state is not None:
             fields["callback_state"] = callback_state
+        if to is not None:
+            fields["to"] = to
         self._client.request("network_configure", **fields)
 
 
