@@ -138,7 +138,7 @@ test('process actions go to the driver connection when no executor runs in proce
   assert.equal((await c.ended).events[0]!.result, 'applied');
 });
 
-test('configure with `to`: only the links to those instances change, over the plan; the callback state follows', async (t) => {
+test('configure with `to`: only the links to those instances change, over the plan; then the callback', async (t) => {
   const c = new Coordinator({ instances: 3, groups: { a: 1, b: 2 }, agents: true });
   const port = await c.listen(0);
   t.after(() => c.close());
