@@ -48,7 +48,7 @@ job "tgc-etcd" {
 
       config {
         image      = "tgc-runtime:0.1.0"
-        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "1", "--groups", "checker=1", "--services", "etcd=3", "--timeout", "180000ms", "--plan", "etcd", "--run-id", "etcd", "--agents", "--linger", "30s", "--exit-grace", "8s"]
+        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "1", "--groups", "checker=1", "--services", "etcd=3", "--timeout", "180000ms", "--plan", "etcd", "--run-id", "etcd", "--agents", "--linger", "30s", "--exit-grace", "8s", "--events", "local/events.json"]
       }
 
       template {
@@ -118,6 +118,16 @@ $${$n}
 `),j.interrupted;let R=JSON.stringify(m,null,2)+`
 `;return e.stdout(R),typeof n.results=="string"&&Bn(n.results,R),e.stderr(`tgc coordinator: run $${m.outcome}$${m.reason?`: $${m.reason}`:""}
 `),await Promise.race([new Promise(b=>setTimeout(b,d).unref()),f]),await p.close(),m.outcome==="success"?j.ok:j.runFailed}function Dn(t){let e={};for(let n of t.split(",")){let r=/^([^=\s]+)=([0-9]+)$/.exec(n.trim());if(!r||Number(r[2])<1)return n;e[r[1]]=Number(r[2])}return e}process.exitCode=await jn(process.argv.slice(2),{stdout:t=>{process.stdout.write(t)},stderr:t=>{process.stderr.write(t)}});
+TGC_RUNTIME_EOF
+      }
+
+      # The plan's [[events]], which the coordinator applies.
+      template {
+        destination     = "local/events.json"
+        left_delimiter  = "[[tgc"
+        right_delimiter = "tgc]]"
+        data            = <<TGC_RUNTIME_EOF
+[{"name":"cut","trigger":{"state":"written","count":1},"delayMs":0,"action":{"kind":"partition","sides":[["etcd-0","etcd-1"],["etcd-2"]]}},{"name":"heal","trigger":{"state":"checked-cut","count":1},"delayMs":0,"action":{"kind":"heal"}}]
 TGC_RUNTIME_EOF
       }
     }
@@ -246,7 +256,7 @@ TGC_RUNTIME_EOF
 
       config {
         image = "tgc-example-etcd:latest"
-        entrypoint = ["sh", "-c", "etcd --name \"$TGC_INSTANCE\" --data-dir \"$TGC_OUTPUTS/data\" --listen-peer-urls \"http://$TGC_DATA_IP:2380\" --initial-advertise-peer-urls \"http://$TGC_INSTANCE:2380\" --listen-client-urls \"http://$TGC_DATA_IP:2379,http://127.0.0.1:2379\" --advertise-client-urls \"http://$TGC_INSTANCE:2379\" --initial-cluster-token tgc --initial-cluster etcd-0=http://etcd-0:2380,etcd-1=http://etcd-1:2380,etcd-2=http://etcd-2:2380 & tgc sync barrier \"partition-$TGC_INSTANCE\" 1 && tgc sync configure '{\"blocked\":true}' && tgc sync signal cut && tgc sync barrier heal 1 && tgc sync configure '{\"blocked\":false}' && tgc sync signal healed; wait"]
+        entrypoint = ["sh", "-c", "exec etcd --name \"$TGC_INSTANCE\" --data-dir \"$TGC_OUTPUTS/data\" --listen-peer-urls \"http://$TGC_DATA_IP:2380\" --initial-advertise-peer-urls \"http://$TGC_INSTANCE:2380\" --listen-client-urls \"http://$TGC_DATA_IP:2379,http://127.0.0.1:2379\" --advertise-client-urls \"http://$TGC_INSTANCE:2379\" --initial-cluster-token tgc --initial-cluster etcd-0=http://etcd-0:2380,etcd-1=http://etcd-1:2380,etcd-2=http://etcd-2:2380"]
         volumes = ["../alloc/tgc:/usr/bin/tgc:ro"]
       }
 

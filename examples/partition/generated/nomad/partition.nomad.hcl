@@ -48,7 +48,7 @@ job "tgc-partition" {
 
       config {
         image      = "tgc-runtime:0.1.0"
-        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "4", "--groups", "left=2,right=2", "--timeout", "120000ms", "--plan", "partition", "--run-id", "partition", "--agents", "--linger", "30s", "--exit-grace", "8s"]
+        entrypoint = ["node", "local/coordinator.mjs", "--host", "0.0.0.0", "--port", "5050", "--instances", "4", "--groups", "left=2,right=2", "--timeout", "120000ms", "--plan", "partition", "--run-id", "partition", "--agents", "--linger", "30s", "--exit-grace", "8s", "--events", "local/events.json"]
       }
 
       template {
@@ -120,6 +120,16 @@ $${$n}
 `),await Promise.race([new Promise(b=>setTimeout(b,d).unref()),f]),await p.close(),m.outcome==="success"?j.ok:j.runFailed}function Dn(t){let e={};for(let n of t.split(",")){let r=/^([^=\s]+)=([0-9]+)$/.exec(n.trim());if(!r||Number(r[2])<1)return n;e[r[1]]=Number(r[2])}return e}process.exitCode=await jn(process.argv.slice(2),{stdout:t=>{process.stdout.write(t)},stderr:t=>{process.stderr.write(t)}});
 TGC_RUNTIME_EOF
       }
+
+      # The plan's [[events]], which the coordinator applies.
+      template {
+        destination     = "local/events.json"
+        left_delimiter  = "[[tgc"
+        right_delimiter = "tgc]]"
+        data            = <<TGC_RUNTIME_EOF
+[{"name":"split","trigger":{"atMs":0},"delayMs":0,"action":{"kind":"partition","sides":[["left-0","left-1"],["right-0","right-1"]]}},{"name":"heal","trigger":{"state":"checked-split","count":4},"delayMs":0,"action":{"kind":"heal"}}]
+TGC_RUNTIME_EOF
+      }
     }
   }
 
@@ -165,7 +175,7 @@ TGC_RUNTIME_EOF
         TGC_INSTANCE = "left-${NOMAD_ALLOC_INDEX}"
         TGC_GROUP = "left"
         TGC_DATA_SUBNET = "0.0.0.0/0"
-        TGC_SHAPING = "{\"network\":{\"shape\":{\"latencyMs\":5},\"links\":[{\"from\":\"left\",\"to\":\"right\",\"shape\":{\"blocked\":true}},{\"from\":\"right\",\"to\":\"left\",\"shape\":{\"blocked\":true}}]},\"groups\":[{\"id\":\"left\",\"instances\":2,\"network\":{}},{\"id\":\"right\",\"instances\":2,\"network\":{}}]}"
+        TGC_SHAPING = "{\"network\":{\"shape\":{\"latencyMs\":5},\"links\":[]},\"groups\":[{\"id\":\"left\",\"instances\":2,\"network\":{}},{\"id\":\"right\",\"instances\":2,\"network\":{}}]}"
       }
 
       template {
@@ -322,7 +332,7 @@ TGC_RUNTIME_EOF
         TGC_INSTANCE = "right-${NOMAD_ALLOC_INDEX}"
         TGC_GROUP = "right"
         TGC_DATA_SUBNET = "0.0.0.0/0"
-        TGC_SHAPING = "{\"network\":{\"shape\":{\"latencyMs\":5},\"links\":[{\"from\":\"left\",\"to\":\"right\",\"shape\":{\"blocked\":true}},{\"from\":\"right\",\"to\":\"left\",\"shape\":{\"blocked\":true}}]},\"groups\":[{\"id\":\"left\",\"instances\":2,\"network\":{}},{\"id\":\"right\",\"instances\":2,\"network\":{}}]}"
+        TGC_SHAPING = "{\"network\":{\"shape\":{\"latencyMs\":5},\"links\":[]},\"groups\":[{\"id\":\"left\",\"instances\":2,\"network\":{}},{\"id\":\"right\",\"instances\":2,\"network\":{}}]}"
       }
 
       template {
