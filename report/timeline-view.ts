@@ -83,7 +83,8 @@ export function timelineSection(report: RunReport): string {
   for (const e of report.timeline) {
     const who = 'instance' in e ? e.instance : null;
     if (who === null) {
-      if (e.event === 'mark') runMarks.push(e);
+      // Run-wide: the run's moments and the plan's scheduled events (partitions, kills…).
+      if (e.event === 'mark' || e.event === 'fault') runMarks.push(e);
       continue;
     }
     let list = byInstance.get(who);
@@ -100,7 +101,12 @@ export function timelineSection(report: RunReport): string {
     .map((t) => `<span class="tick" style="left:${position(t, axis)}">${esc(formatMs(t))}</span>`)
     .join('');
   // Run-wide marks are numbered on the chart (labels of close marks would overlap) and named below it.
-  const label = (e: TimelineEvent) => (e.event === 'mark' ? e.name.replace(/-/g, ' ') : e.event);
+  const label = (e: TimelineEvent) =>
+    e.event === 'mark'
+      ? e.name.replace(/-/g, ' ')
+      : e.event === 'fault'
+        ? `${e.name} (${e.action}${e.result === 'failed' ? ', failed' : ''})`
+        : e.event;
   const lines = runMarks
     .map(
       (e, n) =>

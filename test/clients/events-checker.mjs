@@ -1,7 +1,8 @@
 // The checker of the scheduled-events tests, in step with the plan's [[events]] (the test
 // writes the plan): it measures each event's effect from inside the data network and records
 // it — srv-1 cut off while srv-0 answers, the checker→srv-0 link slowed, srv-1 back after the
-// heal, then gone after the kill and back after the restart as a new process at its address.
+// heal, then gone after the kill and back after the restart as a new process at its address;
+// srv-0 frozen by the pause (connections accepted, never answered) and answering after the resume.
 import { connect } from 'node:net';
 import { run } from 'tgc/sdk';
 
@@ -62,4 +63,12 @@ await run(async (env) => {
   const [token1, ip1] = healed.answer.split(' ');
   const [token2, ip2] = (back.answer ?? '').split(' ');
   expect('restart: srv-1 is a new process at the same address', token2 && token2 !== token1 && ip2 === ip1, back);
+  await env.sync.signal('pausing');
+  await env.sync.barrier('event:pause', 1);
+  // Frozen: its kernel still accepts the connection; the process never answers.
+  const frozen = await ask('srv-0', 1000);
+  expect('pause: srv-0 accepts but does not answer', frozen.error === 'timeout' && frozen.answer === undefined, frozen);
+  await env.sync.barrier('event:resume', 1);
+  const thawed = await ask('srv-0', 3000);
+  expect('resume: srv-0 answers again, the same process', thawed.answer === same.answer, thawed);
 });

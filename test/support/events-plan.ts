@@ -63,6 +63,17 @@ name = "restart"
 after = { state = "event:kill" }
 delay = "1s"
 restart = "srv-1"
+
+[[events]]
+name = "pause"
+after = { state = "pausing" }
+pause = "srv-0"
+
+[[events]]
+name = "resume"
+after = { state = "event:pause" }
+delay = "2s"
+resume = "srv-0"
 `,
   );
   return file;
@@ -77,12 +88,15 @@ export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: bo
   const checker = r.instances.find((i: { name: string }) => i.name === 'checker-0');
   assert.deepEqual(
     checker.messages.map((m: string) => m.slice(0, m.indexOf(':'))),
-    ['before', 'before', 'cut', 'cut', 'slow', ...(o.kernel ? [] : ['slow']), 'heal', 'kill', 'restart'],
+    [
+      ...['before', 'before', 'cut', 'cut', 'slow', ...(o.kernel ? [] : ['slow'])],
+      ...['heal', 'kill', 'restart', 'pause', 'resume'],
+    ],
   );
   const connect = checker.metrics.connect_ms.last;
   if (!o.kernel) assert.ok(connect >= 195 && connect < 450, `connect over the slowed link: ${connect} ms`);
   const events = r.events as Record<string, any>[];
-  assert.deepEqual(events.map((e) => e.name).sort(), ['cut', 'heal', 'kill', 'restart', 'slow']);
+  assert.deepEqual(events.map((e) => e.name).sort(), ['cut', 'heal', 'kill', 'pause', 'restart', 'resume', 'slow']);
   for (const e of events) assert.equal(e.result, 'applied', `${e.name}: ${e.error}`);
   const timeline = r.timeline as Record<string, any>[];
   const signalled = (state: string) => timeline.find((t) => t.event === 'signal' && t.state === state)?.t_ms;
@@ -95,6 +109,8 @@ export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: bo
   near(byName.heal.t_ms, signalled('healing'), 'heal');
   near(byName.kill.t_ms, signalled('killing'), 'kill');
   near(byName.restart.t_ms, byName.kill.t_ms + 1000, 'restart');
+  near(byName.pause.t_ms, signalled('pausing'), 'pause');
+  near(byName.resume.t_ms, byName.pause.t_ms + 2000, 'resume');
   assert.deepEqual(
     timeline.filter((t) => t.event === 'fault').map((t) => t.name),
     events.map((e) => e.name),

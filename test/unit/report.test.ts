@@ -228,3 +228,18 @@ test('results.json: one line per timeline event, and the same data when parsed b
   assert.equal(lines[at + report.timeline.length + 1], '  ],');
   assert.ok(resultsJson({ ...report, timeline: [] }).includes('\n  "timeline": [],\n'));
 });
+
+test("the plan's scheduled events are run-wide marks on the timeline, named below it", () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 4);
+  const faults: TimelineEvent[] = [
+    { t_ms: 1500, event: 'fault', name: 'cut', action: 'partition', result: 'applied' },
+    { t_ms: 2500, event: 'fault', name: 'boom', action: 'kill', result: 'failed' },
+  ];
+  const timeline = [...report.timeline, ...faults].sort((a, b) => a.t_ms - b.t_ms);
+  writeFileSync(join(dir, 'results.json'), JSON.stringify({ ...report, timeline }));
+  const html = readFileSync(writeReport(dir), 'utf8');
+  assert.equal((html.match(/<span class="runmark" /g) ?? []).length, 2);
+  assert.match(html, /<b>1<\/b> cut \(partition\) at 1\.50 s/);
+  assert.match(html, /<b>2<\/b> boom \(kill, failed\) at 2\.50 s/);
+});
