@@ -55,7 +55,8 @@ test('k8s and nomad refuse process actions at tgc compile, at the event, with th
     assert.match(
       r.stderr,
       new RegExp(
-        `plan\\.toml:18:8: error\\[TARGET_UNSUPPORTED\\]: event "boom" would kill a process, which the ${target} target cannot do`,
+        `plan\\.toml:18:8: error\\[TARGET_UNSUPPORTED\\]: event "boom" would kill a process, ` +
+          `which the ${target} target cannot do`,
       ),
     );
   }
