@@ -233,11 +233,13 @@ export function progressLine(s: CoordinatorStatus, total: number): string {
     Object.entries(s.outcomes)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none yet';
-  const states = Object.entries(s.states)
-    // The network's own states are counted as "network ready" already.
-    .filter(([k, v]) => k !== NETWORK_READY_STATE && k !== NETWORK_INITIALIZED_STATE && v > 0)
+  const all = Object.entries(s.states).filter(([, v]) => v > 0);
+  const states = all
+    // The network's own states are counted as "network ready" already; scheduled events have their own part.
+    .filter(([k]) => k !== NETWORK_READY_STATE && k !== NETWORK_INITIALIZED_STATE && !k.startsWith('event:'))
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  const reached = states ? `states ${states} · ` : '';
+  const applied = all.filter(([k]) => k.startsWith('event:')).map(([k]) => k.slice('event:'.length));
+  const reached = (states ? `states ${states} · ` : '') + (applied.length ? `events ${applied.join(', ')} · ` : '');
   return `registered ${s.registered}/${total} · network ready ${s.network_ready} · ${reached}outcomes: ${outcomes}`;
 }

@@ -56,6 +56,19 @@ const hbs = Handlebars.create();
 hbs.registerHelper('hcl', (v: unknown) => hclString(String(v)));
 hbs.registerHelper('list', (v: readonly string[]) => `[${v.map(hclString).join(', ')}]`);
 hbs.registerHelper('heredoc', (v: string) => heredoc(v));
+hbs.registerHelper('delimiter', (v: string, side: number) => hclString(delimiters(v)[side]!));
+// A file embedded in the job (the runtime, the schedule), written where the task reads it.
+hbs.registerPartial(
+  'file',
+  `      template {
+        destination     = {{hcl path}}
+        left_delimiter  = {{delimiter text 0}}
+        right_delimiter = {{delimiter text 1}}
+        data            = <<${HEREDOC}
+{{heredoc text}}${HEREDOC}
+      }
+`,
+);
 // A task's environment: its variables, and the coordinator's address from the service catalogue.
 hbs.registerPartial(
   'env',
@@ -127,23 +140,11 @@ job {{hcl job}} {
         entrypoint = {{list coordinatorArgs}}
       }
 
-      template {
-        destination     = "local/coordinator.mjs"
-        left_delimiter  = {{hcl coordinatorDelims.[0]}}
-        right_delimiter = {{hcl coordinatorDelims.[1]}}
-        data            = <<${HEREDOC}
-{{heredoc coordinator}}${HEREDOC}
-      }
+{{> file path="local/coordinator.mjs" text=coordinator}}
 {{#if events}}
 
       # The plan's [[events]], which the coordinator applies.
-      template {
-        destination     = "local/events.json"
-        left_delimiter  = {{hcl eventsDelims.[0]}}
-        right_delimiter = {{hcl eventsDelims.[1]}}
-        data            = <<${HEREDOC}
-{{heredoc events}}${HEREDOC}
-      }
+{{> file path="local/events.json" text=events}}
 {{/if}}
     }
   }
@@ -190,13 +191,7 @@ job {{hcl job}} {
 
 {{> env vars=agentEnv lookup=../coordinatorLookup}}
 
-      template {
-        destination     = "local/agent.mjs"
-        left_delimiter  = {{hcl ../agentDelims.[0]}}
-        right_delimiter = {{hcl ../agentDelims.[1]}}
-        data            = <<${HEREDOC}
-{{heredoc ../agent}}${HEREDOC}
-      }
+{{> file path="local/agent.mjs" text=../agent}}
     }
 {{/if}}
 
@@ -298,11 +293,8 @@ export const nomadRenderer: Renderer = {
         exitGraceMs: pollInterval(plan.totalInstances) + 5000,
       }),
       coordinator: options.runtime.coordinator,
-      coordinatorDelims: delimiters(options.runtime.coordinator),
       events: eventsJson(plan),
-      eventsDelims: delimiters(eventsJson(plan) ?? ''),
       agent: options.runtime.agent,
-      agentDelims: delimiters(options.runtime.agent),
       coordinatorLookup,
       toolsCommand: toolsCommand('/alloc/tgc'),
       groups: plan.groups.map((g) => ({ ...groupView(plan, g, runId), peersService: `${job}-${g.id}` })),

@@ -19,6 +19,8 @@ test(
     const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)]);
     const r = await tgcRun(plan);
     assert.equal(r.code, 0, r.stderr + r.stdout);
+    // The live progress names the events applied so far.
+    assert.match(r.stderr, /^tgc: .* · events cut(, slow)? · /m);
     checkEventsRun(results(r.out));
     assert.deepEqual(await leftovers(r.out), []);
   },
