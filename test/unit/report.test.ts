@@ -197,7 +197,7 @@ test('tgc report --open: hands the page to xdg-open where there is a desktop; ex
   const bin = tempDir('tgc-bin-');
   const opened = join(bin, 'opened');
   // Written whole, then renamed: the test may look between the file's creation and its content.
-  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${opened}.part && mv ${opened}.part ${opened}\n`, {
+  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${opened}.part && /bin/mv ${opened}.part ${opened}\n`, {
     mode: 0o755,
   });
   const cli = (env: Record<string, string>) => runCli(['report', dir, '--open'], '', env);
