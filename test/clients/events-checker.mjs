@@ -32,9 +32,18 @@ await run(async (env) => {
     if (!ok) throw new Error(`${what}: ${JSON.stringify(got)}`);
   };
   await env.network.waitReady();
-  const before = await ask('srv-1');
+  // The services started first, but may not listen yet.
+  const up = async (host) => {
+    let r = { error: 'never' };
+    for (let i = 0; i < 100 && !r.answer; i++) {
+      r = await ask(host);
+      if (!r.answer) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return r;
+  };
+  const before = await up('srv-1');
   expect('before: srv-1 answers', before.answer, before);
-  expect('before: srv-0 answers', (await ask('srv-0')).answer, 'ok');
+  expect('before: srv-0 answers', (await up('srv-0')).answer, 'ok');
   await env.sync.signalAndWait('ready', 1);
   await env.sync.barrier('event:cut', 1);
   const cut = await ask('srv-1');
@@ -55,11 +64,7 @@ await run(async (env) => {
   const killed = await ask('srv-1');
   expect('kill: srv-1 refuses connections', killed.error === 'ECONNREFUSED', killed);
   await env.sync.barrier('event:restart', 1);
-  let back = { error: 'never' };
-  for (let i = 0; i < 50 && !back.answer; i++) {
-    back = await ask('srv-1');
-    if (!back.answer) await new Promise((r) => setTimeout(r, 100));
-  }
+  const back = await up('srv-1');
   const [token1, ip1] = healed.answer.split(' ');
   const [token2, ip2] = (back.answer ?? '').split(' ');
   expect('restart: srv-1 is a new process at the same address', token2 && token2 !== token1 && ip2 === ip1, back);

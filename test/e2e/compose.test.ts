@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { listFiles } from '../../targets/output-dir.js';
+import { compileFile } from '../../compiler/pipeline.js';
 import { compiledTrees } from '../support/compiled-trees.js';
 import { allVolumes, buildBusyboxImage, buildTestImage, dockerSkipReason, leftovers } from '../support/docker-lab.js';
 import { checkJunitSchema, repoRoot, results, runCli, tempDir, tgcRun } from '../support/helpers.js';
@@ -24,9 +25,12 @@ test('compose: compiling twice into two directories gives byte-identical trees, 
     assert.equal((await runCli(['compile', join(repoRoot, planFile), '--target', 'compose', '-o', a])).code, 0);
     assert.equal((await runCli(['compile', join(repoRoot, planFile), '--target', 'compose', '-o', b])).code, 0);
     const ta = tree(a);
+    // The schedule, for the coordinator, when the plan has one.
+    const events = compileFile(join(repoRoot, planFile)).plan!.events ? ['tgc/events.json'] : [];
     assert.deepEqual(
       [...ta.keys()],
-      ['compose.yaml', 'tgc/agent.mjs', 'tgc/coordinator.mjs', 'tgc/sync.mjs', 'tgc/tgc'],
+      ['compose.yaml', 'tgc/agent.mjs', 'tgc/coordinator.mjs', ...events, 'tgc/sync.mjs', 'tgc/tgc'],
+      planFile,
     );
     assert.deepEqual(ta, tree(b), planFile);
     // The header is the first line, or the second after a script's `#!`.
