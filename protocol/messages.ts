@@ -177,9 +177,10 @@ export interface AppliedEvent {
   /** What it was waiting for: `{at_ms}` after every network was ready, or `{state, count}`. */
   readonly trigger: { readonly at_ms: number } | { readonly state: string; readonly count: number };
   readonly delay_ms: number;
-  /** When the trigger fired, and when the action was done (ms since the coordinator started). */
+  /** When the trigger fired, when the action began (trigger + delay), and when it was done (ms since start). */
   readonly triggered_ms: number;
   readonly t_ms: number;
+  readonly done_ms: number;
   /** The instances it acted on: partition sides, link ends, or the process action's instances. */
   readonly instances: readonly string[];
   readonly result: 'applied' | 'failed';

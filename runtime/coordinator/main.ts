@@ -27,8 +27,8 @@ Options:
   --exit-grace D         an instance whose connection closes without an outcome waits this long
                          for its driver to report how its process ended (default 0: a crash at once)
   --exit-zero KIND       exit code 0 without an outcome is a success (default) or a crash
-  --events FILE          the plan's [[events]] schedule (JSON, as tgc compiles it); process
-                         actions go to the driver's connection
+  --events FILE          the plan's [[events]] schedule (JSON: the IR's events, or {"events": […]});
+                         process actions go to the driver's connection
   -h, --help             show this help
 
 HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus).`;
@@ -102,8 +102,11 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   let events: PlanEvent[] | undefined;
   if (typeof values.events === 'string') {
     try {
-      events = JSON.parse(readFileSync(values.events, 'utf8')) as PlanEvent[];
-      if (!Array.isArray(events)) return usage(`--events ${values.events}: not a JSON array of events`);
+      // The events, or (as tgc writes them) an object with the events and a generated-file header.
+      const parsed = JSON.parse(readFileSync(values.events, 'utf8')) as unknown;
+      const list = Array.isArray(parsed) ? parsed : (parsed as { events?: unknown } | null)?.events;
+      if (!Array.isArray(list)) return usage(`--events ${values.events}: no JSON array of events in it`);
+      events = list as PlanEvent[];
     } catch (err) {
       return usage(`--events ${values.events}: ${(err as Error).message}`);
     }

@@ -95,6 +95,7 @@ export class Schedule {
 
   private async apply(e: PlanEvent, triggeredMs: number): Promise<void> {
     if (this.run.result) return;
+    const t = this.run.elapsed();
     let error: string | undefined;
     try {
       await this.act(e.action);
@@ -102,7 +103,6 @@ export class Schedule {
       error = (err as Error).message;
     }
     if (this.run.result) return;
-    const t = this.run.elapsed();
     const result = error === undefined ? 'applied' : 'failed';
     this.run.timeline.applied.push({
       name: e.name,
@@ -111,6 +111,7 @@ export class Schedule {
       delay_ms: e.delayMs,
       triggered_ms: triggeredMs,
       t_ms: t,
+      done_ms: this.run.elapsed(),
       instances: instancesOf(e.action),
       result,
       error: error ?? null,

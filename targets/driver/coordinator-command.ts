@@ -1,6 +1,6 @@
 import type { Plan } from '../../schema/ir.js';
 import { testGroups, testInstanceCount } from '../../model/instance-layout.js';
-import { COORDINATOR_PORT } from '../target.js';
+import { COORDINATOR_PORT, generatedHeader } from '../target.js';
 
 export interface CoordinatorCommandOptions {
   /** Where the deployment puts the bundle (`/tgc/coordinator.mjs`, `local/coordinator.mjs`…). */
@@ -69,7 +69,10 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
   ];
 }
 
-/** The plan's schedule as the coordinator reads it (`--events FILE`). */
+/**
+ * The plan's schedule as the coordinator reads it (`--events FILE`): an object whose first key
+ * carries the generated-file header (JSON has no comments; tgc knows its own files by it).
+ */
 export function eventsJson(plan: Plan): string | undefined {
-  return plan.events ? JSON.stringify(plan.events) + '\n' : undefined;
+  return plan.events ? JSON.stringify({ generated: generatedHeader(plan), events: plan.events }) + '\n' : undefined;
 }

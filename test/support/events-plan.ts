@@ -97,7 +97,13 @@ export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: bo
   if (!o.kernel) assert.ok(connect >= 195 && connect < 450, `connect over the slowed link: ${connect} ms`);
   const events = r.events as Record<string, any>[];
   assert.deepEqual(events.map((e) => e.name).sort(), ['cut', 'heal', 'kill', 'pause', 'restart', 'resume', 'slow']);
-  for (const e of events) assert.equal(e.result, 'applied', `${e.name}: ${e.error}`);
+  for (const e of events) {
+    assert.equal(e.result, 'applied', `${e.name}: ${e.error}`);
+    assert.ok(
+      e.done_ms >= e.t_ms && e.done_ms - e.t_ms < 15_000,
+      `${e.name}: done ${e.done_ms - e.t_ms} ms after it began`,
+    );
+  }
   const timeline = r.timeline as Record<string, any>[];
   const signalled = (state: string) => timeline.find((t) => t.event === 'signal' && t.state === state)?.t_ms;
   const ready = Math.max(...timeline.filter((t) => t.event === 'network-ready').map((t) => t.t_ms));
