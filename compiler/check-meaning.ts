@@ -193,6 +193,14 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   }
   checkCombinations([...ids.keys()], rules, groupShapes, { fields: network, path: '/network' }, at, diags);
 
+  // The mark classification writes a group's number into 6 DSCP bits: 62 groups at most.
+  if (network.classify === 'mark' && groups.length > 62)
+    diags.error(
+      'BAD_VALUE',
+      at(pointer(['network', 'classify'])),
+      `classify = "mark" tells at most 62 groups apart (DSCP); this plan has ${groups.length}: use "address"`,
+    );
+
   // The schedule: its selectors name instances, so it needs the counts.
   const known = counts && groups.every((g) => typeof asObj(g)?.id === 'string');
   checkEvents(

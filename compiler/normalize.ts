@@ -66,6 +66,7 @@ export function normalize(c: Composition): Plan {
     runtimeImage: c.run?.runtime_image ?? DEFAULT_RUNTIME_IMAGE,
     network: {
       shaping: net.shaping ?? 'auto',
+      classify: net.classify ?? 'auto',
       subnet: net.subnet ?? DEFAULT_SUBNET,
       shape: normalizeShape(net),
       links: (net.links ?? []).map((r) => ({ from: r.from, to: r.to, shape: normalizeShape(r) })),

@@ -3,14 +3,25 @@ import type { Group, LinkShape, Network } from '../schema/ir.js';
 
 /** The part of a plan that decides shapes: what a shaping agent inside a deployment is given. */
 export interface ShapingPlan {
-  readonly network: Pick<Network, 'shape' | 'links'>;
+  /** `classify`: `mark` when receivers shape by the sender's mark (docs/network.md). */
+  readonly network: Pick<Network, 'shape' | 'links'> & { readonly classify?: string };
   readonly groups: readonly Pick<Group, 'id' | 'instances' | 'network'>[];
 }
 
+/** How a plan's kernel backend tells traffic apart on a target (`network.classify`, docs/network.md). */
+export function classification(
+  plan: { readonly network: Pick<Network, 'classify'>; readonly groups: readonly unknown[] },
+  target: string,
+): 'address' | 'mark' {
+  if (plan.network.classify !== 'auto') return plan.network.classify;
+  // Where addresses are known only at run time, the mark keeps set-up O(groups).
+  return (target === 'k8s' || target === 'nomad') && plan.groups.length <= 62 ? 'mark' : 'address';
+}
+
 /** A plan cut down to its `ShapingPlan`, for embedding (the agent's TGC_SHAPING). */
-export function shapingPlan(plan: ShapingPlan): ShapingPlan {
+export function shapingPlan(plan: ShapingPlan, classify: 'address' | 'mark' = 'address'): ShapingPlan {
   return {
-    network: { shape: plan.network.shape, links: plan.network.links },
+    network: { shape: plan.network.shape, links: plan.network.links, ...(classify === 'mark' && { classify }) },
     groups: plan.groups.map((g) => ({ id: g.id, instances: g.instances, network: g.network })),
   };
 }

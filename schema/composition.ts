@@ -60,6 +60,7 @@ export interface LinkRuleSpec extends ShapeSpec {
 
 export interface NetworkSection extends ShapeSpec {
   shaping?: Shaping;
+  classify?: 'auto' | 'address' | 'mark';
   subnet?: string;
   links?: LinkRuleSpec[];
 }

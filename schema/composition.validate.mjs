@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
@@ -20,7 +20,7 @@ const pattern3 = new RegExp("^[^\\s]+$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 const pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
 const pattern7 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
-const schema22 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
+const schema22 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 const schema26 = {"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]};
 const schema27 = {"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"};
 const schema35 = {"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"};
@@ -438,11 +438,10 @@ vErrors.push(err1);
 errors++;
 }
 }
-if(data.subnet !== undefined){
-let data1 = data.subnet;
-if(typeof data1 === "string"){
-if(!pattern8.test(data1)){
-const err2 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},message:"must match pattern \""+"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"+"\"",schema:"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",parentSchema:schema22.properties.subnet,data:data1};
+if(data.classify !== undefined){
+let data1 = data.classify;
+if(!(((data1 === "auto") || (data1 === "address")) || (data1 === "mark"))){
+const err2 = {instancePath:instancePath+"/classify",schemaPath:"#/properties/classify/enum",keyword:"enum",params:{allowedValues: schema22.properties.classify.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.classify.enum,parentSchema:schema22.properties.classify,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -452,8 +451,11 @@ vErrors.push(err2);
 errors++;
 }
 }
-else {
-const err3 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.subnet.type,parentSchema:schema22.properties.subnet,data:data1};
+if(data.subnet !== undefined){
+let data2 = data.subnet;
+if(typeof data2 === "string"){
+if(!pattern8.test(data2)){
+const err3 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},message:"must match pattern \""+"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"+"\"",schema:"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",parentSchema:schema22.properties.subnet,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -463,19 +465,8 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.links !== undefined){
-let data2 = data.links;
-if(Array.isArray(data2)){
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate12(data2[i0], {instancePath:instancePath+"/links/" + i0,parentData:data2,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
-errors = vErrors.length;
-}
-}
-}
 else {
-const err4 = {instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema22.properties.links.type,parentSchema:schema22.properties.links,data:data2};
+const err4 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.subnet.type,parentSchema:schema22.properties.subnet,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -485,11 +476,19 @@ vErrors.push(err4);
 errors++;
 }
 }
-if(data.latency !== undefined){
-let data4 = data.latency;
-if(typeof data4 === "string"){
-if(!pattern2.test(data4)){
-const err5 = {instancePath:instancePath+"/latency",schemaPath:"#/definitions/shapeProperties/latency/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data4};
+if(data.links !== undefined){
+let data3 = data.links;
+if(Array.isArray(data3)){
+const len0 = data3.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate12(data3[i0], {instancePath:instancePath+"/links/" + i0,parentData:data3,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate12.errors : vErrors.concat(validate12.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema22.properties.links.type,parentSchema:schema22.properties.links,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -499,8 +498,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-else {
-const err6 = {instancePath:instancePath+"/latency",schemaPath:"#/definitions/shapeProperties/latency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data4};
+if(data.latency !== undefined){
+let data5 = data.latency;
+if(typeof data5 === "string"){
+if(!pattern2.test(data5)){
+const err6 = {instancePath:instancePath+"/latency",schemaPath:"#/definitions/shapeProperties/latency/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -510,11 +512,8 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.jitter !== undefined){
-let data5 = data.jitter;
-if(typeof data5 === "string"){
-if(!pattern2.test(data5)){
-const err7 = {instancePath:instancePath+"/jitter",schemaPath:"#/definitions/shapeProperties/jitter/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data5};
+else {
+const err7 = {instancePath:instancePath+"/latency",schemaPath:"#/definitions/shapeProperties/latency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data5};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -524,8 +523,11 @@ vErrors.push(err7);
 errors++;
 }
 }
-else {
-const err8 = {instancePath:instancePath+"/jitter",schemaPath:"#/definitions/shapeProperties/jitter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data5};
+if(data.jitter !== undefined){
+let data6 = data.jitter;
+if(typeof data6 === "string"){
+if(!pattern2.test(data6)){
+const err8 = {instancePath:instancePath+"/jitter",schemaPath:"#/definitions/shapeProperties/jitter/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema14,data:data6};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -535,10 +537,8 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.distribution !== undefined){
-let data6 = data.distribution;
-if(!((((data6 === "normal") || (data6 === "pareto")) || (data6 === "paretonormal")) || (data6 === "uniform"))){
-const err9 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data6};
+else {
+const err9 = {instancePath:instancePath+"/jitter",schemaPath:"#/definitions/shapeProperties/jitter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema14.type,parentSchema:schema14,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -548,11 +548,10 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data.loss !== undefined){
-let data7 = data.loss;
-if(typeof data7 === "string"){
-if(!pattern11.test(data7)){
-const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
+if(data.distribution !== undefined){
+let data7 = data.distribution;
+if(!((((data7 === "normal") || (data7 === "pareto")) || (data7 === "paretonormal")) || (data7 === "uniform"))){
+const err10 = {instancePath:instancePath+"/distribution",schemaPath:"#/definitions/shapeProperties/distribution/enum",keyword:"enum",params:{allowedValues: schema26.enum},message:"must be equal to one of the allowed values",schema:schema26.enum,parentSchema:schema26,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -562,8 +561,11 @@ vErrors.push(err10);
 errors++;
 }
 }
-else {
-const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
+if(data.loss !== undefined){
+let data8 = data.loss;
+if(typeof data8 === "string"){
+if(!pattern11.test(data8)){
+const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -573,11 +575,8 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data.loss_correlation !== undefined){
-let data8 = data.loss_correlation;
-if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
-const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
+else {
+const err12 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -587,8 +586,11 @@ vErrors.push(err12);
 errors++;
 }
 }
-else {
-const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data8};
+if(data.loss_correlation !== undefined){
+let data9 = data.loss_correlation;
+if(typeof data9 === "string"){
+if(!pattern11.test(data9)){
+const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -598,11 +600,8 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.duplicate !== undefined){
-let data9 = data.duplicate;
-if(typeof data9 === "string"){
-if(!pattern11.test(data9)){
-const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
+else {
+const err14 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -612,8 +611,11 @@ vErrors.push(err14);
 errors++;
 }
 }
-else {
-const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data9};
+if(data.duplicate !== undefined){
+let data10 = data.duplicate;
+if(typeof data10 === "string"){
+if(!pattern11.test(data10)){
+const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -623,11 +625,8 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data.duplicate_correlation !== undefined){
-let data10 = data.duplicate_correlation;
-if(typeof data10 === "string"){
-if(!pattern11.test(data10)){
-const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
+else {
+const err16 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -637,8 +636,11 @@ vErrors.push(err16);
 errors++;
 }
 }
-else {
-const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data10};
+if(data.duplicate_correlation !== undefined){
+let data11 = data.duplicate_correlation;
+if(typeof data11 === "string"){
+if(!pattern11.test(data11)){
+const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -648,11 +650,8 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.corrupt !== undefined){
-let data11 = data.corrupt;
-if(typeof data11 === "string"){
-if(!pattern11.test(data11)){
-const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
+else {
+const err18 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -662,8 +661,11 @@ vErrors.push(err18);
 errors++;
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data11};
+if(data.corrupt !== undefined){
+let data12 = data.corrupt;
+if(typeof data12 === "string"){
+if(!pattern11.test(data12)){
+const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -673,11 +675,8 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data.corrupt_correlation !== undefined){
-let data12 = data.corrupt_correlation;
-if(typeof data12 === "string"){
-if(!pattern11.test(data12)){
-const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
+else {
+const err20 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -687,8 +686,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-else {
-const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data12};
+if(data.corrupt_correlation !== undefined){
+let data13 = data.corrupt_correlation;
+if(typeof data13 === "string"){
+if(!pattern11.test(data13)){
+const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -698,11 +700,8 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data.reorder !== undefined){
-let data13 = data.reorder;
-if(typeof data13 === "string"){
-if(!pattern11.test(data13)){
-const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data13};
+else {
+const err22 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data13};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -712,8 +711,11 @@ vErrors.push(err22);
 errors++;
 }
 }
-else {
-const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data13};
+if(data.reorder !== undefined){
+let data14 = data.reorder;
+if(typeof data14 === "string"){
+if(!pattern11.test(data14)){
+const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data14};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -723,11 +725,8 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data.reorder_correlation !== undefined){
-let data14 = data.reorder_correlation;
-if(typeof data14 === "string"){
-if(!pattern11.test(data14)){
-const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data14};
+else {
+const err24 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -737,8 +736,11 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data14};
+if(data.reorder_correlation !== undefined){
+let data15 = data.reorder_correlation;
+if(typeof data15 === "string"){
+if(!pattern11.test(data15)){
+const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data15};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -748,11 +750,8 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data.bandwidth !== undefined){
-let data15 = data.bandwidth;
-if(typeof data15 === "string"){
-if(!pattern19.test(data15)){
-const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data15};
+else {
+const err26 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data15};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -762,8 +761,11 @@ vErrors.push(err26);
 errors++;
 }
 }
-else {
-const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
+if(data.bandwidth !== undefined){
+let data16 = data.bandwidth;
+if(typeof data16 === "string"){
+if(!pattern19.test(data16)){
+const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -773,10 +775,8 @@ vErrors.push(err27);
 errors++;
 }
 }
-if(data.blocked !== undefined){
-let data16 = data.blocked;
-if(typeof data16 !== "boolean"){
-const err28 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data16};
+else {
+const err28 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -786,14 +786,27 @@ vErrors.push(err28);
 errors++;
 }
 }
-}
-else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data};
+if(data.blocked !== undefined){
+let data17 = data.blocked;
+if(typeof data17 !== "boolean"){
+const err29 = {instancePath:instancePath+"/blocked",schemaPath:"#/definitions/shapeProperties/blocked/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema36.type,parentSchema:schema36,data:data17};
 if(vErrors === null){
 vErrors = [err29];
 }
 else {
 vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
 }
 errors++;
 }

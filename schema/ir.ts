@@ -61,6 +61,8 @@ export interface Testground {
 export interface Network {
   /** @default "auto" */
   readonly shaping: Shaping;
+  /** How the kernel backend tells traffic apart (docs/network.md). @default "auto" */
+  readonly classify: 'auto' | 'address' | 'mark';
   /** IPv4 CIDR of the data network. @default "198.18.0.0/16" */
   readonly subnet: string;
   /** The `[network]` shape: every instance's default egress. */

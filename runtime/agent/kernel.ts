@@ -51,31 +51,44 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
   let addresses: Map<string, readonly string[]>;
   // Instance → `group\0ip`, from the address topic (clusters).
   const seen = new Map<string, string>();
-  if (spec.addresses) {
-    addresses = new Map(Object.entries(spec.addresses));
-  } else {
-    // Pod and allocation addresses are known only once they run: every agent publishes its
-    // own and, when its egress tells groups apart, waits for everyone's.
-    const total = spec.groups.reduce((n, g) => n + g.instances, 0);
-    const all = new Promise<void>((resolve) => {
+  const marked = spec.network.classify === 'mark';
+  // Every instance's address, from the topic every agent publishes on: subscribed to once, when
+  // needed (at start for the address classification; for the mark one only if this instance
+  // shapes its own egress — a `configure`, a scheduled event).
+  let all: Promise<void> | undefined;
+  const total = spec.groups.reduce((n, g) => n + g.instances, 0);
+  const everyAddress = () =>
+    (all ??= new Promise<void>((resolve) => {
       void link.subscribe(ADDRESS_TOPIC, (payload) => {
         const p = payload as { instance?: unknown; group?: unknown; ip?: unknown };
         if (typeof p.instance === 'string' && typeof p.ip === 'string' && typeof p.group === 'string')
           seen.set(p.instance, `${p.group}\0${p.ip}`);
         if (seen.size >= total) resolve();
       });
-    });
-    await link.publish(ADDRESS_TOPIC, { instance, group, ip: data.ip });
-    if (planEgress(spec, group).classes.length > 0) {
-      io.stderr(`tgc agent: ${instance} waiting for the data addresses of ${total} instances\n`);
-      if ((await Promise.race([all.then(() => 'all' as const), stopped.then(() => 'stopped' as const)])) === 'stopped')
-        return EXIT.ok;
-    }
-    addresses = new Map();
+    }));
+  const byGroup = () => {
+    const out = new Map<string, readonly string[]>();
     for (const v of seen.values()) {
       const [g, ip] = v.split('\0') as [string, string];
-      addresses.set(g, [...(addresses.get(g) ?? []), ip]);
+      out.set(g, [...(out.get(g) ?? []), ip]);
     }
+    return out;
+  };
+  if (spec.addresses) {
+    addresses = new Map(Object.entries(spec.addresses));
+  } else {
+    // Pod and allocation addresses are known only once they run: every agent publishes its own
+    // and, when its egress tells groups apart by address, waits for everyone's.
+    await link.publish(ADDRESS_TOPIC, { instance, group, ip: data.ip });
+    if (!marked && planEgress(spec, group).classes.length > 0) {
+      io.stderr(`tgc agent: ${instance} waiting for the data addresses of ${total} instances\n`);
+      const got = await Promise.race([
+        everyAddress().then(() => 'all' as const),
+        stopped.then(() => 'stopped' as const),
+      ]);
+      if (got === 'stopped') return EXIT.ok;
+    }
+    addresses = byGroup();
   }
   await startKernelShaping({
     plan: spec,
@@ -85,6 +98,12 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
     tc: tcRunner(),
     addresses,
     link,
+    classify: marked ? 'mark' : 'address',
+    allAddresses: async () => {
+      if (spec.addresses) return addresses;
+      await everyAddress();
+      return byGroup();
+    },
     // Compose lists each group's addresses in instance order; on clusters they come from the topic.
     addressOf: (name) =>
       spec.addresses

@@ -11,6 +11,8 @@ import {
 import { applyTc, kernelShortfall, probeKernel, type TcRunner } from './kernel-backend.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { renderTc } from './tc-plan.js';
+import { MARK_CHAIN, renderMarkPlan, SHAPED_AT_SOURCE } from './mark-plan.js';
+import { applyMarkPlan, netRunner, type NetRunner } from './apply-marks.js';
 
 export interface KernelShapingOptions {
   readonly plan: ShapingPlan;
@@ -26,6 +28,18 @@ export interface KernelShapingOptions {
   readonly link?: AgentLink;
   /** Another instance's data address, for scheduled events that shape single destinations. */
   readonly addressOf?: (instance: string) => string | undefined;
+  /**
+   * How traffic is told apart (docs/network.md): `address` — by destination address, on this
+   * instance's egress (it needs every group's addresses); `mark` — by the sender's group, which
+   * every sender writes into DSCP and every receiver shapes on its ingress (no addresses needed
+   * until the instance shapes its own egress: a `configure`, a scheduled event). @default "address"
+   */
+  readonly classify?: 'address' | 'mark';
+  /** Mark classification: the IFB device ingress is redirected to, and how `ip`/`iptables` run. */
+  readonly ifb?: string;
+  readonly net?: NetRunner;
+  /** Mark classification: every group's addresses, fetched when this instance shapes its own egress. */
+  readonly allAddresses?: () => Promise<ReadonlyMap<string, readonly string[]>>;
 }
 
 /**
@@ -50,6 +64,7 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
     return [...byShape.values()];
   };
   const apply = async () => {
+    if (o.classify === 'mark') return applyMarked();
     const tcPlan = renderTc(planEgress(o.plan, o.group, override), {
       device: o.device,
       addresses: o.addresses,
@@ -58,6 +73,42 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
     const shortfall = kernelShortfall(tcPlan, caps);
     if (shortfall) throw new Error(shortfall);
     await applyTc(o.device, tcPlan, o.tc);
+  };
+  // Receivers shape by the sender's mark. What this instance shapes itself (its `configure`
+  // applies to every destination; an event's layer to some) leaves marked SHAPED_AT_SOURCE.
+  const applyMarked = async () => {
+    const selfShaped = Object.keys(override).length > 0;
+    // Shaping its own egress needs the addresses, which this classification otherwise goes without.
+    const everyone = (selfShaped || pairs.size > 0) && o.allAddresses ? await o.allAddresses() : o.addresses;
+    const ifb = o.ifb ?? 'tgcifb0';
+    const marks = renderMarkPlan(o.plan, o.group, {
+      device: o.device,
+      ifb,
+      ...(selfShaped && { ownMark: SHAPED_AT_SOURCE }),
+    });
+    const hostShapes = hosts();
+    const mangle = [
+      ...marks.mangle,
+      ...hostShapes.flatMap((h) =>
+        h.addresses.map((ip) => ['-A', MARK_CHAIN, '-o', o.device, '-d', `${ip}/32`, '-j', 'DSCP', '--set-dscp', '63']),
+      ),
+    ];
+    const egress =
+      selfShaped || hostShapes.length > 0
+        ? renderTc(selfShaped ? planEgress(o.plan, o.group, override) : { from: o.group, classes: [] }, {
+            device: o.device,
+            addresses: everyone,
+            hosts: hostShapes,
+          })
+        : undefined;
+    const shortfall = kernelShortfall(
+      { batch: [...marks.tc, ...(egress?.batch ?? [])], needsNetem: marks.needsNetem || !!egress?.needsNetem },
+      caps,
+    );
+    if (shortfall) throw new Error(shortfall);
+    await applyMarkPlan(o.device, ifb, { ...marks, mangle }, o.tc, o.net ?? netRunner());
+    if (egress) await applyTc(o.device, egress, o.tc);
+    else await o.tc(['qdisc', 'del', 'dev', o.device, 'root']);
   };
   try {
     await apply();

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
 import { controlSubnet } from './control-subnet.js';
 import type { Group, Plan } from '../../schema/ir.js';
-import { shapingPlan } from '../../model/egress-plan.js';
+import { classification, shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv, peersList } from '../instance-env.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
@@ -163,7 +163,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     kernelEnv = doc.createNode({
       TGC_COORDINATOR: coordinator,
       TGC_DATA_SUBNET: plan.network.subnet,
-      TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan), addresses })),
+      TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan, classification(plan, 'compose')), addresses })),
     }) as YAMLMap;
     kernelEnv.anchor = 'tgc-kernel-env';
     groups['x-tgc-kernel-env'] = kernelEnv;

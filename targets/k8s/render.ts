@@ -1,5 +1,5 @@
 import type { Group, Plan } from '../../schema/ir.js';
-import { shapingPlan } from '../../model/egress-plan.js';
+import { classification, shapingPlan } from '../../model/egress-plan.js';
 import { emitYaml } from './emit-yaml.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type RenderOptions, type Renderer } from '../target.js';
@@ -71,7 +71,7 @@ export function k8sObjects(plan: Plan, options: RenderOptions): Record<string, u
     data: {
       'agent.mjs': options.runtime.agent,
       'coordinator.mjs': options.runtime.coordinator,
-      'shaping.json': JSON.stringify(shapingPlan(plan)),
+      'shaping.json': JSON.stringify(shapingPlan(plan, classification(plan, 'k8s'))),
       ...(plan.events && { 'events.json': eventsJson(plan)! }),
     },
   };

@@ -8,6 +8,7 @@ import { followCoordinator } from '../driver/follow-coordinator.js';
 import { guarded } from '../driver/guarded.js';
 import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
+import { classification } from '../../model/egress-plan.js';
 import { writeOutput } from '../output-dir.js';
 import { k8sSteps } from './steps.js';
 import { podExit, podInstance, type PodInfo } from './pod-exits.js';
@@ -55,7 +56,9 @@ export async function runK8s(o: RunOptions): Promise<number> {
   startBanner(
     o,
     `k8s (${o.context ?? current.stdout.trim()}, namespace ${ns})`,
-    plan.network.shaping === 'off' ? 'off' : 'kernel',
+    plan.network.shaping === 'off'
+      ? 'off'
+      : `kernel, classified by ${classification(plan, 'k8s') === 'mark' ? "the sender's mark" : 'address'}`,
   );
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   writeOutput(

@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, symlinkSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { planEgress } from '../../model/egress-plan.js';
+import { classification, planEgress } from '../../model/egress-plan.js';
+import { netRunner } from '../../runtime/shaping/apply-marks.js';
 import { instanceLayout, testGroups, testInstanceCount } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
@@ -139,6 +140,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
         how = caps.netem ? ' (auto: sch_netem works)' : ' (auto: no sch_netem in this kernel)';
       }
     }
+    const classify = classification(plan, 'local');
+    if (backend === 'kernel') how += `, classified by ${classify === 'mark' ? "the sender's mark" : 'address'}`;
     startBanner(
       o,
       o.userns ? 'local (rootless: not root, so in a user namespace of its own)' : 'local',
@@ -176,6 +179,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
             addresses,
             link,
             addressOf: (name) => planned.find((x) => x.name === name)?.dataIp,
+            classify,
+            net: netRunner(hosts[p.index]!.netns),
+            allAddresses: async () => addresses,
           });
         });
       }

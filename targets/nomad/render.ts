@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
 import type { Group, Plan } from '../../schema/ir.js';
-import { shapingPlan } from '../../model/egress-plan.js';
+import { classification, shapingPlan } from '../../model/egress-plan.js';
 import { instanceEnv } from '../instance-env.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type Renderer } from '../target.js';
 import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js';
@@ -331,7 +331,7 @@ function groupView(plan: Plan, g: Group, runId: string): Record<string, unknown>
         TGC_INSTANCE: 'INSTANCE',
         TGC_GROUP: g.id,
         TGC_DATA_SUBNET: ANY_SUBNET,
-        TGC_SHAPING: JSON.stringify(shapingPlan(plan)),
+        TGC_SHAPING: JSON.stringify(shapingPlan(plan, classification(plan, 'nomad'))),
       },
       instance,
     ),

@@ -8,6 +8,7 @@ import { followCoordinator } from '../driver/follow-coordinator.js';
 import { guarded } from '../driver/guarded.js';
 import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
+import { classification } from '../../model/egress-plan.js';
 import { writeOutput } from '../output-dir.js';
 import { nomadRenderer } from './render.js';
 import { connectExitSink, containerExit, instanceRoles, pollExits } from '../driver/exit-sink.js';
@@ -59,7 +60,13 @@ export async function runNomad(o: RunOptions): Promise<number> {
       `the Nomad API at NOMAD_ADDR does not answer (${reach.stderr.trim()}): check NOMAD_ADDR and NOMAD_TOKEN`,
     );
   const say = (line: string) => !o.json && io.stderr(line + '\n');
-  startBanner(o, `nomad (job ${job})`, plan.network.shaping === 'off' ? 'off' : 'kernel');
+  startBanner(
+    o,
+    `nomad (job ${job})`,
+    plan.network.shaping === 'off'
+      ? 'off'
+      : `kernel, classified by ${classification(plan, 'nomad') === 'mark' ? "the sender's mark" : 'address'}`,
+  );
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   writeOutput(
     dirname(file),

@@ -1,0 +1,91 @@
+import type { LinkShape } from '../../schema/ir.js';
+import { isNeutral, linkShape, type ShapingPlan } from '../../model/egress-plan.js';
+import { netemArgs } from './tc-plan.js';
+
+/** Groups a plan may have for the mark classification: DSCP values 1..62 name them. */
+export const MAX_MARKED_GROUPS = 62;
+/** The DSCP of traffic its sender shaped itself (a `configure`, a scheduled event): receivers let it be. */
+export const SHAPED_AT_SOURCE = 63;
+/** The iptables chains tgc owns (flushed and refilled on every change). */
+export const MARK_CHAIN = 'TGC-MARK';
+export const DROP_CHAIN = 'TGC-DROP';
+
+/** Links with nothing to limit get this rate, far above any data interface. */
+const UNLIMITED = '10gbit';
+
+/** The DSCP value that names group `index` (its position in the plan) on the wire. */
+export function groupDscp(index: number): number {
+  return index + 1;
+}
+
+export interface MarkPlan {
+  /** Rules of the `TGC-MARK` chain (`iptables -t mangle`, hooked from POSTROUTING): the egress mark. */
+  readonly mangle: readonly (readonly string[])[];
+  /** Rules of the `TGC-DROP` chain (`iptables -t filter`, hooked from INPUT): blocked source groups. */
+  readonly filter: readonly (readonly string[])[];
+  /** Lines for `tc -batch -`: the ingress redirect to the IFB device and its per-source-group classes. */
+  readonly tc: readonly string[];
+  readonly needsNetem: boolean;
+}
+
+/**
+ * The mark classification (docs/network.md): every sender writes its group into the DSCP field
+ * of what it sends; every receiver shapes what arrives by the sender's group — the plan's
+ * (source group → own group) shape — on an IFB device its ingress is redirected to, and drops
+ * what blocked groups send. Each instance installs O(groups) rules and needs no other
+ * instance's address. `ownMark` is the DSCP this instance writes (SHAPED_AT_SOURCE when it
+ * shapes its own egress instead). Pure: the agent runs the lines.
+ */
+export function renderMarkPlan(
+  plan: ShapingPlan,
+  group: string,
+  o: { readonly device: string; readonly ifb: string; readonly ownMark?: number },
+): MarkPlan {
+  const index = plan.groups.findIndex((g) => g.id === group);
+  if (index < 0) throw new Error(`group ${group} is not in the plan`);
+  if (plan.groups.length > MAX_MARKED_GROUPS)
+    throw new Error(
+      `the mark classification names at most ${MAX_MARKED_GROUPS} groups; this plan has ${plan.groups.length}`,
+    );
+  const mark = o.ownMark ?? groupDscp(index);
+  const mangle = [['-A', MARK_CHAIN, '-o', o.device, '-j', 'DSCP', '--set-dscp', String(mark)]];
+  const filter: string[][] = [];
+  // One ingress class per distinct shape; each source group is one filter on its DSCP.
+  const classes: { shape: LinkShape; dscps: number[] }[] = [];
+  plan.groups.forEach((g, i) => {
+    const shape = linkShape(plan, g.id, group);
+    if (shape.blocked) {
+      filter.push(['-A', DROP_CHAIN, '-i', o.device, '-m', 'dscp', '--dscp', String(groupDscp(i)), '-j', 'DROP']);
+      return;
+    }
+    if (isNeutral(shape)) return;
+    const key = JSON.stringify(shape);
+    const existing = classes.find((c) => JSON.stringify(c.shape) === key);
+    if (existing) existing.dscps.push(groupDscp(i));
+    else classes.push({ shape, dscps: [groupDscp(i)] });
+  });
+  const dev = o.ifb;
+  const tc = [
+    `qdisc add dev ${o.device} handle ffff: ingress`,
+    `filter add dev ${o.device} parent ffff: protocol ip prio 1 u32 match u32 0 0 action mirred egress ` +
+      `redirect dev ${dev}`,
+    `qdisc add dev ${dev} root handle 1: htb default 1`,
+    `class add dev ${dev} parent 1: classid 1:1 htb rate ${UNLIMITED}`,
+  ];
+  let needsNetem = false;
+  classes.forEach((c, i) => {
+    const minor = (0x10 + i).toString(16);
+    const rate = c.shape.bandwidthBps ? `${c.shape.bandwidthBps}bit` : UNLIMITED;
+    tc.push(`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`);
+    const netem = netemArgs(c.shape);
+    if (netem) {
+      needsNetem = true;
+      tc.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
+    }
+    for (const d of c.dscps)
+      tc.push(
+        `filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dsfield ${d << 2} 0xfc flowid 1:${minor}`,
+      );
+  });
+  return { mangle, filter, tc, needsNetem };
+}
