@@ -1,5 +1,5 @@
 // The mark classification measured from inside 60 instances in 6 groups (g0..g5, group gi's
-// egress at (i+1)×2 Mbit/s, g0 → g5 blocked): gi-0 sends to g(i+1)-0 (g5-0 to g0-1) for 3 s
+// egress at (i+1)×2 Mbit/s, g0 → g5 blocked): gi-0 sends to g(i+1)-0 (g5-0 to g1-1) for 3 s
 // and the receiver records the rate by the sender's group; g0-2 → g5-1 must not connect,
 // g1-2 → g5-2 and g0-3 → g4-3 must; g3-0 counts the shaping rules in its namespace.
 import { execFileSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { connect, createServer } from 'node:net';
 import { run } from 'tgc/sdk';
 
 const SECONDS = 3;
-const SENDS = { 'g0-0': 'g1-0', 'g1-0': 'g2-0', 'g2-0': 'g3-0', 'g3-0': 'g4-0', 'g4-0': 'g5-0', 'g5-0': 'g0-1' };
+const SENDS = { 'g0-0': 'g1-0', 'g1-0': 'g2-0', 'g2-0': 'g3-0', 'g3-0': 'g4-0', 'g4-0': 'g5-0', 'g5-0': 'g1-1' };
 const PROBES = { 'g0-2': ['g5-1', false], 'g1-2': ['g5-2', true], 'g0-3': ['g4-3', true] };
 
 await run(async (env) => {
@@ -37,6 +37,7 @@ await run(async (env) => {
         pump();
       });
       s.on('error', reject);
+      s.setTimeout(10_000, () => s.destroy(new Error(`${to} did not take the transfer within 10 s`)));
     });
   }
   const from = Object.entries(SENDS).find(([, dst]) => dst === env.name)?.[0];
@@ -61,13 +62,15 @@ await run(async (env) => {
       execFileSync(cmd, args, { encoding: 'utf8' })
         .split('\n')
         .filter((l) => l.trim());
-    const tcRules = [
+    // u32 prints a few lines per filter; its rules are the `fh …::…` ones.
+    const filters = [
       ...lines('tc', ['filter', 'show', 'dev', 'data0', 'ingress']),
       ...lines('tc', ['filter', 'show', 'dev', 'tgcifb0']),
-      ...lines('tc', ['class', 'show', 'dev', 'tgcifb0']),
-    ].filter((l) => /^(filter|class) /.test(l));
+    ].filter((l) => / fh \S+::\S+ /.test(l));
+    const classes = lines('tc', ['class', 'show', 'dev', 'tgcifb0']).filter((l) => l.startsWith('class '));
     const ipt = [...lines('iptables', ['-t', 'mangle', '-S', 'TGC-MARK']), ...lines('iptables', ['-S', 'TGC-DROP'])];
-    env.record('tc_rules', tcRules.length);
+    env.record('tc_filters', filters.length);
+    env.record('tc_classes', classes.length);
     env.record('iptables_rules', ipt.filter((l) => l.startsWith('-A')).length);
   }
   await env.sync.signalAndWait('done');

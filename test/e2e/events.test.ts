@@ -26,18 +26,21 @@ test(
   },
 );
 
-test(
-  'events on the local target, kernel backend: partitions and heals as tc filters on single destinations',
-  { skip, timeout: 180_000 },
-  async () => {
-    const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)], { kernel: true });
-    const r = await tgcRun(plan);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stderr, /shaping kernel/);
-    checkEventsRun(results(r.out), { kernel: true });
-    assert.deepEqual(await leftovers(r.out), []);
-  },
-);
+for (const kernel of [true, 'mark'] as const) {
+  test(
+    `events on the local target, kernel backend (${kernel === 'mark' ? "classified by the sender's mark" : 'by address'}): ` +
+      'partitions and heals as tc filters on single destinations',
+    { skip, timeout: 180_000 },
+    async () => {
+      const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)], { kernel });
+      const r = await tgcRun(plan);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stderr, kernel === 'mark' ? /shaping kernel, classified by the sender's mark/ : /shaping kernel/);
+      checkEventsRun(results(r.out), { kernel });
+      assert.deepEqual(await leftovers(r.out), []);
+    },
+  );
+}
 
 test(
   'events on compose: the same plan in containers, process actions with the container runtime',

@@ -27,14 +27,15 @@ test(
     const res = results(r.out);
     const metric = (name: string, m: string) =>
       res.instances.find((i: { name: string }) => i.name === name).metrics[m]?.last as number;
-    // gi-0 → g(i+1)-0, g5-0 → g0-1: the receiver shaped the sender group's rate.
+    // gi-0 → g(i+1)-0, g5-0 → g1-1 (not g0: g0's replies to g5 are blocked): the receiver shaped
+    // the sender group's rate.
     const receivers: [string, number][] = [
       ['g1-0', 0],
       ['g2-0', 1],
       ['g3-0', 2],
       ['g4-0', 3],
       ['g5-0', 4],
-      ['g0-1', 5],
+      ['g1-1', 5],
     ];
     for (const [receiver, g] of receivers) {
       const got = metric(receiver, `mbit_from_g${g}`);
@@ -46,10 +47,12 @@ test(
     }
     const messages = res.instances.flatMap((i: { messages: string[] }) => i.messages);
     assert.deepEqual(messages.sort(), ['g0-2 → g5-1: dropped', 'g0-3 → g4-3: delivered', 'g1-2 → g5-2: delivered']);
-    // One agent's rules: the ingress redirect, a class and a filter per shaped source group, the
-    // mark, one drop (g3 blocks nobody: none) — O(groups), the same for 10 or 1,000 per group.
+    // One agent's rules (g3-0, counted in its namespace): the ingress redirect and a filter per
+    // shaped source group, a class per distinct shape and the default one, its mark (g3 blocks
+    // nobody) — O(groups): test/unit/mark-plan.test.ts shows the same for 10 or 100 per group.
     assert.equal(metric('g3-0', 'iptables_rules'), 1);
-    assert.equal(metric('g3-0', 'tc_rules'), 1 + 2 + 6 * 2);
+    assert.equal(metric('g3-0', 'tc_filters'), 1 + 6);
+    assert.equal(metric('g3-0', 'tc_classes'), 1 + 6);
     assert.deepEqual(await leftovers(r.out), []);
   },
 );

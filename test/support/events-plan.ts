@@ -14,7 +14,7 @@ export function eventsPlan(
     /** Lines for [defaults] (image = …). */
     readonly defaults?: string;
     /** The kernel backend without sch_netem: the link change is a rate, which the checker does not time. */
-    readonly kernel?: boolean;
+    readonly kernel?: boolean | 'mark';
   } = {},
 ): string {
   const file = join(tempDir('tgc-plan-'), 'plan.toml');
@@ -25,7 +25,7 @@ export function eventsPlan(
 name = "events"
 [run]
 timeout = "3m"
-${o.kernel ? '[network]\nshaping = "kernel"\n' : ''}[defaults]
+${o.kernel ? `[network]\nshaping = "kernel"\n${o.kernel === 'mark' ? 'classify = "mark"\n' : ''}` : ''}[defaults]
 command = ${cmd('events-service.mjs')}
 ${o.defaults ?? ''}
 [[groups]]
@@ -83,7 +83,7 @@ resume = "srv-0"
  * Checks a run of `eventsPlan`: the checker measured every effect, and results.json's events
  * happened within 200 ms of their triggers (a state's signal, or the last network ready).
  */
-export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: boolean } = {}): void {
+export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: boolean | 'mark' } = {}): void {
   assert.equal(r.outcome, 'success', r.reason);
   const checker = r.instances.find((i: { name: string }) => i.name === 'checker-0');
   assert.deepEqual(
