@@ -28,7 +28,7 @@ test(
 
 for (const kernel of [true, 'mark'] as const) {
   test(
-    `events on the local target, kernel backend (${kernel === 'mark' ? "classified by the sender's mark" : 'by address'}): ` +
+    `events on the local target, kernel backend (${kernel === 'mark' ? 'by mark' : 'by address'}): ` +
       'partitions and heals as tc filters on single destinations',
     { skip, timeout: 180_000 },
     async () => {
