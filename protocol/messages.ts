@@ -219,6 +219,9 @@ export interface Status {
   readonly states: Record<string, number>;
   readonly groups: Record<string, { expected: number | null; registered: number; outcomes: Record<string, number> }>;
   readonly connections: number;
+  /** Frames and bytes the coordinator has written to its clients so far. */
+  readonly sent_frames: number;
+  readonly sent_bytes: number;
 }
 
 /** The part of `/status` a driver's progress line reads. */

@@ -27,6 +27,9 @@ export class Connections {
   private readonly sockets = new Set<Socket>();
   private readonly touched = new Set<Socket>();
   private readonly corked = new Set<Socket>();
+  /** What the coordinator has written to its clients (frames and bytes), for /status and /metrics. */
+  private sentFrames = 0;
+  private sentBytes = 0;
   private flushScheduled = false;
 
   constructor(private readonly o: ConnectionsOptions) {
@@ -105,6 +108,10 @@ export class Connections {
     }
   }
 
+  sent(): { readonly sent_frames: number; readonly sent_bytes: number } {
+    return { sent_frames: this.sentFrames, sent_bytes: this.sentBytes };
+  }
+
   send(conn: Conn, line: string | Buffer): void {
     if (conn.closed) return;
     if (conn.socket.writableLength > this.o.maxQueuedBytes) {
@@ -123,6 +130,8 @@ export class Connections {
    * and a lone reply (a barrier release) is not delayed.
    */
   write(socket: Socket, data: string | Buffer): void {
+    this.sentFrames++;
+    this.sentBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (!this.touched.has(socket)) {
       this.touched.add(socket);
       if (!this.flushScheduled) {

@@ -120,6 +120,11 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     ...(typeof values.plan === 'string' && { plan: values.plan }),
     ...(typeof values['run-id'] === 'string' && { runId: values['run-id'] }),
     agents: values.agents === true,
+    // Every instance and its shaping agent hold a connection, drivers and tgc sync calls some more.
+    maxConnections: Math.max(
+      20_000,
+      2 * (instances + Object.values(services ?? {}).reduce((a, b) => a + b, 0)) + 1_000,
+    ),
     exitGraceMs,
     exitZero,
     ...(events && { events }),

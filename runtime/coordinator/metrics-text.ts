@@ -37,6 +37,12 @@ export function metricsText(
   metric('tgc_run_ended', 'gauge', '1 once the run outcome is decided.', [[{}, status.state === 'ended' ? 1 : 0]]);
   metric('tgc_run_succeeded', 'gauge', '1 if the run ended in success.', [[{}, status.outcome === 'success' ? 1 : 0]]);
   metric('tgc_connections', 'gauge', 'Open sync connections.', [[{}, status.connections as number]]);
+  metric('tgc_sent_frames_total', 'counter', 'Frames the coordinator wrote to its clients.', [
+    [{}, status.sent_frames as number],
+  ]);
+  metric('tgc_sent_bytes_total', 'counter', 'Bytes the coordinator wrote to its clients.', [
+    [{}, status.sent_bytes as number],
+  ]);
   metric(
     'tgc_state_signals_total',
     'counter',

@@ -394,6 +394,7 @@ export class RunState {
       states,
       groups,
       connections: this.net.live.size,
+      ...this.net.sent(),
     };
   }
 }
