@@ -36,8 +36,7 @@ interface Figures {
 }
 
 function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rssMb: () => number }> {
-  const per = n / GROUPS;
-  const groups = Array.from({ length: GROUPS }, (_, i) => `g${i}=${per}`).join(',');
+  const groups = Array.from({ length: GROUPS }, (_, g) => `g${g}=${groupSize(n, g)}`).join(',');
   const proc = spawn(
     process.execPath,
     [
@@ -63,6 +62,11 @@ function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rss
   });
 }
 
+/** Instance i is in group i mod GROUPS: the first n mod GROUPS groups have one more. */
+function groupSize(n: number, g: number): number {
+  return Math.floor(n / GROUPS) + (g < n % GROUPS ? 1 : 0);
+}
+
 /** Counts the newline-ended frames a socket receives, without parsing them. */
 function countFrames(s: Socket, onFrames: (total: number) => void): void {
   let total = 0;
@@ -80,7 +84,6 @@ async function run(n: number, mode: 'address' | 'mark'): Promise<Figures> {
   let ready = 0;
   let done!: () => void;
   const allReady = new Promise<void>((resolve) => (done = resolve));
-  const per = n / GROUPS;
   // Replies to register and publish (and subscribe), one message per instance when subscribed,
   // then network_ready's reply.
   const before = mode === 'address' ? 3 + n : 2;
@@ -96,8 +99,8 @@ async function run(n: number, mode: 'address' | 'mark'): Promise<Figures> {
   });
   const t0 = process.hrtime.bigint();
   agents.forEach((s, i) => {
-    const group = `g${Math.floor(i / per)}`;
-    const name = `${group}-${i % per}`;
+    const group = `g${i % GROUPS}`;
+    const name = `${group}-${Math.floor(i / GROUPS)}`;
     const ip = `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
     s.write(
       `{"type":"register","id":1,"role":"agent","instance":"${name}"}\n` +
