@@ -1,6 +1,6 @@
 import type { LinkShape } from '../../schema/ir.js';
 import { isNeutral, linkShape, type ShapingPlan } from '../../model/egress-plan.js';
-import { netemArgs } from './tc-plan.js';
+import { shapedClass, UNLIMITED } from './tc-plan.js';
 
 /** Groups a plan may have for the mark classification: DSCP values 1..62 name them. */
 export const MAX_MARKED_GROUPS = 62;
@@ -9,9 +9,6 @@ export const SHAPED_AT_SOURCE = 63;
 /** The iptables chains tgc owns (flushed and refilled on every change). */
 export const MARK_CHAIN = 'TGC-MARK';
 export const DROP_CHAIN = 'TGC-DROP';
-
-/** Links with nothing to limit get this rate, far above any data interface. */
-const UNLIMITED = '10gbit';
 
 /** The DSCP value that names group `index` (its position in the plan) on the wire. */
 export function groupDscp(index: number): number {
@@ -75,13 +72,9 @@ export function renderMarkPlan(
   let needsNetem = false;
   classes.forEach((c, i) => {
     const minor = (0x10 + i).toString(16);
-    const rate = c.shape.bandwidthBps ? `${c.shape.bandwidthBps}bit` : UNLIMITED;
-    tc.push(`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`);
-    const netem = netemArgs(c.shape);
-    if (netem) {
-      needsNetem = true;
-      tc.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
-    }
+    const leaf = shapedClass(dev, minor, c.shape);
+    tc.push(...leaf.lines);
+    needsNetem ||= leaf.netem;
     for (const d of c.dscps)
       tc.push(
         `filter add dev ${dev} parent 1: protocol ip prio 2 u32 match ip dsfield ${d << 2} 0xfc flowid 1:${minor}`,

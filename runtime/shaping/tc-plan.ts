@@ -3,7 +3,7 @@ import { cidrBlocks } from './cidr-blocks.js';
 import type { EgressPlan } from '../../model/egress-plan.js';
 
 /** Links with nothing to limit get this rate, far above any data interface. */
-const UNLIMITED = '10gbit';
+export const UNLIMITED = '10gbit';
 
 export interface TcPlanOptions {
   /** The instance's data interface. */
@@ -66,19 +66,24 @@ export function renderTc(egress: EgressPlan, options: TcPlanOptions): TcPlan {
       return;
     }
     const minor = c.minor.toString(16);
-    const rate = c.shape.bandwidthBps ? `${c.shape.bandwidthBps}bit` : UNLIMITED;
-    batch.push(`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`);
-    const netem = netemArgs(c.shape);
-    if (netem) {
-      needsNetem = true;
-      batch.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
-    }
+    const leaf = shapedClass(dev, minor, c.shape);
+    batch.push(...leaf.lines);
+    needsNetem ||= leaf.netem;
     for (const t of targets)
       batch.push(
         `filter add dev ${dev} parent 1: protocol ip prio ${2 + c.prio} u32 match ip dst ${t} flowid 1:${minor}`,
       );
   });
   return { batch, needsNetem };
+}
+
+/** An HTB class under 1: with the shape's rate, and a netem leaf when the shape needs one. */
+export function shapedClass(dev: string, minor: string, shape: LinkShape): { lines: string[]; netem: boolean } {
+  const rate = shape.bandwidthBps ? `${shape.bandwidthBps}bit` : UNLIMITED;
+  const lines = [`class add dev ${dev} parent 1: classid 1:${minor} htb rate ${rate} ceil ${rate}`];
+  const netem = netemArgs(shape);
+  if (netem) lines.push(`qdisc add dev ${dev} parent 1:${minor} handle ${minor}: netem limit 10000 ${netem}`);
+  return { lines, netem: netem !== '' };
 }
 
 /** The netem options of a shape, or '' when it needs none (rate and blocking are not netem's). */
