@@ -33,6 +33,8 @@ interface Figures {
   readonly frames: number;
   readonly bytes: number;
   readonly rssMb: number;
+  /** Why the coordinator did not get every agent ready, if it did not. */
+  readonly failed?: string;
 }
 
 function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rssMb: () => number }> {
@@ -55,7 +57,13 @@ function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rss
         resolve({
           proc,
           port: Number(m[1]),
-          rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1]) / 1024,
+          rssMb: () => {
+            try {
+              return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1]) / 1024;
+            } catch {
+              return 0; // gone
+            }
+          },
         });
     });
     proc.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
@@ -109,9 +117,17 @@ async function run(n: number, mode: 'address' | 'mark'): Promise<Figures> {
         (mode === 'address' ? `{"type":"subscribe","id":3,"topic":"${TOPIC}"}\n` : ''),
     );
   });
-  await allReady;
+  // The coordinator may not live through it: today's exchange queues N × N messages.
+  const died = new Promise<string>((resolve) =>
+    c.proc.once('exit', (code, signal) => resolve(`the coordinator exited (${signal ?? code})`)),
+  );
+  const failed = await Promise.race([allReady.then(() => undefined), died]);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   clearInterval(sampler);
+  if (failed) {
+    for (const s of agents) s.destroy();
+    return { ms, frames: NaN, bytes: NaN, rssMb: peak, failed: `${failed} after ${ready} of ${n} agents were ready` };
+  }
   peak = Math.max(peak, c.rssMb());
   const status = (await (await fetch(`http://127.0.0.1:${c.port}/status`)).json()) as { network_ready: number };
   if (status.network_ready !== n)
@@ -130,6 +146,13 @@ for (const mode of ['mark', 'address'] as const) {
   for (const n of SIZES) {
     const f = await run(n, mode);
     results.set(`${mode} ${n}`, f);
+    if (f.failed) {
+      console.log(
+        `${mode.padEnd(7)} N=${String(n).padStart(6)}: FAILED at ${f.ms.toFixed(0)} ms, peak RSS ` +
+          `${f.rssMb.toFixed(0)} MB: ${f.failed}`,
+      );
+      continue;
+    }
     console.log(
       `${mode.padEnd(7)} N=${String(n).padStart(6)}: ready in ${f.ms.toFixed(0).padStart(7)} ms · ` +
         `${f.frames.toLocaleString('en')} frames, ${(f.bytes / 1e6).toFixed(1)} MB sent · ` +
@@ -142,12 +165,18 @@ const at = (mode: string, n: number) => results.get(`${mode} ${n}`)!;
 const mark = at('mark', large).bytes / at('mark', small).bytes;
 const address = at('address', large).bytes / at('address', small).bytes;
 const rss = at('mark', large).rssMb;
+const baseline = at('address', large).failed
+  ? `did not finish at N=${large} (${at('address', large).failed})`
+  : `${address.toFixed(1)}×`;
 console.log(
   `bytes sent, N=${large} over N=${small}: mark ${mark.toFixed(1)}× ` +
-    `(target ≤ 20×: ${mark <= 20 ? 'met' : 'MISSED'}); address, the baseline, ${address.toFixed(1)}×`,
+    `(target ≤ 20×: ${mark <= 20 ? 'met' : 'MISSED'}); address, the baseline, ${baseline}`,
 );
+if (!at('address', large).failed)
+  console.log(
+    `at N=${large}: mark sends ${(at('address', large).bytes / at('mark', large).bytes).toFixed(0)}× fewer bytes ` +
+      `than address and is ready ${(at('address', large).ms / at('mark', large).ms).toFixed(1)}× sooner`,
+  );
 console.log(
-  `at N=${large}: mark sends ${(at('address', large).bytes / at('mark', large).bytes).toFixed(0)}× fewer bytes ` +
-    `than address and is ready ${(at('address', large).ms / at('mark', large).ms).toFixed(1)}× sooner; ` +
-    `coordinator peak RSS ${rss.toFixed(0)} MB (target < 1024 MB: ${rss < 1024 ? 'met' : 'MISSED'})`,
+  `coordinator peak RSS, mark, N=${large}: ${rss.toFixed(0)} MB (target < 1024 MB: ${rss < 1024 ? 'met' : 'MISSED'})`,
 );
