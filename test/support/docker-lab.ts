@@ -22,14 +22,17 @@ export function dockerSkipReason(): string | undefined {
     spawnSync('docker', ['compose', 'version']).status === 0 ||
     spawnSync('docker-compose', ['version', '--short']).status === 0;
   if (!compose) return (reason = 'needs docker compose (v2) or docker-compose (v1.29)');
-  // The runtime image carries dist/native/tgc-sync: rebuilt when it is missing or carries another.
+  // The runtime image is rebuilt when it is missing or was made by another script or tgc sync.
   const label = spawnSync(
     'docker',
-    ['image', 'inspect', '--format', '{{index .Config.Labels "dev.tgc.sync-sha256"}}', 'tgc-runtime:0.1.0'],
+    ['image', 'inspect', '--format', '{{index .Config.Labels "dev.tgc.made-from"}}', 'tgc-runtime:0.1.0'],
     { encoding: 'utf8' },
   );
   const syncBinary = join(repoRoot, 'dist/native/tgc-sync');
-  const want = existsSync(syncBinary) ? createHash('sha256').update(readFileSync(syncBinary)).digest('hex') : 'none';
+  const want = createHash('sha256')
+    .update(readFileSync(join(repoRoot, 'images/offline-runtime.sh')))
+    .update(existsSync(syncBinary) ? readFileSync(syncBinary) : Buffer.alloc(0))
+    .digest('hex');
   if (label.status !== 0 || label.stdout.trim() !== want) {
     const built = spawnSync(join(repoRoot, 'images/offline-runtime.sh'), [], { encoding: 'utf8' });
     if (built.status !== 0) return (reason = `cannot build the runtime image: ${built.stderr.trim()}`);
