@@ -1,13 +1,18 @@
 // The mark classification measured from inside 60 instances in 6 groups (g0..g5, group gi's
 // egress at (i+1)×2 Mbit/s, g0 → g5 blocked): gi-0 sends to g(i+1)-0 (g5-0 to g1-1) for 3 s
 // and the receiver records the rate by the sender's group; g0-2 → g5-1 must not connect,
-// g1-2 → g5-2 and g0-3 → g4-3 must; g3-0 counts the shaping rules in its namespace.
+// g1-2 → g5-2 and g0-3 → g4-3 must; g2-5 first sets its own egress to 3 Mbit/s (configure: it
+// then shapes at the source, marked so that receivers leave it be) and sends to g4-5; g3-0 counts
+// the shaping rules in its namespace.
 import { execFileSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { run } from 'tgc/sdk';
 
 const SECONDS = 3;
-const SENDS = { 'g0-0': 'g1-0', 'g1-0': 'g2-0', 'g2-0': 'g3-0', 'g3-0': 'g4-0', 'g4-0': 'g5-0', 'g5-0': 'g1-1' };
+const SENDS = {
+  ...{ 'g0-0': 'g1-0', 'g1-0': 'g2-0', 'g2-0': 'g3-0', 'g3-0': 'g4-0', 'g4-0': 'g5-0', 'g5-0': 'g1-1' },
+  'g2-5': 'g4-5',
+};
 const PROBES = { 'g0-2': ['g5-1', false], 'g1-2': ['g5-2', true], 'g0-3': ['g4-3', true] };
 
 await run(async (env) => {
@@ -23,6 +28,7 @@ await run(async (env) => {
       s.on('end', () => resolve({ bytes, ms: performance.now() - first }));
     }).listen(7100, '0.0.0.0');
   });
+  if (env.name === 'g2-5') await env.network.configure({ bandwidth: '3Mbit' });
   await env.sync.signalAndWait('listening');
   const to = SENDS[env.name];
   if (to) {
@@ -43,7 +49,7 @@ await run(async (env) => {
   const from = Object.entries(SENDS).find(([, dst]) => dst === env.name)?.[0];
   if (from) {
     const { bytes, ms } = await received;
-    env.record(`mbit_from_${from.split('-')[0]}`, (bytes * 8) / (ms * 1000), 'Mbit/s');
+    env.record(`mbit_from_${from === 'g2-5' ? from : from.split('-')[0]}`, (bytes * 8) / (ms * 1000), 'Mbit/s');
   }
   const probe = PROBES[env.name];
   if (probe) {

@@ -45,6 +45,9 @@ test(
         `g${g} → ${receiver}: ${got.toFixed(2)} Mbit/s, want ${want} ± 10 %`,
       );
     }
+    // g2-5 shaped its own egress (configure): 3 Mbit/s, not its group's 6.
+    const own = metric('g4-5', 'mbit_from_g2-5');
+    assert.ok(Math.abs(own - 3) <= 0.3, `g2-5 (configured to 3 Mbit/s) → g4-5: ${own.toFixed(2)} Mbit/s`);
     const messages = res.instances.flatMap((i: { messages: string[] }) => i.messages);
     assert.deepEqual(messages.sort(), ['g0-2 → g5-1: dropped', 'g0-3 → g4-3: delivered', 'g1-2 → g5-2: delivered']);
     // One agent's rules (g3-0, counted in its namespace): the ingress redirect and a filter per
