@@ -37,7 +37,9 @@ interface Figures {
   readonly failed?: string;
 }
 
-function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rssMb: () => number }> {
+function coordinator(
+  n: number,
+): Promise<{ proc: ChildProcess; port: number; rssMb: () => number; stderr: () => string }> {
   const groups = Array.from({ length: GROUPS }, (_, g) => `g${g}=${groupSize(n, g)}`).join(',');
   const proc = spawn(
     process.execPath,
@@ -57,9 +59,10 @@ function coordinator(n: number): Promise<{ proc: ChildProcess; port: number; rss
         resolve({
           proc,
           port: Number(m[1]),
+          stderr: () => err,
           rssMb: () => {
             try {
-              return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1]) / 1024;
+              return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
             } catch {
               return 0; // gone
             }
@@ -119,7 +122,15 @@ async function run(n: number, mode: 'address' | 'mark'): Promise<Figures> {
   });
   // The coordinator may not live through it: today's exchange queues N × N messages.
   const died = new Promise<string>((resolve) =>
-    c.proc.once('exit', (code, signal) => resolve(`the coordinator exited (${signal ?? code})`)),
+    c.proc.once('exit', (code, signal) => {
+      const last = c
+        .stderr()
+        .trim()
+        .split('\n')
+        .filter((l) => /heap|memory|Error/i.test(l))
+        .pop();
+      resolve(`the coordinator exited (${signal ?? code}${last ? `: ${last.trim()}` : ''})`);
+    }),
   );
   const failed = await Promise.race([allReady.then(() => undefined), died]);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
