@@ -125,10 +125,8 @@ async function run(n: number, mode: 'address' | 'mark'): Promise<Figures> {
     c.proc.once('exit', (code, signal) => {
       const last = c
         .stderr()
-        .trim()
         .split('\n')
-        .filter((l) => /heap|memory|Error/i.test(l))
-        .pop();
+        .find((l) => /FATAL ERROR|out of memory/i.test(l));
       resolve(`the coordinator exited (${signal ?? code}${last ? `: ${last.trim()}` : ''})`);
     }),
   );
