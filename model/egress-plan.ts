@@ -91,16 +91,26 @@ export function linkShape(plan: ShapingPlan, from: string, to: string, override?
  * not shaped at all are left out. Pure and deterministic.
  */
 export function planEgress(plan: ShapingPlan, from: string, override?: LinkShape): EgressPlan {
-  const classes: { key: string; shape: LinkShape; to: string[] }[] = [];
-  for (const g of plan.groups) {
-    const shape = linkShape(plan, from, g.id, override);
-    if (isNeutral(shape)) continue;
+  const shaped = plan.groups
+    .map((g): [string, LinkShape] => [g.id, linkShape(plan, from, g.id, override)])
+    .filter(([, shape]) => !isNeutral(shape));
+  return { from, classes: groupByShape(shaped).map(({ shape, items }) => ({ shape, to: items })) };
+}
+
+/**
+ * Items that get the same shape, together: one entry per distinct shape (fields in any order;
+ * `blocked = false` is no field), in the order each shape first appears, with the first object
+ * of each shape. Every class of a tc plan, a mark plan or an agent's table is one of these.
+ */
+export function groupByShape<T>(entries: Iterable<readonly [T, LinkShape]>): { shape: LinkShape; items: T[] }[] {
+  const byKey = new Map<string, { shape: LinkShape; items: T[] }>();
+  for (const [item, shape] of entries) {
     const key = canonical(shape);
-    const existing = classes.find((c) => c.key === key);
-    if (existing) existing.to.push(g.id);
-    else classes.push({ key, shape, to: [g.id] });
+    const group = byKey.get(key);
+    if (group) group.items.push(item);
+    else byKey.set(key, { shape, items: [item] });
   }
-  return { from, classes: classes.map(({ shape, to }) => ({ shape, to })) };
+  return [...byKey.values()];
 }
 
 function canonical(s: LinkShape): string {

@@ -1,6 +1,6 @@
 import { NETWORK_INITIALIZED_STATE } from '../../protocol/messages.js';
 import type { EventAction, LinkShape, PlanEvent, ProcessAction } from '../../schema/ir.js';
-import { mergeShapes, type DestinationShape } from '../../model/egress-plan.js';
+import { groupByShape, mergeShapes, type DestinationShape } from '../../model/egress-plan.js';
 import type { Connections } from './connections.js';
 import type { RunState } from './run-state.js';
 import type { Conn, Instance } from './types.js';
@@ -154,16 +154,10 @@ export class Schedule {
   }
 
   /** What each source instance's traffic to particular destinations gets now, grouped by shape. */
-  destinations(from: string): DestinationShape[] {
+  private destinations(from: string): DestinationShape[] {
     const table = new Map<string, LinkShape>(this.linkOver.get(from) ?? []);
     for (const to of this.blocked.get(from) ?? []) table.set(to, mergeShapes([table.get(to) ?? {}, { blocked: true }]));
-    const byShape = new Map<string, { to: string[]; shape: LinkShape }>();
-    for (const [to, shape] of table) {
-      const key = JSON.stringify(shape);
-      const entry = byShape.get(key) ?? byShape.set(key, { to: [], shape }).get(key)!;
-      entry.to.push(to);
-    }
-    return [...byShape.values()];
+    return groupByShape(table).map(({ shape, items }) => ({ to: items, shape }));
   }
 
   /** Sends the new destination table of every affected source to its agent; resolves when all applied. */

@@ -2,6 +2,7 @@ import type { LinkShape } from '../../schema/ir.js';
 import type { AgentLink } from '../agent/agent-link.js';
 import {
   destinationTable,
+  groupByShape,
   groupOfInstance,
   linkShape,
   mergeShapes,
@@ -52,17 +53,14 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
   let override: LinkShape = {};
   // Scheduled events' per-destination layers, by destination instance.
   let pairs = new Map<string, LinkShape>();
-  const hosts = () => {
-    const byShape = new Map<string, { shape: LinkShape; addresses: string[] }>();
-    for (const [to, layer] of pairs) {
-      const ip = o.addressOf?.(to);
-      if (!ip) throw new Error(`the data address of ${to} is not known here`);
-      const shape = mergeShapes([linkShape(o.plan, o.group, groupOfInstance(to), override), layer]);
-      const key = JSON.stringify(shape);
-      (byShape.get(key) ?? byShape.set(key, { shape, addresses: [] }).get(key)!).addresses.push(ip);
-    }
-    return [...byShape.values()];
-  };
+  const hosts = () =>
+    groupByShape(
+      [...pairs].map(([to, layer]): [string, LinkShape] => {
+        const ip = o.addressOf?.(to);
+        if (!ip) throw new Error(`the data address of ${to} is not known here`);
+        return [ip, mergeShapes([linkShape(o.plan, o.group, groupOfInstance(to), override), layer])];
+      }),
+    ).map(({ shape, items }) => ({ shape, addresses: items }));
   const apply = async () => {
     if (o.classify === 'mark') return applyMarked();
     const tcPlan = renderTc(planEgress(o.plan, o.group, override), {

@@ -1,5 +1,5 @@
 import type { LinkShape } from '../../schema/ir.js';
-import { isNeutral, linkShape, type ShapingPlan } from '../../model/egress-plan.js';
+import { groupByShape, isNeutral, linkShape, type ShapingPlan } from '../../model/egress-plan.js';
 import { shapedClass, UNLIMITED } from './tc-plan.js';
 
 /** Groups a plan may have for the mark classification: DSCP values 1..62 name them. */
@@ -48,19 +48,14 @@ export function renderMarkPlan(
   const mangle = [['-A', MARK_CHAIN, '-o', o.device, '-j', 'DSCP', '--set-dscp', String(mark)]];
   const filter: string[][] = [];
   // One ingress class per distinct shape; each source group is one filter on its DSCP.
-  const classes: { shape: LinkShape; dscps: number[] }[] = [];
+  const shaped: [number, LinkShape][] = [];
   plan.groups.forEach((g, i) => {
     const shape = linkShape(plan, g.id, group);
-    if (shape.blocked) {
+    if (shape.blocked)
       filter.push(['-A', DROP_CHAIN, '-i', o.device, '-m', 'dscp', '--dscp', String(groupDscp(i)), '-j', 'DROP']);
-      return;
-    }
-    if (isNeutral(shape)) return;
-    const key = JSON.stringify(shape);
-    const existing = classes.find((c) => JSON.stringify(c.shape) === key);
-    if (existing) existing.dscps.push(groupDscp(i));
-    else classes.push({ shape, dscps: [groupDscp(i)] });
+    else if (!isNeutral(shape)) shaped.push([groupDscp(i), shape]);
   });
+  const classes = groupByShape(shaped).map(({ shape, items }) => ({ shape, dscps: items }));
   const dev = o.ifb;
   const tc = [
     `qdisc add dev ${o.device} handle ffff: ingress`,

@@ -1,16 +1,16 @@
 import { constants } from 'node:os';
-import type { Plan } from '../../schema/ir.js';
+import type { Plan, ProcessAction } from '../../schema/ir.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { ProtocolClient } from '../../protocol/client.js';
-import type { ProcessAction } from '../../schema/ir.js';
 
-/** Exit codes of containers killed by a signal are 128 + its number. */
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [128 + n, name]));
-const SIGNAL_BY_NUMBER = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
 
-/** How a container ended, from its exit code and, where the orchestrator says it, the signal's number. */
+/**
+ * How a container ended, from its exit code and, where the orchestrator says it, the signal's
+ * number; without that, an exit code of 128 + n means killed by signal n.
+ */
 export function containerExit(code: number, signal?: number): { code: number | null; signal: string | null } {
-  const name = (signal && SIGNAL_BY_NUMBER.get(signal)) || SIGNAL_NAMES.get(code);
+  const name = (signal && SIGNAL_NAMES.get(signal)) || SIGNAL_NAMES.get(code - 128);
   return name ? { code: null, signal: name } : { code, signal: null };
 }
 

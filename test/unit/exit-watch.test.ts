@@ -7,7 +7,7 @@ import { Pod } from 'kubernetes-models/v1';
 import { Coordinator } from '../../runtime/coordinator/coordinator.js';
 import { connectExitSink, containerExit, pollExits, type EndedInstance } from '../../targets/driver/exit-sink.js';
 import { podExit, podInstance, type PodInfo } from '../../targets/k8s/pod-exits.js';
-import { allocExit, allocInstance, type AllocInfo } from '../../targets/nomad/run.js';
+import { allocExit, allocInstance, type AllocInfo } from '../../targets/nomad/alloc-exits.js';
 
 test('a container exit: a code, or 128 + a signal number, or the signal the orchestrator names', () => {
   assert.deepEqual(containerExit(0), { code: 0, signal: null });
