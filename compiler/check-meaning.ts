@@ -5,6 +5,7 @@ import { describePath } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
 import { linkLayers, ruleKey } from '../model/link-layers.js';
+import { MAX_MARKED_GROUPS } from '../model/egress-plan.js';
 import { locate, pointer, type Positions } from './positions.js';
 import { isReservedEnv } from './reserved-env.js';
 import { didYouMean } from './suggest.js';
@@ -193,12 +194,13 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
   }
   checkCombinations([...ids.keys()], rules, groupShapes, { fields: network, path: '/network' }, at, diags);
 
-  // The mark classification writes a group's number into 6 DSCP bits: 62 groups at most.
-  if (network.classify === 'mark' && groups.length > 62)
+  // The mark classification writes a group's number into 6 DSCP bits.
+  if (network.classify === 'mark' && groups.length > MAX_MARKED_GROUPS)
     diags.error(
       'BAD_VALUE',
       at(pointer(['network', 'classify'])),
-      `classify = "mark" tells at most 62 groups apart (DSCP); this plan has ${groups.length}: use "address"`,
+      `classify = "mark" tells at most ${MAX_MARKED_GROUPS} groups apart (DSCP); this plan has ${groups.length}: ` +
+        'use "address"',
     );
 
   // The schedule: its selectors name instances, so it needs the counts.

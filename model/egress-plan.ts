@@ -8,6 +8,9 @@ export interface ShapingPlan {
   readonly groups: readonly Pick<Group, 'id' | 'instances' | 'network'>[];
 }
 
+/** Groups the mark classification tells apart: DSCP values 1..62 name them (63: shaped at source). */
+export const MAX_MARKED_GROUPS = 62;
+
 /** How a plan's kernel backend tells traffic apart on a target (`network.classify`, docs/network.md). */
 export function classification(
   plan: { readonly network: Pick<Network, 'classify'>; readonly groups: readonly unknown[] },
@@ -15,7 +18,7 @@ export function classification(
 ): 'address' | 'mark' {
   if (plan.network.classify !== 'auto') return plan.network.classify;
   // Where addresses are known only at run time, the mark keeps set-up O(groups).
-  return (target === 'k8s' || target === 'nomad') && plan.groups.length <= 62 ? 'mark' : 'address';
+  return (target === 'k8s' || target === 'nomad') && plan.groups.length <= MAX_MARKED_GROUPS ? 'mark' : 'address';
 }
 
 /** A plan cut down to its `ShapingPlan`, for embedding (the agent's TGC_SHAPING). */

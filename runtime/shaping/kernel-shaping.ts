@@ -12,7 +12,7 @@ import {
 import { applyTc, kernelShortfall, probeKernel, type TcRunner } from './kernel-backend.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { renderTc } from './tc-plan.js';
-import { MARK_CHAIN, renderMarkPlan, SHAPED_AT_SOURCE } from './mark-plan.js';
+import { renderMarkPlan } from './mark-plan.js';
 import { applyMarkPlan, netRunner, type NetRunner } from './apply-marks.js';
 
 export interface KernelShapingOptions {
@@ -79,18 +79,13 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
     // Shaping its own egress needs the addresses, which this classification otherwise goes without.
     const everyone = (selfShaped || pairs.size > 0) && o.allAddresses ? await o.allAddresses() : o.addresses;
     const ifb = o.ifb ?? 'tgcifb0';
+    const hostShapes = hosts();
     const marks = renderMarkPlan(o.plan, o.group, {
       device: o.device,
       ifb,
-      ...(selfShaped && { ownMark: SHAPED_AT_SOURCE }),
+      selfShaped,
+      shapedHosts: hostShapes.flatMap((h) => h.addresses),
     });
-    const hostShapes = hosts();
-    const mangle = [
-      ...marks.mangle,
-      ...hostShapes.flatMap((h) =>
-        h.addresses.map((ip) => ['-A', MARK_CHAIN, '-o', o.device, '-d', `${ip}/32`, '-j', 'DSCP', '--set-dscp', '63']),
-      ),
-    ];
     const egress =
       selfShaped || hostShapes.length > 0
         ? renderTc(selfShaped ? planEgress(o.plan, o.group, override) : { from: o.group, classes: [] }, {
@@ -104,7 +99,7 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
       caps,
     );
     if (shortfall) throw new Error(shortfall);
-    await applyMarkPlan(o.device, ifb, { ...marks, mangle }, o.tc, o.net ?? netRunner());
+    await applyMarkPlan(o.device, ifb, marks, o.tc, o.net ?? netRunner());
     if (egress) await applyTc(o.device, egress, o.tc);
     else await o.tc(['qdisc', 'del', 'dev', o.device, 'root']);
   };

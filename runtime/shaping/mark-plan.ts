@@ -1,9 +1,7 @@
 import type { LinkShape } from '../../schema/ir.js';
-import { groupByShape, isNeutral, linkShape, type ShapingPlan } from '../../model/egress-plan.js';
+import { groupByShape, isNeutral, linkShape, MAX_MARKED_GROUPS, type ShapingPlan } from '../../model/egress-plan.js';
 import { shapedClass, UNLIMITED } from './tc-plan.js';
 
-/** Groups a plan may have for the mark classification: DSCP values 1..62 name them. */
-export const MAX_MARKED_GROUPS = 62;
 /** The DSCP of traffic its sender shaped itself (a `configure`, a scheduled event): receivers let it be. */
 export const SHAPED_AT_SOURCE = 63;
 /** The iptables chains tgc owns (flushed and refilled on every change). */
@@ -30,13 +28,19 @@ export interface MarkPlan {
  * of what it sends; every receiver shapes what arrives by the sender's group — the plan's
  * (source group → own group) shape — on an IFB device its ingress is redirected to, and drops
  * what blocked groups send. Each instance installs O(groups) rules and needs no other
- * instance's address. `ownMark` is the DSCP this instance writes (SHAPED_AT_SOURCE when it
- * shapes its own egress instead). Pure: the agent runs the lines.
+ * instance's address. What this instance shapes at the source is marked SHAPED_AT_SOURCE
+ * instead: all it sends (`selfShaped`: its own `configure`), or what it sends to `shapedHosts`
+ * (a scheduled event's layer). Pure: the agent runs the lines.
  */
 export function renderMarkPlan(
   plan: ShapingPlan,
   group: string,
-  o: { readonly device: string; readonly ifb: string; readonly ownMark?: number },
+  o: {
+    readonly device: string;
+    readonly ifb: string;
+    readonly selfShaped?: boolean;
+    readonly shapedHosts?: readonly string[];
+  },
 ): MarkPlan {
   const index = plan.groups.findIndex((g) => g.id === group);
   if (index < 0) throw new Error(`group ${group} is not in the plan`);
@@ -44,8 +48,22 @@ export function renderMarkPlan(
     throw new Error(
       `the mark classification names at most ${MAX_MARKED_GROUPS} groups; this plan has ${plan.groups.length}`,
     );
-  const mark = o.ownMark ?? groupDscp(index);
-  const mangle = [['-A', MARK_CHAIN, '-o', o.device, '-j', 'DSCP', '--set-dscp', String(mark)]];
+  const mark = (dscp: number, to: string[] = []) => [
+    '-A',
+    MARK_CHAIN,
+    '-o',
+    o.device,
+    ...to,
+    '-j',
+    'DSCP',
+    '--set-dscp',
+    String(dscp),
+  ];
+  // The last matching DSCP rule wins: the hosts' come after the instance's own.
+  const mangle = [
+    mark(o.selfShaped ? SHAPED_AT_SOURCE : groupDscp(index)),
+    ...(o.shapedHosts ?? []).map((ip) => mark(SHAPED_AT_SOURCE, ['-d', `${ip}/32`])),
+  ];
   const filter: string[][] = [];
   // One ingress class per distinct shape; each source group is one filter on its DSCP.
   const shaped: [number, LinkShape][] = [];
