@@ -35,16 +35,23 @@ export function expandInstances(plan: Plan): Instance[] {
   return instanceLayout(plan).map(({ name, group, groupIndex, index }) => ({ name, group, groupIndex, index }));
 }
 
-/** The groups whose instances decide the run (everything but `role = "service"`). */
-export function testGroups<G extends { readonly role?: 'service'; readonly id: string; readonly instances: number }>(
-  groups: readonly G[],
-): G[] {
-  return groups.filter((g) => g.role !== 'service');
-}
-
-/** How many instances decide the run: what the coordinator waits for and barriers count by default. */
 type Counted = { readonly role?: 'service'; readonly instances: number };
 
+/** How many instances decide the run: what the coordinator waits for and barriers count by default. */
 export function testInstanceCount(groups: readonly Counted[]): number {
   return groups.filter((g) => g.role !== 'service').reduce((n, g) => n + g.instances, 0);
+}
+
+/**
+ * What a run's coordinator expects of a plan: the test instances (which decide the run), their
+ * count per group, and the service groups' (which may attach, deciding nothing).
+ */
+export function coordinatorCounts(groups: readonly (Counted & { readonly id: string })[]): {
+  readonly instances: number;
+  readonly groups: Readonly<Record<string, number>>;
+  readonly services: Readonly<Record<string, number>>;
+} {
+  const counts = (role: 'test' | 'service') =>
+    Object.fromEntries(groups.filter((g) => (g.role ?? 'test') === role).map((g) => [g.id, g.instances]));
+  return { instances: testInstanceCount(groups), groups: counts('test'), services: counts('service') };
 }

@@ -1,5 +1,5 @@
 import type { Plan } from '../../schema/ir.js';
-import { testGroups, testInstanceCount } from '../../model/instance-layout.js';
+import { coordinatorCounts } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT, generatedHeader } from '../target.js';
 
 export interface CoordinatorCommandOptions {
@@ -28,6 +28,11 @@ export interface CoordinatorCommandOptions {
 
 /** The coordinator's command line inside every container deployment: one place for its flags. */
 export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): string[] {
+  const counts = coordinatorCounts(plan.groups);
+  const list = (m: Readonly<Record<string, number>>) =>
+    Object.entries(m)
+      .map(([g, n]) => `${g}=${n}`)
+      .join(',');
   return [
     'node',
     o.script,
@@ -37,20 +42,10 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     String(COORDINATOR_PORT),
     '--instances',
     // Services have no outcome: the coordinator waits for the test instances only.
-    String(testInstanceCount(plan.groups)),
+    String(counts.instances),
     '--groups',
-    testGroups(plan.groups)
-      .map((g) => `${g.id}=${g.instances}`)
-      .join(','),
-    ...(plan.groups.some((g) => g.role === 'service')
-      ? [
-          '--services',
-          plan.groups
-            .filter((g) => g.role === 'service')
-            .map((g) => `${g.id}=${g.instances}`)
-            .join(','),
-        ]
-      : []),
+    list(counts.groups),
+    ...(Object.keys(counts.services).length > 0 ? ['--services', list(counts.services)] : []),
     '--timeout',
     `${plan.timeoutMs}ms`,
     '--plan',

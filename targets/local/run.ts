@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { classification, planEgress } from '../../model/egress-plan.js';
 import { netRunner } from '../../runtime/shaping/apply-marks.js';
-import { instanceLayout, testGroups, testInstanceCount } from '../../model/instance-layout.js';
+import { coordinatorCounts, instanceLayout, testInstanceCount } from '../../model/instance-layout.js';
 import type { Results } from '../../protocol/messages.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { Coordinator } from '../../runtime/coordinator/coordinator.js';
@@ -48,9 +48,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
   const network = new LocalNetwork(tag);
   const coordinator = new Coordinator({
     // Services have no outcome: the run is decided by the test instances.
-    instances: testInstanceCount(plan.groups),
-    groups: Object.fromEntries(testGroups(plan.groups).map((g) => [g.id, g.instances])),
-    services: Object.fromEntries(plan.groups.filter((g) => g.role === 'service').map((g) => [g.id, g.instances])),
+    ...coordinatorCounts(plan.groups),
     timeoutMs: plan.timeoutMs,
     runId: o.runId,
     plan: plan.name,
