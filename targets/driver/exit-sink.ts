@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { Plan, ProcessAction } from '../../schema/ir.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { ProtocolClient } from '../../protocol/client.js';
+import { pollInterval } from './poll-interval.js';
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
 
@@ -147,4 +148,16 @@ export function pollExits(
       sink.close();
     },
   };
+}
+
+/**
+ * The Kubernetes and Nomad drivers' exit reporting: a driver connection to the coordinator at
+ * `address`, fed by `poll` every `pollInterval` for the plan's size.
+ */
+export async function watchExits(
+  plan: Plan,
+  address: { readonly host: string; readonly port: number },
+  poll: () => Promise<readonly EndedInstance[]>,
+): Promise<{ close(): void }> {
+  return pollExits(await connectExitSink(address, instanceRoles(plan)), poll, pollInterval(plan.totalInstances));
 }

@@ -12,8 +12,7 @@ import { classification } from '../../model/egress-plan.js';
 import { writeOutput } from '../output-dir.js';
 import { k8sSteps } from './steps.js';
 import { podExit, podInstance, type PodInfo } from './pod-exits.js';
-import { connectExitSink, instanceRoles, pollExits } from '../driver/exit-sink.js';
-import { pollInterval } from '../driver/poll-interval.js';
+import { watchExits } from '../driver/exit-sink.js';
 import { k8sNames, k8sRenderer } from './render.js';
 
 /**
@@ -101,23 +100,19 @@ export async function runK8s(o: RunOptions): Promise<number> {
         forward!.once('exit', () => reject(new EnvironmentError('kubectl port-forward to the coordinator exited')));
       });
       // How each instance container ends is its outcome when it reported none.
-      exitWatch = pollExits(
-        await connectExitSink({ host: '127.0.0.1', port }, instanceRoles(plan)),
-        async () => {
-          const pods = await run(steps.pods);
-          if (pods.code !== 0) return [];
-          return (JSON.parse(pods.stdout) as { items: PodInfo[] }).items.flatMap((pod) => {
-            const instance = podInstance(pod);
-            const exit = podExit(pod);
-            const log = async () => {
-              const r = await run(steps.podLog(pod.metadata.name));
-              return r.stdout + r.stderr;
-            };
-            return instance && exit ? [{ instance, exit, log }] : [];
-          });
-        },
-        pollInterval(plan.totalInstances),
-      );
+      exitWatch = await watchExits(plan, { host: '127.0.0.1', port }, async () => {
+        const pods = await run(steps.pods);
+        if (pods.code !== 0) return [];
+        return (JSON.parse(pods.stdout) as { items: PodInfo[] }).items.flatMap((pod) => {
+          const instance = podInstance(pod);
+          const exit = podExit(pod);
+          const log = async () => {
+            const r = await run(steps.podLog(pod.metadata.name));
+            return r.stdout + r.stderr;
+          };
+          return instance && exit ? [{ instance, exit, log }] : [];
+        });
+      });
       const results = await followCoordinator(`http://127.0.0.1:${port}`, o, {
         interrupted,
         what: `kubectl -n ${ns} logs job/${k8sNames(plan).coordinator}`,

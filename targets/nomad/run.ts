@@ -11,9 +11,8 @@ import type { RunOptions } from '../target.js';
 import { classification } from '../../model/egress-plan.js';
 import { writeOutput } from '../output-dir.js';
 import { nomadRenderer } from './render.js';
-import { connectExitSink, instanceRoles, pollExits } from '../driver/exit-sink.js';
+import { watchExits } from '../driver/exit-sink.js';
 import { allocExit, allocInstance, type AllocInfo } from './alloc-exits.js';
-import { pollInterval } from '../driver/poll-interval.js';
 
 /**
  * `tgc run --target nomad`: the steps `nomadCommands` lists, run — `nomad job run`, find the
@@ -77,20 +76,16 @@ export async function runNomad(o: RunOptions): Promise<number> {
       if (!url) return await stop();
       // How each instance task ends is its outcome when it reported none.
       const { hostname, port } = new URL(url);
-      exitWatch = pollExits(
-        await connectExitSink({ host: hostname, port: Number(port) }, instanceRoles(plan)),
-        async () => {
-          const allocs = await run(steps.allocs);
-          if (allocs.code !== 0) return [];
-          return (JSON.parse(allocs.stdout) as AllocInfo[]).flatMap((a) => {
-            const instance = allocInstance(a);
-            const exit = allocExit(a);
-            const log = async () => (await run(steps.tail(a.ID))).stdout + (await run(steps.tail(a.ID, true))).stdout;
-            return instance && exit ? [{ instance, exit, log }] : [];
-          });
-        },
-        pollInterval(plan.totalInstances),
-      );
+      exitWatch = await watchExits(plan, { host: hostname, port: Number(port) }, async () => {
+        const allocs = await run(steps.allocs);
+        if (allocs.code !== 0) return [];
+        return (JSON.parse(allocs.stdout) as AllocInfo[]).flatMap((a) => {
+          const instance = allocInstance(a);
+          const exit = allocExit(a);
+          const log = async () => (await run(steps.tail(a.ID))).stdout + (await run(steps.tail(a.ID, true))).stdout;
+          return instance && exit ? [{ instance, exit, log }] : [];
+        });
+      });
       const results = await followCoordinator(url, o, {
         interrupted,
         what: `nomad alloc logs -job ${job} coordinator`,
