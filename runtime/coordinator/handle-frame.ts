@@ -140,7 +140,7 @@ const HANDLERS: Readonly<Record<Exclude<Request['type'], 'register' | 'ping'>, H
     if (c.msg.callback_state !== undefined && !callback) return c.bad('"callback_state" must be a non-empty string');
     const agent = c.run.agentsByName.get(inst.name);
     if (!agent) return c.net.sendError(c.conn, c.id, 'no_agent', `no shaping agent is connected for ${inst.name}`);
-    if (c.msg.to !== undefined) return configureTo(c, inst, shape, callback);
+    if (c.msg.to !== undefined) return configureTo(c, inst, agent, shape, callback);
     c.run.configure(agent, {
       from: c.conn,
       id: c.id,
@@ -319,7 +319,7 @@ function register(
 }
 
 /** `network_configure` with `to`: the caller's links to those instances only, over the plan's shapes. */
-function configureTo(c: Ctx, inst: Instance, raw: object, callback: string | undefined): void {
+function configureTo(c: Ctx, inst: Instance, agent: Conn, raw: object, callback: string | undefined): void {
   const to = c.str('to');
   const groups = { ...c.run.o.groups, ...c.run.o.services };
   const names = to
@@ -332,13 +332,10 @@ function configureTo(c: Ctx, inst: Instance, raw: object, callback: string | und
     return c.bad(`"to" must name an instance or a group of the run${names ? `: ${names.error}` : ''}`);
   const shape = parseShape(raw);
   if ('error' in shape) return c.net.sendError(c.conn, c.id, 'configure_failed', shape.error);
+  // Answered as any configure is, once the agent applied the new table: timeline, callback, reply.
+  const pending = { from: c.conn, id: c.id, by: inst, callbackState: callback, agent, shape: { ...raw, to } };
   c.run.schedule!.linkTo(inst.name, names, shape).then(
-    () => {
-      if (c.run.result) return;
-      c.run.timeline.add({ t_ms: c.run.elapsed(), event: 'configure', instance: inst.name, shape: { ...raw, to } });
-      const count = callback !== undefined ? c.run.signal(callback, inst) : undefined;
-      c.net.reply(c.conn, c.id, count === undefined ? {} : { count });
-    },
-    (err: Error) => c.net.sendError(c.conn, c.id, 'configure_failed', err.message),
+    () => c.run.configured(pending, undefined),
+    (err: Error) => c.run.configured(pending, err.message),
   );
 }
