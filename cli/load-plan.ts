@@ -12,7 +12,7 @@ export interface PlanOptions {
   /** Testground compositions: `--run ID`, `--manifest PATH`. */
   run?: string;
   manifest?: string;
-  /** `--image` (compile, run): groups it covers need no Testground artifact. */
+  /** `--image` (compile, run): images instead of the plan's (and its builds). */
   image?: string[];
 }
 
@@ -27,7 +27,6 @@ export function loadPlan(file: string, opts: PlanOptions, io: CliIo, target?: st
       ...(opts.run !== undefined && { run: opts.run }),
       ...(opts.manifest !== undefined && { manifest: opts.manifest }),
       ...(target !== undefined && { target }),
-      ...(opts.image && { images: opts.image }),
       env: io.env ?? {},
     },
   };

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
+import { buildCommand } from './commands/build.js';
 import { compileCommand } from './commands/compile.js';
 import { convertCommand } from './commands/convert.js';
 import { coordinatorCommand } from './commands/coordinator.js';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   validateCommand(program, io, setCode);
   planCommand(program, io, setCode);
   schemaCommand(program, io);
+  buildCommand(program, io, setCode);
   compileCommand(program, io, setCode);
   convertCommand(program, io, setCode);
   runCommand(program, io, setCode);

@@ -5,6 +5,7 @@ import type { Plan } from '../schema/ir.js';
 import { EnvironmentError } from '../targets/driver/environment-error.js';
 import { TARGETS } from '../targets/registry.js';
 import type { RunOptions, TargetName } from '../targets/target.js';
+import type { PlannedBuilds } from '../targets/build/build-plan.js';
 import { describeEvent } from '../model/describe-event.js';
 import { EXIT } from '../model/exit-codes.js';
 import type { CliIo } from './io.js';
@@ -22,6 +23,10 @@ export interface StartRunOptions {
   readonly runtimeImage?: string;
   readonly namespace?: string;
   readonly context?: string;
+  /** `--push REGISTRY`: images tgc builds go there (the cluster targets need it). */
+  readonly push?: string;
+  /** `--no-cache`: build even what is cached. */
+  readonly noCache?: boolean;
 }
 
 /** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
@@ -49,7 +54,7 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
     return EXIT.invalid;
   }
-  const options: RunOptions = {
+  const options: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {
     plan,
     planFile: o.planFile,
     version: o.version,
@@ -66,8 +71,32 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     ...(o.namespace !== undefined && { namespace: o.namespace }),
     ...(o.context !== undefined && { context: o.context }),
   };
+  // The build step: what the plan's builds make, before anything starts (a failed build starts nothing).
+  const env = io.env ?? {};
+  const needsBuild = plan.groups.some((g) => g.build);
+  let builds: PlannedBuilds | undefined;
+  if (needsBuild) {
+    try {
+      const { planPlanBuilds } = await import('../targets/build/build-plan.js');
+      builds = await planPlanBuilds(plan, {
+        target: o.target as TargetName,
+        planFile: o.planFile,
+        cwd,
+        env,
+        stderr: io.stderr,
+        ...(o.push !== undefined && { push: o.push }),
+        ...(o.noCache && { noCache: true }),
+        ...(io.signal && { signal: io.signal }),
+      });
+    } catch (err) {
+      if (!(err instanceof EnvironmentError)) throw err;
+      io.stderr(`tgc: ${err.message}\n`);
+      return EXIT.environment;
+    }
+  }
   if (o.dryRun) {
-    io.stdout(target.steps(options).join('\n') + '\n');
+    if (builds) io.stdout(['# the build step (tgc build):', ...builds.steps].join('\n') + '\n');
+    io.stdout(target.steps({ ...options, plan: builds?.planned ?? plan }).join('\n') + '\n');
     // The schedule runs inside the coordinator: no command of its own, but part of what happens.
     if (plan.events) {
       io.stdout("# the coordinator's schedule (docs/composition.md, Events):\n");
@@ -82,6 +111,16 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
   if (missing) {
     io.stderr(`tgc: ${missing}\n`);
     return EXIT.environment;
+  }
+  if (builds) {
+    try {
+      io.stderr(`tgc: build: ${builds.jobs.length} build${builds.jobs.length === 1 ? '' : 's'} for ${o.target}\n`);
+      options.plan = (await builds.run()).plan;
+    } catch (err) {
+      if (!(err instanceof EnvironmentError)) throw err;
+      io.stderr(`tgc: ${err.message}\n`);
+      return io.signal?.aborted ? EXIT.interrupted : EXIT.environment;
+    }
   }
   return runToEnd(() => target.run(options), outDir, io);
 }

@@ -16,6 +16,8 @@ export interface CompileOptions {
   check?: boolean;
   runtimeImage?: string;
   shaping?: 'kernel' | 'userspace';
+  /** `--push REGISTRY`: build, push, and name the pushed images. */
+  push?: string;
 }
 
 /**
@@ -33,13 +35,49 @@ export async function writeDeployment(
     for (const p of target.check(result.plan))
       result.diagnostics.error(p.code, locate(result.positions, p.pointer), p.message);
   }
+  // A context under a prefix (Testground's docker:generic) is what a compose build section cannot say.
+  if (result.plan && result.positions && opts.target === 'compose' && opts.push === undefined) {
+    result.plan.groups.forEach((g, i) => {
+      if (g.build?.contextPrefix === undefined) return;
+      result.diagnostics.error(
+        'TARGET_UNSUPPORTED',
+        locate(result.positions!, `/groups/${i}/build`),
+        `group "${g.id}"'s Dockerfile sees the plan under ${g.build.contextPrefix}/ in its build context (Testground's ` +
+          `docker:generic), which a compose build section cannot express: compile with --push REGISTRY (tgc builds ` +
+          `and names the image), or build the image and pass --image ${g.id}=IMAGE`,
+      );
+    });
+  }
   const code = printDiagnostics(result, opts, io);
   if (code !== 0) return code;
   const cwd = io.cwd ?? '.';
+  let plan = result.plan!;
+  // Images the cluster pulls (k8s, nomad), or any target given --push: built and pushed first;
+  // --check only names them (the tags are the hashes of their inputs: nothing needs building).
+  if (plan.groups.some((g) => g.build) && (opts.push !== undefined || opts.target !== 'compose')) {
+    const { planPlanBuilds } = await import('../targets/build/build-plan.js');
+    const { EnvironmentError } = await import('../targets/driver/environment-error.js');
+    try {
+      const builds = await planPlanBuilds(plan, {
+        target: opts.target,
+        planFile: file,
+        cwd,
+        env: io.env ?? {},
+        stderr: io.stderr,
+        ...(opts.push !== undefined && { push: opts.push }),
+        ...(io.signal && { signal: io.signal }),
+      });
+      plan = opts.check ? builds.planned : (await builds.run()).plan;
+    } catch (err) {
+      if (!(err instanceof EnvironmentError)) throw err;
+      io.stderr(`tgc: ${err.message} (nothing was written)\n`);
+      return EXIT.environment;
+    }
+  }
   const outDir = resolve(cwd, opts.out ?? join('deploy', opts.target));
   const shown = relative(cwd, outDir) || '.';
   const planDir = file === '-' ? cwd : dirname(resolve(cwd, file));
-  const files = target.render!(result.plan!, {
+  const files = target.render!(plan, {
     runtime: loadRuntimeBundle(),
     ...(opts.runtimeImage !== undefined && { runtimeImage: opts.runtimeImage }),
     ...(opts.shaping !== undefined && { shaping: opts.shaping }),

@@ -49,6 +49,7 @@ export const codes = {
   DISTRIBUTION_WITHOUT_JITTER: 'a jitter distribution on a link that has no jitter',
   CORRELATION_WITHOUT_BASE: 'a *_correlation without the percentage it correlates',
   ZERO_BANDWIDTH: 'a bandwidth of zero (use blocked = true for a partition)',
+  BUILD_KEY_KIND: "a build key that does not apply to the build's kind (a Go key on a Dockerfile build)",
   NOTHING_TO_RUN: 'a group with neither command, image nor build',
   NO_TEST_GROUP: 'every group is a service: nothing decides the run',
   RESERVED_ENV: 'an env variable tgc sets itself (TGC_*, Testground aliases)',
@@ -70,7 +71,7 @@ export const codes = {
   NO_MANIFEST: 'no manifest.toml was found: the case and the param defaults are not checked',
   DUPLICATE_RUN: 'two [[runs]] with the same id',
   UNKNOWN_RUN: '--run names no run of the composition',
-  UNSUPPORTED_BUILDER: 'a builder tgc does not run (docker:go, docker:node without an artifact)',
+  UNSUPPORTED_BUILDER: 'a builder Testground does not have (docker:go, docker:generic, docker:node, exec:go are)',
   // Targets: what a plan asks that the chosen target cannot express
   NO_IMAGE: 'a group with no image, on a container target',
   TARGET_UNSUPPORTED: 'a setting the chosen target cannot express',

@@ -1,5 +1,7 @@
 import type { BuildSpec, Composition, Json, Settings } from '../schema/composition.js';
-import type { Build, Group, Plan, Resources } from '../schema/ir.js';
+import { posix } from 'node:path';
+import type { Build, GoBuild, Group, Plan, Resources } from '../schema/ir.js';
+import { GO_BASE_IMAGE, GO_RUNTIME_IMAGE, NODE_BASE_IMAGE } from '../model/build-defaults.js';
 import { deepFreeze } from './deep-freeze.js';
 import { resolveCounts, type CountSpec } from './instance-counts.js';
 import { parseCpu, parseDuration, parseMemory } from '../model/units.js';
@@ -88,11 +90,34 @@ export function normalize(c: Composition): Plan {
 }
 
 function normalizeBuild(b: BuildSpec): Build {
+  const kind = b.kind === 'go' || b.kind === 'node' ? b.kind : undefined;
+  const base = b.base_image ?? (kind === 'go' ? GO_BASE_IMAGE : kind === 'node' ? NODE_BASE_IMAGE : undefined);
   return {
     context: b.context,
-    ...(b.kind === 'go' && { kind: 'go' as const }),
+    ...(kind && { kind }),
     ...(b.dockerfile !== undefined && { dockerfile: b.dockerfile }),
+    ...(b.context_prefix !== undefined && { contextPrefix: b.context_prefix }),
     args: stringMap(b.args ?? {}),
+    ...(base !== undefined && { baseImage: base }),
+    ...(kind === 'go' && { go: normalizeGoBuild(b) }),
+  };
+}
+
+function normalizeGoBuild(b: BuildSpec): GoBuild {
+  // Paths inside the context in one spelling: `.`-relative, no trailing slash ("./" → ".").
+  const clean = (p: string) => posix.normalize(p).replace(/\/+$/, '') || '.';
+  return {
+    runtimeImage: b.runtime_image ?? GO_RUNTIME_IMAGE,
+    skipRuntimeImage: b.skip_runtime_image === true,
+    path: clean(b.path ?? '.'),
+    execPkg: b.exec_pkg ?? '.',
+    ...(b.modfile !== undefined && { modfile: clean(b.modfile) }),
+    cgo: b.enable_cgo === true,
+    ...(b.go_proxy !== undefined && { proxy: b.go_proxy }),
+    tags: [...(b.tags ?? [])],
+    replace: (b.replace ?? []).map((r) => ({ ...r })),
+    ...(b.fresh_gomod === true && b.module_path !== undefined && { freshModule: b.module_path }),
+    hooks: { ...b.dockerfile_extensions },
   };
 }
 

@@ -29,10 +29,37 @@ export interface Settings {
 
 export interface BuildSpec {
   context: string;
-  kind?: 'docker' | 'go';
+  kind?: 'docker' | 'go' | 'node';
   dockerfile?: string;
+  context_prefix?: string;
   args?: Record<string, string | number | boolean>;
+  base_image?: string;
+  runtime_image?: string;
+  skip_runtime_image?: boolean;
+  path?: string;
+  exec_pkg?: string;
+  modfile?: string;
+  enable_cgo?: boolean;
+  go_proxy?: string;
+  tags?: string[];
+  replace?: { module: string; version: string; target?: string }[];
+  fresh_gomod?: boolean;
+  module_path?: string;
+  dockerfile_extensions?: Partial<Record<DockerfileHook, string>>;
 }
+
+/** The points of the generated Go Dockerfile where `dockerfile_extensions` go (Testground's eight). */
+export const DOCKERFILE_HOOKS = [
+  'pre_mod_download',
+  'post_mod_download',
+  'pre_source_copy',
+  'post_source_copy',
+  'pre_build',
+  'post_build',
+  'pre_runtime_copy',
+  'post_runtime_copy',
+] as const;
+export type DockerfileHook = (typeof DOCKERFILE_HOOKS)[number];
 
 export interface ShapeSpec {
   latency?: string;

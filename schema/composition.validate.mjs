@@ -2,32 +2,34 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker), a Go program (kind go: go build on the local target, a generated image on the container targets; Testground's docker:go and exec:go) or a Node.js package (kind node; Testground's docker:node). docs/composition.md, Builds.","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"kind":{"enum":["docker","go","node"],"default":"docker","description":"docker: docker build of the context with its Dockerfile; go: a Go program, built with go build (local target) or in a generated multi-stage Dockerfile (container targets); node: a generated Dockerfile that copies the context and runs npm ci, entrypoint npm start."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"context_prefix":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$","description":"docker: the directory the context appears under in what the build sees (Testground's docker:generic: plan, so its Dockerfiles COPY plan/...). tgc run and tgc build only: a compose build section cannot express it."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"base_image":{"type":"string","minLength":1,"description":"go, node: the image the build runs in. Default: golang:1.16-buster (go), node:16-buster (node)."},"runtime_image":{"type":"string","minLength":1,"description":"go: the image the program is copied into. Default: busybox:1.35.0-glibc."},"skip_runtime_image":{"type":"boolean","description":"go: the build stage is the image (no runtime stage). Default: false."},"path":{"type":"string","minLength":1,"description":"go: the directory of go.mod inside the context. Default: the context itself."},"exec_pkg":{"type":"string","minLength":1,"description":"go: the package go build builds, relative to path. Default: ."},"modfile":{"type":"string","minLength":1,"description":"go: a go.mod to build with instead of the one at path, relative to the context (its .sum beside it)."},"enable_cgo":{"type":"boolean","description":"go: CGO_ENABLED=1. Default: false."},"go_proxy":{"type":"string","minLength":1,"description":"go: GOPROXY for the build (direct, or a proxy URL). Default: the environment's GOPROXY, else Go's default."},"tags":{"type":"array","items":{"type":"string","minLength":1,"pattern":"^[A-Za-z0-9_.]+$"},"description":"go: build tags (go build -tags; Testground's selectors)."},"replace":{"type":"array","items":{"type":"object","required":["module","version"],"additionalProperties":false,"properties":{"module":{"type":"string","minLength":1,"description":"the module path to replace"},"version":{"type":"string","minLength":1,"description":"the version to use"},"target":{"type":"string","minLength":1,"description":"the module that replaces it. Default: module itself."}}},"description":"go: replace directives added to go.mod before the build (Testground's build dependencies)."},"fresh_gomod":{"type":"boolean","description":"go: replace go.mod with go mod init module_path. Default: false."},"module_path":{"type":"string","minLength":1,"description":"go: the module path of a fresh go.mod (with fresh_gomod)."},"dockerfile_extensions":{"type":"object","additionalProperties":false,"description":"go, container targets: Dockerfile text inserted at these points of the generated Dockerfile, as written.","properties":{"pre_mod_download":{"type":"string"},"post_mod_download":{"type":"string"},"pre_source_copy":{"type":"string"},"post_source_copy":{"type":"string"},"pre_build":{"type":"string"},"post_build":{"type":"string"},"pre_runtime_copy":{"type":"string"},"post_runtime_copy":{"type":"string"}}}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
 const schema15 = {"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"};
-const schema17 = {"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker, compose target), or a Go program with go build (kind go, local target).","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"kind":{"enum":["docker","go"],"default":"docker","description":"docker: docker build of the context (compose); go: go build of the package in the context, run as the group's program (local target; Testground's exec:go)."}}};
+const schema17 = {"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker), a Go program (kind go: go build on the local target, a generated image on the container targets; Testground's docker:go and exec:go) or a Node.js package (kind node; Testground's docker:node). docs/composition.md, Builds.","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"kind":{"enum":["docker","go","node"],"default":"docker","description":"docker: docker build of the context with its Dockerfile; go: a Go program, built with go build (local target) or in a generated multi-stage Dockerfile (container targets); node: a generated Dockerfile that copies the context and runs npm ci, entrypoint npm start."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"context_prefix":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$","description":"docker: the directory the context appears under in what the build sees (Testground's docker:generic: plan, so its Dockerfiles COPY plan/...). tgc run and tgc build only: a compose build section cannot express it."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"base_image":{"type":"string","minLength":1,"description":"go, node: the image the build runs in. Default: golang:1.16-buster (go), node:16-buster (node)."},"runtime_image":{"type":"string","minLength":1,"description":"go: the image the program is copied into. Default: busybox:1.35.0-glibc."},"skip_runtime_image":{"type":"boolean","description":"go: the build stage is the image (no runtime stage). Default: false."},"path":{"type":"string","minLength":1,"description":"go: the directory of go.mod inside the context. Default: the context itself."},"exec_pkg":{"type":"string","minLength":1,"description":"go: the package go build builds, relative to path. Default: ."},"modfile":{"type":"string","minLength":1,"description":"go: a go.mod to build with instead of the one at path, relative to the context (its .sum beside it)."},"enable_cgo":{"type":"boolean","description":"go: CGO_ENABLED=1. Default: false."},"go_proxy":{"type":"string","minLength":1,"description":"go: GOPROXY for the build (direct, or a proxy URL). Default: the environment's GOPROXY, else Go's default."},"tags":{"type":"array","items":{"type":"string","minLength":1,"pattern":"^[A-Za-z0-9_.]+$"},"description":"go: build tags (go build -tags; Testground's selectors)."},"replace":{"type":"array","items":{"type":"object","required":["module","version"],"additionalProperties":false,"properties":{"module":{"type":"string","minLength":1,"description":"the module path to replace"},"version":{"type":"string","minLength":1,"description":"the version to use"},"target":{"type":"string","minLength":1,"description":"the module that replaces it. Default: module itself."}}},"description":"go: replace directives added to go.mod before the build (Testground's build dependencies)."},"fresh_gomod":{"type":"boolean","description":"go: replace go.mod with go mod init module_path. Default: false."},"module_path":{"type":"string","minLength":1,"description":"go: the module path of a fresh go.mod (with fresh_gomod)."},"dockerfile_extensions":{"type":"object","additionalProperties":false,"description":"go, container targets: Dockerfile text inserted at these points of the generated Dockerfile, as written.","properties":{"pre_mod_download":{"type":"string"},"post_mod_download":{"type":"string"},"pre_source_copy":{"type":"string"},"post_source_copy":{"type":"string"},"pre_build":{"type":"string"},"post_build":{"type":"string"},"pre_runtime_copy":{"type":"string"},"post_runtime_copy":{"type":"string"}}}}};
 const schema18 = {"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}};
 const schema19 = {"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}};
 const schema21 = {"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}};
 const func2 = Object.prototype.hasOwnProperty;
-const func3 = runtime0.default;
+const func4 = runtime0.default;
 const pattern0 = new RegExp("^x-", "u");
 const pattern1 = new RegExp("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", "u");
 const pattern2 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
 const pattern3 = new RegExp("^[^\\s]+$", "u");
-const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
-const pattern7 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
+const pattern5 = new RegExp("^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$", "u");
+const pattern6 = new RegExp("^[A-Za-z0-9_.]+$", "u");
+const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern8 = new RegExp("^[0-9]+(\\.[0-9]+)?m?$", "u");
+const pattern9 = new RegExp("^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$", "u");
 const schema22 = {"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 const schema26 = {"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]};
 const schema27 = {"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"};
 const schema35 = {"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"};
 const schema36 = {"type":"boolean","description":"Drop everything: a partition."};
-const pattern8 = new RegExp("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", "u");
-const pattern11 = new RegExp("^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$", "u");
-const pattern19 = new RegExp("^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$", "u");
+const pattern10 = new RegExp("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", "u");
+const pattern13 = new RegExp("^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$", "u");
+const pattern21 = new RegExp("^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$", "u");
 const schema23 = {"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}};
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -158,7 +160,7 @@ errors++;
 if(data.loss !== undefined){
 let data5 = data.loss;
 if(typeof data5 === "string"){
-if(!pattern11.test(data5)){
+if(!pattern13.test(data5)){
 const err10 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err10];
@@ -183,7 +185,7 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data6 = data.loss_correlation;
 if(typeof data6 === "string"){
-if(!pattern11.test(data6)){
+if(!pattern13.test(data6)){
 const err12 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err12];
@@ -208,7 +210,7 @@ errors++;
 if(data.duplicate !== undefined){
 let data7 = data.duplicate;
 if(typeof data7 === "string"){
-if(!pattern11.test(data7)){
+if(!pattern13.test(data7)){
 const err14 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err14];
@@ -233,7 +235,7 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data8 = data.duplicate_correlation;
 if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
+if(!pattern13.test(data8)){
 const err16 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err16];
@@ -258,7 +260,7 @@ errors++;
 if(data.corrupt !== undefined){
 let data9 = data.corrupt;
 if(typeof data9 === "string"){
-if(!pattern11.test(data9)){
+if(!pattern13.test(data9)){
 const err18 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err18];
@@ -283,7 +285,7 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data10 = data.corrupt_correlation;
 if(typeof data10 === "string"){
-if(!pattern11.test(data10)){
+if(!pattern13.test(data10)){
 const err20 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err20];
@@ -308,7 +310,7 @@ errors++;
 if(data.reorder !== undefined){
 let data11 = data.reorder;
 if(typeof data11 === "string"){
-if(!pattern11.test(data11)){
+if(!pattern13.test(data11)){
 const err22 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err22];
@@ -333,7 +335,7 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data12 = data.reorder_correlation;
 if(typeof data12 === "string"){
-if(!pattern11.test(data12)){
+if(!pattern13.test(data12)){
 const err24 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err24];
@@ -358,7 +360,7 @@ errors++;
 if(data.bandwidth !== undefined){
 let data13 = data.bandwidth;
 if(typeof data13 === "string"){
-if(!pattern19.test(data13)){
+if(!pattern21.test(data13)){
 const err26 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data13};
 if(vErrors === null){
 vErrors = [err26];
@@ -454,7 +456,7 @@ errors++;
 if(data.subnet !== undefined){
 let data2 = data.subnet;
 if(typeof data2 === "string"){
-if(!pattern8.test(data2)){
+if(!pattern10.test(data2)){
 const err3 = {instancePath:instancePath+"/subnet",schemaPath:"#/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},message:"must match pattern \""+"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"+"\"",schema:"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",parentSchema:schema22.properties.subnet,data:data2};
 if(vErrors === null){
 vErrors = [err3];
@@ -564,7 +566,7 @@ errors++;
 if(data.loss !== undefined){
 let data8 = data.loss;
 if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
+if(!pattern13.test(data8)){
 const err11 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err11];
@@ -589,7 +591,7 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data9 = data.loss_correlation;
 if(typeof data9 === "string"){
-if(!pattern11.test(data9)){
+if(!pattern13.test(data9)){
 const err13 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err13];
@@ -614,7 +616,7 @@ errors++;
 if(data.duplicate !== undefined){
 let data10 = data.duplicate;
 if(typeof data10 === "string"){
-if(!pattern11.test(data10)){
+if(!pattern13.test(data10)){
 const err15 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err15];
@@ -639,7 +641,7 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data11 = data.duplicate_correlation;
 if(typeof data11 === "string"){
-if(!pattern11.test(data11)){
+if(!pattern13.test(data11)){
 const err17 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data11};
 if(vErrors === null){
 vErrors = [err17];
@@ -664,7 +666,7 @@ errors++;
 if(data.corrupt !== undefined){
 let data12 = data.corrupt;
 if(typeof data12 === "string"){
-if(!pattern11.test(data12)){
+if(!pattern13.test(data12)){
 const err19 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data12};
 if(vErrors === null){
 vErrors = [err19];
@@ -689,7 +691,7 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data13 = data.corrupt_correlation;
 if(typeof data13 === "string"){
-if(!pattern11.test(data13)){
+if(!pattern13.test(data13)){
 const err21 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data13};
 if(vErrors === null){
 vErrors = [err21];
@@ -714,7 +716,7 @@ errors++;
 if(data.reorder !== undefined){
 let data14 = data.reorder;
 if(typeof data14 === "string"){
-if(!pattern11.test(data14)){
+if(!pattern13.test(data14)){
 const err23 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data14};
 if(vErrors === null){
 vErrors = [err23];
@@ -739,7 +741,7 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data15 = data.reorder_correlation;
 if(typeof data15 === "string"){
-if(!pattern11.test(data15)){
+if(!pattern13.test(data15)){
 const err25 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data15};
 if(vErrors === null){
 vErrors = [err25];
@@ -764,7 +766,7 @@ errors++;
 if(data.bandwidth !== undefined){
 let data16 = data.bandwidth;
 if(typeof data16 === "string"){
-if(!pattern19.test(data16)){
+if(!pattern21.test(data16)){
 const err27 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err27];
@@ -900,7 +902,7 @@ errors++;
 if(data.loss !== undefined){
 let data3 = data.loss;
 if(typeof data3 === "string"){
-if(!pattern11.test(data3)){
+if(!pattern13.test(data3)){
 const err6 = {instancePath:instancePath+"/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data3};
 if(vErrors === null){
 vErrors = [err6];
@@ -925,7 +927,7 @@ errors++;
 if(data.loss_correlation !== undefined){
 let data4 = data.loss_correlation;
 if(typeof data4 === "string"){
-if(!pattern11.test(data4)){
+if(!pattern13.test(data4)){
 const err8 = {instancePath:instancePath+"/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data4};
 if(vErrors === null){
 vErrors = [err8];
@@ -950,7 +952,7 @@ errors++;
 if(data.duplicate !== undefined){
 let data5 = data.duplicate;
 if(typeof data5 === "string"){
-if(!pattern11.test(data5)){
+if(!pattern13.test(data5)){
 const err10 = {instancePath:instancePath+"/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data5};
 if(vErrors === null){
 vErrors = [err10];
@@ -975,7 +977,7 @@ errors++;
 if(data.duplicate_correlation !== undefined){
 let data6 = data.duplicate_correlation;
 if(typeof data6 === "string"){
-if(!pattern11.test(data6)){
+if(!pattern13.test(data6)){
 const err12 = {instancePath:instancePath+"/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data6};
 if(vErrors === null){
 vErrors = [err12];
@@ -1000,7 +1002,7 @@ errors++;
 if(data.corrupt !== undefined){
 let data7 = data.corrupt;
 if(typeof data7 === "string"){
-if(!pattern11.test(data7)){
+if(!pattern13.test(data7)){
 const err14 = {instancePath:instancePath+"/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data7};
 if(vErrors === null){
 vErrors = [err14];
@@ -1025,7 +1027,7 @@ errors++;
 if(data.corrupt_correlation !== undefined){
 let data8 = data.corrupt_correlation;
 if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
+if(!pattern13.test(data8)){
 const err16 = {instancePath:instancePath+"/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data8};
 if(vErrors === null){
 vErrors = [err16];
@@ -1050,7 +1052,7 @@ errors++;
 if(data.reorder !== undefined){
 let data9 = data.reorder;
 if(typeof data9 === "string"){
-if(!pattern11.test(data9)){
+if(!pattern13.test(data9)){
 const err18 = {instancePath:instancePath+"/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data9};
 if(vErrors === null){
 vErrors = [err18];
@@ -1075,7 +1077,7 @@ errors++;
 if(data.reorder_correlation !== undefined){
 let data10 = data.reorder_correlation;
 if(typeof data10 === "string"){
-if(!pattern11.test(data10)){
+if(!pattern13.test(data10)){
 const err20 = {instancePath:instancePath+"/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data10};
 if(vErrors === null){
 vErrors = [err20];
@@ -1100,7 +1102,7 @@ errors++;
 if(data.bandwidth !== undefined){
 let data11 = data.bandwidth;
 if(typeof data11 === "string"){
-if(!pattern19.test(data11)){
+if(!pattern21.test(data11)){
 const err22 = {instancePath:instancePath+"/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data11};
 if(vErrors === null){
 vErrors = [err22];
@@ -1396,7 +1398,7 @@ vErrors.push(err19);
 errors++;
 }
 for(const key2 in data7){
-if(!((((key2 === "context") || (key2 === "dockerfile")) || (key2 === "args")) || (key2 === "kind"))){
+if(!(func2.call(schema17.properties, key2))){
 const err20 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data7};
 if(vErrors === null){
 vErrors = [err20];
@@ -1410,7 +1412,7 @@ errors++;
 if(data7.context !== undefined){
 let data8 = data7.context;
 if(typeof data8 === "string"){
-if(func3(data8) < 1){
+if(func4(data8) < 1){
 const err21 = {instancePath:instancePath+"/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data8};
 if(vErrors === null){
 vErrors = [err21];
@@ -1432,11 +1434,10 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data7.dockerfile !== undefined){
-let data9 = data7.dockerfile;
-if(typeof data9 === "string"){
-if(func3(data9) < 1){
-const err23 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data9};
+if(data7.kind !== undefined){
+let data9 = data7.kind;
+if(!(((data9 === "docker") || (data9 === "go")) || (data9 === "node"))){
+const err23 = {instancePath:instancePath+"/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data9};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1446,8 +1447,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-else {
-const err24 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data9};
+if(data7.dockerfile !== undefined){
+let data10 = data7.dockerfile;
+if(typeof data10 === "string"){
+if(func4(data10) < 1){
+const err24 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1457,13 +1461,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data7.args !== undefined){
-let data10 = data7.args;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-for(const key3 in data10){
-let data11 = data10[key3];
-if(((typeof data11 !== "string") && (!((typeof data11 == "number") && (isFinite(data11))))) && (typeof data11 !== "boolean")){
-const err25 = {instancePath:instancePath+"/build/args/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data11};
+else {
+const err25 = {instancePath:instancePath+"/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1473,9 +1472,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data10};
+if(data7.context_prefix !== undefined){
+let data11 = data7.context_prefix;
+if(typeof data11 === "string"){
+if(!pattern5.test(data11)){
+const err26 = {instancePath:instancePath+"/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"+"\"",schema:"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$",parentSchema:schema17.properties.context_prefix,data:data11};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1485,10 +1486,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data7.kind !== undefined){
-let data12 = data7.kind;
-if(!((data12 === "docker") || (data12 === "go"))){
-const err27 = {instancePath:instancePath+"/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data12};
+else {
+const err27 = {instancePath:instancePath+"/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context_prefix.type,parentSchema:schema17.properties.context_prefix,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1498,9 +1497,13 @@ vErrors.push(err27);
 errors++;
 }
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data7};
+if(data7.args !== undefined){
+let data12 = data7.args;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+for(const key3 in data12){
+let data13 = data12[key3];
+if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
+const err28 = {instancePath:instancePath+"/build/args/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1510,11 +1513,9 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.command !== undefined){
-let data13 = data.command;
-if(Array.isArray(data13)){
-if(data13.length < 1){
-const err29 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data13};
+}
+else {
+const err29 = {instancePath:instancePath+"/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data12};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1523,11 +1524,12 @@ vErrors.push(err29);
 }
 errors++;
 }
-const len0 = data13.length;
-for(let i0=0; i0<len0; i0++){
-let data14 = data13[i0];
-if(typeof data14 !== "string"){
-const err30 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data14};
+}
+if(data7.base_image !== undefined){
+let data14 = data7.base_image;
+if(typeof data14 === "string"){
+if(func4(data14) < 1){
+const err30 = {instancePath:instancePath+"/build/base_image",schemaPath:"#/definitions/build/properties/base_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.base_image,data:data14};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1537,9 +1539,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
 else {
-const err31 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data13};
+const err31 = {instancePath:instancePath+"/build/base_image",schemaPath:"#/definitions/build/properties/base_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.base_image.type,parentSchema:schema17.properties.base_image,data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1549,14 +1550,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-if(data.env !== undefined){
-let data15 = data.env;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key4 in data15){
-const _errs40 = errors;
-if(typeof key4 === "string"){
-if(!pattern5.test(key4)){
-const err32 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key4,propertyName:key4};
+if(data7.runtime_image !== undefined){
+let data15 = data7.runtime_image;
+if(typeof data15 === "string"){
+if(func4(data15) < 1){
+const err32 = {instancePath:instancePath+"/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.runtime_image,data:data15};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1566,9 +1564,8 @@ vErrors.push(err32);
 errors++;
 }
 }
-var valid12 = _errs40 === errors;
-if(!valid12){
-const err33 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data15};
+else {
+const err33 = {instancePath:instancePath+"/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.runtime_image.type,parentSchema:schema17.properties.runtime_image,data:data15};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1578,10 +1575,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-for(const key5 in data15){
-let data16 = data15[key5];
-if(((typeof data16 !== "string") && (!((typeof data16 == "number") && (isFinite(data16))))) && (typeof data16 !== "boolean")){
-const err34 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data16};
+if(data7.skip_runtime_image !== undefined){
+let data16 = data7.skip_runtime_image;
+if(typeof data16 !== "boolean"){
+const err34 = {instancePath:instancePath+"/build/skip_runtime_image",schemaPath:"#/definitions/build/properties/skip_runtime_image/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.skip_runtime_image.type,parentSchema:schema17.properties.skip_runtime_image,data:data16};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1591,9 +1588,11 @@ vErrors.push(err34);
 errors++;
 }
 }
-}
-else {
-const err35 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data15};
+if(data7.path !== undefined){
+let data17 = data7.path;
+if(typeof data17 === "string"){
+if(func4(data17) < 1){
+const err35 = {instancePath:instancePath+"/build/path",schemaPath:"#/definitions/build/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.path,data:data17};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1603,10 +1602,8 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data.params !== undefined){
-let data17 = data.params;
-if(!(data17 && typeof data17 == "object" && !Array.isArray(data17))){
-const err36 = {instancePath:instancePath+"/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data17};
+else {
+const err36 = {instancePath:instancePath+"/build/path",schemaPath:"#/definitions/build/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.path.type,parentSchema:schema17.properties.path,data:data17};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1616,12 +1613,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data.resources !== undefined){
-let data18 = data.resources;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key6 in data18){
-if(!((key6 === "cpu") || (key6 === "memory"))){
-const err37 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data18};
+if(data7.exec_pkg !== undefined){
+let data18 = data7.exec_pkg;
+if(typeof data18 === "string"){
+if(func4(data18) < 1){
+const err37 = {instancePath:instancePath+"/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.exec_pkg,data:data18};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1631,10 +1627,8 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data18.cpu !== undefined){
-let data19 = data18.cpu;
-if((!((typeof data19 == "number") && (isFinite(data19)))) && (typeof data19 !== "string")){
-const err38 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data19};
+else {
+const err38 = {instancePath:instancePath+"/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.exec_pkg.type,parentSchema:schema17.properties.exec_pkg,data:data18};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1643,9 +1637,12 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 <= 0 || isNaN(data19)){
-const err39 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data19};
+}
+if(data7.modfile !== undefined){
+let data19 = data7.modfile;
+if(typeof data19 === "string"){
+if(func4(data19) < 1){
+const err39 = {instancePath:instancePath+"/build/modfile",schemaPath:"#/definitions/build/properties/modfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.modfile,data:data19};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1655,9 +1652,8 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(typeof data19 === "string"){
-if(!pattern6.test(data19)){
-const err40 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data19};
+else {
+const err40 = {instancePath:instancePath+"/build/modfile",schemaPath:"#/definitions/build/properties/modfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.modfile.type,parentSchema:schema17.properties.modfile,data:data19};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1667,12 +1663,10 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-if(data18.memory !== undefined){
-let data20 = data18.memory;
-if(typeof data20 === "string"){
-if(!pattern7.test(data20)){
-const err41 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data20};
+if(data7.enable_cgo !== undefined){
+let data20 = data7.enable_cgo;
+if(typeof data20 !== "boolean"){
+const err41 = {instancePath:instancePath+"/build/enable_cgo",schemaPath:"#/definitions/build/properties/enable_cgo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.enable_cgo.type,parentSchema:schema17.properties.enable_cgo,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1682,8 +1676,11 @@ vErrors.push(err41);
 errors++;
 }
 }
-else {
-const err42 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data20};
+if(data7.go_proxy !== undefined){
+let data21 = data7.go_proxy;
+if(typeof data21 === "string"){
+if(func4(data21) < 1){
+const err42 = {instancePath:instancePath+"/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.go_proxy,data:data21};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1693,14 +1690,578 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
 else {
-const err43 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data18};
+const err43 = {instancePath:instancePath+"/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.go_proxy.type,parentSchema:schema17.properties.go_proxy,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
 else {
 vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data7.tags !== undefined){
+let data22 = data7.tags;
+if(Array.isArray(data22)){
+const len0 = data22.length;
+for(let i0=0; i0<len0; i0++){
+let data23 = data22[i0];
+if(typeof data23 === "string"){
+if(func4(data23) < 1){
+const err44 = {instancePath:instancePath+"/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tags.items,data:data23};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(!pattern6.test(data23)){
+const err45 = {instancePath:instancePath+"/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+$"+"\"",schema:"^[A-Za-z0-9_.]+$",parentSchema:schema17.properties.tags.items,data:data23};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tags.items.type,parentSchema:schema17.properties.tags.items,data:data23};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/build/tags",schemaPath:"#/definitions/build/properties/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.tags.type,parentSchema:schema17.properties.tags,data:data22};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data7.replace !== undefined){
+let data24 = data7.replace;
+if(Array.isArray(data24)){
+const len1 = data24.length;
+for(let i1=0; i1<len1; i1++){
+let data25 = data24[i1];
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.module === undefined){
+const err48 = {instancePath:instancePath+"/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "module"},message:"must have required property '"+"module"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data25};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data25.version === undefined){
+const err49 = {instancePath:instancePath+"/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data25};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+for(const key4 in data25){
+if(!(((key4 === "module") || (key4 === "version")) || (key4 === "target"))){
+const err50 = {instancePath:instancePath+"/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.replace.items,data:data25};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data25.module !== undefined){
+let data26 = data25.module;
+if(typeof data26 === "string"){
+if(func4(data26) < 1){
+const err51 = {instancePath:instancePath+"/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.module,data:data26};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.module.type,parentSchema:schema17.properties.replace.items.properties.module,data:data26};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data25.version !== undefined){
+let data27 = data25.version;
+if(typeof data27 === "string"){
+if(func4(data27) < 1){
+const err53 = {instancePath:instancePath+"/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.version,data:data27};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.version.type,parentSchema:schema17.properties.replace.items.properties.version,data:data27};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+if(data25.target !== undefined){
+let data28 = data25.target;
+if(typeof data28 === "string"){
+if(func4(data28) < 1){
+const err55 = {instancePath:instancePath+"/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.target,data:data28};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.target.type,parentSchema:schema17.properties.replace.items.properties.target,data:data28};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.replace.items.type,parentSchema:schema17.properties.replace.items,data:data25};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/build/replace",schemaPath:"#/definitions/build/properties/replace/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.replace.type,parentSchema:schema17.properties.replace,data:data24};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data7.fresh_gomod !== undefined){
+let data29 = data7.fresh_gomod;
+if(typeof data29 !== "boolean"){
+const err59 = {instancePath:instancePath+"/build/fresh_gomod",schemaPath:"#/definitions/build/properties/fresh_gomod/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.fresh_gomod.type,parentSchema:schema17.properties.fresh_gomod,data:data29};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data7.module_path !== undefined){
+let data30 = data7.module_path;
+if(typeof data30 === "string"){
+if(func4(data30) < 1){
+const err60 = {instancePath:instancePath+"/build/module_path",schemaPath:"#/definitions/build/properties/module_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.module_path,data:data30};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/build/module_path",schemaPath:"#/definitions/build/properties/module_path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.module_path.type,parentSchema:schema17.properties.module_path,data:data30};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data7.dockerfile_extensions !== undefined){
+let data31 = data7.dockerfile_extensions;
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+for(const key5 in data31){
+if(!((((((((key5 === "pre_mod_download") || (key5 === "post_mod_download")) || (key5 === "pre_source_copy")) || (key5 === "post_source_copy")) || (key5 === "pre_build")) || (key5 === "post_build")) || (key5 === "pre_runtime_copy")) || (key5 === "post_runtime_copy"))){
+const err62 = {instancePath:instancePath+"/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.dockerfile_extensions,data:data31};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data31.pre_mod_download !== undefined){
+let data32 = data31.pre_mod_download;
+if(typeof data32 !== "string"){
+const err63 = {instancePath:instancePath+"/build/dockerfile_extensions/pre_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_mod_download,data:data32};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data31.post_mod_download !== undefined){
+let data33 = data31.post_mod_download;
+if(typeof data33 !== "string"){
+const err64 = {instancePath:instancePath+"/build/dockerfile_extensions/post_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_mod_download,data:data33};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data31.pre_source_copy !== undefined){
+let data34 = data31.pre_source_copy;
+if(typeof data34 !== "string"){
+const err65 = {instancePath:instancePath+"/build/dockerfile_extensions/pre_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_source_copy,data:data34};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data31.post_source_copy !== undefined){
+let data35 = data31.post_source_copy;
+if(typeof data35 !== "string"){
+const err66 = {instancePath:instancePath+"/build/dockerfile_extensions/post_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_source_copy,data:data35};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data31.pre_build !== undefined){
+let data36 = data31.pre_build;
+if(typeof data36 !== "string"){
+const err67 = {instancePath:instancePath+"/build/dockerfile_extensions/pre_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_build,data:data36};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data31.post_build !== undefined){
+let data37 = data31.post_build;
+if(typeof data37 !== "string"){
+const err68 = {instancePath:instancePath+"/build/dockerfile_extensions/post_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_build,data:data37};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data31.pre_runtime_copy !== undefined){
+let data38 = data31.pre_runtime_copy;
+if(typeof data38 !== "string"){
+const err69 = {instancePath:instancePath+"/build/dockerfile_extensions/pre_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy,data:data38};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data31.post_runtime_copy !== undefined){
+let data39 = data31.post_runtime_copy;
+if(typeof data39 !== "string"){
+const err70 = {instancePath:instancePath+"/build/dockerfile_extensions/post_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy,data:data39};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.dockerfile_extensions.type,parentSchema:schema17.properties.dockerfile_extensions,data:data31};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data7};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data.command !== undefined){
+let data40 = data.command;
+if(Array.isArray(data40)){
+if(data40.length < 1){
+const err73 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data40};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+const len2 = data40.length;
+for(let i2=0; i2<len2; i2++){
+let data41 = data40[i2];
+if(typeof data41 !== "string"){
+const err74 = {instancePath:instancePath+"/command/" + i2,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data41};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data40};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+if(data.env !== undefined){
+let data42 = data.env;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key6 in data42){
+const _errs96 = errors;
+if(typeof key6 === "string"){
+if(!pattern7.test(key6)){
+const err76 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key6,propertyName:key6};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+var valid18 = _errs96 === errors;
+if(!valid18){
+const err77 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data42};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+for(const key7 in data42){
+let data43 = data42[key7];
+if(((typeof data43 !== "string") && (!((typeof data43 == "number") && (isFinite(data43))))) && (typeof data43 !== "boolean")){
+const err78 = {instancePath:instancePath+"/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data43};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+else {
+const err79 = {instancePath:instancePath+"/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data42};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+if(data.params !== undefined){
+let data44 = data.params;
+if(!(data44 && typeof data44 == "object" && !Array.isArray(data44))){
+const err80 = {instancePath:instancePath+"/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data44};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+if(data.resources !== undefined){
+let data45 = data.resources;
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+for(const key8 in data45){
+if(!((key8 === "cpu") || (key8 === "memory"))){
+const err81 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data45};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data45.cpu !== undefined){
+let data46 = data45.cpu;
+if((!((typeof data46 == "number") && (isFinite(data46)))) && (typeof data46 !== "string")){
+const err82 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data46};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 <= 0 || isNaN(data46)){
+const err83 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data46};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+if(typeof data46 === "string"){
+if(!pattern8.test(data46)){
+const err84 = {instancePath:instancePath+"/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data46};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+if(data45.memory !== undefined){
+let data47 = data45.memory;
+if(typeof data47 === "string"){
+if(!pattern9.test(data47)){
+const err85 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data47};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data47};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data45};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
 }
 errors++;
 }
@@ -1712,93 +2273,93 @@ errors = vErrors.length;
 }
 }
 if(data.testground !== undefined){
-let data22 = data.testground;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-for(const key7 in data22){
-if(!((key7 === "group_id") || (key7 === "profiles"))){
-const err44 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.testground,data:data22};
+let data49 = data.testground;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key9 in data49){
+if(!((key9 === "group_id") || (key9 === "profiles"))){
+const err88 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.testground,data:data49};
 if(vErrors === null){
-vErrors = [err44];
+vErrors = [err88];
 }
 else {
-vErrors.push(err44);
+vErrors.push(err88);
 }
 errors++;
 }
 }
-if(data22.group_id !== undefined){
-let data23 = data22.group_id;
-if(typeof data23 === "string"){
-if(func3(data23) < 1){
-const err45 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.testground.properties.group_id,data:data23};
+if(data49.group_id !== undefined){
+let data50 = data49.group_id;
+if(typeof data50 === "string"){
+if(func4(data50) < 1){
+const err89 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.testground.properties.group_id,data:data50};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err89];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err89);
 }
 errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.group_id.type,parentSchema:schema50.properties.testground.properties.group_id,data:data23};
+const err90 = {instancePath:instancePath+"/testground/group_id",schemaPath:"#/properties/testground/properties/group_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.group_id.type,parentSchema:schema50.properties.testground.properties.group_id,data:data50};
 if(vErrors === null){
-vErrors = [err46];
+vErrors = [err90];
 }
 else {
-vErrors.push(err46);
+vErrors.push(err90);
 }
 errors++;
 }
 }
-if(data22.profiles !== undefined){
-let data24 = data22.profiles;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key8 in data24){
-let data25 = data24[key8];
-if(typeof data25 !== "string"){
-const err47 = {instancePath:instancePath+"/testground/profiles/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/profiles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.profiles.additionalProperties.type,parentSchema:schema50.properties.testground.properties.profiles.additionalProperties,data:data25};
+if(data49.profiles !== undefined){
+let data51 = data49.profiles;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+for(const key10 in data51){
+let data52 = data51[key10];
+if(typeof data52 !== "string"){
+const err91 = {instancePath:instancePath+"/testground/profiles/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/profiles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.testground.properties.profiles.additionalProperties.type,parentSchema:schema50.properties.testground.properties.profiles.additionalProperties,data:data52};
 if(vErrors === null){
-vErrors = [err47];
+vErrors = [err91];
 }
 else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/testground/profiles",schemaPath:"#/properties/testground/properties/profiles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.properties.profiles.type,parentSchema:schema50.properties.testground.properties.profiles,data:data24};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
+vErrors.push(err91);
 }
 errors++;
 }
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.type,parentSchema:schema50.properties.testground,data:data22};
+const err92 = {instancePath:instancePath+"/testground/profiles",schemaPath:"#/properties/testground/properties/profiles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.properties.profiles.type,parentSchema:schema50.properties.testground.properties.profiles,data:data51};
 if(vErrors === null){
-vErrors = [err49];
+vErrors = [err92];
 }
 else {
-vErrors.push(err49);
+vErrors.push(err92);
 }
 errors++;
 }
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err93 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.testground.type,parentSchema:schema50.properties.testground,data:data49};
 if(vErrors === null){
-vErrors = [err50];
+vErrors = [err93];
 }
 else {
-vErrors.push(err50);
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
 }
 errors++;
 }
@@ -1903,7 +2464,7 @@ errors++;
 if(data2.state !== undefined){
 let data3 = data2.state;
 if(typeof data3 === "string"){
-if(func3(data3) > 256){
+if(func4(data3) > 256){
 const err7 = {instancePath:instancePath+"/after/state",schemaPath:"#/properties/after/properties/state/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema73.properties.after.properties.state,data:data3};
 if(vErrors === null){
 vErrors = [err7];
@@ -1913,7 +2474,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(func3(data3) < 1){
+if(func4(data3) < 1){
 const err8 = {instancePath:instancePath+"/after/state",schemaPath:"#/properties/after/properties/state/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.properties.after.properties.state,data:data3};
 if(vErrors === null){
 vErrors = [err8];
@@ -2028,7 +2589,7 @@ const len1 = data7.length;
 for(let i1=0; i1<len1; i1++){
 let data8 = data7[i1];
 if(typeof data8 === "string"){
-if(func3(data8) < 1){
+if(func4(data8) < 1){
 const err17 = {instancePath:instancePath+"/partition/" + i0+"/" + i1,schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data8};
 if(vErrors === null){
 vErrors = [err17];
@@ -2125,7 +2686,7 @@ errors++;
 if(data10.from !== undefined){
 let data11 = data10.from;
 if(typeof data11 === "string"){
-if(func3(data11) < 1){
+if(func4(data11) < 1){
 const err25 = {instancePath:instancePath+"/link/from",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data11};
 if(vErrors === null){
 vErrors = [err25];
@@ -2150,7 +2711,7 @@ errors++;
 if(data10.to !== undefined){
 let data12 = data10.to;
 if(typeof data12 === "string"){
-if(func3(data12) < 1){
+if(func4(data12) < 1){
 const err27 = {instancePath:instancePath+"/link/to",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data12};
 if(vErrors === null){
 vErrors = [err27];
@@ -2238,7 +2799,7 @@ errors++;
 if(data10.loss !== undefined){
 let data16 = data10.loss;
 if(typeof data16 === "string"){
-if(!pattern11.test(data16)){
+if(!pattern13.test(data16)){
 const err34 = {instancePath:instancePath+"/link/loss",schemaPath:"#/definitions/shapeProperties/loss/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data16};
 if(vErrors === null){
 vErrors = [err34];
@@ -2263,7 +2824,7 @@ errors++;
 if(data10.loss_correlation !== undefined){
 let data17 = data10.loss_correlation;
 if(typeof data17 === "string"){
-if(!pattern11.test(data17)){
+if(!pattern13.test(data17)){
 const err36 = {instancePath:instancePath+"/link/loss_correlation",schemaPath:"#/definitions/shapeProperties/loss_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data17};
 if(vErrors === null){
 vErrors = [err36];
@@ -2288,7 +2849,7 @@ errors++;
 if(data10.duplicate !== undefined){
 let data18 = data10.duplicate;
 if(typeof data18 === "string"){
-if(!pattern11.test(data18)){
+if(!pattern13.test(data18)){
 const err38 = {instancePath:instancePath+"/link/duplicate",schemaPath:"#/definitions/shapeProperties/duplicate/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data18};
 if(vErrors === null){
 vErrors = [err38];
@@ -2313,7 +2874,7 @@ errors++;
 if(data10.duplicate_correlation !== undefined){
 let data19 = data10.duplicate_correlation;
 if(typeof data19 === "string"){
-if(!pattern11.test(data19)){
+if(!pattern13.test(data19)){
 const err40 = {instancePath:instancePath+"/link/duplicate_correlation",schemaPath:"#/definitions/shapeProperties/duplicate_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data19};
 if(vErrors === null){
 vErrors = [err40];
@@ -2338,7 +2899,7 @@ errors++;
 if(data10.corrupt !== undefined){
 let data20 = data10.corrupt;
 if(typeof data20 === "string"){
-if(!pattern11.test(data20)){
+if(!pattern13.test(data20)){
 const err42 = {instancePath:instancePath+"/link/corrupt",schemaPath:"#/definitions/shapeProperties/corrupt/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data20};
 if(vErrors === null){
 vErrors = [err42];
@@ -2363,7 +2924,7 @@ errors++;
 if(data10.corrupt_correlation !== undefined){
 let data21 = data10.corrupt_correlation;
 if(typeof data21 === "string"){
-if(!pattern11.test(data21)){
+if(!pattern13.test(data21)){
 const err44 = {instancePath:instancePath+"/link/corrupt_correlation",schemaPath:"#/definitions/shapeProperties/corrupt_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data21};
 if(vErrors === null){
 vErrors = [err44];
@@ -2388,7 +2949,7 @@ errors++;
 if(data10.reorder !== undefined){
 let data22 = data10.reorder;
 if(typeof data22 === "string"){
-if(!pattern11.test(data22)){
+if(!pattern13.test(data22)){
 const err46 = {instancePath:instancePath+"/link/reorder",schemaPath:"#/definitions/shapeProperties/reorder/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data22};
 if(vErrors === null){
 vErrors = [err46];
@@ -2413,7 +2974,7 @@ errors++;
 if(data10.reorder_correlation !== undefined){
 let data23 = data10.reorder_correlation;
 if(typeof data23 === "string"){
-if(!pattern11.test(data23)){
+if(!pattern13.test(data23)){
 const err48 = {instancePath:instancePath+"/link/reorder_correlation",schemaPath:"#/definitions/shapeProperties/reorder_correlation/pattern",keyword:"pattern",params:{pattern: "^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},message:"must match pattern \""+"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"+"\"",schema:"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$",parentSchema:schema27,data:data23};
 if(vErrors === null){
 vErrors = [err48];
@@ -2438,7 +2999,7 @@ errors++;
 if(data10.bandwidth !== undefined){
 let data24 = data10.bandwidth;
 if(typeof data24 === "string"){
-if(!pattern19.test(data24)){
+if(!pattern21.test(data24)){
 const err50 = {instancePath:instancePath+"/link/bandwidth",schemaPath:"#/definitions/shapeProperties/bandwidth/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$",parentSchema:schema35,data:data24};
 if(vErrors === null){
 vErrors = [err50];
@@ -2488,7 +3049,7 @@ errors++;
 if(data.kill !== undefined){
 let data26 = data.kill;
 if(typeof data26 === "string"){
-if(func3(data26) < 1){
+if(func4(data26) < 1){
 const err54 = {instancePath:instancePath+"/kill",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data26};
 if(vErrors === null){
 vErrors = [err54];
@@ -2513,7 +3074,7 @@ errors++;
 if(data.stop !== undefined){
 let data27 = data.stop;
 if(typeof data27 === "string"){
-if(func3(data27) < 1){
+if(func4(data27) < 1){
 const err56 = {instancePath:instancePath+"/stop",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data27};
 if(vErrors === null){
 vErrors = [err56];
@@ -2538,7 +3099,7 @@ errors++;
 if(data.restart !== undefined){
 let data28 = data.restart;
 if(typeof data28 === "string"){
-if(func3(data28) < 1){
+if(func4(data28) < 1){
 const err58 = {instancePath:instancePath+"/restart",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data28};
 if(vErrors === null){
 vErrors = [err58];
@@ -2563,7 +3124,7 @@ errors++;
 if(data.pause !== undefined){
 let data29 = data.pause;
 if(typeof data29 === "string"){
-if(func3(data29) < 1){
+if(func4(data29) < 1){
 const err60 = {instancePath:instancePath+"/pause",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data29};
 if(vErrors === null){
 vErrors = [err60];
@@ -2588,7 +3149,7 @@ errors++;
 if(data.resume !== undefined){
 let data30 = data.resume;
 if(typeof data30 === "string"){
-if(func3(data30) < 1){
+if(func4(data30) < 1){
 const err62 = {instancePath:instancePath+"/resume",schemaPath:"#/definitions/selector/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema77,data:data30};
 if(vErrors === null){
 vErrors = [err62];
@@ -2893,7 +3454,7 @@ vErrors.push(err20);
 errors++;
 }
 for(const key3 in data10){
-if(!((((key3 === "context") || (key3 === "dockerfile")) || (key3 === "args")) || (key3 === "kind"))){
+if(!(func2.call(schema17.properties, key3))){
 const err21 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data10};
 if(vErrors === null){
 vErrors = [err21];
@@ -2907,7 +3468,7 @@ errors++;
 if(data10.context !== undefined){
 let data11 = data10.context;
 if(typeof data11 === "string"){
-if(func3(data11) < 1){
+if(func4(data11) < 1){
 const err22 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data11};
 if(vErrors === null){
 vErrors = [err22];
@@ -2929,11 +3490,10 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data10.dockerfile !== undefined){
-let data12 = data10.dockerfile;
-if(typeof data12 === "string"){
-if(func3(data12) < 1){
-const err24 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data12};
+if(data10.kind !== undefined){
+let data12 = data10.kind;
+if(!(((data12 === "docker") || (data12 === "go")) || (data12 === "node"))){
+const err24 = {instancePath:instancePath+"/defaults/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2943,8 +3503,11 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data12};
+if(data10.dockerfile !== undefined){
+let data13 = data10.dockerfile;
+if(typeof data13 === "string"){
+if(func4(data13) < 1){
+const err25 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2954,13 +3517,8 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data10.args !== undefined){
-let data13 = data10.args;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-for(const key4 in data13){
-let data14 = data13[key4];
-if(((typeof data14 !== "string") && (!((typeof data14 == "number") && (isFinite(data14))))) && (typeof data14 !== "boolean")){
-const err26 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data14};
+else {
+const err26 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data13};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2970,9 +3528,11 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
-else {
-const err27 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data13};
+if(data10.context_prefix !== undefined){
+let data14 = data10.context_prefix;
+if(typeof data14 === "string"){
+if(!pattern5.test(data14)){
+const err27 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"+"\"",schema:"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$",parentSchema:schema17.properties.context_prefix,data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2982,10 +3542,8 @@ vErrors.push(err27);
 errors++;
 }
 }
-if(data10.kind !== undefined){
-let data15 = data10.kind;
-if(!((data15 === "docker") || (data15 === "go"))){
-const err28 = {instancePath:instancePath+"/defaults/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data15};
+else {
+const err28 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context_prefix.type,parentSchema:schema17.properties.context_prefix,data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2995,9 +3553,13 @@ vErrors.push(err28);
 errors++;
 }
 }
-}
-else {
-const err29 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
+if(data10.args !== undefined){
+let data15 = data10.args;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+for(const key4 in data15){
+let data16 = data15[key4];
+if(((typeof data16 !== "string") && (!((typeof data16 == "number") && (isFinite(data16))))) && (typeof data16 !== "boolean")){
+const err29 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data16};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3007,11 +3569,9 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data8.command !== undefined){
-let data16 = data8.command;
-if(Array.isArray(data16)){
-if(data16.length < 1){
-const err30 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data16};
+}
+else {
+const err30 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data15};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3020,11 +3580,12 @@ vErrors.push(err30);
 }
 errors++;
 }
-const len0 = data16.length;
-for(let i0=0; i0<len0; i0++){
-let data17 = data16[i0];
-if(typeof data17 !== "string"){
-const err31 = {instancePath:instancePath+"/defaults/command/" + i0,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data17};
+}
+if(data10.base_image !== undefined){
+let data17 = data10.base_image;
+if(typeof data17 === "string"){
+if(func4(data17) < 1){
+const err31 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.base_image,data:data17};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3034,9 +3595,8 @@ vErrors.push(err31);
 errors++;
 }
 }
-}
 else {
-const err32 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data16};
+const err32 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.base_image.type,parentSchema:schema17.properties.base_image,data:data17};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3046,14 +3606,11 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data8.env !== undefined){
-let data18 = data8.env;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key5 in data18){
-const _errs50 = errors;
-if(typeof key5 === "string"){
-if(!pattern5.test(key5)){
-const err33 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key5,propertyName:key5};
+if(data10.runtime_image !== undefined){
+let data18 = data10.runtime_image;
+if(typeof data18 === "string"){
+if(func4(data18) < 1){
+const err33 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.runtime_image,data:data18};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3063,9 +3620,8 @@ vErrors.push(err33);
 errors++;
 }
 }
-var valid15 = _errs50 === errors;
-if(!valid15){
-const err34 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data18};
+else {
+const err34 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.runtime_image.type,parentSchema:schema17.properties.runtime_image,data:data18};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3075,10 +3631,10 @@ vErrors.push(err34);
 errors++;
 }
 }
-for(const key6 in data18){
-let data19 = data18[key6];
-if(((typeof data19 !== "string") && (!((typeof data19 == "number") && (isFinite(data19))))) && (typeof data19 !== "boolean")){
-const err35 = {instancePath:instancePath+"/defaults/env/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data19};
+if(data10.skip_runtime_image !== undefined){
+let data19 = data10.skip_runtime_image;
+if(typeof data19 !== "boolean"){
+const err35 = {instancePath:instancePath+"/defaults/build/skip_runtime_image",schemaPath:"#/definitions/build/properties/skip_runtime_image/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.skip_runtime_image.type,parentSchema:schema17.properties.skip_runtime_image,data:data19};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3088,9 +3644,11 @@ vErrors.push(err35);
 errors++;
 }
 }
-}
-else {
-const err36 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data18};
+if(data10.path !== undefined){
+let data20 = data10.path;
+if(typeof data20 === "string"){
+if(func4(data20) < 1){
+const err36 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.path,data:data20};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3100,10 +3658,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data8.params !== undefined){
-let data20 = data8.params;
-if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
-const err37 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data20};
+else {
+const err37 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.path.type,parentSchema:schema17.properties.path,data:data20};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3113,12 +3669,11 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data8.resources !== undefined){
-let data21 = data8.resources;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-for(const key7 in data21){
-if(!((key7 === "cpu") || (key7 === "memory"))){
-const err38 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data21};
+if(data10.exec_pkg !== undefined){
+let data21 = data10.exec_pkg;
+if(typeof data21 === "string"){
+if(func4(data21) < 1){
+const err38 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.exec_pkg,data:data21};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3128,10 +3683,8 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data21.cpu !== undefined){
-let data22 = data21.cpu;
-if((!((typeof data22 == "number") && (isFinite(data22)))) && (typeof data22 !== "string")){
-const err39 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data22};
+else {
+const err39 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.exec_pkg.type,parentSchema:schema17.properties.exec_pkg,data:data21};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3140,9 +3693,12 @@ vErrors.push(err39);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 <= 0 || isNaN(data22)){
-const err40 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data22};
+}
+if(data10.modfile !== undefined){
+let data22 = data10.modfile;
+if(typeof data22 === "string"){
+if(func4(data22) < 1){
+const err40 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.modfile,data:data22};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3152,9 +3708,8 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(typeof data22 === "string"){
-if(!pattern6.test(data22)){
-const err41 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data22};
+else {
+const err41 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.modfile.type,parentSchema:schema17.properties.modfile,data:data22};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3164,12 +3719,10 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
-if(data21.memory !== undefined){
-let data23 = data21.memory;
-if(typeof data23 === "string"){
-if(!pattern7.test(data23)){
-const err42 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data23};
+if(data10.enable_cgo !== undefined){
+let data23 = data10.enable_cgo;
+if(typeof data23 !== "boolean"){
+const err42 = {instancePath:instancePath+"/defaults/build/enable_cgo",schemaPath:"#/definitions/build/properties/enable_cgo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.enable_cgo.type,parentSchema:schema17.properties.enable_cgo,data:data23};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3179,8 +3732,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-else {
-const err43 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data23};
+if(data10.go_proxy !== undefined){
+let data24 = data10.go_proxy;
+if(typeof data24 === "string"){
+if(func4(data24) < 1){
+const err43 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.go_proxy,data:data24};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3190,9 +3746,8 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
 else {
-const err44 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data21};
+const err44 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.go_proxy.type,parentSchema:schema17.properties.go_proxy,data:data24};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3202,14 +3757,579 @@ vErrors.push(err44);
 errors++;
 }
 }
-}
-else {
-const err45 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+if(data10.tags !== undefined){
+let data25 = data10.tags;
+if(Array.isArray(data25)){
+const len0 = data25.length;
+for(let i0=0; i0<len0; i0++){
+let data26 = data25[i0];
+if(typeof data26 === "string"){
+if(func4(data26) < 1){
+const err45 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tags.items,data:data26};
 if(vErrors === null){
 vErrors = [err45];
 }
 else {
 vErrors.push(err45);
+}
+errors++;
+}
+if(!pattern6.test(data26)){
+const err46 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+$"+"\"",schema:"^[A-Za-z0-9_.]+$",parentSchema:schema17.properties.tags.items,data:data26};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tags.items.type,parentSchema:schema17.properties.tags.items,data:data26};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/defaults/build/tags",schemaPath:"#/definitions/build/properties/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.tags.type,parentSchema:schema17.properties.tags,data:data25};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data10.replace !== undefined){
+let data27 = data10.replace;
+if(Array.isArray(data27)){
+const len1 = data27.length;
+for(let i1=0; i1<len1; i1++){
+let data28 = data27[i1];
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(data28.module === undefined){
+const err49 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "module"},message:"must have required property '"+"module"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data28};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+if(data28.version === undefined){
+const err50 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data28};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+for(const key5 in data28){
+if(!(((key5 === "module") || (key5 === "version")) || (key5 === "target"))){
+const err51 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.replace.items,data:data28};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data28.module !== undefined){
+let data29 = data28.module;
+if(typeof data29 === "string"){
+if(func4(data29) < 1){
+const err52 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.module,data:data29};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.module.type,parentSchema:schema17.properties.replace.items.properties.module,data:data29};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data28.version !== undefined){
+let data30 = data28.version;
+if(typeof data30 === "string"){
+if(func4(data30) < 1){
+const err54 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.version,data:data30};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.version.type,parentSchema:schema17.properties.replace.items.properties.version,data:data30};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data28.target !== undefined){
+let data31 = data28.target;
+if(typeof data31 === "string"){
+if(func4(data31) < 1){
+const err56 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.target,data:data31};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.target.type,parentSchema:schema17.properties.replace.items.properties.target,data:data31};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.replace.items.type,parentSchema:schema17.properties.replace.items,data:data28};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/defaults/build/replace",schemaPath:"#/definitions/build/properties/replace/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.replace.type,parentSchema:schema17.properties.replace,data:data27};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data10.fresh_gomod !== undefined){
+let data32 = data10.fresh_gomod;
+if(typeof data32 !== "boolean"){
+const err60 = {instancePath:instancePath+"/defaults/build/fresh_gomod",schemaPath:"#/definitions/build/properties/fresh_gomod/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.fresh_gomod.type,parentSchema:schema17.properties.fresh_gomod,data:data32};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data10.module_path !== undefined){
+let data33 = data10.module_path;
+if(typeof data33 === "string"){
+if(func4(data33) < 1){
+const err61 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.module_path,data:data33};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.module_path.type,parentSchema:schema17.properties.module_path,data:data33};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data10.dockerfile_extensions !== undefined){
+let data34 = data10.dockerfile_extensions;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key6 in data34){
+if(!((((((((key6 === "pre_mod_download") || (key6 === "post_mod_download")) || (key6 === "pre_source_copy")) || (key6 === "post_source_copy")) || (key6 === "pre_build")) || (key6 === "post_build")) || (key6 === "pre_runtime_copy")) || (key6 === "post_runtime_copy"))){
+const err63 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.dockerfile_extensions,data:data34};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data34.pre_mod_download !== undefined){
+let data35 = data34.pre_mod_download;
+if(typeof data35 !== "string"){
+const err64 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_mod_download,data:data35};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data34.post_mod_download !== undefined){
+let data36 = data34.post_mod_download;
+if(typeof data36 !== "string"){
+const err65 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_mod_download,data:data36};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data34.pre_source_copy !== undefined){
+let data37 = data34.pre_source_copy;
+if(typeof data37 !== "string"){
+const err66 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_source_copy,data:data37};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data34.post_source_copy !== undefined){
+let data38 = data34.post_source_copy;
+if(typeof data38 !== "string"){
+const err67 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_source_copy,data:data38};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data34.pre_build !== undefined){
+let data39 = data34.pre_build;
+if(typeof data39 !== "string"){
+const err68 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_build,data:data39};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data34.post_build !== undefined){
+let data40 = data34.post_build;
+if(typeof data40 !== "string"){
+const err69 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_build,data:data40};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data34.pre_runtime_copy !== undefined){
+let data41 = data34.pre_runtime_copy;
+if(typeof data41 !== "string"){
+const err70 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy,data:data41};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data34.post_runtime_copy !== undefined){
+let data42 = data34.post_runtime_copy;
+if(typeof data42 !== "string"){
+const err71 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy,data:data42};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.dockerfile_extensions.type,parentSchema:schema17.properties.dockerfile_extensions,data:data34};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+if(data8.command !== undefined){
+let data43 = data8.command;
+if(Array.isArray(data43)){
+if(data43.length < 1){
+const err74 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data43};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+const len2 = data43.length;
+for(let i2=0; i2<len2; i2++){
+let data44 = data43[i2];
+if(typeof data44 !== "string"){
+const err75 = {instancePath:instancePath+"/defaults/command/" + i2,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data44};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data43};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data8.env !== undefined){
+let data45 = data8.env;
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+for(const key7 in data45){
+const _errs106 = errors;
+if(typeof key7 === "string"){
+if(!pattern7.test(key7)){
+const err77 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key7,propertyName:key7};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+var valid21 = _errs106 === errors;
+if(!valid21){
+const err78 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data45};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+for(const key8 in data45){
+let data46 = data45[key8];
+if(((typeof data46 !== "string") && (!((typeof data46 == "number") && (isFinite(data46))))) && (typeof data46 !== "boolean")){
+const err79 = {instancePath:instancePath+"/defaults/env/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data46};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data45};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+if(data8.params !== undefined){
+let data47 = data8.params;
+if(!(data47 && typeof data47 == "object" && !Array.isArray(data47))){
+const err81 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data47};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data8.resources !== undefined){
+let data48 = data8.resources;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key9 in data48){
+if(!((key9 === "cpu") || (key9 === "memory"))){
+const err82 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data48};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data48.cpu !== undefined){
+let data49 = data48.cpu;
+if((!((typeof data49 == "number") && (isFinite(data49)))) && (typeof data49 !== "string")){
+const err83 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data49};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 <= 0 || isNaN(data49)){
+const err84 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data49};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(typeof data49 === "string"){
+if(!pattern8.test(data49)){
+const err85 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data49};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+}
+if(data48.memory !== undefined){
+let data50 = data48.memory;
+if(typeof data50 === "string"){
+if(!pattern9.test(data50)){
+const err86 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data50};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data50};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data48};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
 }
 errors++;
 }
@@ -3221,245 +4341,245 @@ errors = vErrors.length;
 }
 }
 if(data.groups !== undefined){
-let data25 = data.groups;
-if(Array.isArray(data25)){
-if(data25.length < 1){
-const err46 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data25};
+let data52 = data.groups;
+if(Array.isArray(data52)){
+if(data52.length < 1){
+const err90 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data52};
 if(vErrors === null){
-vErrors = [err46];
+vErrors = [err90];
 }
 else {
-vErrors.push(err46);
+vErrors.push(err90);
 }
 errors++;
 }
-const len1 = data25.length;
-for(let i1=0; i1<len1; i1++){
-if(!(validate15(data25[i1], {instancePath:instancePath+"/groups/" + i1,parentData:data25,parentDataProperty:i1,rootData}))){
+const len3 = data52.length;
+for(let i3=0; i3<len3; i3++){
+if(!(validate15(data52[i3], {instancePath:instancePath+"/groups/" + i3,parentData:data52,parentDataProperty:i3,rootData}))){
 vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data25};
+const err91 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data52};
 if(vErrors === null){
-vErrors = [err47];
+vErrors = [err91];
 }
 else {
-vErrors.push(err47);
+vErrors.push(err91);
 }
 errors++;
 }
 }
 if(data.events !== undefined){
-let data27 = data.events;
-if(Array.isArray(data27)){
-const len2 = data27.length;
-for(let i2=0; i2<len2; i2++){
-if(!(validate19(data27[i2], {instancePath:instancePath+"/events/" + i2,parentData:data27,parentDataProperty:i2,rootData}))){
+let data54 = data.events;
+if(Array.isArray(data54)){
+const len4 = data54.length;
+for(let i4=0; i4<len4; i4++){
+if(!(validate19(data54[i4], {instancePath:instancePath+"/events/" + i4,parentData:data54,parentDataProperty:i4,rootData}))){
 vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/events",schemaPath:"#/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.events.type,parentSchema:schema11.properties.events,data:data27};
+const err92 = {instancePath:instancePath+"/events",schemaPath:"#/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.events.type,parentSchema:schema11.properties.events,data:data54};
 if(vErrors === null){
-vErrors = [err48];
+vErrors = [err92];
 }
 else {
-vErrors.push(err48);
+vErrors.push(err92);
 }
 errors++;
 }
 }
 if(data.testground !== undefined){
-let data29 = data.testground;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.case === undefined){
-const err49 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data29};
+let data56 = data.testground;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.case === undefined){
+const err93 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data56};
 if(vErrors === null){
-vErrors = [err49];
+vErrors = [err93];
 }
 else {
-vErrors.push(err49);
+vErrors.push(err93);
 }
 errors++;
 }
-for(const key8 in data29){
-if(!((((((key8 === "plan") || (key8 === "case")) || (key8 === "run")) || (key8 === "runner")) || (key8 === "disable_metrics")) || (key8 === "exposed_ports"))){
-const err50 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data29};
+for(const key10 in data56){
+if(!((((((key10 === "plan") || (key10 === "case")) || (key10 === "run")) || (key10 === "runner")) || (key10 === "disable_metrics")) || (key10 === "exposed_ports"))){
+const err94 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data56};
 if(vErrors === null){
-vErrors = [err50];
+vErrors = [err94];
 }
 else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-if(data29.plan !== undefined){
-let data30 = data29.plan;
-if(typeof data30 === "string"){
-if(func3(data30) < 1){
-const err51 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data30};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
+vErrors.push(err94);
 }
 errors++;
 }
 }
-else {
-const err52 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data30};
+if(data56.plan !== undefined){
+let data57 = data56.plan;
+if(typeof data57 === "string"){
+if(func4(data57) < 1){
+const err95 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data57};
 if(vErrors === null){
-vErrors = [err52];
+vErrors = [err95];
 }
 else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-if(data29.case !== undefined){
-let data31 = data29.case;
-if(typeof data31 === "string"){
-if(func3(data31) < 1){
-const err53 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data31};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
+vErrors.push(err95);
 }
 errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data31};
+const err96 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data57};
 if(vErrors === null){
-vErrors = [err54];
+vErrors = [err96];
 }
 else {
-vErrors.push(err54);
+vErrors.push(err96);
 }
 errors++;
 }
 }
-if(data29.run !== undefined){
-let data32 = data29.run;
-if(typeof data32 === "string"){
-if(func3(data32) < 1){
-const err55 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data32};
+if(data56.case !== undefined){
+let data58 = data56.case;
+if(typeof data58 === "string"){
+if(func4(data58) < 1){
+const err97 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data58};
 if(vErrors === null){
-vErrors = [err55];
+vErrors = [err97];
 }
 else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-else {
-const err56 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data32};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-if(data29.runner !== undefined){
-let data33 = data29.runner;
-if(typeof data33 === "string"){
-if(func3(data33) < 1){
-const err57 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data33};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
+vErrors.push(err97);
 }
 errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data33};
+const err98 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data58};
 if(vErrors === null){
-vErrors = [err58];
+vErrors = [err98];
 }
 else {
-vErrors.push(err58);
+vErrors.push(err98);
 }
 errors++;
 }
 }
-if(data29.disable_metrics !== undefined){
-let data34 = data29.disable_metrics;
-if(typeof data34 !== "boolean"){
-const err59 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data34};
+if(data56.run !== undefined){
+let data59 = data56.run;
+if(typeof data59 === "string"){
+if(func4(data59) < 1){
+const err99 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data59};
 if(vErrors === null){
-vErrors = [err59];
+vErrors = [err99];
 }
 else {
-vErrors.push(err59);
+vErrors.push(err99);
 }
 errors++;
 }
 }
-if(data29.exposed_ports !== undefined){
-let data35 = data29.exposed_ports;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-for(const key9 in data35){
-let data36 = data35[key9];
-if(typeof data36 !== "string"){
-const err60 = {instancePath:instancePath+"/testground/exposed_ports/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data36};
+else {
+const err100 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data59};
 if(vErrors === null){
-vErrors = [err60];
+vErrors = [err100];
 }
 else {
-vErrors.push(err60);
+vErrors.push(err100);
 }
 errors++;
 }
 }
-}
-else {
-const err61 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data35};
+if(data56.runner !== undefined){
+let data60 = data56.runner;
+if(typeof data60 === "string"){
+if(func4(data60) < 1){
+const err101 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data60};
 if(vErrors === null){
-vErrors = [err61];
+vErrors = [err101];
 }
 else {
-vErrors.push(err61);
+vErrors.push(err101);
+}
+errors++;
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data60};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data56.disable_metrics !== undefined){
+let data61 = data56.disable_metrics;
+if(typeof data61 !== "boolean"){
+const err103 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data61};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data56.exposed_ports !== undefined){
+let data62 = data56.exposed_ports;
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+for(const key11 in data62){
+let data63 = data62[key11];
+if(typeof data63 !== "string"){
+const err104 = {instancePath:instancePath+"/testground/exposed_ports/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data63};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
 }
 errors++;
 }
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data29};
+const err105 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data62};
 if(vErrors === null){
-vErrors = [err62];
+vErrors = [err105];
 }
 else {
-vErrors.push(err62);
+vErrors.push(err105);
 }
 errors++;
 }
 }
 }
 else {
-const err63 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err106 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data56};
 if(vErrors === null){
-vErrors = [err63];
+vErrors = [err106];
 }
 else {
-vErrors.push(err63);
+vErrors.push(err106);
+}
+errors++;
+}
+}
+}
+else {
+const err107 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
 }
 errors++;
 }

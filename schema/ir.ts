@@ -1,4 +1,4 @@
-import type { Distribution, Json, Shaping } from './composition.js';
+import type { DockerfileHook, Distribution, Json, Shaping } from './composition.js';
 
 /**
  * The intermediate representation every target renders from: units resolved, defaults and
@@ -93,11 +93,39 @@ export interface Group {
 }
 
 export interface Build {
+  /** Relative to the plan file's directory. */
   readonly context: string;
-  /** `go`: go build, run on the local target; absent: a Docker build. */
-  readonly kind?: 'go';
+  /**
+   * `go`: a Go program (go build on the local target, the generated Dockerfile elsewhere);
+   * `node`: the generated Node.js Dockerfile; absent: the context's own Dockerfile.
+   */
+  readonly kind?: 'go' | 'node';
   readonly dockerfile?: string;
+  /** Where the context's files appear inside what the build sees (Testground's docker:generic: `plan`). */
+  readonly contextPrefix?: string;
   readonly args: Readonly<Record<string, string>>;
+  /** go, node: the image the build runs in. */
+  readonly baseImage?: string;
+  readonly go?: GoBuild;
+}
+
+/** A Go build's settings, defaults applied (Testground's docker:go and exec:go). */
+export interface GoBuild {
+  readonly runtimeImage: string;
+  readonly skipRuntimeImage: boolean;
+  /** The directory of go.mod inside the context, `.`-relative, no trailing slash. */
+  readonly path: string;
+  readonly execPkg: string;
+  /** Relative to the context. */
+  readonly modfile?: string;
+  readonly cgo: boolean;
+  /** GOPROXY; absent: the environment's. */
+  readonly proxy?: string;
+  readonly tags: readonly string[];
+  readonly replace: readonly { readonly module: string; readonly version: string; readonly target?: string }[];
+  /** fresh_gomod: go.mod replaced by `go mod init <this>`. */
+  readonly freshModule?: string;
+  readonly hooks: Readonly<Partial<Record<DockerfileHook, string>>>;
 }
 
 export interface Resources {

@@ -36,6 +36,11 @@ export function compileCommand(program: Command, io: CliIo, done: (code: number)
         'compose: the backend for plans with shaping = "auto" (default userspace, which works on every kernel)',
       ).choices(['kernel', 'userspace']),
     )
+    .option(
+      '--push <registry>',
+      "build the plan's images, push them to this registry and name them there (what k8s and nomad need for " +
+        'groups that build)',
+    )
     .addOption(testgroundOptions()[0]!)
     .addOption(testgroundOptions()[1]!)
     .action(async (file: string, opts: PlanOptions & CompileOptions) => {

@@ -16,6 +16,8 @@ interface RunFlags extends PlanOptions {
   namespace?: string;
   context?: string;
   image?: string[];
+  push?: string;
+  cache?: boolean;
 }
 
 /** `tgc run`: start, follow, collect, tear down, on any target. */
@@ -45,6 +47,8 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
       collect,
       [],
     )
+    .option('--no-cache', 'build the groups that build even when their image or program is cached')
+    .option('--push <registry>', 'push the images tgc builds to this registry and run them from there (k8s, nomad)')
     .option('--dry-run', 'print every command the run would issue, in order, and run none')
     .option('--out <dir>', 'the run directory (default .tgc/runs/<run-id>); must not exist, or be empty')
     .option('--json', 'print only the final results JSON')
@@ -76,7 +80,14 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
         const out = opts.out !== undefined && runs.length > 1 ? join(opts.out, String(run)) : opts.out;
         const code2 = await startRun(
           plan,
-          { ...opts, target, version: pkg.version, planFile: file, ...(out !== undefined && { out }) },
+          {
+            ...opts,
+            target,
+            version: pkg.version,
+            planFile: file,
+            ...(out !== undefined && { out }),
+            ...(opts.cache === false && { noCache: true }),
+          },
           io,
         );
         if (code2 === EXIT.interrupted) return done(code2);

@@ -24,8 +24,6 @@ export interface TestgroundOptions {
   readonly target?: string;
   /** `.Env` of the template (the CLI's environment). */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** `--image` specs: groups they cover need no artifact. */
-  readonly images?: readonly string[];
 }
 
 export interface TestgroundResult {
@@ -138,12 +136,7 @@ export function compileTestground(
   const target = o.target ?? runnerTarget(c.global?.runner) ?? 'local';
   const planDir = manifestPath ? dirname(manifestPath) : dir;
   const planName = manifest?.name ?? c.global?.plan ?? 'testground';
-  const { composition, from } = toComposition(
-    c,
-    chosen,
-    { file: source.name, planDir, planName, target, ...(o.images && { images: o.images }) },
-    report,
-  );
+  const { composition, from } = toComposition(c, chosen, { file: source.name, planDir, planName, target }, report);
   const positions = new Map<string, Located>();
   for (const [tgcPtr, canon] of from) positions.set(tgcPtr, { value: at(canon), key: at(canon, 'key') });
   return { value: composition, positions, runs: runs.map((x) => x.id), run: chosen.id };

@@ -1,6 +1,7 @@
 import type { Diagnostics } from '../diagnostics.js';
 import { pointer, type Positions } from '../positions.js';
 import type { Range } from '../source.js';
+import { DOCKERFILE_HOOKS } from '../../schema/composition.js';
 
 // Decoding a rendered Testground composition the way BurntSushi/toml v0.4.1 fills Testground's
 // structs: keys matched exactly, then case-insensitively; unknown keys ignored (tgc warns);
@@ -24,6 +25,41 @@ const BUILD: Spec = {
     dependencies: { t: 'array', of: { t: 'table', keys: { module: S, target: S, version: S } } },
   },
 };
+const B = { t: 'bool' } as const;
+/**
+ * Every builder's config keys (docker:go, docker:generic, docker:node, exec:go, and the legacy
+ * ones Testground still accepts), with their Go types: a wrong type is an error, as when
+ * Testground decodes build_config into the builder's struct; other keys are ignored, with a
+ * warning. Names shared by builders have one type in all of them.
+ */
+export const BUILD_CONFIG: Spec = {
+  t: 'table',
+  keys: {
+    enabled: B,
+    module_path: S,
+    exec_pkg: S,
+    fresh_gomod: B,
+    path: S,
+    modfile: S,
+    go_proxy_mode: S,
+    go_proxy_url: S,
+    runtime_image: S,
+    build_base_image: S,
+    skip_runtime_image: B,
+    enable_go_build_cache: B,
+    enable_cgo: B,
+    bypass_cache: B,
+    go_version: S,
+    dockerfile_extensions: {
+      t: 'table',
+      keys: Object.fromEntries(DOCKERFILE_HOOKS.map((h) => [h, S])),
+    },
+    build_args: { t: 'map', of: S },
+    base_image: S,
+    push_registry: B,
+    registry_type: S,
+  },
+};
 const RUN: Spec = { t: 'table', keys: { artifact: S, test_params: PARAMS, profiles: PARAMS } };
 const ANY_TABLE: Spec = { t: 'map', of: { t: 'any' } };
 
@@ -42,7 +78,7 @@ export const COMPOSITION: Spec = {
         total_instances: { t: 'uint' },
         concurrent_builds: { t: 'int' },
         disable_metrics: { t: 'bool' },
-        build_config: ANY_TABLE,
+        build_config: BUILD_CONFIG,
         build: BUILD,
         run_config: ANY_TABLE,
         run: RUN,
@@ -55,7 +91,7 @@ export const COMPOSITION: Spec = {
         keys: {
           id: S,
           builder: S,
-          build_config: ANY_TABLE,
+          build_config: BUILD_CONFIG,
           build: BUILD,
           resources: RESOURCES,
           instances: INSTANCES,

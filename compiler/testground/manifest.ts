@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
 import { parseToml } from '../parse-toml.js';
 import { sourceFile } from '../source.js';
-import { decodeComposition, type Spec } from './decode.js';
+import { BUILD_CONFIG, decodeComposition, type Spec } from './decode.js';
 import type { TgManifest } from './types.js';
 
 const S = { t: 'string' } as const;
@@ -13,7 +13,7 @@ const MANIFEST: Spec = {
   t: 'table',
   keys: {
     name: S,
-    builders: { t: 'map', of: ANY },
+    builders: { t: 'map', of: BUILD_CONFIG },
     runners: { t: 'map', of: ANY },
     extra_sources: ANY,
     defaults: ANY,

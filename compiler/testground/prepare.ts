@@ -1,5 +1,5 @@
 import type { Code } from '../codes.js';
-import type { Params, PreparedGroup, PreparedRun, TgComposition, TgManifest, TgRunGroup } from './types.js';
+import type { Dependency, Params, PreparedGroup, PreparedRun, TgComposition, TgManifest, TgRunGroup } from './types.js';
 
 /** Reports a problem at a canonical pointer of the composition. */
 export type Report = (
@@ -29,6 +29,24 @@ function goJson(v: unknown): string {
           )
         : x;
   return JSON.stringify(sorted(v)).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+/** The builders Testground has, and tgc runs. */
+export const BUILDERS = ['docker:go', 'docker:generic', 'docker:node', 'exec:go'];
+
+/** A builder's config defaults from the manifest (`[builders."docker:go"]`), without `enabled`. */
+function builderDefaults(manifest: TgManifest | undefined, builder: string | undefined): Record<string, unknown> {
+  const table = builder ? manifest?.builders?.[builder] : undefined;
+  if (!table || typeof table !== 'object') return {};
+  const { enabled: _enabled, ...rest } = table as Record<string, unknown>;
+  return rest;
+}
+
+/** The group's build dependencies and the global ones it does not name (the group's win per module). */
+function mergeDependencies(group: Dependency[] | undefined, global: Dependency[] | undefined): Dependency[] {
+  const own = (group ?? []).filter((d) => d.module);
+  const names = new Set(own.map((d) => d.module));
+  return [...own, ...(global ?? []).filter((d) => d.module && !names.has(d.module))].map((d) => ({ ...d }));
 }
 
 /** Fills the keys `over` lacks from `under` (mergo.Merge without override). */
@@ -63,6 +81,15 @@ export function prepareRuns(c: TgComposition, manifest: TgManifest | undefined, 
         `group id "${grp.id}" is used twice (first by groups[${seen.get(grp.id)}])`,
       );
     } else seen.set(grp.id, i);
+    const builder = grp.builder ?? g.builder;
+    if (builder && !BUILDERS.includes(builder)) {
+      report(
+        'error',
+        'UNSUPPORTED_BUILDER',
+        grp.builder ? `/groups/${i}/builder` : '/global/builder',
+        `"${builder}" is not a Testground builder: use ${BUILDERS.join(', ')}`,
+      );
+    }
     if (!grp.builder && !g.builder) {
       report(
         'error',
@@ -167,7 +194,10 @@ export function prepareRuns(c: TgComposition, manifest: TgManifest | undefined, 
         profiles: fill(rg.profiles, fill(grp.run?.profiles, g.run?.profiles)),
         builder: grp.builder ?? g.builder ?? '',
         ...(grp.run?.artifact ? { artifact: grp.run.artifact } : {}),
-        buildConfig: { ...g.build_config, ...grp.build_config },
+        // Shallow, per top-level key: group > global > the manifest's [builders."<builder>"].
+        buildConfig: { ...builderDefaults(manifest, grp.builder ?? g.builder), ...g.build_config, ...grp.build_config },
+        selectors: grp.build?.selectors?.length ? [...grp.build.selectors] : [...(g.build?.selectors ?? [])],
+        dependencies: mergeDependencies(grp.build?.dependencies, g.build?.dependencies),
         resources: { ...grp.resources, ...rg.resources },
         at: rgAt,
       });

@@ -1,8 +1,8 @@
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, posix, relative, resolve } from 'node:path';
 import { dnsLabel } from '../../model/dns-label.js';
-import type { Composition, GroupSpec } from '../../schema/composition.js';
+import type { BuildSpec, Composition, GroupSpec } from '../../schema/composition.js';
 import type { Report } from './prepare.js';
-import type { PreparedRun, TgComposition } from './types.js';
+import type { PreparedGroup, PreparedRun, TgComposition } from './types.js';
 
 export interface ToCompositionOptions {
   /** The composition file (relative paths in it are relative to its directory). */
@@ -12,8 +12,6 @@ export interface ToCompositionOptions {
   readonly planName: string;
   /** Where it will run: the artifact is a program on the local target, an image on the others. */
   readonly target: string;
-  /** `--image` specs (`IMAGE` or `GROUP=IMAGE`): a group they cover needs no artifact. */
-  readonly images?: readonly string[];
 }
 
 /** Testground's plan name as instances see it (`/` → `-`), and a DNS-label name for tgc. */
@@ -58,26 +56,9 @@ export function toComposition(
     if (p.artifact) {
       if (o.target === 'local') spec.command = [p.artifact];
       else spec.image = p.artifact;
-    } else if (p.builder === 'docker:generic') {
-      const cfg = p.buildConfig;
-      const context = resolve(o.planDir, typeof cfg.path === 'string' ? cfg.path : '.');
-      const args =
-        cfg.build_args && typeof cfg.build_args === 'object' ? (cfg.build_args as Record<string, string>) : {};
-      spec.build = { context: rel(context), ...(Object.keys(args).length > 0 && { args: { ...args } }) };
-    } else if (p.builder === 'exec:go' && o.target === 'local') {
-      // go build of the plan directory, as Testground's exec:go builder does.
-      spec.build = { context: rel(o.planDir), kind: 'go' };
-    } else if (!(o.images ?? []).some((i) => !/^[^=/:]+=/.test(i) || i.startsWith(`${id}=`))) {
-      const groupAt = `/groups/${p.groupIndex}`;
-      report(
-        'error',
-        'UNSUPPORTED_BUILDER',
-        c.groups?.[p.groupIndex]?.builder ? `${groupAt}/builder` : '/global/builder',
-        `group "${p.id}" is built with ${p.builder || 'no builder'}, which tgc does not run ` +
-          `${p.builder === 'exec:go' ? `on the ${o.target} target` : 'itself'}: build it yourself and set ` +
-          `groups.run.artifact (a program for the local target, an image for the others), or give the image ` +
-          `with tgc run --image ${id}=IMAGE`,
-      );
+    } else {
+      const build = testgroundBuild(p, rel(o.planDir), report);
+      if (build) spec.build = build;
     }
     spec.params = { ...p.params };
     const hasProfiles = Object.keys(p.profiles).length > 0;
@@ -111,4 +92,81 @@ export function toComposition(
     groups,
   };
   return { composition, from };
+}
+
+/**
+ * A group's Testground build as a tgc build: docker:go and exec:go are Go builds (an image with
+ * the generated Dockerfile on the container targets, go build on the local one), docker:node the
+ * generated Node.js Dockerfile, docker:generic the plan's Dockerfile at `path`, with the plan
+ * under `plan/` in its context as Testground packs it. `context` is the plan directory.
+ */
+function testgroundBuild(p: PreparedGroup, context: string, report: Report): BuildSpec | undefined {
+  const cfg = p.buildConfig;
+  const str = (k: string) => (typeof cfg[k] === 'string' && cfg[k] !== '' ? (cfg[k] as string) : undefined);
+  const where = `/groups/${p.groupIndex}/build_config`;
+  if (p.builder === 'docker:generic') {
+    const path = str('path') ?? './';
+    const args = { ...(cfg.build_args as Record<string, string> | undefined) };
+    // Testground passes the plan's path to the Dockerfile when the composition does not.
+    if (args.PLAN_PATH === undefined) args.PLAN_PATH = path;
+    return { context, context_prefix: 'plan', dockerfile: posix.join(path, 'Dockerfile'), args };
+  }
+  if (p.builder === 'docker:node') {
+    const base = str('base_image');
+    return { context, kind: 'node', ...(base !== undefined && { base_image: base }) };
+  }
+  if (p.builder !== 'docker:go' && p.builder !== 'exec:go') return undefined;
+  const build: BuildSpec = { context, kind: 'go' };
+  const docker = p.builder === 'docker:go';
+  if (docker) {
+    const path = str('path');
+    if (path !== undefined && posix.normalize(path).replace(/\/+$/, '') !== '.') build.path = path;
+    if (str('modfile')) build.modfile = str('modfile')!;
+    if (str('build_base_image')) build.base_image = str('build_base_image')!;
+    if (str('runtime_image')) build.runtime_image = str('runtime_image')!;
+    if (cfg.skip_runtime_image === true) build.skip_runtime_image = true;
+    if (cfg.enable_cgo === true) build.enable_cgo = true;
+    const hooks = cfg.dockerfile_extensions as Record<string, string> | undefined;
+    if (hooks && Object.values(hooks).some(Boolean))
+      build.dockerfile_extensions = Object.fromEntries(Object.entries(hooks).filter(([, v]) => v));
+    const mode = str('go_proxy_mode') ?? 'local';
+    if (mode === 'direct') build.go_proxy = 'direct';
+    else if (mode === 'remote') {
+      if (str('go_proxy_url')) build.go_proxy = str('go_proxy_url')!;
+      else report('error', 'MISSING_KEY', where, 'go_proxy_mode = "remote" needs go_proxy_url', 'key');
+    } else if (mode !== 'local') {
+      report('error', 'BAD_VALUE', `${where}/go_proxy_mode`, `go_proxy_mode is "${mode}": use local, direct or remote`);
+    }
+  }
+  if (str('exec_pkg')) build.exec_pkg = str('exec_pkg')!;
+  if (cfg.fresh_gomod === true) {
+    if (str('module_path')) Object.assign(build, { fresh_gomod: true, module_path: str('module_path') });
+    else
+      report(
+        'error',
+        'MISSING_KEY',
+        where,
+        'fresh_gomod = true makes a go.mod with go mod init <module_path>: set module_path',
+        'key',
+      );
+  }
+  if (p.selectors.length > 0) build.tags = [...p.selectors];
+  const deps = p.dependencies.filter((d) => {
+    if (d.module && d.version) return true;
+    report(
+      'error',
+      'MISSING_KEY',
+      `/groups/${p.groupIndex}/build`,
+      `the build dependency "${d.module}" has no version`,
+      'key',
+    );
+    return false;
+  });
+  if (deps.length > 0)
+    build.replace = deps.map((d) => ({
+      module: d.module!,
+      version: d.version!,
+      ...(d.target && { target: d.target }),
+    }));
+  return build;
 }

@@ -20,10 +20,15 @@ export interface TgGroup {
   id?: string;
   builder?: string;
   build_config?: Record<string, unknown>;
-  build?: { selectors?: string[]; dependencies?: { module?: string; target?: string; version?: string }[] };
+  build?: { selectors?: string[]; dependencies?: Dependency[] };
   resources?: TgResources;
   instances?: TgInstances;
   run?: TgRunSection;
+}
+export interface Dependency {
+  module?: string;
+  target?: string;
+  version?: string;
 }
 export interface TgRunGroup {
   id?: string;
@@ -80,6 +85,10 @@ export interface PreparedGroup {
   readonly builder: string;
   readonly artifact?: string;
   readonly buildConfig: Record<string, unknown>;
+  /** `[build] selectors`: the group's, else the global ones. */
+  readonly selectors: readonly string[];
+  /** `[build] dependencies`: the group's and the global ones. */
+  readonly dependencies: readonly Dependency[];
   readonly resources: TgResources;
   /** Where the run-group (or, in the default run, the group) was written: canonical pointer. */
   readonly at: string;

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { generatedDockerfile } from '../build/dockerfiles.js';
 import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
 import { controlSubnet } from './control-subnet.js';
 import type { Group, Plan } from '../../schema/ir.js';
@@ -47,6 +48,11 @@ export const composeRenderer: Renderer = {
     const header = generatedHeader(plan);
     const files = new Map<string, string>();
     files.set('compose.yaml', renderComposeFile(plan, options, header));
+    // Builds without a Dockerfile of their own (kind go, node): the generated one, per group.
+    for (const g of plan.groups) {
+      const dockerfile = g.build && generatedDockerfile(g.build, header);
+      if (dockerfile) files.set(generatedDockerfilePath(g), dockerfile);
+    }
     files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
     files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
     files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
@@ -262,10 +268,18 @@ function groupService(g: Group, options: RenderOptions, labels: Record<string, s
   const s: Record<string, unknown> = {};
   if (g.image) s.image = composeEscape(g.image);
   if (g.build) {
+    const context = posix.join(options.planDir ?? '.', g.build.context);
+    const generated = g.build.kind !== undefined;
+    const args: Record<string, string> = escapeValues(g.build.args);
+    // A Go build's GOPROXY: the plan's (in the Dockerfile), else the environment's at build time.
+    if (g.build.kind === 'go' && g.build.go?.proxy === undefined) args.GO_PROXY = '${GOPROXY:-}';
     s.build = {
-      context: posix.join(options.planDir ?? '.', g.build.context),
-      ...(g.build.dockerfile !== undefined && { dockerfile: g.build.dockerfile }),
-      ...(Object.keys(g.build.args).length > 0 && { args: escapeValues(g.build.args) }),
+      context,
+      // The generated Dockerfile lives in the deployment, outside the context: compose sends it along.
+      ...(generated
+        ? { dockerfile: fromContext(context, generatedDockerfilePath(g)) }
+        : g.build.dockerfile !== undefined && { dockerfile: g.build.dockerfile }),
+      ...(Object.keys(args).length > 0 && { args }),
     };
   }
   if (g.command) s.entrypoint = g.command.map(composeEscape);
@@ -297,4 +311,18 @@ function merged(doc: Document, anchored: YAMLMap, own: Record<string, unknown>):
   if (!isMap(node)) throw new Error('a service is a map');
   node.items.unshift(mergePair(doc, anchored));
   return node;
+}
+
+/** Where a group's generated Dockerfile goes in the deployment. */
+function generatedDockerfilePath(g: Group): string {
+  return `build/${g.id}/Dockerfile`;
+}
+
+/**
+ * `file` as compose reads it from `context`, both relative to the deployment directory (a deep
+ * stand-in root keeps the `..` of a context outside it exact, whatever the working directory).
+ */
+function fromContext(context: string, file: string): string {
+  const root = `/${'d/'.repeat(64)}`;
+  return posix.relative(posix.join(root, context), posix.join(root, file));
 }

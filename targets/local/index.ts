@@ -9,7 +9,7 @@ import { localSteps } from './steps.js';
 export const localTarget: Target = {
   name: 'local',
   check(plan) {
-    // A Go build (Testground's exec:go) gives the group its program.
+    // A Go build (Testground's exec:go) gives the group its program: tgc run builds it first.
     const none = plan.groups.filter((g) => !g.command && g.build?.kind !== 'go').map((g) => `"${g.id}"`);
     if (none.length === 0) return [];
     const one = none.length === 1;
@@ -25,13 +25,6 @@ export const localTarget: Target = {
   },
   steps: localSteps,
   environment(o) {
-    const go = o.plan.groups.find((g) => !g.command && g.build?.kind === 'go');
-    if (go && !onPath('go', o.env.PATH)) {
-      return (
-        `group "${go.id}" is built with go build, and go is not on PATH: apt-get install golang-go (or build the ` +
-        'program yourself and set command; in a Testground composition, groups.run.artifact)'
-      );
-    }
     if (o.loopback) return undefined;
     // Not root: the run goes into namespaces of its own (rootless.ts), if this machine lets it.
     if (!o.isRoot) {

@@ -16,7 +16,6 @@ import { EnvironmentError } from '../driver/environment-error.js';
 import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
-import { buildGoPrograms } from './go-build.js';
 import { tgcBin } from './rootless.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
@@ -72,8 +71,6 @@ export async function runLocal(o: RunOptions): Promise<number> {
   let ticker: NodeJS.Timeout | undefined;
   const startedAt = new Date();
   const t0 = Date.now();
-  // Testground's exec:go: programs built before anything starts (a failure leaves nothing running).
-  const programs = await buildGoPrograms(plan, o.planFile, o.outDir, o.env);
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
   // `tgc` first on the instances' PATH (for `tgc sync` in shell scripts), however tgc was started.
@@ -224,7 +221,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
           peers,
         }),
       };
-      const command = programs.get(g.id) ?? g.command!;
+      const command = g.command!;
       const argv = loopback ? command : ['ip', 'netns', 'exec', hosts[i]!.netns, ...command];
       // Its own process group (detached), so teardown can signal whatever it started too.
       const child = execa(argv[0]!, argv.slice(1), {

@@ -6,7 +6,6 @@ import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
-import { goBuilds } from './go-build.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
@@ -16,14 +15,10 @@ export function localSteps(o: RunOptions): string[] {
   const { plan, runId, cwd } = o;
   const loopback = o.loopback === true;
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  const builds = goBuilds(plan, o.planFile, o.outDir).map(
-    (b) => `go build -o ${quote(b.out)} .  # group ${b.group}'s program, in ${quote(b.dir)}`,
-  );
-  const command = (g: (typeof plan.groups)[number]) =>
-    g.command ?? [goBuilds(plan, o.planFile, o.outDir).find((b) => b.group === g.id)!.out];
+  // Built programs are commands by now (the build step's, printed before these).
+  const command = (g: (typeof plan.groups)[number]) => g.command!;
   if (loopback) {
     return [
-      ...builds,
       `# coordinator (in this process) on 127.0.0.1, expecting ${plan.totalInstances} instances; no namespaces, ` +
         `no shaping`,
       ...instanceLayout(plan, LOOPBACK_SUBNET).map(
@@ -48,7 +43,6 @@ export function localSteps(o: RunOptions): string[] {
       ];
   const lines = [
     ...rootless,
-    ...builds,
     ...LocalNetwork.commandsFor(
       tag,
       planned.map((p) => p.name),
