@@ -1,5 +1,5 @@
 import type { Json } from '../schema/composition.js';
-import type { Group, Plan } from '../schema/ir.js';
+import type { Build, Group, Plan } from '../schema/ir.js';
 import { expandInstances } from '../model/instance-layout.js';
 import { describeShape } from '../model/describe-shape.js';
 import { describeEvent } from '../model/describe-event.js';
@@ -35,6 +35,13 @@ export function planTable(plan: Plan): string {
     ]);
   }
   lines.push(...table(rows));
+  const built = plan.groups.filter((g) => g.build);
+  if (built.length > 0) {
+    lines.push('');
+    const builds = [['GROUP', 'BUILD', 'CONTEXT', 'DETAILS']];
+    for (const g of built) builds.push([g.id, g.build!.kind ?? 'docker', g.build!.context, buildDetails(g.build!)]);
+    lines.push(...table(builds));
+  }
   if (plan.network.links.length > 0) {
     lines.push('');
     const links = [['FROM', 'TO', 'SHAPE']];
@@ -57,12 +64,38 @@ function runs(g: Group): string {
   const parts: string[] = [];
   if (g.command) parts.push(g.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
   if (g.image) parts.push(`image ${g.image}`);
-  else if (g.build) parts.push(`build ${g.build.context}`);
+  else if (g.build) parts.push(`build (${g.build.kind ?? 'docker'})`);
   const res = [
     g.resources.cpuMillis !== undefined && `cpu ${g.resources.cpuMillis / 1000}`,
     g.resources.memoryBytes !== undefined && `mem ${formatBytes(g.resources.memoryBytes)}`,
   ].filter(Boolean);
   if (res.length) parts.push(`(${res.join(', ')})`);
+  return parts.join(' · ');
+}
+
+/** A build's settings in one line: what tgc build does with it (docs/composition.md, Builds). */
+function buildDetails(b: Build): string {
+  const parts: string[] = [];
+  if (b.kind === undefined) {
+    parts.push(`dockerfile ${b.contextPrefix ? `${b.contextPrefix}/` : ''}${b.dockerfile ?? 'Dockerfile'}`);
+    if (b.contextPrefix) parts.push(`context under ${b.contextPrefix}/`);
+  } else parts.push(`base ${b.baseImage}`);
+  const go = b.go;
+  if (go) {
+    parts.push(go.skipRuntimeImage ? 'no runtime image' : `runtime ${go.runtimeImage}`);
+    if (go.path !== '.') parts.push(`path ${go.path}`);
+    if (go.execPkg !== '.') parts.push(`package ${go.execPkg}`);
+    if (go.modfile) parts.push(`modfile ${go.modfile}`);
+    if (go.freshModule) parts.push(`fresh go.mod ${go.freshModule}`);
+    if (go.cgo) parts.push('cgo');
+    if (go.proxy !== undefined) parts.push(`GOPROXY ${go.proxy}`);
+    if (go.tags.length > 0) parts.push(`tags ${go.tags.join(',')}`);
+    for (const r of go.replace) parts.push(`replace ${r.module} => ${r.target ?? r.module}@${r.version}`);
+    const hooks = Object.keys(go.hooks);
+    if (hooks.length > 0) parts.push(`hooks ${hooks.join(',')}`);
+  }
+  const args = Object.keys(b.args).sort();
+  if (args.length > 0) parts.push(`args ${args.map((k) => `${k}=${JSON.stringify(b.args[k])}`).join(' ')}`);
   return parts.join(' · ');
 }
 

@@ -42,9 +42,9 @@ export async function writeDeployment(
       result.diagnostics.error(
         'TARGET_UNSUPPORTED',
         locate(result.positions!, `/groups/${i}/build`),
-        `group "${g.id}"'s Dockerfile sees the plan under ${g.build.contextPrefix}/ in its build context (Testground's ` +
-          `docker:generic), which a compose build section cannot express: compile with --push REGISTRY (tgc builds ` +
-          `and names the image), or build the image and pass --image ${g.id}=IMAGE`,
+        `group "${g.id}"'s Dockerfile sees the plan under ${g.build.contextPrefix}/ in its build context ` +
+          `(Testground's docker:generic), which a compose build section cannot express: compile with --push ` +
+          `REGISTRY (tgc builds and names the image), or build the image and pass --image ${g.id}=IMAGE`,
       );
     });
   }
@@ -82,6 +82,16 @@ export async function writeDeployment(
     ...(opts.runtimeImage !== undefined && { runtimeImage: opts.runtimeImage }),
     ...(opts.shaping !== undefined && { shaping: opts.shaping }),
     planDir: relative(outDir, planDir).split(sep).join('/') || '.',
+    dockerfileFromContext: Object.fromEntries(
+      plan.groups
+        .filter((g) => g.build?.kind !== undefined)
+        .map((g) => [
+          g.id,
+          relative(resolve(planDir, g.build!.context), join(outDir, 'build', g.id, 'Dockerfile'))
+            .split(sep)
+            .join('/'),
+        ]),
+    ),
   });
   if (opts.check) {
     const diff = diffOutput(outDir, files);

@@ -1,5 +1,6 @@
 import schema from '../schema/composition.schema.json' with { type: 'json' };
 import { SHAPE_KEYS } from '../schema/composition.js';
+import { checkBuilds } from './check-builds.js';
 import { checkEvents } from './check-events.js';
 import { describePath } from './describe-path.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -88,30 +89,7 @@ export function checkMeaning(value: unknown, positions: Positions, diags: Diagno
     }
   });
 
-  // Build keys belong to a kind: a Go key on a Dockerfile build would be silently unused.
-  const builds: [Obj, (string | number)[]][] = [[asObj(defaults.build) ?? {}, ['defaults', 'build']]];
-  groups.forEach((g, i) => builds.push([asObj(asObj(g)?.build) ?? {}, ['groups', i, 'build']]));
-  for (const [build, base] of builds) {
-    const kind = typeof build.kind === 'string' ? build.kind : 'docker';
-    for (const key of Object.keys(build)) {
-      const kinds = BUILD_KEY_KINDS[key];
-      if (kinds && !kinds.includes(kind)) {
-        diags.error(
-          'BUILD_KEY_KIND',
-          at(pointer([...base, key]), 'key'),
-          `build.${key} is for kind = ${kinds.map((k) => `"${k}"`).join(' or ')} builds; this one is ` +
-            `kind = "${kind}": remove it, or change the kind`,
-        );
-      }
-    }
-    if (build.fresh_gomod === true && build.module_path === undefined) {
-      diags.error(
-        'MISSING_KEY',
-        at(pointer([...base, 'fresh_gomod']), 'key'),
-        'build.fresh_gomod replaces go.mod with go mod init <module_path>: set build.module_path',
-      );
-    }
-  }
+  checkBuilds(defaults, groups, diags, at);
 
   // Services: only alongside tests (which decide the run); on_exit only for them.
   groups.forEach((g, i) => {
@@ -398,27 +376,3 @@ function checkCombinations(
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
-
-const GO_ONLY = ['go'];
-/** The build keys that mean something for some kinds only (the rest: every kind). */
-const BUILD_KEY_KINDS: Readonly<Record<string, readonly string[]>> = {
-  dockerfile: ['docker'],
-  context_prefix: ['docker'],
-  base_image: ['go', 'node'],
-  ...Object.fromEntries(
-    [
-      'runtime_image',
-      'skip_runtime_image',
-      'path',
-      'exec_pkg',
-      'modfile',
-      'enable_cgo',
-      'go_proxy',
-      'tags',
-      'replace',
-      'fresh_gomod',
-      'module_path',
-      'dockerfile_extensions',
-    ].map((k) => [k, GO_ONLY]),
-  ),
-};

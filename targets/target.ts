@@ -26,6 +26,12 @@ export interface RenderOptions {
   readonly runId?: string;
   /** compose: the plan's directory as seen from the output directory, for `build.context`. @default "." */
   readonly planDir?: string;
+  /**
+   * compose: per group, its generated Dockerfile (`build/<group>/Dockerfile` in the output
+   * directory) as seen from its build context, which only the caller can know when the context
+   * lies outside the output directory. @default computed as if both were inside it
+   */
+  readonly dockerfileFromContext?: Readonly<Record<string, string>>;
 }
 
 /** Something in the plan the target cannot express: reported at its place in the plan, as a diagnostic. */

@@ -85,14 +85,10 @@ export function buildCommand(program: Command, io: CliIo, done: (code: number) =
       if (opts.json) io.stdout(JSON.stringify(rows, null, 2) + '\n');
       else {
         for (const r of rows) {
-          const what = r.program
-            ? `program ${String(r.program)}`
-            : `image ${String(r.image)} ${String(r.id ?? '')
-                .replace(/^sha256:/, '')
-                .slice(0, 12)}`;
-          io.stdout(
-            `${r.run !== undefined ? `${String(r.run)}/` : ''}${String(r.group)}  ${what}${r.cached ? '  (cached)' : ''}\n`,
-          );
+          const id = String(r.id ?? '').replace(/^sha256:/, '');
+          const what = r.program ? `program ${String(r.program)}` : `image ${String(r.image)} ${id.slice(0, 12)}`;
+          const run = r.run !== undefined ? `${String(r.run)}/` : '';
+          io.stdout(`${run}${String(r.group)}  ${what}${r.cached ? '  (cached)' : ''}\n`);
         }
       }
       done(EXIT.ok);

@@ -44,9 +44,10 @@ function builderDefaults(manifest: TgManifest | undefined, builder: string | und
 
 /** The group's build dependencies and the global ones it does not name (the group's win per module). */
 function mergeDependencies(group: Dependency[] | undefined, global: Dependency[] | undefined): Dependency[] {
-  const own = (group ?? []).filter((d) => d.module);
+  const own = group ?? [];
   const names = new Set(own.map((d) => d.module));
-  return [...own, ...(global ?? []).filter((d) => d.module && !names.has(d.module))].map((d) => ({ ...d }));
+  // The entries themselves (not copies): a problem with one is reported where it was written.
+  return [...own, ...(global ?? []).filter((d) => d.module && !names.has(d.module))];
 }
 
 /** Fills the keys `over` lacks from `under` (mergo.Merge without override). */

@@ -57,7 +57,7 @@ export function toComposition(
       if (o.target === 'local') spec.command = [p.artifact];
       else spec.image = p.artifact;
     } else {
-      const build = testgroundBuild(p, rel(o.planDir), report);
+      const build = testgroundBuild(p, c, rel(o.planDir), report);
       if (build) spec.build = build;
     }
     spec.params = { ...p.params };
@@ -100,10 +100,17 @@ export function toComposition(
  * generated Node.js Dockerfile, docker:generic the plan's Dockerfile at `path`, with the plan
  * under `plan/` in its context as Testground packs it. `context` is the plan directory.
  */
-function testgroundBuild(p: PreparedGroup, context: string, report: Report): BuildSpec | undefined {
+function testgroundBuild(p: PreparedGroup, c: TgComposition, context: string, report: Report): BuildSpec | undefined {
   const cfg = p.buildConfig;
+  const group = c.groups?.[p.groupIndex];
+  // Where a key was written: the group's build_config, else the global one (else the group).
+  const cfgAt = (key: string) =>
+    group?.build_config && key in group.build_config
+      ? `/groups/${p.groupIndex}/build_config/${key}`
+      : c.global?.build_config && key in c.global.build_config
+        ? `/global/build_config/${key}`
+        : `/groups/${p.groupIndex}`;
   const str = (k: string) => (typeof cfg[k] === 'string' && cfg[k] !== '' ? (cfg[k] as string) : undefined);
-  const where = `/groups/${p.groupIndex}/build_config`;
   if (p.builder === 'docker:generic') {
     const path = str('path') ?? './';
     const args = { ...(cfg.build_args as Record<string, string> | undefined) };
@@ -133,9 +140,9 @@ function testgroundBuild(p: PreparedGroup, context: string, report: Report): Bui
     if (mode === 'direct') build.go_proxy = 'direct';
     else if (mode === 'remote') {
       if (str('go_proxy_url')) build.go_proxy = str('go_proxy_url')!;
-      else report('error', 'MISSING_KEY', where, 'go_proxy_mode = "remote" needs go_proxy_url', 'key');
+      else report('error', 'MISSING_KEY', cfgAt('go_proxy_mode'), 'go_proxy_mode = "remote" needs go_proxy_url', 'key');
     } else if (mode !== 'local') {
-      report('error', 'BAD_VALUE', `${where}/go_proxy_mode`, `go_proxy_mode is "${mode}": use local, direct or remote`);
+      report('error', 'BAD_VALUE', cfgAt('go_proxy_mode'), `go_proxy_mode is "${mode}": use local, direct or remote`);
     }
   }
   if (str('exec_pkg')) build.exec_pkg = str('exec_pkg')!;
@@ -145,7 +152,7 @@ function testgroundBuild(p: PreparedGroup, context: string, report: Report): Bui
       report(
         'error',
         'MISSING_KEY',
-        where,
+        cfgAt('fresh_gomod'),
         'fresh_gomod = true makes a go.mod with go mod init <module_path>: set module_path',
         'key',
       );
@@ -153,13 +160,15 @@ function testgroundBuild(p: PreparedGroup, context: string, report: Report): Bui
   if (p.selectors.length > 0) build.tags = [...p.selectors];
   const deps = p.dependencies.filter((d) => {
     if (d.module && d.version) return true;
-    report(
-      'error',
-      'MISSING_KEY',
-      `/groups/${p.groupIndex}/build`,
-      `the build dependency "${d.module}" has no version`,
-      'key',
-    );
+    const own = group?.build?.dependencies?.indexOf(d) ?? -1;
+    const global = c.global?.build?.dependencies?.indexOf(d) ?? -1;
+    const at =
+      own >= 0
+        ? `/groups/${p.groupIndex}/build/dependencies/${own}`
+        : global >= 0
+          ? `/global/build/dependencies/${global}`
+          : `/groups/${p.groupIndex}`;
+    report('error', 'MISSING_KEY', at, `the build dependency "${d.module}" has no version`, 'key');
     return false;
   });
   if (deps.length > 0)

@@ -1,7 +1,7 @@
 import type { Plan } from '../../schema/ir.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import type { TargetName } from '../target.js';
-import { GENERATED_DOCKERFILE, planBuilds, type BuildJob } from './plan-builds.js';
+import { GENERATED_DOCKERFILE, groupsToBuild, planBuilds, type BuildJob } from './plan-builds.js';
 import { dockerBuildArgs, programPath, runBuilds, type Built } from './run-builds.js';
 
 export interface BuildPlanOptions {
@@ -36,6 +36,15 @@ export interface PlannedBuilds {
  */
 export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<PlannedBuilds> {
   const output = o.target === 'local' ? 'program' : 'image';
+  const images =
+    output === 'image' ? groupsToBuild(plan, 'image').filter((g) => !o.groups || o.groups.includes(g.id)) : [];
+  if ((o.target === 'k8s' || o.target === 'nomad') && images.length > 0 && !o.push) {
+    throw new EnvironmentError(
+      `group "${images[0]!.id}" is built by tgc, and a ${o.target} cluster pulls its images from a registry: ` +
+        `give one with --push REGISTRY (tgc pushes what it builds there and the manifests name it), or build and ` +
+        `push the image yourself and pass --image ${images[0]!.id}=IMAGE`,
+    );
+  }
   const jobs = await planBuilds(plan, {
     planFile: o.planFile,
     cwd: o.cwd,
@@ -43,13 +52,6 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
     env: o.env,
     ...(o.groups && { groups: o.groups }),
   });
-  if ((o.target === 'k8s' || o.target === 'nomad') && jobs.length > 0 && !o.push) {
-    throw new EnvironmentError(
-      `group "${jobs[0]!.groups[0]}" is built by tgc, and a ${o.target} cluster pulls its images from a registry: ` +
-        `give one with --push REGISTRY (tgc pushes what it builds there and the manifests name it), or build and ` +
-        `push the image yourself and pass --image ${jobs[0]!.groups[0]}=IMAGE`,
-    );
-  }
   const registry = o.push?.replace(/\/+$/, '');
   const steps = jobs.flatMap((job) => {
     if (job.output === 'program') {

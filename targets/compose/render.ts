@@ -277,7 +277,7 @@ function groupService(g: Group, options: RenderOptions, labels: Record<string, s
       context,
       // The generated Dockerfile lives in the deployment, outside the context: compose sends it along.
       ...(generated
-        ? { dockerfile: fromContext(context, generatedDockerfilePath(g)) }
+        ? { dockerfile: options.dockerfileFromContext?.[g.id] ?? fromContext(context, generatedDockerfilePath(g)) }
         : g.build.dockerfile !== undefined && { dockerfile: g.build.dockerfile }),
       ...(Object.keys(args).length > 0 && { args }),
     };
@@ -314,13 +314,13 @@ function merged(doc: Document, anchored: YAMLMap, own: Record<string, unknown>):
 }
 
 /** Where a group's generated Dockerfile goes in the deployment. */
-function generatedDockerfilePath(g: Group): string {
+export function generatedDockerfilePath(g: Group): string {
   return `build/${g.id}/Dockerfile`;
 }
 
 /**
- * `file` as compose reads it from `context`, both relative to the deployment directory (a deep
- * stand-in root keeps the `..` of a context outside it exact, whatever the working directory).
+ * `file` as compose reads it from `context`, both relative to the deployment directory: exact
+ * when the context is inside it (a stand-in root; the caller knows better otherwise).
  */
 function fromContext(context: string, file: string): string {
   const root = `/${'d/'.repeat(64)}`;

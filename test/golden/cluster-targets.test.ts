@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse as parseHcl } from '@cdktf/hcl2json';
@@ -71,20 +71,19 @@ for (const target of ['k8s', 'nomad'] as const) {
   });
 
   test(
-    `${target}: build is refused with what to do instead; without the CLI ` + `on PATH, run exits 3 with the fix`,
+    `${target}: a build needs a registry (--push), else exit 3 with what to do and nothing written; without ` +
+      'the CLI on PATH, run exits 3 with the fix',
     async () => {
       const dir = tempDir(`tgc-${target}-build-`);
       const plan = join(dir, 'plan.toml');
       writeFileSync(plan, 'version = 1\nname = "b"\n[[groups]]\nid = "a"\ninstances = 1\nbuild = { context = "." }\n');
       const r = await runCli(['compile', plan, '--target', target, '-o', join(dir, 'out')]);
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 3, r.stderr);
       assert.match(
         r.stderr,
-        new RegExp(
-          'plan\\.toml:6:9: error\\[TARGET_UNSUPPORTED\\]: group "a" sets build, which the .* target cannot do: ' +
-            'build the image first',
-        ),
+        /group "a" is built by tgc, and a .* cluster pulls its images from a registry: give one with --push REGISTRY/,
       );
+      assert.equal(existsSync(join(dir, 'out')), false);
       const run = spawnSync(
         process.execPath,
         [bin, 'run', join(repoRoot, 'examples/ping/plan.toml'), '--target', target],

@@ -18,7 +18,15 @@ interface ExpectedGroup {
   params: Record<string, string>;
   command?: string[];
   image?: string;
-  build?: { context: string; args?: Record<string, string> };
+  build?: {
+    context: string;
+    kind?: string;
+    dockerfile?: string;
+    context_prefix?: string;
+    base_image?: string;
+    args?: Record<string, string>;
+    go?: Record<string, unknown>;
+  };
   group_id?: string;
   profiles?: Record<string, string>;
 }
@@ -63,7 +71,15 @@ for (const name of readdirSync(validDir).sort()) {
             ...(g.command && { command: [...g.command] }),
             ...(g.image && { image: g.image }),
             ...(g.build && {
-              build: { context: g.build.context, ...(Object.keys(g.build.args).length && { args: g.build.args }) },
+              build: {
+                context: g.build.context,
+                ...(g.build.kind && { kind: g.build.kind }),
+                ...(g.build.dockerfile && { dockerfile: g.build.dockerfile }),
+                ...(g.build.contextPrefix && { context_prefix: g.build.contextPrefix }),
+                ...(g.build.baseImage && { base_image: g.build.baseImage }),
+                ...(Object.keys(g.build.args).length && { args: g.build.args }),
+                ...(g.build.go && { go: g.build.go }),
+              },
             }),
             ...(g.testground?.groupId && { group_id: g.testground.groupId }),
             ...(g.testground && Object.keys(g.testground.profiles).length && { profiles: g.testground.profiles }),
@@ -95,6 +111,8 @@ interface InvalidCase {
   name: string;
   files: Record<string, string>;
   args?: string[];
+  /** The file the diagnostic is in, when not the composition. */
+  file?: string;
   code: string;
   line?: number;
   col?: number;
@@ -123,6 +141,7 @@ for (const c of invalid) {
     }[];
     const found = diags.find((d) => d.severity === 'error' && d.code === c.code);
     assert.ok(found, `no ${c.code} in ${JSON.stringify(diags, null, 1)}`);
+    if (c.file) assert.equal(found.file, join(dir, c.file));
     if (c.line !== undefined) assert.equal(`${found.line}:${found.col}`, `${c.line}:${c.col}`);
     if (c.message) assert.match(found.message, new RegExp(c.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   });
