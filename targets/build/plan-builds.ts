@@ -101,7 +101,7 @@ export async function planBuilds(plan: Plan, o: PlanBuildsOptions): Promise<Buil
           o.env,
         )
       : {};
-  const goVersion = o.output === 'program' && drafts.length > 0 ? await goEnvVersion(o.env) : '';
+  const goVersion = o.output === 'program' && drafts.length > 0 ? await goEnvVersion(drafts[0]!.groups[0]!, o.env) : '';
   return drafts.map((d) => {
     const h = createHash('sha256').update(`${RECIPE}\0${o.output}\0${d.context.hash}\0`);
     h.update(JSON.stringify(d.build));
@@ -181,12 +181,13 @@ export function dockerMissing(why: string): string {
   );
 }
 
-async function goEnvVersion(env: Readonly<Record<string, string | undefined>>): Promise<string> {
+/** The Go toolchain's version (a new Go builds the programs again). */
+async function goEnvVersion(group: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
   const r = await exec('go', ['env', 'GOVERSION'], { env });
   if (r.code === 127) {
     throw new EnvironmentError(
-      'a group is a Go program built with go build, and go is not on PATH: apt-get install golang-go (or build ' +
-        'the program yourself and set command; in a Testground composition, groups.run.artifact)',
+      `group "${group}" is built with go build, and go is not on PATH: apt-get install golang-go (or build the ` +
+        'program yourself and set command; in a Testground composition, groups.run.artifact)',
     );
   }
   return r.stdout.trim();

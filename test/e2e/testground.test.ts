@@ -177,7 +177,9 @@ test(
     assert.match(env, /^TEST_CASE=hello$/m);
     assert.match(env, /^TEST_GROUP_ID=gophers$/m);
     assert.match(env, /^TEST_INSTANCE_PARAMS=greeting=hi$/m);
-    assert.ok(existsSync(join(out, 'bin/gophers')), 'the program was built into the run directory');
+    const program =
+      /build: gophers: go build → (\S+)/.exec(r.stderr)?.[1] ?? /build: gophers cached \((\S+)\)/.exec(r.stderr)?.[1];
+    assert.ok(program && existsSync(program), `the program was built into .tgc/build: ${r.stderr}`);
   },
 );
 

@@ -54,7 +54,9 @@ export function buildLabSkipReason(): string | undefined {
     writeFileSync(
       join(ctx, 'Dockerfile'),
       'FROM tgc-runtime:0.1.0\nCOPY npm /usr/lib/node_modules/npm\n' +
-        'RUN ln -s /usr/lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm\nENV HOME=/root\n',
+        // npm's scripts start with #!/usr/bin/env node; busybox has env in /bin.
+        'RUN ln -s /usr/lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm && { [ -e /usr/bin/env ] || ' +
+        'ln -s /bin/env /usr/bin/env; }\nENV HOME=/root\n',
     );
     const built = spawnSync('docker', ['build', '-q', '-t', NODE_IMAGE, ctx], { encoding: 'utf8' });
     if (built.status !== 0) return (reason = `cannot build ${NODE_IMAGE}: ${built.stderr}`);
