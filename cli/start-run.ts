@@ -114,8 +114,16 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
   }
   if (builds) {
     try {
-      io.stderr(`tgc: build: ${builds.jobs.length} build${builds.jobs.length === 1 ? '' : 's'} for ${o.target}\n`);
-      options.plan = (await builds.run()).plan;
+      const t0 = Date.now();
+      const done = await builds.run();
+      const cached = done.built.filter((b) => b.cached).length;
+      const n = builds.jobs.length;
+      // One line a benchmark (bench/build.ts) and a person can read: what the build step cost.
+      io.stderr(
+        `tgc: build step: ${n} build${n === 1 ? '' : 's'} for ${o.target}, ${cached === done.built.length ? 'all' : cached === 0 ? 'none' : 'some'} cached, ` +
+          `${((Date.now() - t0) / 1000).toFixed(2)} s\n`,
+      );
+      options.plan = done.plan;
     } catch (err) {
       if (!(err instanceof EnvironmentError)) throw err;
       io.stderr(`tgc: ${err.message}\n`);

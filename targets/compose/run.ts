@@ -138,15 +138,8 @@ export async function runCompose(o: RunOptions): Promise<number> {
   const teardown = async () => {
     follower?.kill('SIGTERM');
     exitReporter?.close();
-    // Images compose built for this run (no tag of the plan's own) go with it.
-    const down = await run([
-      'down',
-      '-v',
-      '--remove-orphans',
-      '--timeout',
-      '5',
-      ...(plan.groups.some((g) => g.build) ? ['--rmi', 'local'] : []),
-    ]);
+    // Built images stay: they are the build cache (tgc build, docs/composition.md, Builds).
+    const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
     if (down.code !== 0)
       io.stderr(
         `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter ` +
@@ -157,7 +150,8 @@ export async function runCompose(o: RunOptions): Promise<number> {
   return guarded(
     { signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' },
     async ({ interrupted, stop }) => {
-      let up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+      // Every group has its image by now: tgc run built what the plan builds before this.
+      let up = await run(['up', '-d']);
       // Another run took the same control subnet between the pick and `up`: take the next one.
       for (
         const tried = [env.TGC_CONTROL_SUBNET!];
@@ -166,7 +160,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
         await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
         env.TGC_CONTROL_SUBNET = await freeControlSubnet(plan, tried);
         tried.push(env.TGC_CONTROL_SUBNET);
-        up = await run(['up', '-d', ...(plan.groups.some((g) => g.build) ? ['--build'] : [])]);
+        up = await run(['up', '-d']);
       }
       if (interrupted()) return await stop();
       if (up.code !== 0) throw new EnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);

@@ -24,7 +24,7 @@ export function composeSteps(o: RunOptions): string[] {
     );
   lines.push(
     `tgc compile ${planFile} --target compose -o ${join(outDir, 'deploy')}  # in-process`,
-    `${env} ${compose} up -d${plan.groups.some((g) => g.build) ? ' --build' : ''}`,
+    `${env} ${compose} up -d`,
     `${compose} logs -f --no-color ${instanceLayout(plan)
       .map((p) => p.name)
       .join(' ')}  # streamed until the run ends`,
@@ -34,8 +34,6 @@ export function composeSteps(o: RunOptions): string[] {
   lines.push(`docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' <every instance container>`);
   for (const p of instanceLayout(plan))
     lines.push(`docker logs <id of ${p.name}> > ${join(outDir, 'logs', `${p.name}.log`)}`);
-  lines.push(
-    `${compose} down -v --remove-orphans --timeout 5${plan.groups.some((g) => g.build) ? ' --rmi local' : ''}`,
-  );
+  lines.push(`${compose} down -v --remove-orphans --timeout 5`);
   return lines;
 }

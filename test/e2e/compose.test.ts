@@ -239,7 +239,7 @@ test(
 );
 
 test(
-  "compose e2e: build — the image is built from the plan's context with its args, and runs",
+  "compose e2e: build — the image is built from the plan's context with its args, runs, and is cached",
   { skip: docker ?? false },
   async () => {
     const r = await tgcRun('test/fixtures/compose-build/plan.toml', ['--target', 'compose']);
@@ -247,11 +247,13 @@ test(
     assert.equal(readFileSync(join(r.out, 'outputs', 'built-0', 'greeting.txt'), 'utf8'), 'hello $USER ${X} "q"');
     const runId = runIdOf(r.stderr);
     assert.deepEqual(leftovers(runId), []);
-    assert.equal(
-      spawnSync('docker', ['images', '-q', `tgc-${runId}_built-0`], { encoding: 'utf8' }).stdout.trim(),
-      '',
-      'the image built for the run is removed with it',
-    );
+    // The image stays, tagged by the hash of its inputs: the next run uses it as it is.
+    const tag = /build: built(?:: docker build → | cached \()(tgc-build-build:[0-9a-f]{16})/.exec(r.stderr)?.[1];
+    assert.ok(tag, r.stderr);
+    assert.notEqual(spawnSync('docker', ['images', '-q', tag], { encoding: 'utf8' }).stdout.trim(), '');
+    const again = await tgcRun('test/fixtures/compose-build/plan.toml', ['--target', 'compose']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, new RegExp(`build: built cached \\(${tag}\\)`));
   },
 );
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { dockerSkipReason } from './docker-lab.js';
 
-/** A Go toolchain image (Debian's golang-go), a busybox runtime, and node with npm. */
+/** A Go toolchain image (Debian's golang-go), a busybox runtime with glibc, and node with npm. */
 export const GO_IMAGE = 'tgc-test-golang:local';
 export const RUNTIME_IMAGE = 'tgc-test-busybox:local';
 export const NODE_IMAGE = 'tgc-test-node:local';
@@ -45,7 +45,16 @@ export function buildLabSkipReason(): string | undefined {
       'ENV GOFLAGS=-mod=mod',
     ],
   );
-  imported(RUNTIME_IMAGE, 'busybox', (dir) => bin(dir, busybox), ['ENV PATH=/usr/bin:/bin']);
+  // busybox with the C library, as Testground's default runtime image (busybox:1.35.0-glibc) has it.
+  imported(
+    RUNTIME_IMAGE,
+    'busybox glibc',
+    (dir) => {
+      bin(dir, busybox);
+      libraries(dir, go);
+    },
+    ['ENV PATH=/usr/bin:/bin'],
+  );
   // node and npm: the runtime image's node, with this machine's npm beside it.
   const npm = spawnSync('npm', ['root', '-g'], { encoding: 'utf8' }).stdout.trim();
   const ctx = mkdtempSync(join(tmpdir(), 'tgc-node-image-'));
