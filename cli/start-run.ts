@@ -118,9 +118,10 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
       const done = await builds.run();
       const cached = done.built.filter((b) => b.cached).length;
       const n = builds.jobs.length;
+      const which = cached === done.built.length ? 'all' : cached === 0 ? 'none' : 'some';
       // One line a benchmark (bench/build.ts) and a person can read: what the build step cost.
       io.stderr(
-        `tgc: build step: ${n} build${n === 1 ? '' : 's'} for ${o.target}, ${cached === done.built.length ? 'all' : cached === 0 ? 'none' : 'some'} cached, ` +
+        `tgc: build step: ${n} build${n === 1 ? '' : 's'} for ${o.target}, ${which} cached, ` +
           `${((Date.now() - t0) / 1000).toFixed(2)} s\n`,
       );
       options.plan = done.plan;
