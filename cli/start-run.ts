@@ -87,6 +87,7 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
         ...(o.push !== undefined && { push: o.push }),
         ...(o.noCache && { noCache: true }),
         ...(io.signal && { signal: io.signal }),
+        ...(o.dryRun && { dryRun: true }),
       });
     } catch (err) {
       if (!(err instanceof EnvironmentError)) throw err;

@@ -16,6 +16,8 @@ export interface BuildPlanOptions {
   readonly push?: string;
   readonly stderr: (text: string) => void;
   readonly signal?: AbortSignal;
+  /** `--dry-run`: nothing is built; without Docker the tags are worked out without it. */
+  readonly dryRun?: boolean;
 }
 
 /** The builds of a plan for a target: what they are, and the plan as it runs once they are done. */
@@ -45,29 +47,35 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
         `push the image yourself and pass --image ${images[0]!.id}=IMAGE`,
     );
   }
-  const jobs = await planBuilds(plan, {
+  const { jobs, unreachable } = await planBuilds(plan, {
     planFile: o.planFile,
     cwd: o.cwd,
     output,
     env: o.env,
     ...(o.groups && { groups: o.groups }),
+    ...(o.dryRun && { dryRun: true }),
   });
   const registry = o.push?.replace(/\/+$/, '');
-  const steps = jobs.flatMap((job) => {
-    if (job.output === 'program') {
+  const caveat = unreachable
+    ? [`# Docker is not reachable: the tags below leave out the base images' ids, which a real run hashes`]
+    : [];
+  const steps = caveat.concat(
+    jobs.flatMap((job) => {
+      if (job.output === 'program') {
+        return [
+          `go build -o ${programPath(o.cwd, job)} ${job.build.go!.execPkg}  # ${job.groups.join(', ')}, in ` +
+            `${job.context.dir}/${job.build.go!.path}; skipped when the program is there`,
+        ];
+      }
+      const how =
+        job.dockerfilePath === GENERATED_DOCKERFILE ? `the generated ${job.build.kind} Dockerfile` : job.dockerfilePath;
       return [
-        `go build -o ${programPath(o.cwd, job)} ${job.build.go!.execPkg}  # ${job.groups.join(', ')}, in ` +
-          `${job.context.dir}/${job.build.go!.path}; skipped when the program is there`,
+        `docker ${dockerBuildArgs(job, { env: o.env, plan: plan.name }).join(' ')}  # ${job.groups.join(', ')}: ` +
+          `${job.context.dir} as a tar on stdin, ${how}; skipped when ${job.tag} exists`,
+        ...(registry ? [`docker tag ${job.tag} ${registry}/${job.tag}`, `docker push ${registry}/${job.tag}`] : []),
       ];
-    }
-    const how =
-      job.dockerfilePath === GENERATED_DOCKERFILE ? `the generated ${job.build.kind} Dockerfile` : job.dockerfilePath;
-    return [
-      `docker ${dockerBuildArgs(job, { env: o.env, plan: plan.name }).join(' ')}  # ${job.groups.join(', ')}: ` +
-        `${job.context.dir} as a tar on stdin, ${how}; skipped when ${job.tag} exists`,
-      ...(registry ? [`docker tag ${job.tag} ${registry}/${job.tag}`, `docker push ${registry}/${job.tag}`] : []),
-    ];
-  });
+    }),
+  );
   const planned: Built[] = jobs.flatMap((job) =>
     job.groups.map((group) =>
       job.output === 'program'

@@ -39,6 +39,11 @@ export interface PlanBuildsOptions {
   /** `image` on the container targets, `program` on the local one. */
   readonly output: 'image' | 'program';
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * `--dry-run`: without a Docker daemon, work the keys out without the base images' ids
+   * (`unreachable` says so) instead of failing.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** The name a generated Dockerfile takes at the root of the context tgc sends. */
@@ -54,7 +59,10 @@ export function groupsToBuild(plan: Plan, output: 'image' | 'program'): Group[] 
  * context's files (after .dockerignore), the Dockerfile, the build arguments and, for images,
  * the base images' ids on this Docker host (a base image not here yet goes in by name).
  */
-export async function planBuilds(plan: Plan, o: PlanBuildsOptions): Promise<BuildJob[]> {
+export async function planBuilds(
+  plan: Plan,
+  o: PlanBuildsOptions,
+): Promise<{ jobs: BuildJob[]; unreachable?: string }> {
   const wanted = groupsToBuild(plan, o.output).filter((g) => !o.groups || o.groups.includes(g.id));
   const planDir = dirname(resolve(o.cwd, o.planFile));
   const contexts = new Map<string, BuildContext>();
@@ -94,15 +102,20 @@ export async function planBuilds(plan: Plan, o: PlanBuildsOptions): Promise<Buil
     checkGoModule(build, context, groups[0]!, dir, o.output);
     return { groups, build, context, dockerfile, dockerfilePath };
   });
-  const bases =
-    o.output === 'image'
-      ? await imageIds(
-          drafts.flatMap((d) => baseImages(d.build, d.dockerfile ?? '')),
-          o.env,
-        )
-      : {};
+  let bases: Record<string, string> = {};
+  let unreachable: string | undefined;
+  try {
+    if (o.output === 'image')
+      bases = await imageIds(
+        drafts.flatMap((d) => baseImages(d.build, d.dockerfile ?? '')),
+        o.env,
+      );
+  } catch (err) {
+    if (!(err instanceof EnvironmentError) || !o.dryRun) throw err;
+    unreachable = err.message;
+  }
   const goVersion = o.output === 'program' && drafts.length > 0 ? await goEnvVersion(drafts[0]!.groups[0]!, o.env) : '';
-  return drafts.map((d) => {
+  const jobs = drafts.map((d) => {
     const h = createHash('sha256').update(`${RECIPE}\0${o.output}\0${d.context.hash}\0`);
     h.update(JSON.stringify(d.build));
     h.update(`\0${d.dockerfile ?? ''}\0${goVersion}\0`);
@@ -115,6 +128,7 @@ export async function planBuilds(plan: Plan, o: PlanBuildsOptions): Promise<Buil
       ...(o.output === 'image' && { tag: `tgc-build-${plan.name}:${key}` }),
     };
   });
+  return { jobs, ...(unreachable !== undefined && { unreachable }) };
 }
 
 /** A Go build needs its go.mod (or modfile) in the context, unless it makes a fresh one. */

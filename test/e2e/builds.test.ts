@@ -88,6 +88,11 @@ test(
       'greeter v1: group plain, plain, no cgo',
     ]);
     assert.match(first.stderr, /build plain │ /, "the builder's output, prefixed by group");
+    // --image replaces a group's build: the dry run builds the other one only.
+    const dry = await tgc(['run', composition, '--dry-run', '--image', 'plain=tgc-test-busybox:local']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^docker build .* -t tgc-build-greeter:[0-9a-f]{16} .*# fancy: /m);
+    assert.doesNotMatch(dry.stdout, /# plain: /);
 
     const docker = countingDocker();
     const again = await tgc(['run', composition, '--out', join(plan, '..', 'run2')], { env: docker.env });

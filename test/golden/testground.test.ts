@@ -170,3 +170,34 @@ test('--format testground reads a composition from stdin; --manifest names a man
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stderr, '');
 });
+
+test("tgc plan lists every group's build: its kind, context and each key set", async () => {
+  const r = await cli(['plan', join(validDir, 'builders-all/plan/composition.toml')]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .map((l) => /^(go-all|go-defaults|go-fresh|generic|node|exec) +(go|docker|node) +\. +(.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1], `${m[2]} · ${m[3]}`]),
+  );
+  assert.deepEqual(rows, {
+    'go-all':
+      'go · base golang:1.21-bookworm · no runtime image · path cmd · package ./node · modfile go.test.mod · cgo · ' +
+      'GOPROXY http://proxy.example:3000 · tags a,b · replace example.com/shared => example.com/fork@v2.0.0 · ' +
+      'replace example.com/other => example.com/other@v0.3.1 · hooks pre_mod_download,post_mod_download,' +
+      'pre_source_copy,post_source_copy,pre_build,post_build,pre_runtime_copy,post_runtime_copy',
+    'go-defaults':
+      'go · base golang:1.21-bookworm · runtime busybox:1.36-glibc · GOPROXY direct · tags global_tag · ' +
+      'replace example.com/shared => example.com/shared@v1.0.0',
+    'go-fresh':
+      'go · base golang:1.21-bookworm · runtime busybox:1.36-glibc · fresh go.mod example.com/fresh · ' +
+      'tags global_tag · replace example.com/shared => example.com/shared@v1.0.0',
+    generic:
+      'docker · dockerfile plan/docker/Dockerfile · context under plan/ · args FLAVOUR="spicy" PLAN_PATH="elsewhere"',
+    node: 'node · base node:20-bookworm',
+    exec:
+      'go · base golang:1.16-buster · runtime busybox:1.35.0-glibc · package ./exec · ' +
+      'fresh go.mod example.com/exec · tags global_tag · replace example.com/shared => example.com/shared@v1.0.0',
+  });
+});
