@@ -38,6 +38,31 @@ export function loadPlan(file: string, opts: PlanOptions, io: CliIo, target?: st
   return compileText('<stdin>', io.readStdin(MAX_PLAN_BYTES), opts.format, options);
 }
 
+/**
+ * Every plan a file stands for, loaded and its diagnostics printed: the plan, or a Testground
+ * composition's `[[runs]]` (all of them, in id order, or the one `--run` names). Resolves to the
+ * exit code instead when one of them is invalid.
+ */
+export function loadRuns(
+  file: string,
+  opts: PlanOptions,
+  io: CliIo,
+  target?: string,
+): { readonly plans: readonly { readonly run?: string; readonly plan: Plan }[] } | { readonly code: number } {
+  const first = loadPlan(file, opts, io, target);
+  if (!first) return { code: EXIT.invalid };
+  const runs = opts.run === undefined && first.testground ? first.testground.runs : [opts.run];
+  const plans: { run?: string; plan: Plan }[] = [];
+  for (const [i, run] of runs.entries()) {
+    const result = i === 0 ? first : loadPlan(file, { ...opts, ...(run !== undefined && { run }) }, io, target);
+    if (!result) return { code: EXIT.invalid };
+    const code = printDiagnostics(result, { ...opts, json: false }, io);
+    if (code !== EXIT.ok) return { code };
+    plans.push({ ...(run !== undefined && { run }), plan: result.plan! });
+  }
+  return { plans };
+}
+
 /** A Testground composition with several runs makes one plan per run: commands that print or write one need --run. */
 export function singleRun(result: CompileResult, opts: PlanOptions, io: CliIo): boolean {
   const tg = result.testground;

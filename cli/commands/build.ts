@@ -4,7 +4,7 @@ import { EXIT } from '../../model/exit-codes.js';
 import type { Plan } from '../../schema/ir.js';
 import type { TargetName } from '../../targets/target.js';
 import type { CliIo } from '../io.js';
-import { loadPlan, printDiagnostics, type PlanOptions } from '../load-plan.js';
+import { loadRuns, type PlanOptions } from '../load-plan.js';
 import { collect, formatOption, PLAN_ARGUMENT, testgroundOptions } from './options.js';
 
 interface BuildFlags extends PlanOptions {
@@ -38,18 +38,12 @@ export function buildCommand(program: Command, io: CliIo, done: (code: number) =
     .addOption(testgroundOptions()[0]!)
     .addOption(testgroundOptions()[1]!)
     .action(async (file: string, opts: BuildFlags) => {
-      const first = loadPlan(file, opts, io, opts.target);
-      if (!first) return done(EXIT.invalid);
       // A Testground composition's runs share its groups: each run's builds, the same ones cached.
-      const runs = opts.run === undefined && first.testground ? first.testground.runs : [opts.run];
+      const loaded = loadRuns(file, opts, io, opts.target);
+      if ('code' in loaded) return done(loaded.code);
+      const runs = loaded.plans;
       const rows: Record<string, unknown>[] = [];
-      for (const [i, run] of runs.entries()) {
-        const result =
-          i === 0 ? first : loadPlan(file, { ...opts, ...(run !== undefined && { run }) }, io, opts.target);
-        if (!result) return done(EXIT.invalid);
-        const code = printDiagnostics(result, { ...opts, json: false }, io);
-        if (code !== EXIT.ok) return done(code);
-        const plan = result.plan!;
+      for (const { run, plan } of runs) {
         const unknown = (opts.group ?? []).filter((g) => !plan.groups.some((x) => x.id === g));
         if (unknown.length > 0) {
           io.stderr(

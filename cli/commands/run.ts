@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT } from '../../model/exit-codes.js';
 import type { CliIo } from '../io.js';
-import { loadPlan, printDiagnostics, withImages, type PlanOptions } from '../load-plan.js';
+import { loadRuns, withImages, type PlanOptions } from '../load-plan.js';
 import { runnerTarget } from '../../compiler/testground/compile-testground.js';
 import { collect, formatOption, PLAN_ARGUMENT, testgroundOptions } from './options.js';
 
@@ -58,20 +58,15 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
     .addOption(testgroundOptions()[0]!)
     .addOption(testgroundOptions()[1]!)
     .action(async (file: string, opts: RunFlags) => {
-      const first = loadPlan(file, opts, io, opts.target);
-      if (!first) return done(EXIT.invalid);
       // A Testground composition's [[runs]] are one tgc run each, in id order (or the one --run
       // names); the exit code is the worst of them.
-      const runs = opts.run === undefined && first.testground ? first.testground.runs : [opts.run];
+      const loaded = loadRuns(file, opts, io, opts.target);
+      if ('code' in loaded) return done(loaded.code);
+      const runs = loaded.plans;
       let worst: number = EXIT.ok;
-      for (const [i, run] of runs.entries()) {
-        const result =
-          i === 0 ? first : loadPlan(file, { ...opts, ...(run !== undefined && { run }) }, io, opts.target);
-        if (!result) return done(EXIT.invalid);
-        const code = printDiagnostics(result, { ...opts, json: false }, io);
-        if (code !== EXIT.ok) return done(code);
-        const target = opts.target ?? runnerTarget(result.plan!.testground?.runner) ?? 'local';
-        const plan = withImages(result.plan!, opts.image ?? [], target, io);
+      for (const [i, { run, plan: loadedPlan }] of runs.entries()) {
+        const target = opts.target ?? runnerTarget(loadedPlan.testground?.runner) ?? 'local';
+        const plan = withImages(loadedPlan, opts.image ?? [], target, io);
         if (!plan) return done(EXIT.invalid);
         if (runs.length > 1) io.stderr(`tgc: run ${i + 1} of ${runs.length}: the composition's run "${run}"\n`);
         // Loaded on demand: `tgc validate` and `tgc plan` never parse the targets.
