@@ -74,14 +74,38 @@ export function formatDiagnostic(d: Diagnostic, source: SourceFile | undefined, 
   const paint = (code: string, s: string): string => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const where = d.line === undefined ? d.file : `${d.file}:${d.line}:${d.col}`;
   const label = d.severity === 'error' ? paint('1;31', `error[${d.code}]`) : paint('1;33', `warning[${d.code}]`);
-  const head = `${paint('1', where)}: ${label}: ${d.message}`;
+  const head = `${paint('1', where)}: ${label}: ${clip(d.message, MAX_LINE - where.length - label.length)}`;
   // A diagnostic of another file (a Testground manifest) has no excerpt here.
   if (d.line === undefined || source === undefined || !('text' in source) || source.name !== d.file) return head;
-  const text = lineText(source, d.line).replace(/\t/g, ' ');
+  const chars = [...lineText(source, d.line).replace(/\t/g, ' ')];
   const gutter = String(d.line);
   const pad = ' '.repeat(gutter.length);
-  const col = d.col ?? 1;
-  const width = Math.max(1, Math.min((d.endCol ?? col + 1) - col, [...text].length - col + 1));
-  const caret = ' '.repeat(col - 1) + paint(d.severity === 'error' ? '1;31' : '1;33', '^'.repeat(width));
+  const col = Math.min(d.col ?? 1, chars.length + 1);
+  const width = Math.max(1, Math.min((d.endCol ?? col + 1) - col, chars.length - col + 1));
+  // A long line is shown as a window around the caret, `…` where it was cut.
+  const view = excerptWindow(chars.length, col);
+  const text =
+    (view.from > 0 ? '…' : '') + chars.slice(view.from, view.to).join('') + (view.to < chars.length ? '…' : '');
+  const at = col - view.from + (view.from > 0 ? 1 : 0);
+  const shown = Math.max(1, Math.min(width, view.to - col + 1));
+  const caret = ' '.repeat(at - 1) + paint(d.severity === 'error' ? '1;31' : '1;33', '^'.repeat(shown));
   return `${head}\n${pad} |\n${gutter} | ${text}\n${pad} | ${caret}`;
+}
+
+/** No line of a diagnostic is longer than this (the excerpt: its window; the message: cut). */
+const MAX_LINE = 200;
+/** The columns of source shown around the caret of a long line. */
+const EXCERPT = 120;
+
+/** The part of a `length`-character line shown: `EXCERPT` columns with the caret 40 in, or all of it. */
+function excerptWindow(length: number, col: number): { from: number; to: number } {
+  if (length <= EXCERPT) return { from: 0, to: length };
+  const from = Math.max(0, Math.min(col - 1 - 40, length - EXCERPT));
+  return { from, to: Math.min(length, from + EXCERPT) };
+}
+
+function clip(message: string, room: number): string {
+  const max = Math.max(60, room - 4);
+  const chars = [...message];
+  return chars.length <= max ? message : `${chars.slice(0, max - 1).join('')}…`;
 }

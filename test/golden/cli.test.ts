@@ -53,6 +53,29 @@ test('diagnostics print as file:line:col: error[CODE]: message, the source line 
   assert.doesNotMatch(r.stderr, /\x1b\[/, 'no colour when not a TTY');
 });
 
+test('a 10,000-character line with an error at column 9,000: a window around the caret, no line over 200', () => {
+  const file = join(dir, 'long-line.toml');
+  const before = 'x'.repeat(8980);
+  const line = `params = { pad = "${before}", bad = nan, after = "${'y'.repeat(1000)}" }`;
+  const col = line.indexOf('nan') + 1;
+  assert.ok(col > 9000 && line.length > 10000);
+  writeFileSync(file, `version = 1\nname = "p"\n[[groups]]\nid = "a"\ninstances = 1\ncommand = ["x"]\n${line}\n`);
+  const r = tgc(['validate', file], { env: { NO_COLOR: '' } });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.split('\n');
+  assert.deepEqual(
+    lines.filter((l) => [...l].length > 200),
+    [],
+  );
+  const i = lines.findIndex((l) => l.startsWith(`${file}:7:${col}: error[BAD_NUMBER]`));
+  assert.ok(i >= 0, r.stderr);
+  const [excerpt, caret] = [lines[i + 2]!, lines[i + 3]!];
+  assert.match(excerpt, /^7 \| …x+", bad = nan, after = "y+…$/);
+  // The caret still points at the value.
+  const at = caret.indexOf('^');
+  assert.equal(excerpt.slice(at, at + 3), 'nan');
+});
+
 test('TOML and YAML report the same codes for the same mistakes', () => {
   const codes = (file: string) => [...tgc(['validate', file]).stderr.matchAll(/error\[(\w+)\]/g)].map((m) => m[1]);
   assert.deepEqual(codes(bad), ['BAD_NAME', 'ZERO_INSTANCES']);
