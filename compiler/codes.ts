@@ -17,6 +17,7 @@ export const codes = {
   YAML_SYNTAX: 'YAML syntax error',
   DUPLICATE_KEY: 'a key is defined twice in the same table or mapping',
   YAML_ALIAS: 'a YAML alias that cannot be resolved, or too many of them',
+  TOO_DEEP: 'tables, arrays or mappings nested more than 100 levels deep',
   BAD_NUMBER: 'a number JSON cannot carry: inf, nan, or an integer beyond 2^53',
   // Shape (JSON Schema)
   UNKNOWN_KEY: 'a key the composition format does not define',

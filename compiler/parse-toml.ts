@@ -2,6 +2,7 @@ import TOML from '@iarna/toml';
 import type { Diagnostics } from './diagnostics.js';
 import { pointer, type Located, type Positions } from './positions.js';
 import type { Range, SourceFile } from './source.js';
+import { tooDeepMessage, tooDeepToml } from './nesting-depth.js';
 
 export interface Parsed {
   /** The document as the parser returned it (not yet JSON-clean: see `toJsonValues`). */
@@ -15,6 +16,11 @@ export interface Parsed {
  * records where every key and value sits.
  */
 export function parseToml(source: SourceFile, diags: Diagnostics): Parsed | undefined {
+  const deep = tooDeepToml(source.text);
+  if (deep !== undefined) {
+    diags.error('TOO_DEEP', { start: deep, end: deep + 1 }, tooDeepMessage());
+    return undefined;
+  }
   let value: unknown;
   try {
     value = TOML.parse(source.text);

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { Diagnostics } from './diagnostics.js';
+import { tooDeepMessage, tooDeepYaml } from './nesting-depth.js';
 import { pointer, type Located } from './positions.js';
 import type { Parsed } from './parse-toml.js';
 import type { Range, SourceFile } from './source.js';
@@ -23,6 +24,11 @@ interface WalkState {
  * shared group settings; duplicate keys are errors, as in the TOML they mirror.
  */
 export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | undefined {
+  const deep = tooDeepYaml(source.text);
+  if (deep !== undefined) {
+    diags.error('TOO_DEEP', { start: deep, end: deep + 1 }, tooDeepMessage());
+    return undefined;
+  }
   const doc = parseDocument(source.text, {
     merge: true,
     uniqueKeys: true,
@@ -50,6 +56,18 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     },
   });
   if (unresolved) return undefined;
+  // The aliases' expansion, counted before anything expands them (a "billion laughs" document
+  // is a few hundred bytes that expand to 10^9 values).
+  const bomb = aliasExpansion(doc);
+  if (bomb) {
+    diags.error(
+      'YAML_ALIAS',
+      rangeOf(bomb.alias),
+      `alias *${bomb.alias.source} expands to ${bomb.size.toLocaleString('en-US')} values, and the document ` +
+        `to more than ${MAX_NODES.toLocaleString('en-US')}: write the data out, or use fewer aliases of aliases`,
+    );
+    return undefined;
+  }
   // Positions first: the walk also finds alias cycles (an anchored node that contains an
   // alias to itself), which toJS would turn into a cyclic value.
   const positions = new Map<string, Located>();
@@ -72,6 +90,42 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     return undefined;
   }
   return { value, positions };
+}
+
+/**
+ * How many values the document has once its aliases are expanded, counted over the node graph
+ * (each anchored node's size once): the alias that expands most when the whole is over
+ * `MAX_NODES`. Anchors are taken in document order, as an alias names the last one before it.
+ */
+function aliasExpansion(doc: Document): { alias: Alias; size: number } | undefined {
+  const anchors = new Map<string, unknown>();
+  const targets = new Map<Alias, unknown>();
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  if (targets.size === 0) return undefined;
+  const sizes = new Map<unknown, number>();
+  const size = (node: unknown): number => {
+    if (isAlias(node)) node = targets.get(node);
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, 1); // a cycle counts once here; the walk below reports it
+    let n = 1;
+    if (isMap(node)) for (const pair of node.items) n += size(pair.key) + size(pair.value);
+    else if (isSeq(node)) for (const item of node.items) n += size(item);
+    sizes.set(node, n);
+    return n;
+  };
+  if (size(doc.contents) <= MAX_NODES) return undefined;
+  let worst: { alias: Alias; size: number } | undefined;
+  for (const alias of targets.keys()) {
+    const n = size(alias);
+    if (!worst || n > worst.size) worst = { alias, size: n };
+  }
+  return worst;
 }
 
 function yamlMessage(message: string): string {

@@ -16,7 +16,7 @@ interface Case {
   name: string;
   file: string;
   input?: string;
-  generate?: 'binary' | 'bad-utf8' | 'large' | 'missing' | 'directory';
+  generate?: 'binary' | 'bad-utf8' | 'large' | 'missing' | 'directory' | 'deep-toml' | 'deep-yaml' | 'deep-block';
   expect: Expected[];
   suggests?: string;
   compiles?: boolean;
@@ -46,6 +46,21 @@ function materialize(c: Case, dir: string): string {
       writeFileSync(path, 'version = 1\n' + line.repeat(20 * 1024));
       break;
     }
+    case 'deep-toml':
+      writeFileSync(path, `version = 1\nname = "d"\nparams = { a = ${'['.repeat(5000)}1${']'.repeat(5000)} }\n`);
+      break;
+    case 'deep-yaml':
+      writeFileSync(path, `version: 1\nname: d\nparams: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`);
+      break;
+    case 'deep-block':
+      // Each line a mapping inside the one above: 2,000 levels, one space further each.
+      writeFileSync(
+        path,
+        'version: 1\nname: d\nparams:\n' +
+          Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:\n`).join('') +
+          '  1\n',
+      );
+      break;
     case 'missing':
       break;
     case 'directory':
