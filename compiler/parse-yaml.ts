@@ -58,7 +58,16 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
   if (unresolved) return undefined;
   // The aliases' expansion, counted before anything expands them (a "billion laughs" document
   // is a few hundred bytes that expand to 10^9 values).
-  const bomb = aliasExpansion(doc);
+  const expansion = aliasExpansion(doc);
+  if (expansion?.cycle) {
+    diags.error(
+      'YAML_ALIAS',
+      rangeOf(expansion.cycle),
+      `alias *${expansion.cycle.source} is used inside the node it names, which would make the plan infinite`,
+    );
+    return undefined;
+  }
+  const bomb = expansion?.bomb;
   if (bomb) {
     diags.error(
       'YAML_ALIAS',
@@ -68,8 +77,16 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     );
     return undefined;
   }
-  // Positions first: the walk also finds alias cycles (an anchored node that contains an
-  // alias to itself), which toJS would turn into a cyclic value.
+  // The value first: toJS refuses documents with too many alias uses at once, where the
+  // positions' walk would visit every expanded value first.
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    diags.error('YAML_ALIAS', { start: 0, end: 1 }, `cannot expand the document's aliases: ${(err as Error).message}`);
+    return undefined;
+  }
+  // The walk also finds the cycles merge keys make (`<<: *self`).
   const positions = new Map<string, Located>();
   const state: WalkState = { doc, out: positions, ancestors: new Set(), budget: MAX_NODES };
   if (doc.contents) walk(doc.contents, [], undefined, state);
@@ -81,14 +98,6 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     );
     return undefined;
   }
-  let value: unknown;
-  try {
-    if (state.budget < 0) throw new Error(`the aliases expand to more than ${MAX_NODES} values`);
-    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (err) {
-    diags.error('YAML_ALIAS', { start: 0, end: 1 }, `cannot expand the document's aliases: ${(err as Error).message}`);
-    return undefined;
-  }
   return { value, positions };
 }
 
@@ -97,7 +106,7 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
  * (each anchored node's size once): the alias that expands most when the whole is over
  * `MAX_NODES`. Anchors are taken in document order, as an alias names the last one before it.
  */
-function aliasExpansion(doc: Document): { alias: Alias; size: number } | undefined {
+function aliasExpansion(doc: Document): { cycle?: Alias; bomb?: { alias: Alias; size: number } } | undefined {
   const anchors = new Map<string, unknown>();
   const targets = new Map<Alias, unknown>();
   visit(doc, {
@@ -108,24 +117,34 @@ function aliasExpansion(doc: Document): { alias: Alias; size: number } | undefin
   });
   if (targets.size === 0) return undefined;
   const sizes = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  let cycle: Alias | undefined;
   const size = (node: unknown): number => {
-    if (isAlias(node)) node = targets.get(node);
+    if (isAlias(node)) {
+      const target = targets.get(node);
+      if (open.has(target)) cycle ??= node;
+      node = target;
+    }
     const known = sizes.get(node);
     if (known !== undefined) return known;
-    sizes.set(node, 1); // a cycle counts once here; the walk below reports it
+    sizes.set(node, 1); // inside a cycle, counted once
+    open.add(node);
     let n = 1;
     if (isMap(node)) for (const pair of node.items) n += size(pair.key) + size(pair.value);
     else if (isSeq(node)) for (const item of node.items) n += size(item);
+    open.delete(node);
     sizes.set(node, n);
     return n;
   };
-  if (size(doc.contents) <= MAX_NODES) return undefined;
+  const total = size(doc.contents);
+  if (cycle) return { cycle };
+  if (total <= MAX_NODES) return undefined;
   let worst: { alias: Alias; size: number } | undefined;
   for (const alias of targets.keys()) {
     const n = size(alias);
     if (!worst || n > worst.size) worst = { alias, size: n };
   }
-  return worst;
+  return worst && { bomb: worst };
 }
 
 function yamlMessage(message: string): string {
