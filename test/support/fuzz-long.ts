@@ -38,6 +38,7 @@ while (Date.now() < end) {
 }
 const total = Object.values(counts).reduce((a, b) => a + b, 0);
 console.log(
-  `fuzz: ${total} cases in ${seconds} s (${(total / seconds).toFixed(0)}/s; toml ${counts.toml}, yaml ${counts.yaml}, ` +
-    `testground ${counts.testground}), 0 failures; the slowest input took ${slowest.toFixed(0)} ms`,
+  `fuzz: ${total} cases in ${seconds} s (${(total / seconds).toFixed(0)}/s; toml ${counts.toml}, ` +
+    `yaml ${counts.yaml}, testground ${counts.testground}), 0 failures; the slowest input took ` +
+    `${slowest.toFixed(0)} ms`,
 );
