@@ -7,7 +7,7 @@ import { coordinatorCommand } from './commands/coordinator.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
-import { runInsideCommand } from './commands/run-inside.js';
+import { reapCommand, runInsideCommand } from './commands/run-inside.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from '../model/exit-codes.js';
@@ -54,6 +54,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       setCode(await syncMain(args, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? {} }));
     });
   runInsideCommand(program, io, setCode);
+  reapCommand(program, setCode);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../model/exit-codes.js';
-import { INSIDE_COMMAND } from '../../targets/local/inside-command.js';
+import { INSIDE_COMMAND, REAP_COMMAND } from '../../targets/local/inside-command.js';
 import type { InsideRun } from '../../targets/local/rootless.js';
 import type { CliIo } from '../io.js';
 
@@ -61,4 +61,21 @@ export function runInsideCommand(program: Command, io: CliIo, done: (code: numbe
     };
     done(await runToEnd(inside, run.outDir, io));
   });
+}
+
+/**
+ * `tgc reap <pid> <tag>` (hidden): started by a root local run beside itself; when that tgc
+ * ends, however it ends, the run's instances and namespaces go with it
+ * (targets/local/reaper.ts).
+ */
+export function reapCommand(program: Command, done: (code: number) => void): Command {
+  return program
+    .command(REAP_COMMAND, { hidden: true })
+    .argument('<pid>')
+    .argument('<tag>')
+    .action(async (pid: string, tag: string) => {
+      const { reap } = await import('../../targets/local/reaper.js');
+      await reap(Number(pid), tag).catch(() => undefined);
+      done(EXIT.ok);
+    });
 }

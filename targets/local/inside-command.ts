@@ -3,3 +3,6 @@
  * apart from targets/local/rootless.ts so the CLI can name it without loading the run's code.
  */
 export const INSIDE_COMMAND = 'run-inside';
+
+/** The hidden command that ends a root run's instances when its tgc ends (targets/local/reaper.ts). */
+export const REAP_COMMAND = 'reap';

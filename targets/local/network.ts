@@ -220,6 +220,20 @@ export class LocalNetwork {
  */
 async function reclaim(device: string): Promise<void> {
   const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
+  await reclaimRun(device, stdout);
+}
+
+/**
+ * After the tgc of run `tag` ended (`tgc reap`, started beside every root run): what it left —
+ * its instances' processes first — is removed. Nothing, when the run took itself down.
+ */
+export async function reapRun(tag: string): Promise<void> {
+  const device = `tgcb${tag}`;
+  const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
+  if (stdout.includes(`tag=${tag}`)) await reclaimRun(device, stdout);
+}
+
+async function reclaimRun(device: string, stdout: string): Promise<void> {
   const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
   if (!m)
     throw new EnvironmentError(
@@ -234,8 +248,18 @@ async function reclaim(device: string): Promise<void> {
   for (const ns of nss
     .split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(`tgc-${tag}-`)))
+    .filter((n) => n.startsWith(`tgc-${tag}-`))) {
+    // Deleting a namespace ends none of its processes: the instances are killed first.
+    const { stdout: pids } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
   try {
     for (const d of readdirSync(NETNS_ETC).filter((n) => n.startsWith(`tgc-${tag}-`)))
       rmSync(join(NETNS_ETC, d), { recursive: true, force: true });

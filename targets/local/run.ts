@@ -17,6 +17,7 @@ import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { tgcBin } from './rootless.js';
+import { startReaper } from './reaper.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
@@ -104,6 +105,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     if (!loopback) await network.start();
+    // As root, the instances would outlive a killed tgc: a reaper waits beside it (a rootless
+    // run's namespaces end with its tgc by themselves).
+    if (!loopback && !o.userns) startReaper(network.tag);
     const host = loopback ? '127.0.0.1' : CONTROL_SUBNET.gateway;
     const port = await coordinator.listen(0, host);
     const address = `${host}:${port}`;
