@@ -68,12 +68,11 @@ export function tooDeepYaml(text: string): number | undefined {
       scalarIndent = -1;
     }
     if (body === '' || body.startsWith('#')) continue;
-    if (flow === 0) {
-      while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
-      indents.push(indent);
-      const dashes = /^(?:-[ \t]+)*/.exec(body)![0].split('-').length - 1;
-      if (indents.length + dashes > MAX_DEPTH) return start + indent;
-    }
+    // Lines indented deeper and deeper nest the parser's work even inside a flow collection.
+    while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+    indents.push(indent);
+    const dashes = flow === 0 ? /^(?:-[ \t]+)*/.exec(body)![0].split('-').length - 1 : 0;
+    if (indents.length + dashes + flow > MAX_DEPTH) return start + indent;
     for (let i = 0; i < body.length; i++) {
       const c = body[i];
       if (c === '#' && (i === 0 || /\s/.test(body[i - 1]!))) break;

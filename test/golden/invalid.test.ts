@@ -16,7 +16,16 @@ interface Case {
   name: string;
   file: string;
   input?: string;
-  generate?: 'binary' | 'bad-utf8' | 'large' | 'missing' | 'directory' | 'deep-toml' | 'deep-yaml' | 'deep-block';
+  generate?:
+    | 'binary'
+    | 'bad-utf8'
+    | 'large'
+    | 'missing'
+    | 'directory'
+    | 'deep-toml'
+    | 'deep-yaml'
+    | 'deep-block'
+    | 'deep-block-in-flow';
   expect: Expected[];
   suggests?: string;
   compiles?: boolean;
@@ -60,6 +69,10 @@ function materialize(c: Case, dir: string): string {
           Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:\n`).join('') +
           '  1\n',
       );
+      break;
+    case 'deep-block-in-flow':
+      // Found by npm run fuzz: block-style lines, deeper and deeper, inside a flow sequence.
+      writeFileSync(path, '[' + Array.from({ length: 2300 }, (_, i) => `${' '.repeat(i)}k${i}:\n`).join('') + ']\n');
       break;
     case 'missing':
       break;
