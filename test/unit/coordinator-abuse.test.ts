@@ -1,68 +1,9 @@
+// Abuse of the bundled coordinator in its own process (test/support/coordinator-child.ts).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot, tempDir } from '../support/helpers.js';
 import { RawClient } from '../support/raw-client.js';
-
-/**
- * Abuse, against the bundled coordinator in its own process (as the targets run it), so its
- * memory can be read from /proc and its file descriptors are not the test's.
- */
-interface Child {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  rssMb(): number;
-  peakRssMb(): number;
-}
-
-async function startChild(t: { after: (fn: () => unknown) => void }, args: string[]): Promise<Child> {
-  // Started from an empty directory: the bundle needs nothing beside it.
-  const cwd = tempDir('tgc-coord-');
-  const proc = spawn(
-    process.execPath,
-    [join(repoRoot, 'dist/runtime/coordinator.mjs'), '--port', '0', '--linger', '0s', ...args],
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  t.after(() => proc.kill('SIGKILL'));
-  const port = await new Promise<number>((resolve, reject) => {
-    let err = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on [^:]+:([0-9]+)/.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
-  });
-  const field = (name: string) =>
-    Number(
-      /^(\w+):\s+(\d+) kB$/m.exec(
-        readFileSync(`/proc/${proc.pid}/status`, 'utf8')
-          .split('\n')
-          .find((l) => l.startsWith(name)) ?? '',
-      )?.[2],
-    ) / 1024;
-  return { proc, port, rssMb: () => field('VmRSS:'), peakRssMb: () => field('VmHWM:') };
-}
-
-interface Status {
-  readonly connections: number;
-  readonly outcomes: Record<string, number>;
-}
-
-async function status(port: number): Promise<Status> {
-  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Status;
-}
-
-async function healthy(port: number): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-  assert.equal(res.status, 200);
-  const c = await RawClient.open(port);
-  assert.deepEqual(await c.request({ type: 'ping' }), { re: 1000 });
-  c.close();
-}
+import { healthy, startChild, status } from '../support/coordinator-child.js';
 
 test('malformed input gets errors; the connection and the coordinator carry on', async (t) => {
   const child = await startChild(t, ['--instances', '2']);
