@@ -1,10 +1,12 @@
 // What outlives tgc: nothing. As root, a `kill -9` of tgc mid-run ends every process of the run
-// within 5 s (the reaper started beside it, targets/local/reaper.ts).
+// within 5 s (the reaper started beside it, targets/local/reaper.ts). Runs side by side: two
+// compose runs of the ping example at once, each measuring its own 2 × 1000 ms.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bin, repoRoot, tempDir } from '../support/helpers.js';
+import { dockerSkipReason, leftovers } from '../support/docker-lab.js';
+import { bin, repoRoot, results, tempDir, tgcRun } from '../support/helpers.js';
 import { netSkipReason } from '../support/net-lab.js';
 
 function namespaces(tag: string): string[] {
@@ -58,5 +60,22 @@ test(
     assert.deepEqual(namespaces(tag), [], 'its namespaces removed');
     const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
     assert.doesNotMatch(links, new RegExp(`tgc[bvdwx]${tag}`), 'its links removed');
+  },
+);
+
+test(
+  'two compose runs at once: both pass with their 2 × 1000 ms, nothing left of either',
+  { skip: dockerSkipReason() ?? false, timeout: 300_000 },
+  async () => {
+    const runs = await Promise.all([0, 1].map(() => tgcRun('examples/ping/plan.toml', ['--target', 'compose'])));
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      for (const i of results(r.out).instances) {
+        const rtt = i.metrics.rtt_ms.mean as number;
+        assert.ok(rtt >= 1980 && rtt <= 2150, `${i.name}: rtt ${rtt} ms`);
+      }
+      const id = /tgc: run (\S+) /.exec(r.stderr)![1]!;
+      assert.deepEqual(leftovers(id), []);
+    }
   },
 );
