@@ -23,6 +23,11 @@ function nodeDockerfile(build: Build): string[] {
   ];
 }
 
+/** COPY in its JSON form: paths with spaces or brackets need no quoting there. */
+function copyJson(...paths: string[]): string {
+  return `COPY ${JSON.stringify(paths)}`;
+}
+
 /** Shell words, single-quoted where they need it. */
 function sh(word: string): string {
   return /^[A-Za-z0-9_./:@,=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
@@ -40,7 +45,7 @@ function goDockerfile(build: Build): string[] {
     ? [`RUN mkdir -p ${sh(dir)} && cd ${sh(dir)} && go mod init ${sh(go.freshModule)}`]
     : go.modfile
       ? modfileLines(go.modfile, dir)
-      : [`COPY ${sh(posix.join(go.path, 'go.mod'))} ${sh(posix.join(go.path, 'go.su[m]'))} ${sh(`${dir}/`)}`];
+      : [copyJson(posix.join(go.path, 'go.mod'), posix.join(go.path, 'go.su[m]'), `${dir}/`)];
   const replaces = go.replace.map((r) => `-replace=${r.module}=${r.target ?? r.module}@${r.version}`);
   const goEnv = [`CGO_ENABLED=${go.cgo ? 1 : 0}`, 'GOOS=linux'];
   const buildCmd = [
@@ -78,7 +83,7 @@ function goDockerfile(build: Build): string[] {
         `FROM ${go.runtimeImage}`,
         ...hook('pre_runtime_copy'),
         'COPY --from=builder /testground_dep_list /testground_dep_list',
-        `COPY --from=builder ${sh(`${dir}/testplan.bin`)} /testplan`,
+        `COPY --from=builder ${JSON.stringify([`${dir}/testplan.bin`, '/testplan'])}`,
         ...hook('post_runtime_copy'),
       ];
   return [...lines, ...copy, 'EXPOSE 6060', 'ENTRYPOINT ["/testplan"]'];
@@ -91,7 +96,7 @@ function modfileLines(modfile: string, dir: string): string[] {
   // The .sum through a glob: COPY fails on a missing file, not on a pattern matching nothing.
   const sumGlob = posix.join(posix.dirname(modfile), `${sum.slice(0, -1)}[${sum.slice(-1)}]`);
   return [
-    `COPY ${sh(modfile)} ${sh(sumGlob)} /tgc-modfile/`,
+    copyJson(modfile, sumGlob, '/tgc-modfile/'),
     `RUN mkdir -p ${sh(dir)} && cp ${sh(`/tgc-modfile/${base}`)} ${sh(`${dir}/go.mod`)} && ` +
       `{ [ ! -f ${sh(`/tgc-modfile/${sum}`)} ] || cp ${sh(`/tgc-modfile/${sum}`)} ${sh(`${dir}/go.sum`)}; }`,
   ];
