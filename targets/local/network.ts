@@ -4,6 +4,7 @@ import { formatIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
 import { inParallel } from './in-parallel.js';
+import { DEFAULT_CONTROL_SUBNET, freeControlSubnet, withControlLock, type ControlSubnet } from './control-subnet.js';
 import { ipBatch } from './ip-batch.js';
 
 /** Runs a command that must succeed; resolves to its output. */
@@ -12,17 +13,13 @@ const run = async (cmd: string, args: readonly string[]) => ({ stdout: await exe
 /** Where `ip netns exec` finds files to mount over /etc inside a namespace. */
 const NETNS_ETC = '/etc/netns';
 
-/** The control network every local run uses: instances reach the coordinator on it. */
-export const CONTROL_SUBNET = {
-  gateway: '198.19.0.1',
-  prefix: 17,
-  first: (198 * 2 ** 24 + 19 * 2 ** 16) >>> 0,
-} as const;
+/** The control network of a run alone on its host (each run picks a free one: control-subnet.ts). */
+export const CONTROL_SUBNET: ControlSubnet = DEFAULT_CONTROL_SUBNET;
 
 export interface LocalHost {
   readonly name: string;
   readonly netns: string;
-  /** The instance's control address; the coordinator is at `CONTROL_SUBNET.gateway`. */
+  /** The instance's control address; the coordinator is at the run's `control.gateway`. */
   readonly controlIp: string;
   /** The host end of its control veth. */
   readonly hostVeth: string;
@@ -39,6 +36,8 @@ export class LocalNetwork {
   /** /etc/netns/<ns> directories this run made (hosts files). */
   private readonly etcDirs: string[] = [];
   private bridgeUp = false;
+  /** This run's control block: the pool's first until `start` picks a free one. */
+  control: ControlSubnet = CONTROL_SUBNET;
 
   /** @param tag short, unique per run: it goes into every name (bridges and links allow 15 characters). */
   constructor(readonly tag: string) {
@@ -53,18 +52,31 @@ export class LocalNetwork {
     return cmds;
   }
 
-  async start(): Promise<void> {
-    const { stdout } = await run('ip', ['-o', 'addr', 'show']);
-    const holder = stdout.split('\n').find((l) => l.includes(` ${CONTROL_SUBNET.gateway}/`));
-    if (holder) await reclaim(holder.split(/\s+/)[1]!);
-    for (const cmd of this.bridgeCommands()) await run(cmd[0]!, cmd.slice(1));
-    // The bridge says whose it is, so a later run can tell a live run from a killed one.
-    await run('ip', ['link', 'set', 'dev', this.bridge, 'alias', `tgc pid=${process.pid} tag=${this.tag}`]);
-    this.bridgeUp = true;
+  /**
+   * The control bridge, on a control block no other run (or anything else on the host) uses:
+   * runs go side by side. What killed runs left is removed first.
+   */
+  async start(instances: number): Promise<void> {
+    await reclaimKilledRuns();
+    await withControlLock(async () => {
+      const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']);
+      const taken = [...stdout.matchAll(/ inet ([0-9.]+\/[0-9]+)/g)].map((m) => m[1]!);
+      const free = freeControlSubnet(instances, taken);
+      if (!free)
+        throw new EnvironmentError(
+          `no free control block for ${instances} instances in 198.19.0.0/17: other local runs (or other ` +
+            `interfaces) hold it; wait for them to end`,
+        );
+      this.control = free;
+      for (const cmd of this.bridgeCommands()) await run(cmd[0]!, cmd.slice(1));
+      // The bridge says whose it is, so a later run can tell a live run from a killed one.
+      await run('ip', ['link', 'set', 'dev', this.bridge, 'alias', `tgc pid=${process.pid} tag=${this.tag}`]);
+      this.bridgeUp = true;
+    });
   }
 
   host(name: string, index: number): LocalHost {
-    const n = CONTROL_SUBNET.first + 2 + index;
+    const n = this.control.first + 2 + index;
     const id = `${this.tag}${index.toString(36)}`;
     return {
       name,
@@ -196,7 +208,7 @@ export class LocalNetwork {
   private bridgeCommands(): string[][] {
     return [
       ['ip', 'link', 'add', this.bridge, 'type', 'bridge'],
-      ['ip', 'addr', 'add', `${CONTROL_SUBNET.gateway}/${CONTROL_SUBNET.prefix}`, 'dev', this.bridge],
+      ['ip', 'addr', 'add', `${this.control.gateway}/${this.control.prefix}`, 'dev', this.bridge],
       ['ip', 'link', 'set', this.bridge, 'up'],
     ];
   }
@@ -207,20 +219,23 @@ export class LocalNetwork {
       ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
       ['ip', 'link', 'add', h.hostVeth, 'type', 'veth', 'peer', 'name', 'ctl0', 'netns', h.netns],
       ['ip', 'link', 'set', h.hostVeth, 'master', this.bridge, 'up'],
-      ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${CONTROL_SUBNET.prefix}`, 'dev', 'ctl0'],
+      ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${this.control.prefix}`, 'dev', 'ctl0'],
       ['ip', '-n', h.netns, 'link', 'set', 'ctl0', 'up'],
     ];
   }
 }
 
 /**
- * The control address is held by `device`: another run's bridge. If that run is alive, this
- * one cannot start; if it was killed (its pid is gone), what it left — namespaces, links, TUN
- * bridge processes, all named with its tag — is removed.
+ * Every run whose tgc is gone (its bridge's alias names a pid that no longer runs) and whose
+ * reaper did not clean up: what it left — namespaces and their processes, links, TUN bridge
+ * processes, all named with its tag — is removed.
  */
-async function reclaim(device: string): Promise<void> {
-  const { stdout } = await run('ip', ['-o', 'link', 'show', 'dev', device]).catch(() => ({ stdout: '' }));
-  await reclaimRun(device, stdout);
+async function reclaimKilledRuns(): Promise<void> {
+  const { stdout } = await run('ip', ['-o', 'link', 'show']);
+  for (const line of stdout.split('\n')) {
+    const m = /^\d+: (tgcb\w+)[:@].*alias tgc pid=(\d+) tag=\w+/.exec(line);
+    if (m && !isAlive(Number(m[2]))) await reclaimRun(m[1]!, line);
+  }
 }
 
 /**
@@ -235,15 +250,8 @@ export async function reapRun(tag: string): Promise<void> {
 
 async function reclaimRun(device: string, stdout: string): Promise<void> {
   const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
-  if (!m)
-    throw new EnvironmentError(
-      `${CONTROL_SUBNET.gateway}, the local target's control address, is already assigned to ${device}, which is ` +
-        `not tgc's: remove it or free the address`,
-    );
-  const pid = Number(m[1]);
+  if (!m || isAlive(Number(m[1]))) return;
   const tag = m[2]!;
-  if (isAlive(pid))
-    throw new EnvironmentError(`another tgc run (pid ${pid}) is in progress on this host; local runs go one at a time`);
   const { stdout: nss } = await run('ip', ['netns', 'list']);
   for (const ns of nss
     .split('\n')

@@ -23,7 +23,7 @@ import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from './in-parallel.js';
-import { CONTROL_SUBNET, LocalNetwork } from './network.js';
+import { LocalNetwork } from './network.js';
 import { LOOPBACK_SUBNET } from './steps.js';
 import { UserspaceNetwork, type ShapedInstance } from './userspace-network.js';
 import { ScheduledProcesses, signalGroup } from './scheduled-processes.js';
@@ -104,11 +104,11 @@ export async function runLocal(o: RunOptions): Promise<number> {
   };
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    if (!loopback) await network.start();
+    if (!loopback) await network.start(planned.length);
     // As root, the instances would outlive a killed tgc: a reaper waits beside it (a rootless
     // run's namespaces end with its tgc by themselves).
     if (!loopback && !o.userns) startReaper(network.tag);
-    const host = loopback ? '127.0.0.1' : CONTROL_SUBNET.gateway;
+    const host = loopback ? '127.0.0.1' : network.control.gateway;
     const port = await coordinator.listen(0, host);
     const address = `${host}:${port}`;
     const tick = (what: string) => o.env.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - t0} ms\n`);

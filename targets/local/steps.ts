@@ -49,7 +49,8 @@ export function localSteps(o: RunOptions): string[] {
     ).map((c) => c.join(' ')),
   ];
   lines.push(
-    `# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances`,
+    `# coordinator (in this process) on ${CONTROL_SUBNET.gateway}, expecting ${plan.totalInstances} instances ` +
+      '(the control block shown is the first; a run takes the first that nothing on the host uses)',
   );
   const hosts = planned.map((p) => net.host(p.name, p.index));
   const userspace = () => {

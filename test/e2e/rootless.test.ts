@@ -7,7 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bin, repoRoot, tempDir } from '../support/helpers.js';
+import { bin, repoRoot, tempDir, tgcRun } from '../support/helpers.js';
+import { netSkipReason } from '../support/net-lab.js';
 
 const NOBODY = 65534;
 
@@ -201,3 +202,32 @@ test('rootless: SIGINT and SIGKILL of tgc leave no process, namespace or file be
     assert.ok(!/tgc-/.test(netns), `ip netns list: ${netns}`);
   }
 });
+
+test(
+  'side by side: three root runs and a rootless one of the ping example at once, each 2000 ms ± 1.5 %, nothing left',
+  { skip: skip ?? netSkipReason(), timeout: 180_000 },
+  async () => {
+    const home = nobodyDir();
+    const namespacesBefore = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    const [rootless, ...roots] = await Promise.all([
+      asNobody(['run', 'examples/ping/plan.toml', '--out', join(home, 'run')], home),
+      ...[0, 1, 2].map(() => tgcRun('examples/ping/plan.toml')),
+    ]);
+    const outs = [join(home, 'run'), ...roots.map((r) => r.out)];
+    for (const [i, r] of [rootless!, ...roots].entries()) {
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const results = JSON.parse(readFileSync(join(outs[i]!, 'results.json'), 'utf8'));
+      for (const instance of results.instances) {
+        const rtt = instance.metrics.rtt_ms.mean as number;
+        assert.ok(Math.abs(rtt - 2000) <= 30, `run ${i}, ${instance.name}: rtt ${rtt} ms`);
+      }
+    }
+    assert.equal(
+      spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout,
+      namespacesBefore,
+      'no namespace left',
+    );
+    assert.doesNotMatch(spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout, /tgc[bvdwx]/);
+    assert.deepEqual(await settled(), []);
+  },
+);
