@@ -56,6 +56,17 @@ export function parseYaml(source: SourceFile, diags: Diagnostics): Parsed | unde
     },
   });
   if (unresolved) return undefined;
+  // A mapping or sequence as a key (`? [a, b]: x`, `{a: 1}: x`) has no JSON spelling.
+  let complexKey = false;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isMap(pair.key) || isSeq(pair.key)) {
+        complexKey = true;
+        diags.error('YAML_SYNTAX', rangeOf(pair.key), 'a key must be a plain value, not a mapping or a list');
+      }
+    },
+  });
+  if (complexKey) return undefined;
   // The aliases' expansion, counted before anything expands them (a "billion laughs" document
   // is a few hundred bytes that expand to 10^9 values).
   const expansion = aliasExpansion(doc);

@@ -12,6 +12,9 @@ const seconds = Number(process.env.FUZZ_SECONDS ?? 600);
 const end = Date.now() + seconds * 1000;
 const counts: Record<Syntax, number> = { toml: 0, yaml: 0, testground: 0 };
 let slowest = 0;
+// A process warning (a library printing on its own) is a failure too, though not one input's.
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(w.message));
 let round = 0;
 while (Date.now() < end) {
   for (const syntax of Object.keys(counts) as Syntax[]) {
@@ -35,6 +38,10 @@ while (Date.now() < end) {
       process.exit(1);
     }
   }
+}
+if (warnings.length > 0) {
+  console.error(`fuzz: ${warnings.length} process warnings, the first: ${warnings[0]}`);
+  process.exit(1);
 }
 const total = Object.values(counts).reduce((a, b) => a + b, 0);
 console.log(
