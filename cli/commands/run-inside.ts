@@ -64,18 +64,19 @@ export function runInsideCommand(program: Command, io: CliIo, done: (code: numbe
 }
 
 /**
- * `tgc reap <pid> <tag>` (hidden): started by a root local run beside itself; when that tgc
- * ends, however it ends, the run's instances and namespaces go with it
- * (targets/local/reaper.ts).
+ * `tgc reap <pid> <tag>` / `tgc reap <pid> --compose <run-id>` (hidden): started by a root local
+ * run, or a compose run, beside itself; when that tgc ends, however it ends, what the run
+ * started goes with it (targets/driver/reaper.ts).
  */
 export function reapCommand(program: Command, done: (code: number) => void): Command {
   return program
     .command(REAP_COMMAND, { hidden: true })
     .argument('<pid>')
-    .argument('<tag>')
-    .action(async (pid: string, tag: string) => {
-      const { reap } = await import('../../targets/local/reaper.js');
-      await reap(Number(pid), tag).catch(() => undefined);
+    .argument('[tag]')
+    .option('--compose <run-id>')
+    .action(async (pid: string, tag: string | undefined, opts: { compose?: string }) => {
+      const { reap } = await import('../../targets/driver/reaper.js');
+      await reap(Number(pid), tag, opts.compose).catch(() => undefined);
       done(EXIT.ok);
     });
 }

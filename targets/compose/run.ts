@@ -15,6 +15,7 @@ import { loadRuntimeBundle } from '../runtime-bundle.js';
 import { COORDINATOR_PORT, type RunOptions } from '../target.js';
 import { controlSubnet } from './control-subnet.js';
 import { composeBackend, composeRenderer, RUN_LABEL } from './render.js';
+import { startComposeReaper, type Reaper } from '../driver/reaper.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -135,11 +136,14 @@ export async function runCompose(o: RunOptions): Promise<number> {
   const startedAt = new Date();
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
   let exitReporter: ExitReporter | undefined;
+  let reaper: Reaper | undefined;
   const teardown = async () => {
     follower?.kill('SIGTERM');
     exitReporter?.close();
     // Built images stay: they are the build cache (tgc build, docs/composition.md, Builds).
     const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    // Taken down: the reaper has nothing left to do (after a failed down, it tries once more).
+    if (down.code === 0) reaper?.dismiss();
     if (down.code !== 0)
       io.stderr(
         `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter ` +
@@ -150,6 +154,8 @@ export async function runCompose(o: RunOptions): Promise<number> {
   return guarded(
     { signal: o.signal, say, collect, teardown, stopping: 'taking the deployment down' },
     async ({ interrupted, stop }) => {
+      // A reaper beside this tgc takes the project down should tgc be killed (SIGKILL) mid-run.
+      reaper = startComposeReaper(o.runId, env);
       // Every group has its image by now: tgc run built what the plan builds before this.
       let up = await run(['up', '-d']);
       // Another run took the same control subnet between the pick and `up`: take the next one.

@@ -4,5 +4,5 @@
  */
 export const INSIDE_COMMAND = 'run-inside';
 
-/** The hidden command that ends a root run's instances when its tgc ends (targets/local/reaper.ts). */
+/** The hidden command that ends what a run started when its tgc ends (targets/driver/reaper.ts). */
 export const REAP_COMMAND = 'reap';

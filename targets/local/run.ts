@@ -17,7 +17,7 @@ import { sleep } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { tgcBin } from './rootless.js';
-import { startReaper } from './reaper.js';
+import { startReaper, type Reaper } from '../driver/reaper.js';
 import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
@@ -79,6 +79,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
   mkdirSync(tools, { recursive: true });
   symlinkSync(tgcBin(), join(tools, 'tgc'));
 
+  let reaper: Reaper | undefined;
   const teardown = async () => {
     if (ticker) clearInterval(ticker);
     progress.clear();
@@ -94,6 +95,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
     for (const a of agentLinks) a.close();
     await coordinator.close();
     await network.stop();
+    // Everything is down: the reaper has nothing left to do.
+    reaper?.dismiss();
     await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
   };
 
@@ -107,7 +110,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     if (!loopback) await network.start(planned.length);
     // As root, the instances would outlive a killed tgc: a reaper waits beside it (a rootless
     // run's namespaces end with its tgc by themselves).
-    if (!loopback && !o.userns) startReaper(network.tag);
+    if (!loopback && !o.userns) reaper = startReaper(network.tag);
     const host = loopback ? '127.0.0.1' : network.control.gateway;
     const port = await coordinator.listen(0, host);
     const address = `${host}:${port}`;

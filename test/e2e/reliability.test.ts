@@ -1,5 +1,5 @@
 // What outlives tgc: nothing. As root, a `kill -9` of tgc mid-run ends every process of the run
-// within 5 s (the reaper started beside it, targets/local/reaper.ts). Runs side by side: two
+// within 5 s (the reaper started beside it, targets/driver/reaper.ts). Runs side by side: two
 // compose runs of the ping example at once, each measuring its own 2 × 1000 ms.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -77,5 +77,52 @@ test(
       const id = /tgc: run (\S+) /.exec(r.stderr)![1]!;
       assert.deepEqual(leftovers(id), []);
     }
+  },
+);
+
+test(
+  'kill -9 of a compose run mid-run: its reaper removes its containers, networks and volumes',
+  { skip: dockerSkipReason() ?? false, timeout: 180_000 },
+  async () => {
+    const out = join(tempDir('tgc-reap-compose-'), 'run');
+    const tgc = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        join(repoRoot, 'test/fixtures/hang/plan.toml'),
+        '--target',
+        'compose',
+        '--image',
+        'tgc-examples:latest',
+        '--out',
+        out,
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    tgc.stderr.on('data', (d: Buffer) => (stderr += d));
+    let id = '';
+    const running = () =>
+      spawnSync(
+        'docker',
+        ['ps', '-q', '--filter', `label=dev.tgc.run=${id}`, '--filter', 'label=dev.tgc.group=sleepers'],
+        {
+          encoding: 'utf8',
+        },
+      )
+        .stdout.split('\n')
+        .filter(Boolean);
+    for (let i = 0; i < 600 && !(id && running().length === 2); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      id = /tgc: run (\S+) /.exec(stderr)?.[1] ?? '';
+    }
+    assert.equal(running().length, 2, `both instances running:\n${stderr}`);
+    const gone = new Promise((r) => tgc.once('exit', r));
+    tgc.kill('SIGKILL');
+    await gone;
+    const t0 = Date.now();
+    while (leftovers(id).length > 0 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(leftovers(id), []);
   },
 );

@@ -115,9 +115,10 @@ export function checkEventsRun(r: Record<string, any>, o: { readonly kernel?: bo
   near(byName.slow.t_ms, ready + 4000, 'slow');
   near(byName.heal.t_ms, signalled('healing'), 'heal');
   near(byName.kill.t_ms, signalled('killing'), 'kill');
-  near(byName.restart.t_ms, byName.kill.t_ms + 1000, 'restart');
+  // event:<name> is signalled once that event is applied: its done time is the trigger.
+  near(byName.restart.t_ms, byName.kill.done_ms + 1000, 'restart');
   near(byName.pause.t_ms, signalled('pausing'), 'pause');
-  near(byName.resume.t_ms, byName.pause.t_ms + 2000, 'resume');
+  near(byName.resume.t_ms, byName.pause.done_ms + 2000, 'resume');
   assert.deepEqual(
     timeline.filter((t) => t.event === 'fault').map((t) => t.name),
     events.map((e) => e.name),
