@@ -54,7 +54,7 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     io.stderr(`tgc: ${outDir} already exists and is not empty; give --out a new directory (nothing was run)\n`);
     return EXIT.invalid;
   }
-  const options: { -readonly [K in keyof RunOptions]: RunOptions[K] } = {
+  const options: RunOptions = {
     plan,
     planFile: o.planFile,
     version: o.version,
@@ -113,6 +113,8 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     io.stderr(`tgc: ${missing}\n`);
     return EXIT.environment;
   }
+  // What the run starts: the plan, with the images and programs its builds made.
+  let runPlan = plan;
   if (builds) {
     try {
       const t0 = Date.now();
@@ -125,14 +127,14 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
         `tgc: build step: ${n} build${n === 1 ? '' : 's'} for ${o.target}, ${which} cached, ` +
           `${((Date.now() - t0) / 1000).toFixed(2)} s\n`,
       );
-      options.plan = done.plan;
+      runPlan = done.plan;
     } catch (err) {
       if (!(err instanceof EnvironmentError)) throw err;
       io.stderr(`tgc: ${err.message}\n`);
       return io.signal?.aborted ? EXIT.interrupted : EXIT.environment;
     }
   }
-  return runToEnd(() => target.run(options), outDir, io);
+  return runToEnd(() => target.run({ ...options, plan: runPlan }), outDir, io);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Plan } from '../../schema/ir.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import type { TargetName } from '../target.js';
 import { GENERATED_DOCKERFILE, groupsToBuild, planBuilds, type BuildJob } from './plan-builds.js';
-import { dockerBuildArgs, programPath, runBuilds, type Built } from './run-builds.js';
+import { dockerBuildArgs, programPath, pushedRef, runBuilds, type Built } from './run-builds.js';
 
 export interface BuildPlanOptions {
   readonly target: TargetName;
@@ -55,7 +55,6 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
     ...(o.groups && { groups: o.groups }),
     ...(o.dryRun && { dryRun: true }),
   });
-  const registry = o.push?.replace(/\/+$/, '');
   const caveat = unreachable
     ? [`# Docker is not reachable: the tags below leave out the base images' ids, which a real run hashes`]
     : [];
@@ -72,7 +71,9 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
       return [
         `docker ${dockerBuildArgs(job, { env: o.env, plan: plan.name }).join(' ')}  # ${job.groups.join(', ')}: ` +
           `${job.context.dir} as a tar on stdin, ${how}; skipped when ${job.tag} exists`,
-        ...(registry ? [`docker tag ${job.tag} ${registry}/${job.tag}`, `docker push ${registry}/${job.tag}`] : []),
+        ...(o.push
+          ? [`docker tag ${job.tag} ${pushedRef(o.push, job.tag!)}`, `docker push ${pushedRef(o.push, job.tag!)}`]
+          : []),
       ];
     }),
   );
@@ -80,7 +81,7 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
     job.groups.map((group) =>
       job.output === 'program'
         ? { group, program: programPath(o.cwd, job), cached: false }
-        : { group, image: registry ? `${registry}/${job.tag}` : job.tag!, cached: false },
+        : { group, image: o.push ? pushedRef(o.push, job.tag!) : job.tag!, cached: false },
     ),
   );
   return {
@@ -94,7 +95,7 @@ export async function planPlanBuilds(plan: Plan, o: BuildPlanOptions): Promise<P
         plan: plan.name,
         stderr: o.stderr,
         ...(o.noCache && { noCache: true }),
-        ...(registry && { push: registry }),
+        ...(o.push !== undefined && { push: o.push }),
         ...(o.signal && { signal: o.signal }),
       });
       return { built, plan: withBuilt(plan, built) };

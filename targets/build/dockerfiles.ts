@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { Build, GoBuild } from '../../schema/ir.js';
+import { shellWord } from '../driver/shell-word.js';
 
 // The Dockerfiles tgc writes for builds that have none of their own: Testground's docker:go
 // recipe (its stages and hook points, in its order) and its docker:node one. The context's
@@ -28,11 +29,6 @@ function copyJson(...paths: string[]): string {
   return `COPY ${JSON.stringify(paths)}`;
 }
 
-/** Shell words, single-quoted where they need it. */
-function sh(word: string): string {
-  return /^[A-Za-z0-9_./:@,=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 function goDockerfile(build: Build): string[] {
   const go = build.go as GoBuild;
   const dir = posix.join('/plan', go.path);
@@ -42,7 +38,7 @@ function goDockerfile(build: Build): string[] {
   };
   // go.mod as the build uses it: the plan's (or modfile), or a fresh one, with the replaces.
   const mod: string[] = go.freshModule
-    ? [`RUN mkdir -p ${sh(dir)} && cd ${sh(dir)} && go mod init ${sh(go.freshModule)}`]
+    ? [`RUN mkdir -p ${shellWord(dir)} && cd ${shellWord(dir)} && go mod init ${shellWord(go.freshModule)}`]
     : go.modfile
       ? modfileLines(go.modfile, dir)
       : [copyJson(posix.join(go.path, 'go.mod'), posix.join(go.path, 'go.su[m]'), `${dir}/`)];
@@ -63,22 +59,26 @@ function goDockerfile(build: Build): string[] {
     'ENV GOPROXY=${GO_PROXY}',
     ...hook('pre_mod_download'),
     ...mod,
-    ...(replaces.length > 0 ? [`RUN cd ${sh(dir)} && go mod edit ${replaces.map(sh).join(' ')}`] : []),
+    ...(replaces.length > 0 ? [`RUN cd ${shellWord(dir)} && go mod edit ${replaces.map(shellWord).join(' ')}`] : []),
     // The module files as prepared are kept aside: the source copy below must not undo them.
-    `RUN cd ${sh(dir)} && go mod download && mkdir -p /tgc-mod && cp go.mod /tgc-mod/ && ` +
+    `RUN cd ${shellWord(dir)} && go mod download && mkdir -p /tgc-mod && cp go.mod /tgc-mod/ && ` +
       '{ [ ! -f go.sum ] || cp go.sum /tgc-mod/; }',
     ...hook('post_mod_download'),
     ...hook('pre_source_copy'),
     'COPY . /plan/',
-    `RUN cp /tgc-mod/go.* ${sh(`${dir}/`)}${go.freshModule ? ` && cd ${sh(dir)} && go mod tidy` : ''}`,
+    `RUN cp /tgc-mod/go.* ${shellWord(`${dir}/`)}${go.freshModule ? ` && cd ${shellWord(dir)} && go mod tidy` : ''}`,
     ...hook('post_source_copy'),
     ...hook('pre_build'),
-    `RUN cd ${sh(dir)} && ${goEnv.join(' ')} ${buildCmd.map(sh).join(' ')}`,
+    `RUN cd ${shellWord(dir)} && ${goEnv.join(' ')} ${buildCmd.map(shellWord).join(' ')}`,
     ...hook('post_build'),
-    `RUN cd ${sh(dir)} && go list -m all > /testground_dep_list`,
+    `RUN cd ${shellWord(dir)} && go list -m all > /testground_dep_list`,
   ];
   const copy = go.skipRuntimeImage
-    ? [...hook('pre_runtime_copy'), `RUN cp ${sh(`${dir}/testplan.bin`)} /testplan`, ...hook('post_runtime_copy')]
+    ? [
+        ...hook('pre_runtime_copy'),
+        `RUN cp ${shellWord(`${dir}/testplan.bin`)} /testplan`,
+        ...hook('post_runtime_copy'),
+      ]
     : [
         `FROM ${go.runtimeImage}`,
         ...hook('pre_runtime_copy'),
@@ -95,9 +95,10 @@ function modfileLines(modfile: string, dir: string): string[] {
   const sum = `${base.replace(/\.mod$/, '')}.sum`;
   // The .sum through a glob: COPY fails on a missing file, not on a pattern matching nothing.
   const sumGlob = posix.join(posix.dirname(modfile), `${sum.slice(0, -1)}[${sum.slice(-1)}]`);
+  const [mod, copiedSum] = [shellWord(`/tgc-modfile/${base}`), shellWord(`/tgc-modfile/${sum}`)];
   return [
     copyJson(modfile, sumGlob, '/tgc-modfile/'),
-    `RUN mkdir -p ${sh(dir)} && cp ${sh(`/tgc-modfile/${base}`)} ${sh(`${dir}/go.mod`)} && ` +
-      `{ [ ! -f ${sh(`/tgc-modfile/${sum}`)} ] || cp ${sh(`/tgc-modfile/${sum}`)} ${sh(`${dir}/go.sum`)}; }`,
+    `RUN mkdir -p ${shellWord(dir)} && cp ${mod} ${shellWord(`${dir}/go.mod`)} && ` +
+      `{ [ ! -f ${copiedSum} ] || cp ${copiedSum} ${shellWord(`${dir}/go.sum`)}; }`,
   ];
 }

@@ -29,6 +29,11 @@ export interface Built {
   readonly cached: boolean;
 }
 
+/** Where an image tagged `tag` goes in `registry` (`host[:port][/path]`, a trailing `/` or not). */
+export function pushedRef(registry: string, tag: string): string {
+  return `${registry.replace(/\/+$/, '')}/${tag}`;
+}
+
 /** The lines of a failed build that go into its error. */
 const TAIL = 30;
 
@@ -80,7 +85,7 @@ export async function runBuilds(jobs: readonly BuildJob[], o: RunBuildsOptions):
     }
     let image = tag;
     if (o.push) {
-      image = `${o.push.replace(/\/+$/, '')}/${tag}`;
+      image = pushedRef(o.push, tag);
       await pushImage(tag, image, job, o);
     }
     out.push(...job.groups.map((group) => ({ group, image, ...(id !== undefined && { id }), cached })));

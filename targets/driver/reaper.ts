@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { REAP_COMMAND } from '../local/inside-command.js';
 import { tgcBin } from '../local/rootless.js';
+import { RUN_LABEL } from '../compose/render.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * Starts `tgc reap <pid> <tag>` beside a root run: a process of its own session that waits for
@@ -38,15 +40,7 @@ function spawnReaper(args: readonly string[], env?: Readonly<Record<string, stri
 
 /** `tgc reap`: polls `pid` every 250 ms; once it is gone, reaps run `tag` (or compose run `compose`). */
 export async function reap(pid: number, tag: string | undefined, compose?: string): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
-  while (alive()) await new Promise((r) => setTimeout(r, 250));
+  while (processAlive(pid)) await new Promise((r) => setTimeout(r, 250));
   if (compose) return reapCompose(compose);
   const { reapRun } = await import('../local/network.js');
   if (tag) await reapRun(tag);
@@ -56,9 +50,9 @@ export async function reap(pid: number, tag: string | undefined, compose?: strin
 async function reapCompose(runId: string): Promise<void> {
   const { exec } = await import('./exec.js');
   const list = async (args: string[]) => (await exec('docker', args)).stdout.split('\n').filter(Boolean);
-  const containers = await list(['ps', '-aq', '--filter', `label=dev.tgc.run=${runId}`]);
+  const containers = await list(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`]);
   if (containers.length > 0) await exec('docker', ['rm', '-f', '-v', ...containers]);
-  const networks = await list(['network', 'ls', '-q', '--filter', `label=dev.tgc.run=${runId}`]);
+  const networks = await list(['network', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${runId}`]);
   if (networks.length > 0) await exec('docker', ['network', 'rm', ...networks]);
   const volumes = await list(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=tgc-${runId}`]);
   if (volumes.length > 0) await exec('docker', ['volume', 'rm', '-f', ...volumes]);

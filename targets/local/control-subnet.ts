@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpv4, parseIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
+import { processAlive } from '../driver/process-alive.js';
 
 /** A local run's control network: its bridge holds `gateway`, instances get `first + 2 + i`. */
 export interface ControlSubnet {
@@ -76,16 +77,9 @@ export async function withControlLock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function holderAlive(dir: string): boolean {
-  let pid: number;
   try {
-    pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    return processAlive(Number(readFileSync(join(dir, 'pid'), 'utf8')));
   } catch {
     return true; // being written: give it a moment
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

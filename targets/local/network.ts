@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { formatIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
+import { processAlive } from '../driver/process-alive.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
 import { inParallel } from './in-parallel.js';
 import { DEFAULT_CONTROL_SUBNET, freeControlSubnet, withControlLock, type ControlSubnet } from './control-subnet.js';
@@ -234,7 +235,7 @@ async function reclaimKilledRuns(): Promise<void> {
   const { stdout } = await run('ip', ['-o', 'link', 'show']);
   for (const line of stdout.split('\n')) {
     const m = /^\d+: (tgcb\w+)[:@].*alias tgc pid=(\d+) tag=\w+/.exec(line);
-    if (m && !isAlive(Number(m[2]))) await reclaimRun(m[1]!, line);
+    if (m && !processAlive(Number(m[2]))) await reclaimRun(m[1]!, line);
   }
 }
 
@@ -250,7 +251,7 @@ export async function reapRun(tag: string): Promise<void> {
 
 async function reclaimRun(device: string, stdout: string): Promise<void> {
   const m = /alias tgc pid=(\d+) tag=(\w+)/.exec(stdout);
-  if (!m || isAlive(Number(m[1]))) return;
+  if (!m || processAlive(Number(m[1]))) return;
   const tag = m[2]!;
   const { stdout: nss } = await run('ip', ['netns', 'list']);
   for (const ns of nss
@@ -297,20 +298,6 @@ async function reclaimRun(device: string, stdout: string): Promise<void> {
     }
   }
   await run('ip', ['link', 'del', device]).catch(() => undefined);
-}
-
-/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
+import { shellWord } from '../driver/shell-word.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
@@ -14,7 +15,6 @@ export const LOOPBACK_SUBNET = '127.18.0.0/16';
 export function localSteps(o: RunOptions): string[] {
   const { plan, runId, cwd } = o;
   const loopback = o.loopback === true;
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   // Built programs are commands by now (the build step's, printed before these).
   const command = (g: (typeof plan.groups)[number]) => g.command!;
   if (loopback) {
@@ -24,7 +24,7 @@ export function localSteps(o: RunOptions): string[] {
       ...instanceLayout(plan, LOOPBACK_SUBNET).map(
         (p) =>
           `${command(plan.groups.find((x) => x.id === p.group)!)
-            .map(quote)
+            .map(shellWord)
             .join(' ')}  # ${p.name}, data ` + `address ${p.dataIp}, cwd ${cwd}`,
       ),
     ];
@@ -108,7 +108,7 @@ export function localSteps(o: RunOptions): string[] {
   }
   for (const p of planned) {
     const g = plan.groups.find((x) => x.id === p.group)!;
-    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${command(g).map(quote).join(' ')}  # cwd ${cwd}`);
+    lines.push(`ip netns exec ${net.host(p.name, p.index).netns} ${command(g).map(shellWord).join(' ')}  # cwd ${cwd}`);
   }
   lines.push(`# after the run: kill what is left, then`);
   for (const p of planned) lines.push(`ip netns del ${net.host(p.name, p.index).netns}`);
