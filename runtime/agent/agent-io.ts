@@ -9,21 +9,10 @@ export interface AgentIo {
   readonly terminated: Promise<void>;
 }
 
-/** An endpoint of the wire in a container deployment: an instance's TUN bridge by host name. */
-export interface WireSite {
-  readonly name: string;
-  readonly group: string;
-  readonly ip: string;
-  readonly host: string;
-  readonly port: number;
-}
-
 /** What TGC_SHAPING holds: the plan's shapes, and what the target knows of addresses. */
 export interface AgentShaping extends ShapingPlan {
   /** Data addresses per group, where the target assigns them (compose); else the agents exchange them. */
   readonly addresses?: Readonly<Record<string, readonly string[]>>;
-  /** wire: the TUN bridges. */
-  readonly endpoints?: readonly WireSite[];
 }
 
 /** The coordinator topic on which kernel agents exchange data addresses when no target assigned them. */

@@ -240,7 +240,9 @@ function register(
     return fail('bad_request', '"instance" must be a non-empty string');
   if (role === 'agent') {
     if (!name) return fail('bad_request', 'an agent registers with the "instance" it shapes');
-    if (run.agentsByName.has(name)) return fail('duplicate_instance', `an agent for ${name} is already connected`);
+    // A later agent replaces the earlier one: the instance's container restarted in a new network
+    // namespace, where the old agent's connection may never see its end (its interface is gone).
+    run.agentsByName.get(name)?.socket.destroy();
     conn.role = 'agent';
     conn.shapes = name;
     run.agentsByName.set(name, conn);

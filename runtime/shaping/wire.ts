@@ -83,7 +83,9 @@ export class Wire {
     });
   }
 
+  /** Adds an endpoint, or moves one known by name (a restarted container's bridge). */
   add(endpoint: WireEndpoint): void {
+    for (const [key, e] of this.byAddress) if (e.name === endpoint.name) this.byAddress.delete(key);
     this.byAddress.set(`${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`, endpoint);
     this.byIp.set(parseIpv4(endpoint.ip), endpoint);
   }

@@ -435,5 +435,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "exec-shaped" {
+		os.Exit(execShaped(os.Args[2:], os.Stderr, os.Getenv))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }

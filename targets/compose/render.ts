@@ -11,8 +11,8 @@ import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js
 
 /** The label every container and network of a run carries: its value is the run id. */
 export const RUN_LABEL = 'dev.tgc.run';
-/** The wire's UDP port (userspace backend); each TUN bridge uses the same port on its own address. */
-const WIRE_PORT = 7000;
+/** Where the host agent marks each instance shaped (a volume, read-only in instances). */
+const STATE_DIR = '/tgc-state';
 const READY_FILE = '/tmp/tgc-ready';
 const OUTPUTS = '/tgc/outputs';
 /**
@@ -36,10 +36,10 @@ export function composeBackend(plan: Plan, resolved?: 'kernel' | 'userspace'): '
 }
 
 /**
- * The compose target: `compose.yaml` with the coordinator, per instance a network-owning
- * shaping companion (the instance joins its namespace, as containers of a pod do) and, for the
- * userspace backend, the wire; the runtime in `tgc/`. A group's settings are written once
- * (an `x-tgc-group-<id>` anchor) and merged into each of its instances.
+ * The compose target: `compose.yaml` with the coordinator, one container per instance and one
+ * shaping agent for all of them (it enters each instance's network namespace as it starts); the
+ * runtime in `tgc/`. A group's settings are written once (an `x-tgc-group-<id>` anchor) and
+ * merged into each of its instances.
  */
 export const composeRenderer: Renderer = {
   name: 'compose',
@@ -80,7 +80,6 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const serviceNames = layout
     .filter((p) => plan.groups.find((g) => g.id === p.group)!.role === 'service')
     .map((p) => p.name);
-  const prefix = plan.network.subnet.split('/')[1];
   const labels = { [RUN_LABEL]: runId, 'dev.tgc.plan': plan.name };
   // YAML 1.1, as docker-compose (PyYAML) reads it: strings such as "on" and "no" are then quoted.
   const doc = new Document({}, { merge: true, version: '1.1' });
@@ -101,7 +100,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const groupAnchors = new Map<string, { service: YAMLMap; env: YAMLMap }>();
   const groups: Record<string, unknown> = {};
   for (const g of plan.groups) {
-    const service = doc.createNode(groupService(g, options, labels)) as YAMLMap;
+    const service = doc.createNode(groupService(g, options, labels, backend !== 'off')) as YAMLMap;
     service.anchor = g.id;
     const env = doc.createNode(
       escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS, peers }), [
@@ -141,38 +140,34 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     ports: [`127.0.0.1::${COORDINATOR_PORT}`],
     healthcheck: healthcheck('200ms'),
   });
-  if (backend === 'userspace') {
-    services.wire = merged(doc, runtime, {
-      command: ['node', '/tgc/agent.mjs', 'wire', '--port', String(WIRE_PORT)],
-      environment: {
-        TGC_COORDINATOR: coordinator,
-        TGC_SHAPING: composeEscape(
-          JSON.stringify({
-            ...shapingPlan(plan),
-            endpoints: layout.map((p) => ({
-              name: p.name,
-              group: p.group,
-              ip: p.dataIp,
-              host: `${p.name}-net`,
-              port: WIRE_PORT,
-            })),
-          }),
-        ),
-      },
-      networks: ['control'],
-    });
-  }
-  let kernelEnv: YAMLMap | undefined;
-  if (backend === 'kernel') {
+  if (backend !== 'off') {
     const addresses: Record<string, string[]> = {};
     for (const p of layout) (addresses[p.group] ??= []).push(p.dataIp);
-    kernelEnv = doc.createNode({
-      TGC_COORDINATOR: coordinator,
-      TGC_DATA_SUBNET: plan.network.subnet,
-      TGC_SHAPING: composeEscape(JSON.stringify({ ...shapingPlan(plan, classification(plan, 'compose')), addresses })),
-    }) as YAMLMap;
-    kernelEnv.anchor = 'tgc-kernel-env';
-    groups['x-tgc-kernel-env'] = kernelEnv;
+    const kernel = backend === 'kernel';
+    // One agent for every instance on the Docker host: it enters each instance's network namespace
+    // (by its pid, so it shares the host's pid namespace) as the container starts.
+    services.agent = merged(doc, runtime, {
+      command: ['node', '/tgc/agent.mjs', 'host', '--backend', backend, '--state', STATE_DIR],
+      environment: {
+        TGC_COORDINATOR: coordinator,
+        TGC_RUN_ID: runId,
+        TGC_DATA_SUBNET: plan.network.subnet,
+        TGC_SHAPING: composeEscape(
+          JSON.stringify(
+            kernel ? { ...shapingPlan(plan, classification(plan, 'compose')), addresses } : shapingPlan(plan),
+          ),
+        ),
+      },
+      pid: 'host',
+      cap_add: ['NET_ADMIN', 'SYS_ADMIN'],
+      ...(!kernel && { devices: ['/dev/net/tun'] }),
+      volumes: [
+        './tgc:/tgc:ro',
+        '${TGC_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock',
+        `tgc-state:${STATE_DIR}`,
+      ],
+      networks: ['control'],
+    });
   }
 
   for (const p of layout) {
@@ -181,6 +176,8 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     env.items.unshift(mergePair(doc, anchors.env));
     // The coordinator need only have started: the SDK retries its connection for a minute.
     const dependsOn: Record<string, { condition: string }> = { coordinator: { condition: 'service_started' } };
+    // The agent shapes each instance as it starts; the entry point waits for it (`exec-shaped`).
+    if (backend !== 'off') dependsOn.agent = { condition: 'service_started' };
     // Test instances start once the services (the programs under test) are running.
     if (plan.groups.find((g) => g.id === p.group)!.role !== 'service') {
       for (const s of serviceNames) dependsOn[s] = { condition: 'service_started' };
@@ -196,50 +193,12 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
         './tgc/tgc:/usr/bin/tgc:ro',
         `./tgc/sync.mjs:${SYNC_SCRIPT}:ro`,
         `tgc-tools:${TOOLS_DIR}:ro`,
+        ...(backend === 'off' ? [] : [`tgc-state:${STATE_DIR}:ro`]),
       ],
+      // Userspace: the agent adds the data interface (a TUN device); no Docker network carries data.
+      networks: backend === 'userspace' ? ['control'] : { control: {}, data: { ipv4_address: p.dataIp } },
+      extra_hosts: extraHosts(),
     };
-    if (backend === 'off') {
-      instance.networks = { control: {}, data: { ipv4_address: p.dataIp } };
-      instance.extra_hosts = extraHosts();
-    } else {
-      instance.network_mode = `service:${p.name}-net`;
-      dependsOn[`${p.name}-net`] = { condition: 'service_healthy' };
-      // The instance shares this container's network namespace and its /etc/hosts.
-      const companion: Record<string, unknown> = {
-        cap_add: ['NET_ADMIN'],
-        healthcheck: healthcheck('500ms'),
-        extra_hosts: extraHosts(),
-      };
-      if (backend === 'userspace') {
-        Object.assign(companion, {
-          command: [
-            'node',
-            '/tgc/agent.mjs',
-            'tun',
-            '--ip',
-            `${p.dataIp}/${prefix}`,
-            '--wire',
-            `wire:${WIRE_PORT}`,
-            '--port',
-            String(WIRE_PORT),
-            '--ready-file',
-            READY_FILE,
-          ],
-          devices: ['/dev/net/tun'],
-          networks: ['control'],
-          depends_on: ['wire'],
-        });
-      } else {
-        const cenv = doc.createNode({ TGC_INSTANCE: p.name, TGC_GROUP: p.group }) as YAMLMap;
-        cenv.items.unshift(mergePair(doc, kernelEnv!));
-        Object.assign(companion, {
-          command: ['node', '/tgc/agent.mjs', 'kernel', '--ready-file', READY_FILE],
-          environment: cenv,
-          networks: { control: {}, data: { ipv4_address: p.dataIp } },
-        });
-      }
-      services[`${p.name}-net`] = merged(doc, runtime, companion);
-    }
     services[p.name] = merged(doc, anchors.service, instance);
   }
 
@@ -253,7 +212,10 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     ...groups,
     services,
     networks,
-    volumes: { 'tgc-tools': { labels: { ...labels } } },
+    volumes: {
+      'tgc-tools': { labels: { ...labels } },
+      ...(backend !== 'off' && { 'tgc-state': { labels: { ...labels } } }),
+    },
   }) as YAMLMap;
   const instances = `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'}`;
   const auto = plan.network.shaping === 'auto' && backend !== 'off' ? ' (auto)' : '';
@@ -264,7 +226,12 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
 }
 
 /** The settings every instance of a group shares. */
-function groupService(g: Group, options: RenderOptions, labels: Record<string, string>): Record<string, unknown> {
+function groupService(
+  g: Group,
+  options: RenderOptions,
+  labels: Record<string, string>,
+  shaped: boolean,
+): Record<string, unknown> {
   const s: Record<string, unknown> = {};
   if (g.image) s.image = composeEscape(g.image);
   if (g.build) {
@@ -282,7 +249,10 @@ function groupService(g: Group, options: RenderOptions, labels: Record<string, s
       ...(Object.keys(args).length > 0 && { args }),
     };
   }
-  if (g.command) s.entrypoint = g.command.map(composeEscape);
+  // Shaped: the program starts once the agent has set up this container's network (`tgc-sync
+  // exec-shaped` waits for the agent's marker, then runs it in its place). A group without a command
+  // runs its image's own at once (docs/targets/compose.md).
+  if (g.command) s.entrypoint = [...(shaped ? [`${TOOLS_DIR}/tgc-sync`, 'exec-shaped', '--'] : []), ...g.command].map(composeEscape);
   s.labels = { ...labels, 'dev.tgc.component': 'instance', 'dev.tgc.group': g.id };
   if (g.resources.cpuMillis !== undefined) s.cpus = g.resources.cpuMillis / 1000;
   if (g.resources.memoryBytes !== undefined) s.mem_limit = g.resources.memoryBytes;

@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { AgentLink } from './agent-link.js';
+import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
+import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
+import { WireShapes } from './wire.js';
+import { EXIT } from '../../model/exit-codes.js';
+
+/** The userspace wire's UDP port, on the agent's control address and on each instance's. */
+const WIRE_PORT = 7000;
+
+/** One instance container as the host agent knows it. */
+interface Site {
+  readonly name: string;
+  /** The process holding its data path (kernel: the kernel agent; userspace: its TUN bridge). */
+  child?: ChildProcess | undefined;
+  /** Set-ups run one after another per instance (a restart's `die` and `start` in order). */
+  queue: Promise<void>;
+  link?: Promise<AgentLink>;
+  ready: boolean;
+}
+
+/**
+ * `host`: the shaping agent of every instance container on this Docker host (compose). It
+ * watches the run's instance containers through the Docker API and, each time one starts,
+ * enters its network namespace (`nsenter`, by the container's pid: the agent shares the host's
+ * pid namespace) to set up its data path — userspace: a TUN device bridged to the wire this
+ * process runs; kernel: tc on its data interface, by a kernel agent in that namespace — then
+ * writes `<state>/<instance>` with the namespace's inode, which the instance's entry point
+ * (`tgc-sync exec-shaped`) waits for before it runs the program. A restarted container has a new
+ * namespace: its data path is set up again, and the marker names the new one.
+ */
+export async function hostAgent(values: AgentValues, io: AgentIo): Promise<number> {
+  const backend = String(values.backend ?? '');
+  if (backend !== 'kernel' && backend !== 'userspace') throw new Error('host needs --backend kernel|userspace');
+  const spec = shaping(io, values.shaping);
+  const coordinator = need(io, 'TGC_COORDINATOR');
+  const runId = need(io, 'TGC_RUN_ID');
+  const stateDir = String(values.state ?? '/tgc-state');
+  const docker = new DockerApi(String(values.docker ?? '/var/run/docker.sock'));
+  const prefix = String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16';
+  const script = process.argv[1]!;
+  const sites = new Map<string, Site>();
+  const nameOf = new Map<string, string>();
+  let stop!: (why?: string) => void;
+  const stopped = new Promise<string | undefined>((resolve) => (stop = resolve));
+
+  // The instances of this run — of this compose project, when the agent is in one.
+  const self = await docker.get<ContainerState>(`/containers/${hostname()}/json`).catch(() => undefined);
+  const project = self?.Config.Labels?.['com.docker.compose.project'];
+  const label = [`dev.tgc.run=${runId}`, 'dev.tgc.component=instance'];
+  if (project) label.push(`com.docker.compose.project=${project}`);
+
+  let shapes: WireShapes | undefined;
+  let wireAt = '';
+  if (backend === 'userspace') {
+    shapes = new WireShapes(spec);
+    await shapes.wire.listen(WIRE_PORT, '0.0.0.0');
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
+    if (!own) throw new Error('the agent has no IPv4 address on the control network');
+    wireAt = `${own.address}:${WIRE_PORT}`;
+  }
+
+  const linkOf = (site: Site) =>
+    (site.link ??= AgentLink.open(coordinator, site.name, 10 * 60_000).then((link) => {
+      link.onStop(() => stop());
+      return link;
+    }));
+
+  /** Sets up the data path of a container that started; resolves when it is in place. */
+  const started = async (c: ContainerState): Promise<void> => {
+    const name = containerEnv(c, 'TGC_INSTANCE');
+    const group = containerEnv(c, 'TGC_GROUP');
+    const ip = containerEnv(c, 'TGC_DATA_IP');
+    if (!name || !group || !ip || !c.State.Running || c.State.Pid <= 0) return;
+    nameOf.set(c.Id, name);
+    const site = sites.get(name)!;
+    const netns = `/proc/${c.State.Pid}/ns/net`;
+    const inode = statSync(netns).ino;
+    const readyFile = `/tmp/tgc-ready-${name}-${inode}`;
+    site.child?.kill('SIGTERM');
+    let args: string[];
+    let env = { ...process.env };
+    if (shapes) {
+      const control = Object.values(c.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+      if (!control) throw new Error(`${name} has no address on the control network`);
+      shapes.serve(name, group, await linkOf(site));
+      shapes.wire.add({ name, ip, port: WIRE_PORT, host: control });
+      args = ['tun', '--ip', `${ip}/${prefix}`, '--wire', wireAt, '--port', String(WIRE_PORT)];
+    } else {
+      args = ['kernel'];
+      env = { ...env, TGC_INSTANCE: name, TGC_GROUP: group };
+    }
+    const child = spawn('nsenter', [`--net=${netns}`, process.execPath, script, ...args, '--ready-file', readyFile], {
+      env,
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    site.child = child;
+    let said = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      said = (said + d.toString()).slice(-2000);
+      io.stderr(d.toString());
+    });
+    child.once('error', (err) => (said += `cannot start nsenter: ${err.message}`));
+    for (const deadline = Date.now() + 60_000; !existsSync(readyFile); ) {
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(said.trim().split('\n').pop() || `its set-up ended (${child.exitCode ?? child.signalCode})`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    rmSync(readyFile, { force: true });
+    // The marker names the namespace shaped, so a restarted container waits for its own.
+    writeFileSync(`${stateDir}/.${name}`, `${inode}\n`);
+    renameSync(`${stateDir}/.${name}`, `${stateDir}/${name}`);
+    if (shapes && !site.ready) await (await linkOf(site)).ready();
+    site.ready = true;
+    io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid})\n`);
+  };
+
+  const failed = async (name: string, err: Error) => {
+    io.stderr(`tgc agent: ${name}: ${err.message}\n`);
+    const site = sites.get(name)!;
+    // The kernel agent of the instance registered itself, and is gone: the host agent speaks for it.
+    const link = await linkOf(site).catch(() => undefined);
+    await link?.failed(err.message).catch(() => undefined);
+  };
+
+  const onContainer = (id: string, action: string) => {
+    void (async () => {
+      const c = action === 'start' ? await docker.get<ContainerState>(`/containers/${id}/json`) : undefined;
+      const name = c ? containerEnv(c, 'TGC_INSTANCE') : nameOf.get(id);
+      if (!name) return;
+      let site = sites.get(name);
+      if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false }));
+      site.queue = site.queue.then(async () => {
+        if (c) return started(c).catch((err: Error) => failed(name, err));
+        site!.child?.kill('SIGTERM');
+        site!.child = undefined;
+        rmSync(`${stateDir}/${name}`, { force: true });
+      });
+    })().catch((err: Error) => io.stderr(`tgc agent: container ${id.slice(0, 12)}: ${err.message}\n`));
+  };
+
+  // Subscribed before the containers are listed: none starts unseen in between.
+  const events = await docker.events(
+    { type: ['container'], event: ['start', 'die'], label },
+    (e) => e.id && e.Action && onContainer(e.id, e.Action),
+    (err) => stop(`the Docker event stream ended${err ? `: ${err.message}` : ''}`),
+  );
+  const running = await docker.get<{ Id: string }[]>(
+    `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label, status: ['running'] }))}`,
+  );
+  for (const c of running) onContainer(c.Id, 'start');
+  io.stderr(`tgc agent: shaping the instances of run ${runId} (${backend}) on this Docker host\n`);
+
+  const why = await Promise.race([stopped, io.terminated.then(() => undefined)]);
+  events.close();
+  for (const site of sites.values()) {
+    site.child?.kill('SIGTERM');
+    void site.link?.then((l) => l.close()).catch(() => undefined);
+  }
+  if (shapes) {
+    shapes.wire.close();
+    io.stderr(`tgc agent: ${shapes.summary()}\n`);
+  }
+  if (why) io.stderr(`tgc agent: ${why}\n`);
+  return why ? EXIT.runFailed : EXIT.ok;
+}
