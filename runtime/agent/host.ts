@@ -105,7 +105,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       io.stderr(d.toString());
     });
     child.once('error', (err) => (said += `cannot start nsenter: ${err.message}`));
-    for (const deadline = Date.now() + 60_000; !existsSync(readyFile); ) {
+    for (const deadline = Date.now() + 60_000; !existsSync(readyFile);) {
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(said.trim().split('\n').pop() || `its set-up ended (${child.exitCode ?? child.signalCode})`);

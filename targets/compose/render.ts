@@ -252,7 +252,8 @@ function groupService(
   // Shaped: the program starts once the agent has set up this container's network (`tgc-sync
   // exec-shaped` waits for the agent's marker, then runs it in its place). A group without a command
   // runs its image's own at once (docs/targets/compose.md).
-  if (g.command) s.entrypoint = [...(shaped ? [`${TOOLS_DIR}/tgc-sync`, 'exec-shaped', '--'] : []), ...g.command].map(composeEscape);
+  if (g.command)
+    s.entrypoint = [...(shaped ? [`${TOOLS_DIR}/tgc-sync`, 'exec-shaped', '--'] : []), ...g.command].map(composeEscape);
   s.labels = { ...labels, 'dev.tgc.component': 'instance', 'dev.tgc.group': g.id };
   if (g.resources.cpuMillis !== undefined) s.cpus = g.resources.cpuMillis / 1000;
   if (g.resources.memoryBytes !== undefined) s.mem_limit = g.resources.memoryBytes;

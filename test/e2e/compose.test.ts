@@ -129,7 +129,7 @@ test('compose: every generated file validates against the Compose Specification 
     // The merge keys resolved: instances carry their group's image and the shared env.
     const services = doc.services as Record<string, Record<string, unknown>>;
     for (const [name, s] of Object.entries(services))
-      if (name !== 'coordinator' && name !== 'wire' && !name.endsWith('-net'))
+      if (name !== 'coordinator' && name !== 'agent')
         assert.ok(
           s.environment && (s.environment as Record<string, string>).TGC_INSTANCE === name,
           `${outDir}: ${name}`,
