@@ -1,15 +1,15 @@
 #!/bin/sh
 # Builds the runtime image (tgc-runtime:<version>) without a registry: a root filesystem made
-# of this host's node, tc, iptables, socat and busybox with the libraries they load, piped into
+# of this host's node, tc and ip (iproute2), iptables, socat and busybox with the libraries they load, piped into
 # `docker import`. For machines that cannot pull node:20-bookworm-slim (images/runtime/Dockerfile).
-# Needs: docker, node, tc (iproute2), iptables, socat, busybox (busybox-static); dist/native/tgc-sync
+# Needs: docker, node, tc and ip (iproute2), iptables, socat, busybox (busybox-static); dist/native/tgc-sync
 # (npm run build, with Go) for instances without Node.js, when it is built.
 set -eu
 tag="${1:-tgc-runtime:0.1.0}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
-for tool in node tc socat busybox xtables-nft-multi; do
+for tool in node tc ip socat busybox xtables-nft-multi; do
   path="$(command -v "$tool")" || { echo "offline-runtime: $tool is not installed" >&2; exit 3; }
   mkdir -p "$root/usr/bin"
   cp -L "$path" "$root/usr/bin/$tool"
@@ -21,8 +21,9 @@ for tool in node tc socat busybox xtables-nft-multi; do
 done
 mkdir -p "$root/bin" "$root/sbin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
 chmod 1777 "$root/tmp"
-for applet in sh ls cat cp ip ping sleep mkdir rm test env ps kill nsenter; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
+for applet in sh ls cat cp ping sleep mkdir rm test env ps kill nsenter; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
 ln -sf /usr/bin/tc "$root/sbin/tc"
+ln -sf /usr/bin/ip "$root/sbin/ip"
 # iptables (the nf_tables one, a multi-call binary named by its link) and its extensions, for the
 # kernel backend's mark classification (docs/network.md).
 ln -sf /usr/bin/xtables-nft-multi "$root/sbin/iptables"

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import type { ShapingPlan } from '../../model/egress-plan.js';
 
@@ -33,18 +32,5 @@ export function shaping(io: AgentIo, file: string | boolean | undefined): AgentS
     return JSON.parse(typeof file === 'string' ? readFileSync(file, 'utf8') : need(io, 'TGC_SHAPING')) as AgentShaping;
   } catch (err) {
     throw new Error(`${where}: ${(err as Error).message}`);
-  }
-}
-
-/** Resolves a host name to IPv4, retrying while it does not exist yet (a container still starting). */
-export async function resolveHost(host: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return (await lookup(host, { family: 4 })).address;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot resolve ${host}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
 }

@@ -1,20 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname, networkInterfaces } from 'node:os';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { deviceAppears } from '../shaping/device-appears.js';
+import { runCommand } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { EXIT } from '../../model/exit-codes.js';
 
-/** The userspace wire's UDP port, on the agent's control address and on each instance's. */
+/** The userspace wire's UDP port on the agent's loopback; each TUN bridge has the next free one above. */
 const WIRE_PORT = 7000;
+
+/** A command's path on the PATH (or its bare name, to fail where it is run). */
+function onPath(cmd: string): string {
+  const dirs = (process.env.PATH ?? '/usr/bin:/bin').split(':');
+  return dirs.map((d) => `${d}/${cmd}`).find((p) => existsSync(p)) ?? cmd;
+}
 
 /** One instance container as the host agent knows it. */
 interface Site {
   readonly name: string;
   /** The process holding its data path (kernel: the kernel agent; userspace: its TUN bridge). */
   child?: ChildProcess | undefined;
+  /**
+   * Userspace: its network namespace, held open. A container that dies leaves its namespace and
+   * data interface behind, as a pod's sandbox outlives its process (and a process killed on the
+   * local target its namespace): its address refuses connections until a restart replaces it.
+   */
+  netnsFd?: number | undefined;
   /** Set-ups run one after another per instance (a restart's `die` and `start` in order). */
   queue: Promise<void>;
   link?: Promise<AgentLink>;
@@ -53,15 +67,10 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   if (project) label.push(`com.docker.compose.project=${project}`);
 
   let shapes: WireShapes | undefined;
-  let wireAt = '';
+  let bridges = 0;
   if (backend === 'userspace') {
     shapes = new WireShapes(spec);
-    await shapes.wire.listen(WIRE_PORT, '0.0.0.0');
-    const own = Object.values(networkInterfaces())
-      .flat()
-      .find((a) => a && a.family === 'IPv4' && !a.internal);
-    if (!own) throw new Error('the agent has no IPv4 address on the control network');
-    wireAt = `${own.address}:${WIRE_PORT}`;
+    await shapes.wire.listen(WIRE_PORT, '127.0.0.1');
   }
 
   const linkOf = (site: Site) =>
@@ -79,26 +88,82 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     nameOf.set(c.Id, name);
     const site = sites.get(name)!;
     const netns = `/proc/${c.State.Pid}/ns/net`;
-    const inode = statSync(netns).ino;
-    const readyFile = `/tmp/tgc-ready-${name}-${inode}`;
-    site.child?.kill('SIGTERM');
-    let args: string[];
-    let env = { ...process.env };
-    if (shapes) {
-      const control = Object.values(c.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
-      if (!control) throw new Error(`${name} has no address on the control network`);
-      shapes.serve(name, group, await linkOf(site));
-      shapes.wire.add({ name, ip, port: WIRE_PORT, host: control });
-      args = ['tun', '--ip', `${ip}/${prefix}`, '--wire', wireAt, '--port', String(WIRE_PORT)];
-    } else {
-      args = ['kernel'];
-      env = { ...env, TGC_INSTANCE: name, TGC_GROUP: group };
+    const netnsFd = openSync(netns, 'r');
+    const inode = fstatSync(netnsFd).ino;
+    const earlier = { child: site.child, fd: site.netnsFd };
+    site.child = undefined;
+    site.netnsFd = undefined;
+    try {
+      if (shapes) {
+        site.child = await bridge(name, ip, netns);
+        site.netnsFd = netnsFd;
+        shapes.serve(name, group, await linkOf(site));
+      } else {
+        site.child = await kernelAgent(name, group, netns, `/tmp/tgc-ready-${name}-${inode}`);
+        closeSync(netnsFd);
+      }
+    } catch (err) {
+      closeSync(netnsFd);
+      throw err;
+    } finally {
+      // The namespace of an earlier start (the container restarted) goes, and its data interface with it.
+      earlier.child?.kill('SIGTERM');
+      if (earlier.fd !== undefined) closeSync(earlier.fd);
     }
-    const child = spawn('nsenter', [`--net=${netns}`, process.execPath, script, ...args, '--ready-file', readyFile], {
-      env,
+    // The marker names the namespace shaped, so a restarted container waits for its own.
+    writeFileSync(`${stateDir}/.${name}`, `${inode}\n`);
+    renameSync(`${stateDir}/.${name}`, `${stateDir}/${name}`);
+    if (shapes && !site.ready) await (await linkOf(site)).ready();
+    site.ready = true;
+    io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid})\n`);
+  };
+
+  /**
+   * Userspace: socat makes a TUN device here and carries its packets over loopback to the wire;
+   * the device then moves into the instance's namespace as `data0`, with the instance's address.
+   */
+  const bridge = async (name: string, ip: string, netns: string): Promise<ChildProcess> => {
+    const n = ++bridges;
+    const device = `tgc${n}`;
+    const port = WIRE_PORT + n;
+    const socat = spawn(
+      'socat',
+      [
+        '-b',
+        '65536',
+        `TUN,tun-name=${device},iff-no-pi,tun-type=tun`,
+        `UDP:127.0.0.1:${WIRE_PORT},bind=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let said = '';
+    socat.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+    socat.once('error', (err) => (said += `cannot start socat: ${err.message}`));
+    try {
+      await deviceAppears(device, socat, 10_000, () => said.trim());
+      const moved = await runCommand('ip', ['link', 'set', 'dev', device, 'netns', netns.split('/')[2]!]);
+      if (moved.code !== 0) throw new Error(`ip link set ${device} netns: ${moved.stderr.trim()}`);
+      // iproute2's ip by its path: busybox's nsenter would run its own `ip` applet, which has no -batch.
+      const set = await runCommand(
+        'nsenter',
+        [`--net=${netns}`, onPath('ip'), '-batch', '-'],
+        `link set dev ${device} name data0\naddr add ${ip}/${prefix} dev data0\nlink set dev data0 up\n`,
+      );
+      if (set.code !== 0) throw new Error(`data0 in ${name}'s namespace: ${set.stderr.trim()}`);
+    } catch (err) {
+      socat.kill('SIGKILL');
+      throw err;
+    }
+    shapes!.wire.add({ name, ip, port, host: '127.0.0.1' });
+    return socat;
+  };
+
+  /** Kernel: a kernel agent inside the instance's namespace; resolves once it has shaped it. */
+  const kernelAgent = async (name: string, group: string, netns: string, readyFile: string): Promise<ChildProcess> => {
+    const child = spawn('nsenter', [`--net=${netns}`, process.execPath, script, 'kernel', '--ready-file', readyFile], {
+      env: { ...process.env, TGC_INSTANCE: name, TGC_GROUP: group },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
-    site.child = child;
     let said = '';
     child.stderr!.on('data', (d: Buffer) => {
       said = (said + d.toString()).slice(-2000);
@@ -113,12 +178,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       await new Promise((r) => setTimeout(r, 10));
     }
     rmSync(readyFile, { force: true });
-    // The marker names the namespace shaped, so a restarted container waits for its own.
-    writeFileSync(`${stateDir}/.${name}`, `${inode}\n`);
-    renameSync(`${stateDir}/.${name}`, `${stateDir}/${name}`);
-    if (shapes && !site.ready) await (await linkOf(site)).ready();
-    site.ready = true;
-    io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid})\n`);
+    return child;
   };
 
   const failed = async (name: string, err: Error) => {
@@ -138,9 +198,12 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false }));
       site.queue = site.queue.then(async () => {
         if (c) return started(c).catch((err: Error) => failed(name, err));
-        site!.child?.kill('SIGTERM');
-        site!.child = undefined;
         rmSync(`${stateDir}/${name}`, { force: true });
+        // Kernel: the agent in the namespace goes with it (userspace: the data path stays, above).
+        if (!shapes) {
+          site!.child?.kill('SIGTERM');
+          site!.child = undefined;
+        }
       });
     })().catch((err: Error) => io.stderr(`tgc agent: container ${id.slice(0, 12)}: ${err.message}\n`));
   };

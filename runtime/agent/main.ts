@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { AgentIo } from './agent-io.js';
 import { kernelAgent } from './kernel.js';
-import { tunAgent } from './tun.js';
 import { hostAgent } from './host.js';
 import { EXIT } from '../../model/exit-codes.js';
 
@@ -9,29 +8,24 @@ export type { AgentIo, AgentShaping } from './agent-io.js';
 export { ADDRESS_TOPIC } from './agent-io.js';
 export { dataInterface } from './kernel.js';
 
-export const AGENT_USAGE = `Usage: node agent.mjs <host|kernel|tun> [options]
+export const AGENT_USAGE = `Usage: node agent.mjs <host|kernel> [options]
 
 The shaping agent of a container deployment (docs/network.md). The environment carries the
 instance's identity (TGC_INSTANCE, TGC_GROUP, TGC_COORDINATOR, TGC_DATA_SUBNET), the run's
 (TGC_RUN_ID) and the plan's shapes (TGC_SHAPING, JSON).
 
   host     the agent of every instance container of the run on this Docker host (compose):
-           sets up each one's data path in its network namespace as it starts — the wire and
-           a TUN bridge (userspace), or a kernel agent (kernel) — and marks it shaped
+           sets up each one's data path in its network namespace as it starts — a TUN device
+           bridged to the wire this process runs (userspace), or a kernel agent (kernel) — and
+           marks it shaped
   kernel   shape this network namespace's data interface with tc, report network-ready, apply
            mid-run changes; exits when the run ends
-  tun      the userspace backend's data interface: a TUN device (socat) whose packets go to
-           the wire over UDP
 
 Options:
   --backend B        host: kernel or userspace
   --docker SOCKET    host: the Docker API's socket (default /var/run/docker.sock)
   --state DIR        host: where instances' shaped markers go (default /tgc-state)
-  --ready-file F     kernel, tun: written once shaping is in place
-  --ip A/P           tun: the instance's data address and prefix, e.g. 198.18.0.2/16
-  --wire H:P         tun: the wire's host and UDP port
-  --port P           tun: the UDP port to send from and receive on
-  --device NAME      tun: the device name (default data0)
+  --ready-file F     kernel: written once shaping is in place
   --shaping FILE     host, kernel: read the plan's shapes from FILE instead of TGC_SHAPING
   -h, --help         show this help`;
 
@@ -43,13 +37,9 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
       args: [...argv],
       options: {
         'ready-file': { type: 'string' },
-        ip: { type: 'string' },
-        wire: { type: 'string' },
-        port: { type: 'string' },
         backend: { type: 'string' },
         docker: { type: 'string' },
         state: { type: 'string' },
-        device: { type: 'string', default: 'data0' },
         shaping: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -68,12 +58,11 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
   const mode = positionals[0];
   try {
     if (mode === 'kernel') return await kernelAgent(values, io);
-    if (mode === 'tun') return await tunAgent(values, io);
     if (mode === 'host') return await hostAgent(values, io);
   } catch (err) {
     io.stderr(`tgc agent: ${(err as Error).message}\n`);
     return EXIT.runFailed;
   }
-  io.stderr(`tgc agent: say host, kernel or tun\n\n${AGENT_USAGE}\n`);
+  io.stderr(`tgc agent: say host or kernel\n\n${AGENT_USAGE}\n`);
   return EXIT.invalid;
 }
