@@ -11,6 +11,16 @@ export interface ContainerState {
   };
 }
 
+/** An answer of the Engine API with an error status (0: no answer at all). */
+export class DockerError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** One event of GET /events (the fields the host agent uses). */
 export interface DockerEvent {
   readonly Type?: string;
@@ -27,23 +37,32 @@ export class DockerApi {
 
   /** GET `path`, parsed as JSON; rejects with Docker's message on an error status. */
   get<T>(path: string): Promise<T> {
+    return this.call('GET', path) as Promise<T>;
+  }
+
+  /**
+   * Any call: `body` sent as JSON; resolves to the parsed answer (undefined when empty); rejects
+   * with a DockerError carrying Docker's status and message.
+   */
+  call(method: string, path: string, body?: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path, method: 'GET' }, (res) => {
-        let body = '';
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers = payload === undefined ? {} : { 'content-type': 'application/json' };
+      const req = request({ socketPath: this.socketPath, path, method, headers }, (res) => {
+        let text = '';
         res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
+        res.on('data', (d: string) => (text += d));
         res.on('end', () => {
-          if ((res.statusCode ?? 500) >= 400) {
-            const message = (safeJson(body) as { message?: string } | undefined)?.message ?? body.trim();
-            return reject(new Error(`docker GET ${path}: ${res.statusCode} ${message}`));
+          const status = res.statusCode ?? 500;
+          if (status >= 400) {
+            const message = (safeJson(text) as { message?: string } | undefined)?.message ?? text.trim();
+            return reject(new DockerError(status, `docker ${method} ${path.split('?')[0]}: ${message}`));
           }
-          const parsed = safeJson(body);
-          if (parsed === undefined) return reject(new Error(`docker GET ${path}: not JSON`));
-          resolve(parsed as T);
+          resolve(text.trim() === '' ? undefined : safeJson(text));
         });
       });
-      req.on('error', (err) => reject(new Error(`the Docker API at ${this.socketPath}: ${err.message}`)));
-      req.end();
+      req.on('error', (err) => reject(new DockerError(0, `the Docker API at ${this.socketPath}: ${err.message}`)));
+      req.end(payload);
     });
   }
 

@@ -128,7 +128,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       script: '/tgc/coordinator.mjs',
       runId,
       agents: backend !== 'off',
-      linger: '10s',
+      linger: '${TGC_LINGER:-10s}',
       exitGraceMs: 3000,
       eventsFile: '/tgc/events.json',
       readyFile: READY_FILE,

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { instanceLayout } from '../../model/instance-layout.js';
@@ -8,7 +8,7 @@ import { instanceRoles } from '../driver/exit-sink.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { exec } from '../driver/exec.js';
 import { finishRun, startBanner } from '../driver/finish-run.js';
-import { followCoordinator } from '../driver/follow-coordinator.js';
+import { followCoordinator, resultsFromLog } from '../driver/follow-coordinator.js';
 import { guarded } from '../driver/guarded.js';
 import { writeOutput } from '../output-dir.js';
 import { loadRuntimeBundle } from '../runtime-bundle.js';
@@ -16,6 +16,9 @@ import { COORDINATOR_PORT, type RunOptions } from '../target.js';
 import { controlSubnet } from './control-subnet.js';
 import { composeBackend, composeRenderer, RUN_LABEL } from './render.js';
 import { startComposeReaper, type Reaper } from '../driver/reaper.js';
+import { DockerApi } from '../../runtime/agent/docker-api.js';
+import { engineSpec } from './engine-spec.js';
+import { dockerSocket, engineDown, engineUp } from './engine-up.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -128,10 +131,29 @@ export async function runCompose(o: RunOptions): Promise<number> {
     TGC_CONTROL_SUBNET: controlSubnet,
     TGC_RUNTIME_IMAGE: runtimeImage,
     TGC_OUTPUTS_DIR: resolve(o.outDir, 'outputs'),
+    // The coordinator serves /results until tgc takes the run down (by hand: 10 s after the end).
+    TGC_LINGER: '10m',
   };
   const base = [...compose.slice(1), '-p', project, '-f', join(deployDir, 'compose.yaml')];
   const run = (args: readonly string[]) => exec(compose[0]!, [...base, ...args], { env });
-  startBanner(o, `compose (${compose.join(' ')})`, `${backend}${how}`);
+  // Up through the Engine API where it is a Unix socket: containers start in parallel, bounded by
+  // Docker (compose v1 starts them nearly one by one); elsewhere `docker compose up -d`. Logs, ps and
+  // down stay compose's: the containers carry compose's labels.
+  const socket = dockerSocket(env);
+  const api = socket ? new DockerApi(socket) : undefined;
+  const up = async (enough: () => boolean): Promise<{ code: number; stderr: string }> => {
+    if (!api) return run(['up', '-d']);
+    try {
+      const spec = engineSpec(readFileSync(join(deployDir, 'compose.yaml'), 'utf8'), { project, dir: deployDir, env });
+      const skipped = await engineUp(api, spec, { enough });
+      if (skipped.length > 0 && !o.signal.aborted)
+        say(`tgc: the run's deadline passed before ${skipped.length} containers were started; they never were`);
+      return { code: 0, stderr: '' };
+    } catch (err) {
+      return { code: 1, stderr: (err as Error).message };
+    }
+  };
+  startBanner(o, `compose (${socket ? 'the Engine API' : compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
@@ -141,7 +163,12 @@ export async function runCompose(o: RunOptions): Promise<number> {
     follower?.kill('SIGTERM');
     exitReporter?.close();
     // Built images stay: they are the build cache (tgc build, docs/composition.md, Builds).
-    const down = await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    const down = api
+      ? await engineDown(api, project).then(
+          () => ({ code: 0, stderr: '' }),
+          (err: Error) => ({ code: 1, stderr: err.message }),
+        )
+      : await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
     // Taken down: the reaper has nothing left to do (after a failed down, it tries once more).
     if (down.code === 0) reaper?.dismiss();
     if (down.code !== 0)
@@ -157,19 +184,23 @@ export async function runCompose(o: RunOptions): Promise<number> {
       // A reaper beside this tgc takes the project down should tgc be killed (SIGKILL) mid-run.
       reaper = startComposeReaper(o.runId, env);
       // Every group has its image by now: tgc run built what the plan builds before this.
-      let up = await run(['up', '-d']);
+      // Containers still to start when the run's deadline passes never are: the coordinator has
+      // ended the run by then, and says which instances never registered.
+      const deadline = Date.now() + plan.timeoutMs;
+      const enough = () => interrupted() || Date.now() > deadline;
+      let upped = await up(enough);
       // Another run took the same control subnet between the pick and `up`: take the next one.
       for (
         const tried = [env.TGC_CONTROL_SUBNET!];
-        up.code !== 0 && /overlap/i.test(up.stderr) && tried.length < 4 && !interrupted();
+        upped.code !== 0 && /overlap/i.test(upped.stderr) && tried.length < 4 && !interrupted();
       ) {
         await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
         env.TGC_CONTROL_SUBNET = await freeControlSubnet(plan, tried);
         tried.push(env.TGC_CONTROL_SUBNET);
-        up = await run(['up', '-d']);
+        upped = await up(enough);
       }
       if (interrupted()) return await stop();
-      if (up.code !== 0) throw new EnvironmentError(`docker compose up failed:\n${up.stderr.trim()}`);
+      if (upped.code !== 0) throw new EnvironmentError(`docker compose up failed:\n${upped.stderr.trim()}`);
       if (!o.json) {
         // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
         const logs = execa(
@@ -191,9 +222,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
         });
       }
       const coordinatorId = (await containers()).get('coordinator');
-      const port = coordinatorId
-        ? ((await exec('docker', ['port', coordinatorId, String(COORDINATOR_PORT)])).stdout.trim().split('\n')[0] ?? '')
-        : '';
+      const port = coordinatorId ? await publishedPort(coordinatorId) : '';
       if (!/:[0-9]+$/.test(port))
         throw new EnvironmentError(`the coordinator publishes no port (docker port said "${port}")`);
       const url = `http://${port.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
@@ -208,6 +237,11 @@ export async function runCompose(o: RunOptions): Promise<number> {
       const results = await followCoordinator(url, o, {
         interrupted,
         what: `docker compose -p ${project} logs coordinator`,
+      }).catch(async (err: unknown) => {
+        // Its HTTP port unreachable (a host under load): the results it printed, if it ended.
+        const printed = resultsFromLog((await exec('docker', ['logs', coordinatorId!])).stdout);
+        if (printed) return printed;
+        throw err;
       });
       if (!results) return await stop();
       const exits = await collect();
@@ -224,6 +258,19 @@ export async function runCompose(o: RunOptions): Promise<number> {
       });
     },
   );
+
+  /** HOST:PORT where a container publishes the coordinator's port on the host. */
+  async function publishedPort(id: string): Promise<string> {
+    if (api) {
+      const c = (await api.get(`/containers/${id}/json`)) as {
+        NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+      };
+      const b = c.NetworkSettings.Ports?.[`${COORDINATOR_PORT}/tcp`]?.[0];
+      return b ? `${b.HostIp}:${b.HostPort}` : '';
+    }
+    const r = await exec('docker', ['port', id, String(COORDINATOR_PORT)]);
+    return (r.stdout.trim().split('\n')[0] ?? '') || r.stderr.trim();
+  }
 
   /** The project's containers by service name (the docker CLI: one call, no compose start-up). */
   async function containers(): Promise<Map<string, string>> {

@@ -12,9 +12,10 @@ export interface CoordinatorCommandOptions {
   /**
    * How long the coordinator keeps serving /results after the run. Compose: 10 s, tgc reads
    * them over a published port at once; Kubernetes and Nomad: 30 s, the driver reaches the
-   * coordinator through port-forward or the service catalogue, which can lag.
+   * coordinator through port-forward or the service catalogue, which can lag. Compose writes
+   * `${TGC_LINGER:-10s}`: `tgc run` keeps it serving until it takes the run down.
    */
-  readonly linger: '10s' | '30s';
+  readonly linger: string;
   /**
    * How long an instance's exit may take to be reported after its connection closes: compose
    * follows docker events (3 s); Kubernetes and Nomad drivers poll (pollInterval, plus 5 s).

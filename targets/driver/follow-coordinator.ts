@@ -41,3 +41,18 @@ export async function followCoordinator(
     await sleep(250);
   }
 }
+
+/**
+ * The results a coordinator printed on its stdout when the run ended (pretty JSON, from a line
+ * holding `{` alone to the end), where its HTTP port could not be reached; undefined if none.
+ */
+export function resultsFromLog(stdout: string): Results | undefined {
+  const start = stdout.lastIndexOf('\n{\n');
+  const text = start >= 0 ? stdout.slice(start + 1) : stdout.startsWith('{\n') ? stdout : '';
+  try {
+    const parsed = JSON.parse(text) as Results;
+    return parsed && typeof parsed === 'object' && 'outcome' in parsed ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -4,7 +4,7 @@ import { formatIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { processAlive } from '../driver/process-alive.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
-import { inParallel } from './in-parallel.js';
+import { inParallel } from '../driver/in-parallel.js';
 import { DEFAULT_CONTROL_SUBNET, freeControlSubnet, withControlLock, type ControlSubnet } from './control-subnet.js';
 import { ipBatch } from './ip-batch.js';
 

@@ -22,7 +22,7 @@ import { outcomeFromLine } from '../driver/sdkgo-output.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
-import { inParallel } from './in-parallel.js';
+import { inParallel } from '../driver/in-parallel.js';
 import { LocalNetwork } from './network.js';
 import { LOOPBACK_SUBNET } from './steps.js';
 import { UserspaceNetwork, type ShapedInstance } from './userspace-network.js';

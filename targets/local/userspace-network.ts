@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { LinkShape, Plan } from '../../schema/ir.js';
-import { inParallel } from './in-parallel.js';
+import { inParallel } from '../driver/in-parallel.js';
 import { ipBatch } from './ip-batch.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { destinationTable, linkShape, mergeShapes } from '../../model/egress-plan.js';
