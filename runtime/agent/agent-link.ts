@@ -21,12 +21,17 @@ export class AgentLink {
     this.client = client({ onEvent: (frame) => this.onEvent(frame), onClose: () => this.stop() });
   }
 
-  /** Connects (retrying while the coordinator starts) and registers as the agent of `instance`. */
-  static async open(coordinator: string, instance: string, timeoutMs = 60_000): Promise<AgentLink> {
+  /**
+   * Connects (retrying while the coordinator starts) and registers as the agent of `instance`;
+   * `from`: the address the instance's own connections come from, where the agent is elsewhere
+   * (compose's host agent relays them: a PROXY line names it, docs/protocol.md).
+   */
+  static async open(coordinator: string, instance: string, timeoutMs = 60_000, from?: string): Promise<AgentLink> {
     const { host, port } = parseAddress(coordinator);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const socket = await ProtocolClient.socket(host, port, Math.max(0, deadline - Date.now()));
+      if (from) socket.write(proxyLine(from, port));
       const link = new AgentLink((handlers) => new ProtocolClient(socket, handlers));
       try {
         await link.client.request('register', { role: 'agent', instance });
@@ -119,4 +124,9 @@ function explain(what: string): (err: unknown) => never {
 /** The coordinator answered (an error reply: the run has ended, say): nothing more to do. */
 function answered(err: unknown): void {
   if (!(err instanceof CoordinatorError) || err.code === 'closed') throw err;
+}
+
+/** HAProxy's PROXY line (version 1) naming `source` as where a relayed connection comes from. */
+export function proxyLine(source: string, port: number): string {
+  return `PROXY TCP4 ${source} 127.0.0.1 0 ${port}\r\n`;
 }

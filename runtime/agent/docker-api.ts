@@ -66,6 +66,23 @@ export class DockerApi {
     });
   }
 
+  /** GET `path`'s body as bytes (a container's logs); rejects on an error status. */
+  bytes(path: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, path, method: 'GET' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          (res.statusCode ?? 500) >= 400
+            ? reject(new DockerError(res.statusCode ?? 500, `docker GET ${path.split('?')[0]}: ${res.statusCode}`))
+            : resolve(Buffer.concat(chunks)),
+        );
+      });
+      req.on('error', (err) => reject(new DockerError(0, `the Docker API at ${this.socketPath}: ${err.message}`)));
+      req.end();
+    });
+  }
+
   /**
    * Follows GET /events with `filters` (Docker's filter map); resolves once the stream is open, so
    * that what happens after can be looked up without missing an event. `close()` ends it.
@@ -108,4 +125,20 @@ function safeJson(text: string): unknown {
 export function containerEnv(c: ContainerState, name: string): string | undefined {
   const entry = (c.Config.Env ?? []).find((e) => e.startsWith(`${name}=`));
   return entry?.slice(name.length + 1);
+}
+
+/**
+ * A container's log as GET /containers/{id}/logs sends it without a terminal: frames of an 8-byte
+ * header (stream, 3 zero bytes, length) and the bytes; stdout's, then stderr's, as `docker logs`
+ * prints them to a file.
+ */
+export function demuxLogs(data: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  for (let at = 0; at + 8 <= data.length;) {
+    const size = data.readUInt32BE(at + 4);
+    (data[at] === 2 ? err : out).push(data.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

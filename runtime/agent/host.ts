@@ -7,6 +7,7 @@ import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
+import { relayInto, RELAY_PORT, type Relay } from './relay.js';
 import { EXIT } from '../../model/exit-codes.js';
 
 /** The userspace wire's UDP port on the agent's loopback; each TUN bridge has the next free one above. */
@@ -29,6 +30,10 @@ interface Site {
    * local target its namespace): its address refuses connections until a restart replaces it.
    */
   netnsFd?: number | undefined;
+  /** The coordinator's relay on the loopback of its namespace. */
+  relay?: Relay | undefined;
+  /** Its data address: its connections to the coordinator name it. */
+  ip?: string;
   /** Set-ups run one after another per instance (a restart's `die` and `start` in order). */
   queue: Promise<void>;
   link?: Promise<AgentLink>;
@@ -74,13 +79,14 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   }
 
   const linkOf = (site: Site) =>
-    (site.link ??= AgentLink.open(coordinator, site.name, 10 * 60_000).then((link) => {
+    (site.link ??= AgentLink.open(coordinator, site.name, 10 * 60_000, site.ip).then((link) => {
       link.onStop(() => stop());
       return link;
     }));
 
   /** Sets up the data path of a container that started; resolves when it is in place. */
   const started = async (c: ContainerState): Promise<void> => {
+    const t0 = Date.now();
     const name = containerEnv(c, 'TGC_INSTANCE');
     const group = containerEnv(c, 'TGC_GROUP');
     const ip = containerEnv(c, 'TGC_DATA_IP');
@@ -90,15 +96,23 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     const netns = `/proc/${c.State.Pid}/ns/net`;
     const netnsFd = openSync(netns, 'r');
     const inode = fstatSync(netnsFd).ino;
-    const earlier = { child: site.child, fd: site.netnsFd };
+    const earlier = { child: site.child, fd: site.netnsFd, relay: site.relay };
     site.child = undefined;
     site.netnsFd = undefined;
+    site.ip = ip;
     try {
+      // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
+      // namespace needs no other interface than its data one.
       if (shapes) {
-        site.child = await bridge(name, ip, netns);
+        // The relay, the data path and the agent link at once: each waits on processes starting.
+        shapes.serve(name, group, linkOf(site));
+        [site.relay, site.child] = await Promise.all([
+          relayInto(netns, coordinator, ip, `${name}-${inode}`),
+          bridge(name, ip, netns),
+        ]);
         site.netnsFd = netnsFd;
-        shapes.serve(name, group, await linkOf(site));
       } else {
+        site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`);
         site.child = await kernelAgent(name, group, netns, `/tmp/tgc-ready-${name}-${inode}`);
         closeSync(netnsFd);
       }
@@ -108,14 +122,15 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     } finally {
       // The namespace of an earlier start (the container restarted) goes, and its data interface with it.
       earlier.child?.kill('SIGTERM');
+      earlier.relay?.close();
       if (earlier.fd !== undefined) closeSync(earlier.fd);
     }
     // The marker names the namespace shaped, so a restarted container waits for its own.
     writeFileSync(`${stateDir}/.${name}`, `${inode}\n`);
     renameSync(`${stateDir}/.${name}`, `${stateDir}/${name}`);
+    io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid}) in ${Date.now() - t0} ms\n`);
     if (shapes && !site.ready) await (await linkOf(site)).ready();
     site.ready = true;
-    io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid})\n`);
   };
 
   /**
@@ -161,7 +176,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   /** Kernel: a kernel agent inside the instance's namespace; resolves once it has shaped it. */
   const kernelAgent = async (name: string, group: string, netns: string, readyFile: string): Promise<ChildProcess> => {
     const child = spawn('nsenter', [`--net=${netns}`, process.execPath, script, 'kernel', '--ready-file', readyFile], {
-      env: { ...process.env, TGC_INSTANCE: name, TGC_GROUP: group },
+      env: { ...process.env, TGC_INSTANCE: name, TGC_GROUP: group, TGC_COORDINATOR: `127.0.0.1:${RELAY_PORT}` },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     let said = '';
@@ -222,10 +237,19 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
 
   const why = await Promise.race([stopped, io.terminated.then(() => undefined)]);
   events.close();
+  // The namespaces first (their relays and held descriptors): the kernel then removes every data
+  // device in one batch as it cleans them up, where bridges ending first would unregister their
+  // devices one by one (~0.5 s each here).
   for (const site of sites.values()) {
-    site.child?.kill('SIGTERM');
+    site.relay?.close();
+    if (site.netnsFd !== undefined) closeSync(site.netnsFd);
+    site.netnsFd = undefined;
     void site.link?.then((l) => l.close()).catch(() => undefined);
   }
+  await new Promise((r) => setTimeout(r, 200));
+  const ended = [...sites.values()].map((site) => site.child && new Promise((r) => site.child!.once('exit', r)));
+  for (const site of sites.values()) site.child?.kill('SIGTERM');
+  await Promise.race([Promise.all(ended), new Promise((r) => setTimeout(r, 10_000))]);
   if (shapes) {
     shapes.wire.close();
     io.stderr(`tgc agent: ${shapes.summary()}\n`);

@@ -26,9 +26,16 @@ export class WireShapes {
     });
   }
 
-  /** Knows `name` as an instance of `group`; `link` (its agent link) carries its changes. */
-  serve(name: string, group: string, link: AgentLink): void {
+  /** Knows `name` as an instance of `group` at once; `link` (its agent link) carries its changes. */
+  serve(name: string, group: string, link: AgentLink | Promise<AgentLink>): void {
     this.groupOf.set(name, group);
+    void Promise.resolve(link).then(
+      (l) => this.listen(name, l),
+      () => undefined,
+    );
+  }
+
+  private listen(name: string, link: AgentLink): void {
     link.onConfigure(async (raw) => {
       const shape = parseShape(raw);
       if ('error' in shape) throw new Error(shape.error);

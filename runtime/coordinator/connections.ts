@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/messages.js';
 import { LineReader } from './line-reader.js';
-import type { Conn } from './types.js';
+import { setProxiedSource, type Conn } from './types.js';
 
 export interface ConnectionsOptions {
   readonly maxConnections: number;
@@ -58,7 +58,7 @@ export class Connections {
       closed: false,
     };
     // One port, two protocols: a first byte that starts an HTTP method goes to the HTTP server.
-    socket.once('data', (first: Buffer) => {
+    const sniff = (first: Buffer) => {
       const c = first[0]!;
       if (c >= 0x41 && c <= 0x5a) {
         socket.setTimeout(0);
@@ -77,6 +77,17 @@ export class Connections {
       });
       this.onData(conn, first);
       socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    };
+    socket.once('data', (first: Buffer) => {
+      // A relay's PROXY line (HAProxy's version 1) first: the instance the connection is for.
+      if (first.subarray(0, 6).toString('latin1') !== 'PROXY ') return sniff(first);
+      const end = first.indexOf('\r\n');
+      const fields = end > 0 && end <= 107 ? first.subarray(0, end).toString('latin1').split(' ') : [];
+      if (fields[1] !== 'TCP4' || !/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(fields[2] ?? '')) return void socket.destroy();
+      setProxiedSource(socket, fields[2]!);
+      const rest = first.subarray(end + 2);
+      if (rest.length > 0) sniff(rest);
+      else socket.once('data', sniff);
     });
   }
 

@@ -5,7 +5,7 @@ import type { Conn, Instance } from './types.js';
 import { resolveSelector } from '../../model/selectors.js';
 import { parseShape } from '../../model/parse-shape.js';
 import type { RunState } from './run-state.js';
-import { MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_INSTANCE, peerIp } from './types.js';
+import { MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_INSTANCE, peerOf } from './types.js';
 
 const NAME_LIMIT = 256;
 
@@ -246,7 +246,7 @@ function register(
     conn.role = 'agent';
     conn.shapes = name;
     run.agentsByName.set(name, conn);
-    run.addresses.know(peerIp(conn.socket.remoteAddress), name);
+    run.addresses.know(peerOf(conn.socket), name);
     const inst = run.byName.get(name);
     if (inst) inst.agent = conn;
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });

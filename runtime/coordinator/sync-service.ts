@@ -6,7 +6,7 @@ import { shapeFromConfig } from './testground-shape.js';
 import {
   MAX_MESSAGE_CHARS,
   MAX_MESSAGES_PER_INSTANCE,
-  peerIp,
+  peerOf,
   type Instance,
   type Topic,
   type TopicStream,
@@ -51,7 +51,7 @@ export class SyncService {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new SyncConn(ws, peerIp(req.socket.remoteAddress), this.run, this.o);
+      const conn = new SyncConn(ws, peerOf(req.socket), this.run, this.o);
       this.conns.add(conn);
       ws.once('close', () => {
         this.conns.delete(conn);

@@ -13,6 +13,19 @@ export function peerIp(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
 }
 
+/** Sources that relays named (a PROXY line), by connection. */
+const proxied = new WeakMap<object, string>();
+
+/** The connection came through a relay for `source` (compose's host agent relays each instance's). */
+export function setProxiedSource(socket: object, source: string): void {
+  proxied.set(socket, source);
+}
+
+/** Where a connection comes from: the source its relay named, else its peer's address. */
+export function peerOf(socket: { readonly remoteAddress?: string | undefined }): string {
+  return proxied.get(socket) ?? peerIp(socket.remoteAddress);
+}
+
 /** One client connection speaking the JSON-lines protocol. */
 export interface Conn {
   readonly socket: Socket;

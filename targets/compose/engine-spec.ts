@@ -44,6 +44,7 @@ const SERVICE_KEYS = new Set([
   'cpus',
   'mem_limit',
   'depends_on',
+  'network_mode',
 ]);
 
 /** `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `$$`, as compose interpolates. */
@@ -166,6 +167,7 @@ function serviceSpec(
       CgroupPermissions: 'rwm',
     }));
   if (s.pid) host.PidMode = s.pid;
+  if (s.network_mode) host.NetworkMode = s.network_mode;
   if (s.extra_hosts) host.ExtraHosts = s.extra_hosts;
   if (s.cpus !== undefined) host.NanoCpus = Math.round(Number(s.cpus) * 1e9);
   if (s.mem_limit !== undefined) host.Memory = Number(s.mem_limit);

@@ -75,6 +75,8 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   const runId = `\${TGC_RUN_ID:-${plan.name}}`;
   const image = `\${TGC_RUNTIME_IMAGE:-${composeEscape(options.runtimeImage ?? plan.runtimeImage)}}`;
   const coordinator = `coordinator:${COORDINATOR_PORT}`;
+  // Shaped instances reach the coordinator on their own loopback, relayed by the host agent.
+  const reach = backend === 'off' ? coordinator : `127.0.0.1:${COORDINATOR_PORT}`;
   const layout = instanceLayout(plan);
   const peers = peersList(layout);
   const serviceNames = layout
@@ -103,7 +105,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     const service = doc.createNode(groupService(g, options, labels, backend !== 'off')) as YAMLMap;
     service.anchor = g.id;
     const env = doc.createNode(
-      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator, outputs: OUTPUTS, peers }), [
+      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator: reach, outputs: OUTPUTS, peers }), [
         'TGC_INSTANCE',
         'TGC_RUN_ID',
         'TEST_RUN',
@@ -195,8 +197,16 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
         `tgc-tools:${TOOLS_DIR}:ro`,
         ...(backend === 'off' ? [] : [`tgc-state:${STATE_DIR}:ro`]),
       ],
-      // Userspace: the agent adds the data interface (a TUN device); no Docker network carries data.
-      networks: backend === 'userspace' ? ['control'] : { control: {}, data: { ipv4_address: p.dataIp } },
+      // Userspace: no Docker network at all (the agent adds the data interface, a TUN device, and
+      // relays the coordinator); kernel: the data network alone.
+      ...(backend === 'userspace'
+        ? { network_mode: 'none' }
+        : {
+            networks:
+              backend === 'kernel'
+                ? { data: { ipv4_address: p.dataIp } }
+                : { control: {}, data: { ipv4_address: p.dataIp } },
+          }),
       extra_hosts: extraHosts(),
     };
     services[p.name] = merged(doc, anchors.service, instance);

@@ -16,9 +16,10 @@ import { COORDINATOR_PORT, type RunOptions } from '../target.js';
 import { controlSubnet } from './control-subnet.js';
 import { composeBackend, composeRenderer, RUN_LABEL } from './render.js';
 import { startComposeReaper, type Reaper } from '../driver/reaper.js';
-import { DockerApi } from '../../runtime/agent/docker-api.js';
+import { demuxLogs, DockerApi } from '../../runtime/agent/docker-api.js';
+import { inParallel } from '../driver/in-parallel.js';
 import { engineSpec } from './engine-spec.js';
-import { dockerSocket, engineDown, engineUp } from './engine-up.js';
+import { AT_ONCE, dockerSocket, engineDown, engineUp } from './engine-up.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -297,7 +298,22 @@ export async function runCompose(o: RunOptions): Promise<number> {
     const wanted = instanceLayout(plan).filter((p) => ids.has(p.name));
     for (const p of instanceLayout(plan)) exits.set(p.name, null);
     if (wanted.length === 0) return exits;
-    // One inspect for all; the logs in parallel. Outputs are already on the host (a bind mount).
+    // Outputs are already on the host (a bind mount).
+    if (api) {
+      await inParallel(
+        wanted,
+        async (p) => {
+          const id = ids.get(p.name)!;
+          const c = (await api.get(`/containers/${id}/json`)) as { State: { Running: boolean; ExitCode: number } };
+          exits.set(p.name, c.State.Running ? null : c.State.ExitCode);
+          const logs = demuxLogs(await api.bytes(`/containers/${id}/logs?stdout=1&stderr=1`));
+          writeFileSync(join(o.outDir, 'logs', `${p.name}.log`), logs.stdout + logs.stderr);
+        },
+        AT_ONCE,
+      );
+      return exits;
+    }
+    // One inspect for all; the logs in parallel.
     const states = await exec('docker', [
       'inspect',
       '--format',

@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { parseAddress } from '../../protocol/client.js';
+import { proxyLine } from './agent-link.js';
+
+/** The coordinator's port inside an instance's namespace, on its loopback (compose's host agent). */
+export const RELAY_PORT = 5050;
+
+/** One instance's way to the coordinator: a listener in its namespace, relayed by the agent. */
+export interface Relay {
+  close(): void;
+}
+
+/**
+ * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator:
+ * socat, entered there with nsenter, listens and carries each connection to a Unix socket of
+ * this agent (a file: no network between them), which opens it to the coordinator with a PROXY
+ * line naming `source` (the instance's data address) — the coordinator tells instances apart by
+ * it. Resolves once the listener is up.
+ */
+export async function relayInto(netns: string, coordinator: string, source: string, tag: string): Promise<Relay> {
+  const { host, port } = parseAddress(coordinator);
+  const path = `/tmp/tgc-relay-${tag}.sock`;
+  rmSync(path, { force: true });
+  const server: Server = createServer((inside) => {
+    const outside = connect(port, host);
+    outside.write(proxyLine(source, port));
+    inside.pipe(outside);
+    outside.pipe(inside);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+    };
+    for (const s of [inside, outside]) {
+      s.once('error', end);
+      s.once('close', end);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  const socat: ChildProcess = spawn(
+    'nsenter',
+    [`--net=${netns}`, 'socat', `TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${path}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let said = '';
+  socat.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+  const close = () => {
+    socat.kill('SIGTERM');
+    server.close();
+    rmSync(path, { force: true });
+  };
+  // Listening once a connection to it succeeds (from inside the namespace, it cannot be looked at
+  // from here): socat binds within milliseconds, or has exited saying why.
+  try {
+    await socatListening(netns, socat, () => said);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { close };
+}
+
+async function socatListening(netns: string, socat: ChildProcess, said: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (socat.exitCode !== null || socat.signalCode !== null)
+      throw new Error(`the coordinator's relay in ${netns}: ${said().trim() || `socat exited ${socat.exitCode}`}`);
+    // /proc/net/tcp of a process in the namespace lists its listening sockets (state 0A).
+    const tcp = await readFile(`/proc/${socat.pid}/net/tcp`, 'utf8').catch(() => '');
+    if (tcp.includes(`:${RELAY_PORT.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`)) return;
+    if (Date.now() > deadline) throw new Error(`the coordinator's relay in ${netns} did not listen within 10 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
