@@ -13,6 +13,14 @@ export function generatedDockerfile(build: Build, header?: string): string | und
   return [...(header ? [`# ${header}`] : []), ...lines].join('\n') + '\n';
 }
 
+/** What a generated Dockerfile runs (its ENTRYPOINT); undefined for a build with its own Dockerfile. */
+export function generatedEntrypoint(build: Build): readonly string[] | undefined {
+  return build.kind === 'go' ? GO_ENTRYPOINT : build.kind === 'node' ? NODE_ENTRYPOINT : undefined;
+}
+
+const GO_ENTRYPOINT = ['/testplan'];
+const NODE_ENTRYPOINT = ['npm', 'start'];
+
 function nodeDockerfile(build: Build): string[] {
   return [
     `FROM ${build.baseImage}`,
@@ -20,7 +28,7 @@ function nodeDockerfile(build: Build): string[] {
     'COPY . /plan/',
     'RUN npm ci',
     'EXPOSE 6060',
-    'ENTRYPOINT ["npm", "start"]',
+    `ENTRYPOINT ${JSON.stringify(NODE_ENTRYPOINT)}`,
   ];
 }
 
@@ -86,7 +94,7 @@ function goDockerfile(build: Build): string[] {
         `COPY --from=builder ${JSON.stringify([`${dir}/testplan.bin`, '/testplan'])}`,
         ...hook('post_runtime_copy'),
       ];
-  return [...lines, ...copy, 'EXPOSE 6060', 'ENTRYPOINT ["/testplan"]'];
+  return [...lines, ...copy, 'EXPOSE 6060', `ENTRYPOINT ${JSON.stringify(GO_ENTRYPOINT)}`];
 }
 
 /** `modfile` (and the .sum beside it, when there is one) as the module's go.mod and go.sum. */

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { generatedDockerfile } from '../build/dockerfiles.js';
+import { generatedDockerfile, generatedEntrypoint } from '../build/dockerfiles.js';
 import { Document, isMap, Pair, Scalar, YAMLMap, type Alias } from 'yaml';
 import { controlSubnet } from './control-subnet.js';
 import type { Group, Plan } from '../../schema/ir.js';
@@ -260,10 +260,12 @@ function groupService(
     };
   }
   // Shaped: the program starts once the agent has set up this container's network (`tgc-sync
-  // exec-shaped` waits for the agent's marker, then runs it in its place). A group without a command
-  // runs its image's own at once (docs/targets/compose.md).
-  if (g.command)
-    s.entrypoint = [...(shaped ? [`${TOOLS_DIR}/tgc-sync`, 'exec-shaped', '--'] : []), ...g.command].map(composeEscape);
+  // exec-shaped` waits for the agent's marker, then runs it in its place): the plan's command, or
+  // what tgc's generated Dockerfile runs. An image's own program is unknown here: it starts at once
+  // (`tgc run` looks the image up and gates it too; docs/targets/compose.md).
+  const command = g.command ?? (g.build && generatedEntrypoint(g.build));
+  if (command)
+    s.entrypoint = [...(shaped ? [`${TOOLS_DIR}/tgc-sync`, 'exec-shaped', '--'] : []), ...command].map(composeEscape);
   s.labels = { ...labels, 'dev.tgc.component': 'instance', 'dev.tgc.group': g.id };
   if (g.resources.cpuMillis !== undefined) s.cpus = g.resources.cpuMillis / 1000;
   if (g.resources.memoryBytes !== undefined) s.mem_limit = g.resources.memoryBytes;

@@ -19,6 +19,7 @@ import { startComposeReaper, type Reaper } from '../driver/reaper.js';
 import { demuxLogs, DockerApi } from '../../runtime/agent/docker-api.js';
 import { inParallel } from '../driver/in-parallel.js';
 import { engineSpec } from './engine-spec.js';
+import { withImageCommands } from './image-commands.js';
 import { AT_ONCE, dockerSocket, engineDown, engineUp } from './engine-up.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
@@ -115,7 +116,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
   writeOutput(
     deployDir,
-    composeRenderer.render(plan, {
+    composeRenderer.render(backend === 'off' ? plan : await withImageCommands(plan, o.env), {
       runtime: loadRuntimeBundle(),
       ...(shaping && { shaping }),
       ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
