@@ -12,8 +12,11 @@ export function dockerSocket(env: Readonly<Record<string, string | undefined>>):
   return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
 }
 
-/** How many containers are created and started at once: Docker, not tgc, is then what bounds it. */
-export const AT_ONCE = 16;
+/**
+ * How many containers are created and started (or removed) at once: Docker, not tgc, is then what
+ * bounds it (here, 2 cores: 8 at once starts 50 containers faster than 4 or 16).
+ */
+export const AT_ONCE = 8;
 
 /**
  * Brings `spec` up through the Engine API: networks and volumes, then every container — created,

@@ -84,6 +84,9 @@ export async function runCompose(o: RunOptions): Promise<number> {
         `another with --runtime-image`,
     );
   }
+  // The control subnet's search (docker network ls, inspect) beside the netem probe (a container).
+  const freeSubnet = freeControlSubnet(plan);
+  freeSubnet.catch(() => undefined);
   let shaping: 'kernel' | 'userspace' | undefined;
   let how = '';
   if (plan.network.shaping === 'auto') {
@@ -109,7 +112,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
     how = probe.code === 0 ? ' (auto: sch_netem works)' : ' (auto: no sch_netem on the Docker host)';
   }
   const backend = composeBackend(plan, shaping);
-  const controlSubnet = await freeControlSubnet(plan);
+  const controlSubnet = await freeSubnet;
   const project = `tgc-${o.runId}`;
   const deployDir = join(o.outDir, 'deploy');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
