@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deviceAppears } from '../shaping/device-appears.js';
-import { runCommand } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
@@ -104,12 +103,17 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
       // namespace needs no other interface than its data one.
       if (shapes) {
-        // The relay, the data path and the agent link at once: each waits on processes starting.
         shapes.serve(name, group, linkOf(site));
-        [site.relay, site.child] = await Promise.all([
-          relayInto(netns, coordinator, ip, `${name}-${inode}`),
-          bridge(name, ip, netns),
-        ]);
+        const { socat, device } = await bridge(name, ip);
+        site.child = socat;
+        // The device into the namespace as data0, then the relay, in one process (relay.ts).
+        const ipTool = onPath('ip');
+        site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`, {
+          here: `${ipTool} link set dev ${device} netns ${c.State.Pid}`,
+          inside:
+            `${ipTool} link set dev ${device} name data0 && ${ipTool} addr add ${ip}/${prefix} dev data0 && ` +
+            `${ipTool} link set dev data0 up`,
+        });
         site.netnsFd = netnsFd;
       } else {
         site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`);
@@ -135,9 +139,10 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
 
   /**
    * Userspace: socat makes a TUN device here and carries its packets over loopback to the wire;
-   * the device then moves into the instance's namespace as `data0`, with the instance's address.
+   * the device then moves into the instance's namespace as `data0`, with the instance's address
+   * (with the relay, above).
    */
-  const bridge = async (name: string, ip: string, netns: string): Promise<ChildProcess> => {
+  const bridge = async (name: string, ip: string): Promise<{ socat: ChildProcess; device: string }> => {
     const n = ++bridges;
     const device = `tgc${n}`;
     const port = WIRE_PORT + n;
@@ -156,21 +161,12 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     socat.once('error', (err) => (said += `cannot start socat: ${err.message}`));
     try {
       await deviceAppears(device, socat, 10_000, () => said.trim());
-      const moved = await runCommand('ip', ['link', 'set', 'dev', device, 'netns', netns.split('/')[2]!]);
-      if (moved.code !== 0) throw new Error(`ip link set ${device} netns: ${moved.stderr.trim()}`);
-      // iproute2's ip by its path: busybox's nsenter would run its own `ip` applet, which has no -batch.
-      const set = await runCommand(
-        'nsenter',
-        [`--net=${netns}`, onPath('ip'), '-batch', '-'],
-        `link set dev ${device} name data0\naddr add ${ip}/${prefix} dev data0\nlink set dev data0 up\n`,
-      );
-      if (set.code !== 0) throw new Error(`data0 in ${name}'s namespace: ${set.stderr.trim()}`);
     } catch (err) {
       socat.kill('SIGKILL');
       throw err;
     }
     shapes!.wire.add({ name, ip, port, host: '127.0.0.1' });
-    return socat;
+    return { socat, device };
   };
 
   /** Kernel: a kernel agent inside the instance's namespace; resolves once it has shaped it. */

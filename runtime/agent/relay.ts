@@ -14,13 +14,20 @@ export interface Relay {
 }
 
 /**
- * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator:
- * socat, entered there with nsenter, listens and carries each connection to a Unix socket of
+ * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator,
+ * after `prepare`'s shell commands here and inside (the data interface's set-up): socat, entered
+ * there with nsenter, listens and carries each connection to a Unix socket of
  * this agent (a file: no network between them), which opens it to the coordinator with a PROXY
  * line naming `source` (the instance's data address) — the coordinator tells instances apart by
  * it. Resolves once the listener is up.
  */
-export async function relayInto(netns: string, coordinator: string, source: string, tag: string): Promise<Relay> {
+export async function relayInto(
+  netns: string,
+  coordinator: string,
+  source: string,
+  tag: string,
+  prepare: { readonly here?: string; readonly inside?: string } = {},
+): Promise<Relay> {
   const { host, port } = parseAddress(coordinator);
   const path = `/tmp/tgc-relay-${tag}.sock`;
   rmSync(path, { force: true });
@@ -42,11 +49,14 @@ export async function relayInto(netns: string, coordinator: string, source: stri
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
-  const socat: ChildProcess = spawn(
-    'nsenter',
-    [`--net=${netns}`, 'socat', `TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${path}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  // One process from here, whatever `prepare` runs first (a fork of this big process costs more
+  // than the shells' small ones): commands here, then nsenter, commands inside, then socat.
+  const listen = `exec socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${path}`;
+  const inside = prepare.inside ? `${prepare.inside} && ${listen}` : listen;
+  const enter = `exec nsenter --net=${netns} sh -c ${quote(inside)}`;
+  const socat: ChildProcess = spawn('sh', ['-c', prepare.here ? `${prepare.here} && ${enter}` : enter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let said = '';
   socat.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
   const close = () => {
@@ -69,11 +79,16 @@ async function socatListening(netns: string, socat: ChildProcess, said: () => st
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (socat.exitCode !== null || socat.signalCode !== null)
-      throw new Error(`the coordinator's relay in ${netns}: ${said().trim() || `socat exited ${socat.exitCode}`}`);
+      throw new Error(`${netns}: ${said().trim() || `the coordinator's relay exited ${socat.exitCode}`}`);
     // /proc/net/tcp of a process in the namespace lists its listening sockets (state 0A).
     const tcp = await readFile(`/proc/${socat.pid}/net/tcp`, 'utf8').catch(() => '');
     if (tcp.includes(`:${RELAY_PORT.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`)) return;
     if (Date.now() > deadline) throw new Error(`the coordinator's relay in ${netns} did not listen within 10 s`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** `text` as one shell word. */
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
