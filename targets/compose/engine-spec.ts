@@ -80,7 +80,8 @@ export function engineSpec(
   composeText: string,
   o: { readonly project: string; readonly dir: string; readonly env: Readonly<Record<string, string | undefined>> },
 ): EngineSpec {
-  const doc = deepInterpolate(parse(composeText, { merge: true }), o.env) as Doc;
+  // tgc's own file: every instance aliases its group's anchors, so no cap on aliases.
+  const doc = deepInterpolate(parse(composeText, { merge: true, maxAliasCount: -1 }), o.env) as Doc;
   const project = o.project;
   const composeLabels = (kind: string, name: string) => ({
     'com.docker.compose.project': project,

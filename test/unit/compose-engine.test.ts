@@ -104,3 +104,14 @@ test('coordinator: a PROXY line first, then either protocol; a malformed one clo
   assert.equal(await exchange(port, 'PROXY UNKNOWN\r\n{"type":"register","id":1}\n'), '');
   assert.equal(await exchange(port, 'PROXY TCP4 not-an-address 127.0.0.1 0 5050\r\n{}\n'), '');
 });
+
+test('engineSpec: a file with hundreds of aliases (200 instances merging their group) is read whole', () => {
+  const services = Array.from({ length: 300 }, (_, i) => `  s${i}:\n    <<: *g\n    environment: *e\n`).join('');
+  const spec = engineSpec(`x-g: &g\n  image: i\nx-e: &e\n  A: "1"\nservices:\n${services}`, {
+    project: 'p',
+    dir: '/d',
+    env: {},
+  });
+  assert.equal(spec.services.length, 300);
+  assert.deepEqual((spec.services[299]!.create as { Env: string[] }).Env, ['A=1']);
+});
