@@ -49,6 +49,6 @@ test('nomad: the shaping task gets the mark in TGC_SHAPING, with NET_ADMIN', asy
 test('compose (addresses known when it compiles): classified by address', () => {
   const text = readFileSync(join(repoRoot, 'test/fixtures/targets/kernel/generated/compose/compose.yaml'), 'utf8');
   const spec = /TGC_SHAPING: '(.*)'/.exec(text)?.[1] ?? /TGC_SHAPING: "(.*)"/.exec(text)?.[1];
-  assert.ok(spec, 'the kernel companions carry TGC_SHAPING');
+  assert.ok(spec, 'the host agent carries TGC_SHAPING');
   assert.equal(JSON.parse(spec!.replace(/''/g, "'")).network.classify, undefined);
 });
