@@ -28,8 +28,13 @@ function nodeDockerfile(build: Build): string[] {
     'COPY . /plan/',
     'RUN npm ci',
     'EXPOSE 6060',
-    `ENTRYPOINT ${JSON.stringify(NODE_ENTRYPOINT)}`,
+    `ENTRYPOINT ${execForm(NODE_ENTRYPOINT)}`,
   ];
+}
+
+/** A command in a Dockerfile's exec (JSON) form, as Testground writes it: `["npm", "start"]`. */
+function execForm(argv: readonly string[]): string {
+  return `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
 }
 
 /** COPY in its JSON form: paths with spaces or brackets need no quoting there. */
@@ -94,7 +99,7 @@ function goDockerfile(build: Build): string[] {
         `COPY --from=builder ${JSON.stringify([`${dir}/testplan.bin`, '/testplan'])}`,
         ...hook('post_runtime_copy'),
       ];
-  return [...lines, ...copy, 'EXPOSE 6060', `ENTRYPOINT ${JSON.stringify(GO_ENTRYPOINT)}`];
+  return [...lines, ...copy, 'EXPOSE 6060', `ENTRYPOINT ${execForm(GO_ENTRYPOINT)}`];
 }
 
 /** `modfile` (and the .sum beside it, when there is one) as the module's go.mod and go.sum. */

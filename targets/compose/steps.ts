@@ -35,8 +35,9 @@ export function composeSteps(o: RunOptions): string[] {
     lines.push(
       api(`POST /networks/create, POST /volumes/create  # ${project}_<each network and volume of compose.yaml>`),
       api(
-        `POST /containers/create?name=${project}_<service>_1, POST /networks/<more>/connect, POST /containers/<id>/start` +
-          `  # each service of compose.yaml (${env}), ${AT_ONCE} at a time, after those it depends on`,
+        `POST /containers/create?name=${project}_<service>_1, POST /networks/<more>/connect, ` +
+          `POST /containers/<id>/start  # each service of compose.yaml (${env}), ${AT_ONCE} at a time, ` +
+          'after those it depends on',
       ),
     );
   else lines.push(`${env} ${compose} up -d`);
@@ -52,8 +53,8 @@ export function composeSteps(o: RunOptions): string[] {
       lines.push(api(`GET /containers/<id of ${p.name}>/json, GET …/logs > ${join(outDir, 'logs', `${p.name}.log`)}`));
     lines.push(
       api(
-        `DELETE /containers/<id>?force=true&v=true  # every container labelled com.docker.compose.project=${project}, ` +
-          `${AT_ONCE} at a time; then its networks and volumes`,
+        `DELETE /containers/<id>?force=true&v=true  # every container labelled ` +
+          `com.docker.compose.project=${project}, ${AT_ONCE} at a time; then its networks and volumes`,
       ),
     );
     return lines;
