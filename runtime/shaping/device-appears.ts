@@ -1,12 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 
 /**
- * Resolves once `device` shows up, as soon as socat (`proc`) has created it — no process to spawn
- * per look: in sysfs, or up with an address in this process's network namespace where sysfs is not
- * this namespace's (a process that entered another with `nsenter --net`); rejects, saying why,
- * when socat exits first or `timeoutMs` passes. `stderr` is what socat said so far.
+ * Resolves once `device` shows up in sysfs, where it appears as soon as socat (`proc`) has
+ * created it — no process to spawn per look; rejects, saying why, when socat exits first or
+ * `timeoutMs` passes. `stderr` is what socat said so far.
  */
 export async function deviceAppears(
   device: string,
@@ -15,7 +13,7 @@ export async function deviceAppears(
   stderr: () => string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!existsSync(`/sys/class/net/${device}`) && !networkInterfaces()[device]) {
+  while (!existsSync(`/sys/class/net/${device}`)) {
     if (proc.exitCode !== null)
       throw new Error(`socat exited before the TUN device ${device} appeared: ${stderr() || `code ${proc.exitCode}`}`);
     if (Date.now() > deadline)
