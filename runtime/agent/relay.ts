@@ -84,7 +84,7 @@ async function socatListening(netns: string, socat: ChildProcess, said: () => st
     const tcp = await readFile(`/proc/${socat.pid}/net/tcp`, 'utf8').catch(() => '');
     if (tcp.includes(`:${RELAY_PORT.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`)) return;
     if (Date.now() > deadline) throw new Error(`the coordinator's relay in ${netns} did not listen within 10 s`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
