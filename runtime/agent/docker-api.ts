@@ -44,42 +44,34 @@ export class DockerApi {
    * Any call: `body` sent as JSON; resolves to the parsed answer (undefined when empty); rejects
    * with a DockerError carrying Docker's status and message.
    */
-  call(method: string, path: string, body?: unknown): Promise<unknown> {
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const text = (await this.send(method, path, body)).toString('utf8');
+    return text.trim() === '' ? undefined : safeJson(text);
+  }
+
+  /** GET `path`'s body as bytes (a container's logs); rejects as `call` does. */
+  bytes(path: string): Promise<Buffer> {
+    return this.send('GET', path);
+  }
+
+  private send(method: string, path: string, body?: unknown): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers = payload === undefined ? {} : { 'content-type': 'application/json' };
       const req = request({ socketPath: this.socketPath, path, method, headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
           const status = res.statusCode ?? 500;
-          if (status >= 400) {
-            const message = (safeJson(text) as { message?: string } | undefined)?.message ?? text.trim();
-            return reject(new DockerError(status, `docker ${method} ${path.split('?')[0]}: ${message}`));
-          }
-          resolve(text.trim() === '' ? undefined : safeJson(text));
+          const data = Buffer.concat(chunks);
+          if (status < 400) return resolve(data);
+          const text = data.toString('utf8');
+          const message = (safeJson(text) as { message?: string } | undefined)?.message ?? text.trim();
+          reject(new DockerError(status, `docker ${method} ${path.split('?')[0]}: ${message}`));
         });
       });
       req.on('error', (err) => reject(new DockerError(0, `the Docker API at ${this.socketPath}: ${err.message}`)));
       req.end(payload);
-    });
-  }
-
-  /** GET `path`'s body as bytes (a container's logs); rejects on an error status. */
-  bytes(path: string): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path, method: 'GET' }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () =>
-          (res.statusCode ?? 500) >= 400
-            ? reject(new DockerError(res.statusCode ?? 500, `docker GET ${path.split('?')[0]}: ${res.statusCode}`))
-            : resolve(Buffer.concat(chunks)),
-        );
-      });
-      req.on('error', (err) => reject(new DockerError(0, `the Docker API at ${this.socketPath}: ${err.message}`)));
-      req.end();
     });
   }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deviceAppears } from '../shaping/device-appears.js';
+import { stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
@@ -156,11 +157,11 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    let said = '';
-    socat.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
-    socat.once('error', (err) => (said += `cannot start socat: ${err.message}`));
+    const said = stderrTail(socat);
+    let failedToStart = '';
+    socat.once('error', (err) => (failedToStart = `cannot start socat: ${err.message}`));
     try {
-      await deviceAppears(device, socat, 10_000, () => said.trim());
+      await deviceAppears(device, socat, 10_000, () => (said() + failedToStart).trim());
     } catch (err) {
       socat.kill('SIGKILL');
       throw err;
@@ -175,16 +176,15 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       env: { ...process.env, TGC_INSTANCE: name, TGC_GROUP: group, TGC_COORDINATOR: `127.0.0.1:${RELAY_PORT}` },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
-    let said = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      said = (said + d.toString()).slice(-2000);
-      io.stderr(d.toString());
-    });
-    child.once('error', (err) => (said += `cannot start nsenter: ${err.message}`));
+    const said = stderrTail(child);
+    child.stderr!.on('data', (d: Buffer) => io.stderr(d.toString()));
+    let failedToStart = '';
+    child.once('error', (err) => (failedToStart = `cannot start nsenter: ${err.message}`));
     for (const deadline = Date.now() + 60_000; !existsSync(readyFile);) {
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(said.trim().split('\n').pop() || `its set-up ended (${child.exitCode ?? child.signalCode})`);
+        const why = (said() + failedToStart).trim().split('\n').pop();
+        throw new Error(why || `its set-up ended (${child.exitCode ?? child.signalCode})`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -243,8 +243,12 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     void site.link?.then((l) => l.close()).catch(() => undefined);
   }
   await new Promise((r) => setTimeout(r, 200));
-  const ended = [...sites.values()].map((site) => site.child && new Promise((r) => site.child!.once('exit', r)));
-  for (const site of sites.values()) site.child?.kill('SIGTERM');
+  // Those still running (a kernel agent ends by itself with the run): an exited one never says so again.
+  const alive = [...sites.values()].flatMap((s) =>
+    s.child && s.child.exitCode === null && s.child.signalCode === null ? [s.child] : [],
+  );
+  const ended = alive.map((child) => new Promise((r) => child.once('exit', r)));
+  for (const child of alive) child.kill('SIGTERM');
   await Promise.race([Promise.all(ended), new Promise((r) => setTimeout(r, 10_000))]);
   if (shapes) {
     shapes.wire.close();

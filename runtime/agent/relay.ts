@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { parseAddress } from '../../protocol/client.js';
 import { proxyLine } from './agent-link.js';
+import { shellWord } from '../../model/shell-word.js';
+import { stderrTail } from '../shaping/run-command.js';
 
 /** The coordinator's port inside an instance's namespace, on its loopback (compose's host agent). */
 export const RELAY_PORT = 5050;
@@ -53,21 +55,20 @@ export async function relayInto(
   // than the shells' small ones): commands here, then nsenter, commands inside, then socat.
   const listen = `exec socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${path}`;
   const inside = prepare.inside ? `${prepare.inside} && ${listen}` : listen;
-  const enter = `exec nsenter --net=${netns} sh -c ${quote(inside)}`;
+  const enter = `exec nsenter --net=${netns} sh -c ${shellWord(inside)}`;
   const socat: ChildProcess = spawn('sh', ['-c', prepare.here ? `${prepare.here} && ${enter}` : enter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let said = '';
-  socat.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+  const said = stderrTail(socat);
   const close = () => {
     socat.kill('SIGTERM');
     server.close();
     rmSync(path, { force: true });
   };
-  // Listening once a connection to it succeeds (from inside the namespace, it cannot be looked at
-  // from here): socat binds within milliseconds, or has exited saying why.
+  // Listening once its socket shows in the namespace's TCP table (read through socat's /proc
+  // entry): socat binds within milliseconds, or has exited saying why.
   try {
-    await socatListening(netns, socat, () => said);
+    await socatListening(netns, socat, said);
   } catch (err) {
     close();
     throw err;
@@ -86,9 +87,4 @@ async function socatListening(netns: string, socat: ChildProcess, said: () => st
     if (Date.now() > deadline) throw new Error(`the coordinator's relay in ${netns} did not listen within 10 s`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** `text` as one shell word. */
-function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }

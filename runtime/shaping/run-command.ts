@@ -22,3 +22,10 @@ export function runCommand(cmd: string, args: readonly string[], input?: string)
     if (input !== undefined) child.stdin!.end(input);
   });
 }
+
+/** The last 2,000 characters a running process wrote on stderr (for the error it ends with). */
+export function stderrTail(child: { readonly stderr: NodeJS.ReadableStream | null }): () => string {
+  let said = '';
+  child.stderr?.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+  return () => said;
+}

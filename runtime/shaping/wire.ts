@@ -61,6 +61,8 @@ export class Wire {
     sendBufferSize: 8 * 1024 * 1024,
   });
   private readonly byAddress = new Map<string, WireEndpoint>();
+  /** Each endpoint's `host:port`, by name (an endpoint added again moves). */
+  private readonly addressOf = new Map<string, string>();
   private readonly byIp = new Map<number, WireEndpoint>();
   private readonly links = new Map<string, LinkState>();
   private readonly scheduler = new Scheduler();
@@ -85,7 +87,9 @@ export class Wire {
 
   /** Adds an endpoint, or moves one known by name (a restarted container's bridge). */
   add(endpoint: WireEndpoint): void {
-    for (const [key, e] of this.byAddress) if (e.name === endpoint.name) this.byAddress.delete(key);
+    const earlier = this.addressOf.get(endpoint.name);
+    if (earlier !== undefined) this.byAddress.delete(earlier);
+    this.addressOf.set(endpoint.name, `${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`);
     this.byAddress.set(`${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`, endpoint);
     this.byIp.set(parseIpv4(endpoint.ip), endpoint);
   }

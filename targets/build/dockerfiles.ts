@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Build, GoBuild } from '../../schema/ir.js';
-import { shellWord } from '../driver/shell-word.js';
+import { shellWord } from '../../model/shell-word.js';
 
 // The Dockerfiles tgc writes for builds that have none of their own: Testground's docker:go
 // recipe (its stages and hook points, in its order) and its docker:node one. The context's

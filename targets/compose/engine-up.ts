@@ -32,14 +32,6 @@ export async function engineUp(
   const skipped: string[] = [];
   for (const n of spec.networks) await api.call('POST', '/networks/create', n.body);
   for (const v of spec.volumes) await api.call('POST', '/volumes/create', v.body);
-  const started = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
-  for (const s of spec.services) {
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    promise.catch(() => undefined);
-    started.set(s.service, { promise, resolve, reject });
-  }
   // Slots are taken once a service's dependencies have started, so no slot waits on another.
   let free = AT_ONCE;
   const waiting: (() => void)[] = [];
@@ -52,28 +44,26 @@ export async function engineUp(
     if (next) next();
     else free++;
   };
-  await Promise.all(
-    spec.services.map(async (s) => {
-      const mine = started.get(s.service)!;
+  // The services come in start order: each one's dependencies are in the map before it.
+  const started = new Map<string, Promise<void>>();
+  for (const s of spec.services) {
+    const start = async () => {
+      await Promise.all(s.dependsOn.map((d) => started.get(d)));
+      await slot();
       try {
-        await Promise.all(s.dependsOn.map((d) => started.get(d)!.promise));
-        await slot();
-        try {
-          if (o.enough()) return void skipped.push(s.service);
-          await api.call('POST', `/containers/create?name=${encodeURIComponent(s.container)}`, s.create);
-          for (const c of s.connect) await api.call('POST', `/networks/${c.network}/connect`, c.body);
-          await api.call('POST', `/containers/${s.container}/start`);
-        } finally {
-          release();
-        }
+        if (o.enough()) return void skipped.push(s.service);
+        await api.call('POST', `/containers/create?name=${encodeURIComponent(s.container)}`, s.create);
+        for (const c of s.connect) await api.call('POST', `/networks/${c.network}/connect`, c.body);
+        await api.call('POST', `/containers/${s.container}/start`);
       } catch (err) {
-        mine.reject(err);
         throw err instanceof DockerError ? new Error(`${s.service}: ${err.message}`) : err;
       } finally {
-        mine.resolve();
+        release();
       }
-    }),
-  );
+    };
+    started.set(s.service, start());
+  }
+  await Promise.all(started.values());
   return skipped;
 }
 

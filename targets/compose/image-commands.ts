@@ -19,11 +19,11 @@ export async function withImageCommands(plan: Plan, env: Readonly<Record<string,
         },
       );
       if (r.code !== 0) return g;
-      const [entrypoint, cmd] = r.stdout
+      const [entrypoint = [], cmd = []] = r.stdout
         .trim()
         .split('\t')
         .map((j) => (JSON.parse(j) as string[] | null) ?? []);
-      const command = [...(entrypoint ?? []), ...(cmd ?? [])];
+      const command = [...entrypoint, ...cmd];
       return command.length > 0 ? { ...g, command } : g;
     }),
   );

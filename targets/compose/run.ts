@@ -158,6 +158,15 @@ export async function runCompose(o: RunOptions): Promise<number> {
       return { code: 1, stderr: (err as Error).message };
     }
   };
+  // Everything of the project, the way it was brought up. Built images stay: they are the build
+  // cache (tgc build, docs/composition.md, Builds).
+  const takeDown = async (): Promise<{ code: number; stderr: string }> => {
+    if (!api) return run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    return engineDown(api, project).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: Error) => ({ code: 1, stderr: err.message }),
+    );
+  };
   startBanner(o, `compose (${socket ? 'the Engine API' : compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
@@ -167,19 +176,14 @@ export async function runCompose(o: RunOptions): Promise<number> {
   const teardown = async () => {
     follower?.kill('SIGTERM');
     exitReporter?.close();
-    // Built images stay: they are the build cache (tgc build, docs/composition.md, Builds).
-    const down = api
-      ? await engineDown(api, project).then(
-          () => ({ code: 0, stderr: '' }),
-          (err: Error) => ({ code: 1, stderr: err.message }),
-        )
-      : await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    const down = await takeDown();
     // Taken down: the reaper has nothing left to do (after a failed down, it tries once more).
     if (down.code === 0) reaper?.dismiss();
     if (down.code !== 0)
       io.stderr(
-        `tgc: docker compose down failed: ${down.stderr.trim()}\nRemove what is left with: docker ps -aq --filter ` +
-          `label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; docker network prune --filter ` +
+        `tgc: taking the deployment down failed: ${down.stderr.trim()}\n` +
+          `Remove what is left with: docker ps -aq --filter label=${RUN_LABEL}=${o.runId} | xargs -r docker rm -f; ` +
+          `docker network prune --filter ` +
           `label=${RUN_LABEL}=${o.runId}\n`,
       );
   };
@@ -199,7 +203,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
         const tried = [env.TGC_CONTROL_SUBNET!];
         upped.code !== 0 && /overlap/i.test(upped.stderr) && tried.length < 4 && !interrupted();
       ) {
-        await run(['down', '-v', '--remove-orphans', '--timeout', '5']);
+        await takeDown();
         env.TGC_CONTROL_SUBNET = await freeControlSubnet(plan, tried);
         tried.push(env.TGC_CONTROL_SUBNET);
         upped = await up(enough);

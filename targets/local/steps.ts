@@ -6,7 +6,7 @@ import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
-import { shellWord } from '../driver/shell-word.js';
+import { shellWord } from '../../model/shell-word.js';
 
 /** Loopback runs give each instance its own address in here (any 127/8 address is local on Linux). */
 export const LOOPBACK_SUBNET = '127.18.0.0/16';
