@@ -27,6 +27,8 @@ export interface StartRunOptions {
   readonly push?: string;
   /** `--no-cache`: build even what is cached. */
   readonly noCache?: boolean;
+  /** swarm: `--node-host NAME=URL`, repeatable. */
+  readonly nodeHost?: readonly string[];
 }
 
 /** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
@@ -46,6 +48,17 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
   if (problems.length > 0) {
     for (const p of problems) io.stderr(`tgc: ${p.message}\n`);
     return EXIT.invalid;
+  }
+  const nodeHosts: Record<string, string> = {};
+  for (const spec of o.nodeHost ?? []) {
+    const m = /^([^=\s]+)=(\S+)$/.exec(spec);
+    if (!m) {
+      io.stderr(
+        `tgc: --node-host ${JSON.stringify(spec)}: write NAME=URL (a node's hostname, its Docker engine's URL)\n`,
+      );
+      return EXIT.invalid;
+    }
+    nodeHosts[m[1]!] = m[2]!;
   }
   const runId = newRunId();
   const cwd = io.cwd ?? '.';
@@ -70,6 +83,7 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     ...(o.runtimeImage !== undefined && { runtimeImage: o.runtimeImage }),
     ...(o.namespace !== undefined && { namespace: o.namespace }),
     ...(o.context !== undefined && { context: o.context }),
+    ...(Object.keys(nodeHosts).length > 0 && { nodeHosts }),
   };
   // The build step: what the plan's builds make, before anything starts (a failed build starts nothing).
   const env = io.env ?? {};

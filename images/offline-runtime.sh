@@ -21,7 +21,7 @@ for tool in node tc ip socat busybox xtables-nft-multi; do
 done
 mkdir -p "$root/bin" "$root/sbin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
 chmod 1777 "$root/tmp"
-for applet in sh ls cat cp ping sleep mkdir rm test env ps kill nsenter; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
+for applet in sh ls cat cp ping sleep mkdir mknod rm test env ps kill nsenter; do ln -sf /usr/bin/busybox "$root/bin/$applet"; done
 ln -sf /usr/bin/tc "$root/sbin/tc"
 ln -sf /usr/bin/ip "$root/sbin/ip"
 # iptables (the nf_tables one, a multi-call binary named by its link) and its extensions, for the

@@ -7,6 +7,7 @@ import type { Target, TargetName } from './target.js';
 export const TARGETS: Readonly<Record<TargetName, () => Promise<Target>>> = {
   local: async () => (await import('./local/index.js')).localTarget,
   compose: async () => (await import('./compose/index.js')).composeTarget,
+  swarm: async () => (await import('./swarm/index.js')).swarmTarget,
   k8s: async () => (await import('./k8s/index.js')).k8sTarget,
   nomad: async () => (await import('./nomad/index.js')).nomadTarget,
 };

@@ -2,7 +2,7 @@ import type { Code } from '../compiler/codes.js';
 import type { Plan } from '../schema/ir.js';
 
 /** Every target `tgc run` knows; `tgc compile` takes the ones that render a deployment. */
-export type TargetName = 'local' | 'compose' | 'k8s' | 'nomad';
+export type TargetName = 'local' | 'compose' | 'swarm' | 'k8s' | 'nomad';
 export type ContainerTargetName = Exclude<TargetName, 'local'>;
 
 /** The runtime a deployment embeds: the coordinator and the shaping agent, each one self-contained ES module. */
@@ -79,6 +79,8 @@ export interface RunOptions {
   readonly namespace?: string;
   /** k8s: the kubeconfig context (else the current one). */
   readonly context?: string;
+  /** swarm: each node's Docker engine by hostname (`--node-host NAME=URL`), to load images and act on tasks. */
+  readonly nodeHosts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -127,7 +129,7 @@ export function containerProblems(plan: Plan, target: ContainerTargetName): Targ
   // Process actions need the container runtime's hand: compose has it (docker kill, pause…);
   // on clusters tgc's driver does not reach into pods or allocations (docs/composition.md, Events).
   plan.events?.forEach((e, i) => {
-    if (target === 'compose' || ['partition', 'heal', 'link'].includes(e.action.kind)) return;
+    if (target === 'compose' || target === 'swarm' || ['partition', 'heal', 'link'].includes(e.action.kind)) return;
     out.push({
       pointer: `/events/${i}/${e.action.kind}`,
       code: 'TARGET_UNSUPPORTED',
@@ -137,13 +139,13 @@ export function containerProblems(plan: Plan, target: ContainerTargetName): Targ
         `work here: run this plan on the local or compose target`,
     });
   });
-  if (target !== 'compose' && plan.network.shaping === 'userspace') {
+  if ((target === 'k8s' || target === 'nomad') && plan.network.shaping === 'userspace') {
     out.push({
       pointer: '/network/shaping',
       code: 'TARGET_UNSUPPORTED',
       message:
         `the ${target} target shapes with the kernel backend (tc in each pod or allocation); the userspace ` +
-        `backend runs on the local and compose targets only: use shaping = "auto" or "kernel"`,
+        `backend runs on the local, compose and swarm targets only: use shaping = "auto" or "kernel"`,
     });
   }
   return out;

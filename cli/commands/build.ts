@@ -29,7 +29,7 @@ export function buildCommand(program: Command, io: CliIo, done: (code: number) =
         '--target <target>',
         'what the builds are for: Go programs for local, images for the others (default: what a Testground ' +
           "composition's runner names, else compose when a group builds an image, else local)",
-      ).choices(['local', 'compose', 'k8s', 'nomad']),
+      ).choices(['local', 'compose', 'swarm', 'k8s', 'nomad']),
     )
     .option('--group <id>', 'build this group only (repeatable)', collect, [])
     .option('--no-cache', 'build even what is cached')

@@ -16,7 +16,9 @@ export function compileCommand(program: Command, io: CliIo, done: (code: number)
     .argument(...PLAN_ARGUMENT)
     .addOption(formatOption())
     .addOption(
-      new Option('--target <target>', 'the orchestrator').choices(['compose', 'k8s', 'nomad']).makeOptionMandatory(),
+      new Option('--target <target>', 'the orchestrator')
+        .choices(['compose', 'swarm', 'k8s', 'nomad'])
+        .makeOptionMandatory(),
     )
     .option('-o, --out <dir>', 'output directory, replaced as a whole (default deploy/<target>)')
     .option('--check', 'write nothing; exit 1 with a unified diff when the directory is stale, 0 when fresh')

@@ -18,6 +18,7 @@ interface RunFlags extends PlanOptions {
   image?: string[];
   push?: string;
   cache?: boolean;
+  nodeHost?: string[];
 }
 
 /** `tgc run`: start, follow, collect, tear down, on any target. */
@@ -35,7 +36,7 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
         '--target <target>',
         'where to run: local processes, Docker Compose, a Kubernetes cluster (kubectl) or Nomad (nomad CLI) ' +
           "(default: local, or what a Testground composition's runner names)",
-      ).choices(['local', 'compose', 'k8s', 'nomad']),
+      ).choices(['local', 'compose', 'swarm', 'k8s', 'nomad']),
     )
     .option(
       '--runtime-image <image>',
@@ -54,6 +55,13 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
     .option('--json', 'print only the final results JSON')
     .option('--namespace <ns>', 'k8s: run in this existing namespace (default: one created per run, deleted after)')
     .option('--context <ctx>', 'k8s: the kubeconfig context (default: the current one)')
+    .option(
+      '--node-host <name=url>',
+      "swarm: a node's own Docker engine (its hostname = DOCKER_HOST-style URL), to load the run's images " +
+        'into it and carry out process events there (repeatable; docs/targets/swarm.md)',
+      collect,
+      [],
+    )
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
     .addOption(testgroundOptions()[0]!)
     .addOption(testgroundOptions()[1]!)

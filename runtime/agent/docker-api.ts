@@ -5,7 +5,12 @@ import { onLines } from '../../protocol/on-lines.js';
 export interface ContainerState {
   readonly Id: string;
   readonly State: { readonly Running: boolean; readonly Pid: number };
-  readonly Config: { readonly Env: readonly string[] | null; readonly Labels: Readonly<Record<string, string>> | null };
+  readonly Config: {
+    readonly Env: readonly string[] | null;
+    readonly Labels: Readonly<Record<string, string>> | null;
+    readonly Image?: string;
+  };
+  readonly Mounts?: readonly { readonly Source: string; readonly Destination: string }[];
   readonly NetworkSettings: {
     readonly Networks: Readonly<Record<string, { readonly IPAddress: string }>> | null;
   };

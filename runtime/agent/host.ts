@@ -1,17 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deviceAppears } from '../shaping/device-appears.js';
-import { stderrTail } from '../shaping/run-command.js';
+import { runCommand, stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { relayInto, RELAY_PORT, type Relay } from './relay.js';
+import { reapVolumesLater, shipOutputs } from './node-duties.js';
 import { EXIT } from '../../model/exit-codes.js';
 
 /** The userspace wire's UDP port on the agent's loopback; each TUN bridge has the next free one above. */
 const WIRE_PORT = 7000;
+/** The coordinator topic on which the agents of several hosts (swarm) tell where each instance's wire is. */
+export const WIRE_TOPIC = 'tgc:wire-endpoints';
+
+/** One instance's place on the wires of a multi-host run: its data address on the wire at `host:port`. */
+interface WireSite {
+  readonly name: string;
+  readonly ip: string;
+  readonly host: string;
+  readonly port: number;
+}
 
 /** A command's path on the PATH (or its bare name, to fail where it is run). */
 function onPath(cmd: string): string {
@@ -58,6 +69,12 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const runId = need(io, 'TGC_RUN_ID');
   const stateDir = String(values.state ?? '/tgc-state');
   const docker = new DockerApi(String(values.docker ?? '/var/run/docker.sock'));
+  // The host's /proc: the agent's own where it shares the host's pid namespace (compose), else
+  // the host's mounted in (swarm services cannot share it).
+  const proc = String(values.proc ?? '/proc');
+  const peerPort = values.peers === undefined ? undefined : Number(values.peers);
+  if (peerPort !== undefined && !(Number.isInteger(peerPort) && peerPort > 0 && peerPort < 65536))
+    throw new Error(`--peers takes a UDP port, not ${String(values.peers)}`);
   const prefix = String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16';
   const script = process.argv[1]!;
   const sites = new Map<string, Site>();
@@ -68,14 +85,29 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   // The instances of this run — of this compose project, when the agent is in one.
   const self = await docker.get<ContainerState>(`/containers/${hostname()}/json`).catch(() => undefined);
   const project = self?.Config.Labels?.['com.docker.compose.project'];
+  const stack = self?.Config.Labels?.['com.docker.stack.namespace'];
   const label = [`dev.tgc.run=${runId}`, 'dev.tgc.component=instance'];
   if (project) label.push(`com.docker.compose.project=${project}`);
+  if (stack) label.push(`com.docker.stack.namespace=${stack}`);
+  const outputs = typeof values.outputs === 'string' ? values.outputs : undefined;
 
   let shapes: WireShapes | undefined;
   let bridges = 0;
+  // Several hosts (swarm): this wire's address on the network the agents share, where the
+  // others send what their instances send to this host's.
+  const here = peerPort === undefined ? undefined : Object.values(self?.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+  if (peerPort !== undefined && !here) throw new Error('--peers: this container has no network address');
+  let peersKnown: Promise<void> | undefined;
   if (backend === 'userspace') {
     shapes = new WireShapes(spec);
     await shapes.wire.listen(WIRE_PORT, '127.0.0.1');
+    if (peerPort !== undefined) await shapes.wire.listenPeers(peerPort);
+    // A TUN device needs /dev/net/tun, which a swarm service cannot be given: made here.
+    if (!existsSync('/dev/net/tun')) {
+      mkdirSync('/dev/net', { recursive: true });
+      const made = await runCommand('mknod', ['/dev/net/tun', 'c', '10', '200']);
+      if (made.code !== 0) throw new Error(`cannot make /dev/net/tun: ${made.stderr.trim()}`);
+    }
   }
 
   const linkOf = (site: Site) =>
@@ -93,7 +125,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     if (!name || !group || !ip || !c.State.Running || c.State.Pid <= 0) return;
     nameOf.set(c.Id, name);
     const site = sites.get(name)!;
-    const netns = `/proc/${c.State.Pid}/ns/net`;
+    const netns = `${proc}/${c.State.Pid}/ns/net`;
     const netnsFd = openSync(netns, 'r');
     const inode = fstatSync(netnsFd).ino;
     const earlier = { child: site.child, fd: site.netnsFd, relay: site.relay };
@@ -110,12 +142,14 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
         // The device into the namespace as data0, then the relay, in one process (relay.ts).
         const ipTool = onPath('ip');
         site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`, {
-          here: `${ipTool} link set dev ${device} netns ${c.State.Pid}`,
+          here: `${ipTool} link set dev ${device} netns ${netns}`,
           inside:
             `${ipTool} link set dev ${device} name data0 && ${ipTool} addr add ${ip}/${prefix} dev data0 && ` +
             `${ipTool} link set dev data0 up`,
         });
         site.netnsFd = netnsFd;
+        // Other hosts' wires learn where it is before it runs (and so before anyone can reach it).
+        if (here) await tellPeers(await linkOf(site), { name, ip, host: here, port: peerPort! });
       } else {
         site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`);
         site.child = await kernelAgent(name, group, netns, `/tmp/tgc-ready-${name}-${inode}`);
@@ -170,6 +204,21 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     return { socat, device };
   };
 
+  /**
+   * Publishes where an instance's wire is, and (once) follows what every host publishes: each
+   * other host's instance becomes a remote endpoint of this wire.
+   */
+  const tellPeers = async (link: AgentLink, site: WireSite): Promise<void> => {
+    peersKnown ??= link.subscribe(WIRE_TOPIC, (payload) => {
+      const p = payload as Partial<WireSite>;
+      if (typeof p.name !== 'string' || typeof p.ip !== 'string' || typeof p.host !== 'string') return;
+      if (p.host === here || typeof p.port !== 'number') return;
+      shapes!.wire.add({ name: p.name, ip: p.ip, host: p.host, port: p.port, remote: true });
+    });
+    await peersKnown;
+    await link.publish(WIRE_TOPIC, site);
+  };
+
   /** Kernel: a kernel agent inside the instance's namespace; resolves once it has shaped it. */
   const kernelAgent = async (name: string, group: string, netns: string, readyFile: string): Promise<ChildProcess> => {
     const child = spawn('nsenter', [`--net=${netns}`, process.execPath, script, 'kernel', '--ready-file', readyFile], {
@@ -200,16 +249,29 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     await link?.failed(err.message).catch(() => undefined);
   };
 
+  /** Instance containers running here, and outputs being shipped. */
+  const live = new Set<string>();
+  const shipping: Promise<void>[] = [];
   const onContainer = (id: string, action: string) => {
     void (async () => {
       const c = action === 'start' ? await docker.get<ContainerState>(`/containers/${id}/json`) : undefined;
       const name = c ? containerEnv(c, 'TGC_INSTANCE') : nameOf.get(id);
       if (!name) return;
+      if (c) live.add(id);
       let site = sites.get(name);
       if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false }));
       site.queue = site.queue.then(async () => {
         if (c) return started(c).catch((err: Error) => failed(name, err));
         rmSync(`${stateDir}/${name}`, { force: true });
+        live.delete(id);
+        // Its outputs to the coordinator, where the driver cannot reach this node's containers.
+        if (outputs)
+          shipping.push(
+            shipOutputs(docker, id, outputs, coordinator, name).then(
+              (done) => io.stderr(`tgc agent: ${done}\n`),
+              (err: Error) => io.stderr(`tgc agent: ${name}'s outputs: ${err.message}\n`),
+            ),
+          );
         // Kernel: the agent in the namespace goes with it (userspace: the data path stays, above).
         if (!shapes) {
           site!.child?.kill('SIGTERM');
@@ -232,6 +294,12 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   io.stderr(`tgc agent: shaping the instances of run ${runId} (${backend}) on this Docker host\n`);
 
   const why = await Promise.race([stopped, io.terminated.then(() => undefined)]);
+  // Shipping outputs: the run has ended; the instances end next (their programs, or their stop).
+  if (outputs) {
+    for (const until = Date.now() + 30_000; live.size > 0 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(shipping);
+  }
   events.close();
   // The namespaces first (their relays and held descriptors): the kernel then removes every data
   // device in one batch as it cleans them up, where bridges ending first would unregister their
@@ -253,6 +321,13 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   if (shapes) {
     shapes.wire.close();
     io.stderr(`tgc agent: ${shapes.summary()}\n`);
+  }
+  // The stack's volumes on this node (the agent's own container holds them): a helper removes them.
+  if (values['reap-volumes'] && stack && self?.Config.Image) {
+    const socket = self.Mounts?.find((m) => m.Destination === '/var/run/docker.sock')?.Source ?? '/var/run/docker.sock';
+    await reapVolumesLater(docker, { stack, image: self.Config.Image, socket, runId }).catch((err: Error) =>
+      io.stderr(`tgc agent: the stack's volumes stay on this node: ${err.message}\n`),
+    );
   }
   if (why) io.stderr(`tgc agent: ${why}\n`);
   return why ? EXIT.runFailed : EXIT.ok;

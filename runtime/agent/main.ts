@@ -14,7 +14,7 @@ The shaping agent of a container deployment (docs/network.md). The environment c
 instance's identity (TGC_INSTANCE, TGC_GROUP, TGC_COORDINATOR, TGC_DATA_SUBNET), the run's
 (TGC_RUN_ID) and the plan's shapes (TGC_SHAPING, JSON).
 
-  host     the agent of every instance container of the run on this Docker host (compose):
+  host     the agent of every instance container of the run on this Docker host (compose, swarm):
            sets up each one's data path in its network namespace as it starts — a TUN device
            bridged to the wire this process runs (userspace), or a kernel agent (kernel) — and
            marks it shaped
@@ -25,6 +25,14 @@ Options:
   --backend B        host: kernel or userspace
   --docker SOCKET    host: the Docker API's socket (default /var/run/docker.sock)
   --state DIR        host: where instances' shaped markers go (default /tgc-state)
+  --proc DIR         host: the host's /proc, where the agent does not share its pid namespace
+                     (default /proc)
+  --peers PORT       host, userspace: one of several hosts (swarm): exchange packets with the
+                     other hosts' agents on this UDP port, on the network they share
+  --outputs DIR      host: ship DIR of each instance container that ends to the coordinator
+                     (PUT /outputs/<instance>), for a driver that cannot read it on this host
+  --reap-volumes     host: at its end, have the stack's volumes on this host removed once its
+                     containers are gone (a helper container, removed as it ends)
   --ready-file F     kernel: written once shaping is in place
   --shaping FILE     host, kernel: read the plan's shapes from FILE instead of TGC_SHAPING
   -h, --help         show this help`;
@@ -40,6 +48,10 @@ export async function agentMain(argv: readonly string[], io: AgentIo): Promise<n
         backend: { type: 'string' },
         docker: { type: 'string' },
         state: { type: 'string' },
+        proc: { type: 'string' },
+        peers: { type: 'string' },
+        outputs: { type: 'string' },
+        'reap-volumes': { type: 'boolean' },
         shaping: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },

@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { MAX_FRAME_BYTES, type Results, type Status } from '../../protocol/messages.js';
 import { Connections } from './connections.js';
 import { serveHttp } from './serve-http.js';
+import { OutputsStore } from './outputs-store.js';
 import { handleFrame } from './handle-frame.js';
 import { RunState } from './run-state.js';
 import { SyncService } from './sync-service.js';
@@ -68,7 +69,8 @@ export class Coordinator {
   private readonly timeoutMs: number | undefined;
   private readonly net: Connections;
   private readonly run: RunState;
-  private readonly http = createHttpServer((req, res) => serveHttp(this.run, req, res));
+  private readonly outputs = new OutputsStore();
+  private readonly http = createHttpServer((req, res) => serveHttp(this.run, req, res, this.outputs));
   /** Testground's sync service dialect, for WebSocket upgrades on any path. */
   private readonly sync: SyncService;
   private deadline: NodeJS.Timeout | undefined;

@@ -31,7 +31,8 @@ Options:
                          process actions go to the driver's connection
   -h, --help             show this help
 
-HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus).`;
+HTTP on the same port: /healthz, /status, /results, /metrics (Prometheus), /outputs (outputs
+shipped by shaping agents: PUT /outputs/<instance> a tar, GET it back).`;
 
 export interface MainIo {
   readonly stdout: (text: string) => void;

@@ -1,10 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metricsText } from './metrics-text.js';
 import type { RunState } from './run-state.js';
+import type { OutputsStore } from './outputs-store.js';
 
-/** HTTP on the coordinator's port: `/healthz`, `/status`, `/results`, `/metrics` (Prometheus). */
-export function serveHttp(run: RunState, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0];
+/**
+ * HTTP on the coordinator's port: `/healthz`, `/status`, `/results`, `/metrics` (Prometheus), and
+ * `/outputs` (instances' outputs shipped by the shaping agents, where the driver cannot read them).
+ */
+export function serveHttp(run: RunState, req: IncomingMessage, res: ServerResponse, outputs?: OutputsStore): void {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (outputs && (path === '/outputs' || path.startsWith('/outputs/')))
+    return outputs.serve(req, res, path.slice('/outputs/'.length));
   const head = req.method === 'HEAD';
   const json = (code: number, body: unknown) => {
     res.writeHead(code, { 'content-type': 'application/json' });

@@ -19,6 +19,11 @@ export interface WireEndpoint {
   readonly port: number;
   /** The bridge's host (IPv4). @default "127.0.0.1" */
   readonly host?: string;
+  /**
+   * On another host's wire (`host:port` is that wire's peer socket): packets to it are shaped
+   * here, then handed over to be delivered there as they are.
+   */
+  readonly remote?: boolean;
 }
 
 export interface WireOptions {
@@ -60,6 +65,9 @@ export class Wire {
     recvBufferSize: 8 * 1024 * 1024,
     sendBufferSize: 8 * 1024 * 1024,
   });
+  /** Other hosts' wires (swarm): packets between hosts, already shaped by the sender's wire. */
+  private peers: UdpSocket | undefined;
+  private readonly peerHosts = new Set<string>();
   private readonly byAddress = new Map<string, WireEndpoint>();
   /** Each endpoint's `host:port`, by name (an endpoint added again moves). */
   private readonly addressOf = new Map<string, string>();
@@ -85,12 +93,39 @@ export class Wire {
     });
   }
 
+  /**
+   * Binds the socket other hosts' wires send to (every address, `port`): what arrives there from
+   * a known peer is delivered to the local endpoint it is addressed to, unshaped (its sender
+   * shaped it). Resolves to the port.
+   */
+  listenPeers(port: number): Promise<number> {
+    const peers = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
+    this.peers = peers;
+    peers.on('message', (packet, from) => {
+      if (!this.peerHosts.has(from.address) || packet.length < 20) return void this.stats.dropped.malformed++;
+      const dst = this.byIp.get(packet.readUInt32BE(16));
+      if (!dst || dst.remote) return void this.stats.dropped.unknown++;
+      this.deliver(packet, dst);
+    });
+    return new Promise((resolve, reject) => {
+      peers.once('error', reject);
+      peers.bind(port, () => {
+        peers.off('error', reject);
+        peers.on('error', () => undefined);
+        resolve(peers.address().port);
+      });
+    });
+  }
+
   /** Adds an endpoint, or moves one known by name (a restarted container's bridge). */
   add(endpoint: WireEndpoint): void {
     const earlier = this.addressOf.get(endpoint.name);
     if (earlier !== undefined) this.byAddress.delete(earlier);
-    this.addressOf.set(endpoint.name, `${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`);
-    this.byAddress.set(`${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`, endpoint);
+    const address = `${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`;
+    this.addressOf.set(endpoint.name, address);
+    // A remote endpoint's packets reach this wire from its own (the peer socket), never here.
+    if (endpoint.remote) this.peerHosts.add(endpoint.host ?? '127.0.0.1');
+    else this.byAddress.set(address, endpoint);
     this.byIp.set(parseIpv4(endpoint.ip), endpoint);
   }
 
@@ -105,6 +140,7 @@ export class Wire {
   close(): void {
     this.scheduler.clear();
     this.socket.close();
+    this.peers?.close();
   }
 
   private link(src: WireEndpoint, dst: WireEndpoint): LinkState {
@@ -181,7 +217,7 @@ export class Wire {
 
   private deliver(data: Buffer, to: WireEndpoint): void {
     this.stats.forwarded++;
-    this.socket.send(data, to.port, to.host ?? '127.0.0.1');
+    (to.remote ? this.peers! : this.socket).send(data, to.port, to.host ?? '127.0.0.1');
   }
 
   /** netem's correlated random: each draw leans on the last by the correlation. */

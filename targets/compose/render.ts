@@ -12,16 +12,16 @@ import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js
 /** The label every container and network of a run carries: its value is the run id. */
 export const RUN_LABEL = 'dev.tgc.run';
 /** Where the host agent marks each instance shaped (a volume, read-only in instances). */
-const STATE_DIR = '/tgc-state';
+export const STATE_DIR = '/tgc-state';
 const READY_FILE = '/tmp/tgc-ready';
-const OUTPUTS = '/tgc/outputs';
+export const OUTPUTS = '/tgc/outputs';
 /**
  * Where instances' containers get `tgc sync`: a wrapper on the PATH (/usr/bin/tgc) runs the runtime
  * image's static executable, which the coordinator's container shares through the `tgc-tools`
  * volume, else the Node.js one with the container's node.
  */
-const TOOLS_DIR = '/usr/local/lib/tgc';
-const SYNC_SCRIPT = '/usr/local/lib/tgc-sync.mjs';
+export const TOOLS_DIR = '/usr/local/lib/tgc';
+export const SYNC_SCRIPT = '/usr/local/lib/tgc-sync.mjs';
 
 /** `$` starts an interpolation in compose files; user strings get `$$` so they arrive as written. */
 export function composeEscape(s: string): string {
@@ -53,22 +53,29 @@ export const composeRenderer: Renderer = {
       const dockerfile = g.build && generatedDockerfile(g.build, header);
       if (dockerfile) files.set(generatedDockerfilePath(g), dockerfile);
     }
-    files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
-    files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
-    files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
-    const events = eventsJson(plan);
-    if (events) files.set('tgc/events.json', events);
-    files.set(
-      'tgc/tgc',
-      `#!/bin/sh\n# ${header}\n` +
-        "# tgc inside an instance's container: `tgc sync …` (docs/sync-cli.md): the runtime image's\n" +
-        "# static executable, else the Node.js one with the container's node.\n" +
-        `[ -x ${TOOLS_DIR}/tgc-sync ] && exec ${TOOLS_DIR}/tgc-sync "$@"\n` +
-        `[ "$1" = sync ] && shift\nexec node ${SYNC_SCRIPT} "$@"\n`,
-    );
+    for (const [path, text] of runtimeFiles(plan, options, header)) files.set(path, text);
     return files;
   },
 };
+
+/** The runtime a container deployment carries in `tgc/`: coordinator, agent, `tgc sync`, events. */
+export function runtimeFiles(plan: Plan, options: RenderOptions, header: string): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set('tgc/agent.mjs', `// ${header}\n${options.runtime.agent}`);
+  files.set('tgc/coordinator.mjs', `// ${header}\n${options.runtime.coordinator}`);
+  files.set('tgc/sync.mjs', `// ${header}\n${options.runtime.sync}`);
+  const events = eventsJson(plan);
+  if (events) files.set('tgc/events.json', events);
+  files.set(
+    'tgc/tgc',
+    `#!/bin/sh\n# ${header}\n` +
+      "# tgc inside an instance's container: `tgc sync …` (docs/sync-cli.md): the runtime image's\n" +
+      "# static executable, else the Node.js one with the container's node.\n" +
+      `[ -x ${TOOLS_DIR}/tgc-sync ] && exec ${TOOLS_DIR}/tgc-sync "$@"\n` +
+      `[ "$1" = sync ] && shift\nexec node ${SYNC_SCRIPT} "$@"\n`,
+  );
+  return files;
+}
 
 function renderComposeFile(plan: Plan, options: RenderOptions, header: string): string {
   const backend = composeBackend(plan, options.shaping);
@@ -272,7 +279,10 @@ function groupService(
   return s;
 }
 
-function escapeValues(env: Readonly<Record<string, string>>, except: readonly string[] = []): Record<string, string> {
+export function escapeValues(
+  env: Readonly<Record<string, string>>,
+  except: readonly string[] = [],
+): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, except.includes(k) ? v : composeEscape(v)]));
 }
 
@@ -284,12 +294,12 @@ function healthcheck(interval: string): Record<string, unknown> {
   return { test: ['CMD', 'test', '-e', READY_FILE], interval, timeout: '5s', retries: 600 };
 }
 
-function mergePair(doc: Document, anchored: YAMLMap): Pair<Scalar, Alias> {
+export function mergePair(doc: Document, anchored: YAMLMap): Pair<Scalar, Alias> {
   return new Pair(doc.createNode('<<') as Scalar, doc.createAlias(anchored));
 }
 
 /** A service that merges an anchored map (`<<: *anchor`) and adds its own keys. */
-function merged(doc: Document, anchored: YAMLMap, own: Record<string, unknown>): YAMLMap {
+export function merged(doc: Document, anchored: YAMLMap, own: Record<string, unknown>): YAMLMap {
   const node = doc.createNode(own) as YAMLMap;
   if (!isMap(node)) throw new Error('a service is a map');
   node.items.unshift(mergePair(doc, anchored));

@@ -31,7 +31,7 @@ async function detectCompose(): Promise<readonly string[] | undefined> {
 }
 
 /** A control subnet no Docker network uses (nor any in `avoid`) and clear of the data subnet. */
-async function freeControlSubnet(plan: Plan, avoid: readonly string[] = []): Promise<string> {
+export async function freeControlSubnet(plan: Plan, avoid: readonly string[] = []): Promise<string> {
   const ids = (await exec('docker', ['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
   const inspect = ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids];
   const used =

@@ -37,6 +37,8 @@ export interface ExitSink {
   expect(instance: string): void;
   /** Reports how an instance ended; `log` (its tail) is fetched only when the report is sent. */
   report(instance: string, exit: { code: number | null; signal: string | null }, log: () => Promise<string>): void;
+  /** Ends the run now as a failure, for a reason the orchestrator gave (a node lost, say). */
+  abort(reason: string): Promise<void>;
   close(): void;
 }
 
@@ -58,6 +60,7 @@ export async function connectExitSink(
     has: () => true,
     expect: () => undefined,
     report: () => undefined,
+    abort: async () => undefined,
     close: () => undefined,
   };
   const socket = await ProtocolClient.socket(coordinator.host, coordinator.port, 30_000).catch(() => undefined);
@@ -111,6 +114,9 @@ export async function connectExitSink(
             : client.request('exited', { instance, group: known.group, code, signal, log: tail });
         })
         .catch(() => undefined);
+    },
+    abort: async (reason) => {
+      await client.request('abort', { reason }).catch(() => undefined);
     },
     close: () => client.destroy(),
   };

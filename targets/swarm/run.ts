@@ -1,0 +1,319 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { instanceLayout } from '../../model/instance-layout.js';
+import { EnvironmentError } from '../driver/environment-error.js';
+import { exec, sleep } from '../driver/exec.js';
+import {
+  containerExit,
+  connectExitSink,
+  instanceRoles,
+  pollExits,
+  type EndedInstance,
+  type ExitSink,
+} from '../driver/exit-sink.js';
+import { finishRun, startBanner } from '../driver/finish-run.js';
+import { followCoordinator } from '../driver/follow-coordinator.js';
+import { guarded } from '../driver/guarded.js';
+import { inParallel } from '../driver/in-parallel.js';
+import { pollInterval } from '../driver/poll-interval.js';
+import { writeOutput } from '../output-dir.js';
+import { loadRuntimeBundle } from '../runtime-bundle.js';
+import type { RunOptions } from '../target.js';
+import { withImageCommands } from '../compose/image-commands.js';
+import { freeControlSubnet } from '../compose/run.js';
+import { RUNTIME_FILE, STACK_FILE, swarmRenderer } from './render.js';
+import { deployStack, loadImages, stackTasks, swarmNodes, type SwarmTask } from './swarm-cli.js';
+import { fetchOutputs } from './outputs.js';
+import type { ProcessAction } from '../../schema/ir.js';
+
+/** Task states after which a task never runs again. */
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/**
+ * `tgc run --target swarm`: checks that the Docker CLI points at a swarm manager, loads the
+ * run's images into the nodes it was given (`--node-host`), deploys the stack `tgc-<run id>` in
+ * two steps (the runtime, then the instances once an agent runs on every node), follows the
+ * coordinator at its published port on its node's address, reports exits from the tasks, and
+ * collects logs (`docker service logs`) and outputs (shipped by the agents to the coordinator);
+ * `docker stack rm` at the end, also on failure, a lost node, the deadline and Ctrl-C.
+ */
+export async function runSwarm(o: RunOptions): Promise<number> {
+  const { plan, io } = o;
+  const say = (line: string) => {
+    if (!o.json) io.stderr(line + '\n');
+  };
+  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
+  const info = await exec('docker', ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], {
+    env: o.env,
+  });
+  if (info.code === 127) throw new EnvironmentError('docker is not installed: install the Docker CLI (docker.io)');
+  if (info.code !== 0)
+    throw new EnvironmentError(
+      `the Docker engine is not reachable (${info.stderr.trim().split('\n').pop()}): set DOCKER_HOST or --context ` +
+        'to a swarm manager',
+    );
+  if (info.stdout.trim() !== 'active true')
+    throw new EnvironmentError(
+      `the Docker engine tgc talks to is not a swarm manager (swarm: ${info.stdout.trim()}): point DOCKER_HOST at a ` +
+        "manager's engine, or make one (docker swarm init)",
+    );
+  const nodes = await swarmNodes(o.env);
+  const ready = nodes.filter((n) => n.state === 'ready');
+  const nodeHosts = o.nodeHosts ?? {};
+  const unknown = Object.keys(nodeHosts).filter((h) => !nodes.some((n) => n.hostname === h));
+  if (unknown.length > 0)
+    throw new EnvironmentError(
+      `--node-host names no node of this swarm: ${unknown.join(', ')} (nodes: ${nodes.map((n) => n.hostname).join(', ')})`,
+    );
+  const images = [...new Set([runtimeImage, ...plan.groups.map((g) => g.image!)])];
+  try {
+    await loadImages(o.env, images, nodeHosts, say);
+  } catch (err) {
+    throw new EnvironmentError((err as Error).message);
+  }
+  // The engine tgc talks to has them (the build step's, or the caller's); the others need a way to them.
+  const self = (await exec('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env: o.env })).stdout.trim();
+  const without = ready.filter((n) => !nodeHosts[n.hostname] && n.id !== self).map((n) => n.hostname);
+  if (without.length > 0 && Object.keys(nodeHosts).length > 0)
+    say(`tgc: no --node-host for ${without.join(', ')}: their engines must have or pull ${images.join(', ')}`);
+
+  const stack = `tgc-${o.runId}`;
+  const deployDir = join(o.outDir, 'deploy');
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
+  writeOutput(
+    deployDir,
+    swarmRenderer.render(await withImageCommands(plan, o.env), {
+      runtime: loadRuntimeBundle(),
+      ...(o.runtimeImage && { runtimeImage: o.runtimeImage }),
+    }),
+  );
+  const env: Record<string, string | undefined> = {
+    ...o.env,
+    TGC_RUN_ID: o.runId,
+    TGC_START_TIME: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    TGC_CONTROL_SUBNET: await freeControlSubnet(plan),
+    TGC_RUNTIME_IMAGE: runtimeImage,
+    // The coordinator on the node tgc talks to; it serves /results until tgc removes the stack.
+    TGC_COORDINATOR_PLACEMENT: self ? `node.id == ${self}` : 'node.role == manager',
+    TGC_LINGER: '10m',
+  };
+  startBanner(o, `swarm (${ready.length} node${ready.length === 1 ? '' : 's'})`, 'userspace');
+  const startedAt = new Date();
+  let exitWatch: { close(): void } | undefined;
+  let sink: ExitSink | undefined;
+  let lastTasks: SwarmTask[] = [];
+  const tasks = async () => (lastTasks = await stackTasks(env, stack).catch(() => lastTasks));
+  const nodeOf = (t: SwarmTask) => nodes.find((n) => n.id === t.nodeId);
+
+  const teardown = async () => {
+    exitWatch?.close();
+    const rm = await exec('docker', ['stack', 'rm', stack], { env });
+    if (rm.code !== 0) {
+      io.stderr(
+        `tgc: docker stack rm ${stack} failed: ${rm.stderr.trim()}\nRemove it with: docker stack rm ${stack}\n`,
+      );
+      return;
+    }
+    // Removed once no task of it is left (networks go last; the agents then reap each node's volumes).
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const left = await exec(
+        'docker',
+        ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`],
+        {
+          env,
+        },
+      );
+      if ((await stackTasks(env, stack).catch(() => [])).length === 0 && left.stdout.trim() === '') {
+        await removeVolumes();
+        return;
+      }
+      await sleep(500);
+    }
+    io.stderr(`tgc: the stack ${stack} was still going 60 s after docker stack rm; see docker stack ps ${stack}\n`);
+  };
+
+  /**
+   * The stack's volumes on the engines tgc reaches (this one, `--node-host`s), once their
+   * containers are gone; on other nodes the agents' helpers remove them.
+   */
+  const removeVolumes = async () => {
+    const engines = [env, ...Object.values(nodeHosts).map((url) => ({ ...env, DOCKER_HOST: url }))];
+    await inParallel(engines, async (there) => {
+      for (const until = Date.now() + 20_000; Date.now() < until; await sleep(500)) {
+        const filter = ['--filter', `label=com.docker.stack.namespace=${stack}`];
+        const containers = await exec('docker', ['ps', '-aq', ...filter], { env: there });
+        if (containers.code !== 0 || containers.stdout.trim() !== '') continue;
+        const volumes = (await exec('docker', ['volume', 'ls', '-q', ...filter], { env: there })).stdout;
+        const names = volumes.split('\n').filter(Boolean);
+        if (names.length > 0) await exec('docker', ['volume', 'rm', '-f', ...names], { env: there });
+        return;
+      }
+    });
+  };
+
+  /** Logs of every instance that had a task: `docker service logs` gathers them from their nodes. */
+  const collect = async (): Promise<Map<string, number | null>> => {
+    const exits = new Map<string, number | null>();
+    const byInstance = new Map(lastTasks.map((t) => [t.service, t]));
+    await inParallel(
+      instanceLayout(plan),
+      async (p) => {
+        const t = byInstance.get(p.name);
+        exits.set(p.name, t && ENDED.has(t.state) && t.exitCode !== undefined ? t.exitCode : null);
+        if (!t) return;
+        const logs = await exec('docker', ['service', 'logs', '--raw', '--no-trunc', `${stack}_${p.name}`], { env });
+        writeFileSync(join(o.outDir, 'logs', `${p.name}.log`), logs.stdout + logs.stderr);
+      },
+      8,
+    );
+    return exits;
+  };
+
+  return guarded(
+    { signal: o.signal, say, collect, teardown, stopping: `removing the stack ${stack}` },
+    async ({ interrupted, stop }) => {
+      const deadline = Date.now() + plan.timeoutMs;
+      await deployStack(env, deployDir, stack, [RUNTIME_FILE]);
+      // Instances start through the tools the agents put on each node: an agent on every node first.
+      for (;;) {
+        if (interrupted()) return await stop();
+        const agents = (await tasks()).filter((t) => t.service === 'agent');
+        const failed = agents.find((t) => ENDED.has(t.state));
+        if (failed)
+          throw new EnvironmentError(
+            `the shaping agent on node ${nodeOf(failed)?.hostname ?? failed.nodeId} did not start: ` +
+              `${failed.error || failed.state} (docker service logs ${stack}_agent)`,
+          );
+        const running = new Set(agents.filter((t) => t.state === 'running').map((t) => t.nodeId));
+        if (ready.every((n) => running.has(n.id))) break;
+        if (Date.now() > deadline)
+          throw new EnvironmentError(
+            `the shaping agents were not running on every node by the run's deadline: ` +
+              `${ready
+                .filter((n) => !running.has(n.id))
+                .map((n) => n.hostname)
+                .join(', ')} had none`,
+          );
+        await sleep(300);
+      }
+      await deployStack(env, deployDir, stack, [STACK_FILE]);
+      const url = await coordinatorUrl();
+      const at = new URL(url);
+      sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
+      const lost = new Set<string>();
+      exitWatch = pollExits(
+        sink,
+        async () => {
+          const ended: EndedInstance[] = [];
+          for (const t of await tasks()) {
+            if (!ENDED.has(t.state) || t.service === 'agent' || t.service === 'coordinator') continue;
+            // Not started at all (no such image on its node, say): its error is its log.
+            const log = async () =>
+              t.error ||
+              (await exec('docker', ['service', 'logs', '--raw', '--tail', '20', `${stack}_${t.service}`], { env }))
+                .stdout;
+            ended.push({ instance: t.service, exit: containerExit(t.exitCode ?? 1), log });
+          }
+          // A node lost mid-run: its instances will never report; the run fails, naming them.
+          const down = (await swarmNodes(env).catch(() => nodes)).filter((n) => n.state !== 'ready');
+          for (const n of down) {
+            if (lost.has(n.id)) continue;
+            const on = lastTasks.filter((t) => t.nodeId === n.id && t.service !== 'agent' && !ENDED.has(t.state));
+            if (on.length === 0) continue;
+            lost.add(n.id);
+            await sink!.abort(
+              `node ${n.hostname} (${n.address}) is ${n.state}: lost with its instances ` +
+                on.map((t) => t.service).join(', '),
+            );
+          }
+          return ended;
+        },
+        pollInterval(plan.totalInstances),
+      );
+      const results = await followCoordinator(url, o, {
+        interrupted,
+        what: `docker service logs ${stack}_coordinator`,
+      });
+      if (!results) return await stop();
+      // The instances end as their programs do; the agents ship their outputs as they end.
+      for (const until = Date.now() + 15_000; Date.now() < until; await sleep(300)) {
+        const running = (await tasks()).filter(
+          (t) => !ENDED.has(t.state) && !['agent', 'coordinator'].includes(t.service) && t.state === 'running',
+        );
+        if (running.length === 0) break;
+      }
+      const ran = new Set(lastTasks.filter((t) => t.containerId).map((t) => t.service));
+      await fetchOutputs(
+        url,
+        instanceLayout(plan)
+          .map((p) => p.name)
+          .filter((n) => ran.has(n)),
+        join(o.outDir, 'outputs'),
+        say,
+      );
+      const exits = await collect();
+      await teardown();
+      return finishRun(o, {
+        target: 'swarm',
+        backend: 'userspace',
+        startedAt,
+        results,
+        exits,
+        interrupted: interrupted(),
+        addresses: new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp])),
+      });
+    },
+  );
+
+  /** http://<its node's address>:<the port published there>, once the coordinator answers. */
+  async function coordinatorUrl(): Promise<string> {
+    for (const until = Date.now() + 120_000; ; await sleep(300)) {
+      const t = (await tasks()).find((x) => x.service === 'coordinator');
+      if (t && ENDED.has(t.state))
+        throw new EnvironmentError(`the coordinator did not start: ${t.error || t.state} (docker stack ps ${stack})`);
+      const node = t && nodeOf(t);
+      if (t?.state === 'running' && t.publishedPort && node) {
+        const url = `http://${node.address}:${t.publishedPort}`;
+        const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) return url;
+      }
+      if (Date.now() > until)
+        throw new EnvironmentError(
+          `the coordinator was not reachable at its node's address within 120 s${
+            t?.publishedPort && node ? ` (http://${node.address}:${t.publishedPort})` : ''
+          }: tgc must reach the nodes' addresses (docs/targets/swarm.md)`,
+        );
+    }
+  }
+
+  /** The schedule's process actions, on the engine of the task's node (`--node-host`). */
+  async function act(action: ProcessAction, names: readonly string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        const t = lastTasks.find((x) => x.service === name && x.containerId && x.desired === 'running');
+        const node = t && nodeOf(t);
+        if (!t || !node) throw new Error(`${name} has no running task`);
+        const url = nodeHosts[node.hostname];
+        if (!url)
+          throw new Error(
+            `${name} runs on node ${node.hostname}, whose engine tgc was not given: --node-host ${node.hostname}=URL`,
+          );
+        // A service the schedule ends has not failed.
+        if (action === 'kill' || action === 'stop' || action === 'restart') sink?.expect(name);
+        const argv = {
+          kill: ['kill', t.containerId!],
+          stop: ['stop', '-t', '5', t.containerId!],
+          restart: ['restart', '-t', '5', t.containerId!],
+          pause: ['pause', t.containerId!],
+          resume: ['unpause', t.containerId!],
+        }[action];
+        const r = await exec('docker', argv, { env: { ...env, DOCKER_HOST: url } });
+        if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name} on ${node.hostname}: ${r.stderr.trim()}`);
+      }),
+    );
+  }
+}

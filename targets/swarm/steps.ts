@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { instanceLayout } from '../../model/instance-layout.js';
+import type { RunOptions } from '../target.js';
+import { RUNTIME_FILE, STACK_FILE } from './render.js';
+
+/** The commands `tgc run --target swarm --dry-run` prints, in the order the driver issues them. */
+export function swarmSteps(o: RunOptions): string[] {
+  const { plan, planFile, runId, outDir } = o;
+  const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
+  const stack = `tgc-${runId}`;
+  const deploy = join(outDir, 'deploy');
+  const images = [...new Set([runtimeImage, ...plan.groups.map((g) => g.image ?? `<the image ${g.id} builds>`)])];
+  const env =
+    `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} ` +
+    `TGC_COORDINATOR_PLACEMENT='node.id == <this engine's node>' TGC_LINGER=10m`;
+  const lines = [
+    `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'  # a swarm manager`,
+    `docker node ls -q; docker node inspect …  # each node's hostname, state and address`,
+  ];
+  for (const [node, url] of Object.entries(o.nodeHosts ?? {}))
+    lines.push(
+      `DOCKER_HOST=${url} docker image inspect <each of ${images.join(', ')}>  # node ${node}`,
+      `docker save <those it lacks> | DOCKER_HOST=${url} docker load -q`,
+    );
+  if (plan.groups.some((g) => !g.command))
+    lines.push(
+      `docker image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' <each image of a group ` +
+        'without a command>  # its program, started once shaped',
+    );
+  lines.push(
+    `tgc compile ${planFile} --target swarm -o ${deploy}  # in-process`,
+    `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
+    `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${RUNTIME_FILE} ${stack})`,
+    `docker stack ps -q --no-trunc ${stack}; docker inspect --type task …  # until ${stack}_agent runs on every ` +
+      'ready node',
+    `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${STACK_FILE} ${stack})`,
+    `docker stack ps …; docker inspect --type task …  # the coordinator's node and published port`,
+    `GET http://<that node's address>:<port>/status  # every 250 ms until the run ends, then GET /results; ` +
+      'meanwhile the tasks and nodes are polled for exits and lost nodes',
+    `GET http://<that address>/outputs, GET …/outputs/<instance>  # unpacked into ${join(outDir, 'outputs')}`,
+  );
+  for (const p of instanceLayout(plan))
+    lines.push(`docker service logs --raw --no-trunc ${stack}_${p.name} > ${join(outDir, 'logs', `${p.name}.log`)}`);
+  lines.push(
+    `docker stack rm ${stack}  # then until no task or network of it is left; each node's agent removes its volumes`,
+  );
+  return lines;
+}

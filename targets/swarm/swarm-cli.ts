@@ -1,0 +1,152 @@
+import { execa } from 'execa';
+import { exec } from '../driver/exec.js';
+import { inParallel } from '../driver/in-parallel.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** One swarm node, as the manager knows it. */
+export interface SwarmNode {
+  readonly id: string;
+  readonly hostname: string;
+  /** ready, down, unknown, disconnected. */
+  readonly state: string;
+  readonly address: string;
+}
+
+/** One task of the stack (the fields the driver uses). */
+export interface SwarmTask {
+  readonly id: string;
+  readonly service: string;
+  readonly nodeId: string;
+  /** new … running, complete, failed, shutdown, rejected, orphaned. */
+  readonly state: string;
+  readonly desired: string;
+  readonly error: string;
+  readonly containerId: string | undefined;
+  readonly exitCode: number | undefined;
+  readonly publishedPort: number | undefined;
+}
+
+/** Runs the docker CLI; rejects with its message when it fails. */
+async function docker(env: Env, args: readonly string[]): Promise<string> {
+  const r = await exec('docker', args, { env });
+  if (r.code !== 0)
+    throw new Error(`docker ${args.slice(0, 2).join(' ')}: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  return r.stdout;
+}
+
+const lines = (s: string) => s.split('\n').filter(Boolean);
+
+export async function swarmNodes(env: Env): Promise<SwarmNode[]> {
+  const ids = lines(await docker(env, ['node', 'ls', '-q']));
+  if (ids.length === 0) return [];
+  const text = await docker(env, [
+    'node',
+    'inspect',
+    '--format',
+    '{{.ID}} {{.Description.Hostname}} {{.Status.State}} {{.Status.Addr}}',
+    ...ids,
+  ]);
+  return lines(text).map((l) => {
+    const [id, hostname, state, address] = l.split(' ') as [string, string, string, string];
+    return { id, hostname, state, address };
+  });
+}
+
+/** The stack's services by id → name (without the stack's prefix). */
+export async function stackServices(env: Env, stack: string): Promise<Map<string, string>> {
+  const ids = lines(
+    await docker(env, ['service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`]),
+  );
+  if (ids.length === 0) return new Map();
+  const text = await docker(env, ['service', 'inspect', '--format', '{{.ID}} {{.Spec.Name}}', ...ids]);
+  return new Map(
+    lines(text).map((l) => {
+      const [id, name] = l.split(' ') as [string, string];
+      return [id, name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name];
+    }),
+  );
+}
+
+/** Every task of the stack, with its state, container and published port. */
+export async function stackTasks(env: Env, stack: string): Promise<SwarmTask[]> {
+  const [services, ids] = await Promise.all([
+    stackServices(env, stack),
+    docker(env, ['stack', 'ps', '-q', '--no-trunc', stack]).then(lines, () => [] as string[]),
+  ]);
+  if (ids.length === 0) return [];
+  const raw = JSON.parse(await docker(env, ['inspect', '--type', 'task', ...new Set(ids)])) as {
+    ID: string;
+    ServiceID: string;
+    NodeID?: string;
+    DesiredState: string;
+    Status: {
+      State: string;
+      Err?: string;
+      ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+      PortStatus?: { Ports?: { TargetPort: number; PublishedPort: number }[] };
+    };
+  }[];
+  return raw.map((t) => ({
+    id: t.ID,
+    service: services.get(t.ServiceID) ?? t.ServiceID,
+    nodeId: t.NodeID ?? '',
+    state: t.Status.State,
+    desired: t.DesiredState,
+    error: t.Status.Err ?? '',
+    containerId: t.Status.ContainerStatus?.ContainerID || undefined,
+    exitCode: t.Status.ContainerStatus?.ExitCode,
+    publishedPort: t.Status.PortStatus?.Ports?.[0]?.PublishedPort,
+  }));
+}
+
+/** `docker stack deploy` of `files` (in `dir`, where their relative paths point), images as named. */
+export async function deployStack(env: Env, dir: string, stack: string, files: readonly string[]): Promise<void> {
+  const args = ['stack', 'deploy', '--resolve-image', 'never', ...files.flatMap((f) => ['-c', f]), stack];
+  const r = await exec('docker', args, { env, cwd: dir });
+  if (r.code !== 0) throw new Error(`docker stack deploy failed:\n${(r.stderr || r.stdout).trim()}`);
+}
+
+/**
+ * Makes `images` present on each node given an engine URL, as they are here: an image a node
+ * lacks (or has in another version) is saved here once and loaded there. Resolves to the nodes
+ * loaded into.
+ */
+export async function loadImages(
+  env: Env,
+  images: readonly string[],
+  nodeHosts: Readonly<Record<string, string>>,
+  say: (line: string) => void,
+): Promise<void> {
+  const local = new Map<string, string>();
+  for (const image of images) {
+    const id = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env });
+    if (id.code !== 0) throw new Error(`the image ${image} is not on this Docker host: build or pull it first`);
+    local.set(image, id.stdout.trim());
+  }
+  await inParallel(
+    Object.entries(nodeHosts),
+    async ([node, url]) => {
+      const there = { ...env, DOCKER_HOST: url };
+      const missing: string[] = [];
+      for (const [image, id] of local) {
+        const r = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env: there });
+        if (r.code !== 0 || r.stdout.trim() !== id) missing.push(image);
+      }
+      if (missing.length === 0) return;
+      const t0 = Date.now();
+      // docker save here | docker load there: no registry, no file.
+      const save = execa('docker', ['save', ...missing], { env, extendEnv: false, buffer: false, reject: false });
+      const load = execa('docker', ['load', '-q'], { env: there, extendEnv: false, reject: false, stdin: 'pipe' });
+      save.stdout!.pipe(load.stdin!);
+      const [saved, loaded] = await Promise.all([save, load]);
+      if (saved.exitCode !== 0 || loaded.exitCode !== 0)
+        throw new Error(
+          `loading ${missing.join(', ')} into node ${node} (${url}) failed: ` +
+            `${String(loaded.stderr || saved.stderr || '').trim()}`,
+        );
+      say(`tgc: node ${node}: loaded ${missing.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    },
+    4,
+  );
+}
