@@ -42,7 +42,9 @@ export function isTestground(text: string): boolean {
 
 /** The target a Testground runner stands for. */
 export function runnerTarget(runner: string | undefined): string | undefined {
-  return { 'local:exec': 'local', 'local:docker': 'compose', 'cluster:k8s': 'k8s', 'cluster:swarm': 'swarm' }[runner ?? ''];
+  return { 'local:exec': 'local', 'local:docker': 'compose', 'cluster:k8s': 'k8s', 'cluster:swarm': 'swarm' }[
+    runner ?? ''
+  ];
 }
 
 /** Diagnostics on the rendered text, reported at the matching place of the template. */

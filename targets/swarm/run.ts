@@ -103,7 +103,13 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   let exitWatch: { close(): void } | undefined;
   let sink: ExitSink | undefined;
   let lastTasks: SwarmTask[] = [];
-  const tasks = async () => (lastTasks = await stackTasks(env, stack).catch(() => lastTasks));
+  /** Every task seen in the run (the swarm forgets those of services scaled down or removed). */
+  const seen = new Map<string, SwarmTask>();
+  const tasks = async () => {
+    lastTasks = await stackTasks(env, stack).catch(() => lastTasks);
+    for (const t of lastTasks) seen.set(t.id, t);
+    return lastTasks;
+  };
   const nodeOf = (t: SwarmTask) => nodes.find((n) => n.id === t.nodeId);
 
   const teardown = async () => {
@@ -155,7 +161,17 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   /** Logs of every instance that had a task: `docker service logs` gathers them from their nodes. */
   const collect = async (): Promise<Map<string, number | null>> => {
     const exits = new Map<string, number | null>();
-    const byInstance = new Map(lastTasks.map((t) => [t.service, t]));
+    const byInstance = new Map([...seen.values()].map((t) => [t.service, t]));
+    // Where each ran: the swarm forgets once the stack is removed.
+    const placement = [...seen.values()].map((t) => ({
+      service: t.service,
+      node: nodeOf(t)?.hostname ?? t.nodeId,
+      state: t.state,
+      ...(t.exitCode !== undefined && ENDED.has(t.state) && { exit_code: t.exitCode }),
+      ...(t.error && { error: t.error }),
+    }));
+    placement.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
+    writeFileSync(join(o.outDir, 'tasks.json'), JSON.stringify(placement, null, 2) + '\n');
     await inParallel(
       instanceLayout(plan),
       async (p) => {
@@ -202,12 +218,16 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       const at = new URL(url);
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
       const lost = new Set<string>();
+      const reported = new Set<string>();
       exitWatch = pollExits(
         sink,
         async () => {
           const ended: EndedInstance[] = [];
           for (const t of await tasks()) {
             if (!ENDED.has(t.state) || t.service === 'agent' || t.service === 'coordinator') continue;
+            // Each task's end once: a restarted instance's next task ends on its own.
+            if (reported.has(t.id)) continue;
+            reported.add(t.id);
             // Not started at all (no such image on its node, say): its error is its log.
             const log = async () =>
               t.error ||
@@ -236,14 +256,22 @@ export async function runSwarm(o: RunOptions): Promise<number> {
         what: `docker service logs ${stack}_coordinator`,
       });
       if (!results) return await stop();
-      // The instances end as their programs do; the agents ship their outputs as they end.
-      for (const until = Date.now() + 15_000; Date.now() < until; await sleep(300)) {
-        const running = (await tasks()).filter(
-          (t) => !ENDED.has(t.state) && !['agent', 'coordinator'].includes(t.service) && t.state === 'running',
-        );
-        if (running.length === 0) break;
+      // The instances end as their programs do, services (and stragglers) by a scale to 0 (SIGTERM,
+      // then SIGKILL): the agents ship their outputs as they end.
+      const runningNow = () =>
+        lastTasks.filter((t) => !ENDED.has(t.state) && !['agent', 'coordinator'].includes(t.service));
+      for (const until = Date.now() + 5_000; Date.now() < until; await sleep(300)) {
+        await tasks();
+        if (runningNow().length === 0) break;
       }
-      const ran = new Set(lastTasks.filter((t) => t.containerId).map((t) => t.service));
+      const left = [...new Set(runningNow().map((t) => t.service))];
+      if (left.length > 0)
+        await exec('docker', ['service', 'scale', '--detach', ...left.map((s) => `${stack}_${s}=0`)], { env });
+      for (const until = Date.now() + 20_000; left.length > 0 && Date.now() < until; await sleep(300)) {
+        await tasks();
+        if (runningNow().length === 0) break;
+      }
+      const ran = new Set([...seen.values()].filter((t) => t.containerId).map((t) => t.service));
       await fetchOutputs(
         url,
         instanceLayout(plan)
@@ -297,21 +325,35 @@ export async function runSwarm(o: RunOptions): Promise<number> {
         const t = lastTasks.find((x) => x.service === name && x.containerId && x.desired === 'running');
         const node = t && nodeOf(t);
         if (!t || !node) throw new Error(`${name} has no running task`);
+        // Its node's engine: given, or the one tgc talks to.
         const url = nodeHosts[node.hostname];
-        if (!url)
+        const there = url !== undefined ? { ...env, DOCKER_HOST: url } : node.id === self ? env : undefined;
+        if (!there)
           throw new Error(
             `${name} runs on node ${node.hostname}, whose engine tgc was not given: --node-host ${node.hostname}=URL`,
           );
         // A service the schedule ends has not failed.
         if (action === 'kill' || action === 'stop' || action === 'restart') sink?.expect(name);
+        // A restart is the swarm's: a new task of the service (a task's container cannot be started
+        // again outside the swarm: its configs are the swarm's); same name, address and environment.
+        if (action === 'restart') {
+          const update = ['service', 'update', '--force', '--detach', '--no-resolve-image', `${stack}_${name}`];
+          const r = await exec('docker', update, { env });
+          if (r.code !== 0) throw new Error(`docker service update --force ${name}: ${r.stderr.trim()}`);
+          // Done once its new task runs (as docker restart returns once the container started).
+          for (const until = Date.now() + 60_000; ; await sleep(200)) {
+            const next = (await tasks()).find((x) => x.service === name && x.id !== t.id && x.state === 'running');
+            if (next) return;
+            if (Date.now() > until) throw new Error(`${name}'s new task was not running 60 s after its restart`);
+          }
+        }
         const argv = {
           kill: ['kill', t.containerId!],
           stop: ['stop', '-t', '5', t.containerId!],
-          restart: ['restart', '-t', '5', t.containerId!],
           pause: ['pause', t.containerId!],
           resume: ['unpause', t.containerId!],
         }[action];
-        const r = await exec('docker', argv, { env: { ...env, DOCKER_HOST: url } });
+        const r = await exec('docker', argv, { env: there });
         if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name} on ${node.hostname}: ${r.stderr.trim()}`);
       }),
     );

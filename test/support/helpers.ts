@@ -73,6 +73,7 @@ export function tgcRun(
   plan: string,
   extra: string[] = [],
   onStderr?: (text: string, proc: ReturnType<typeof spawn>) => void,
+  env?: NodeJS.ProcessEnv,
 ): Promise<Run> {
   const out = join(tempDir('tgc-run-'), 'run');
   const t0 = Date.now();
@@ -80,6 +81,7 @@ export function tgcRun(
     const proc = spawn(process.execPath, [bin, 'run', plan, '--out', out, ...extra], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(env && { env }),
     });
     let stdout = '';
     let stderr = '';

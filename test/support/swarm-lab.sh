@@ -4,6 +4,7 @@
 #   swarm-lab.sh up DIR     start it (about 10 s); prints the environment to reach it
 #   swarm-lab.sh down DIR   remove everything it made (also after a failed `up`)
 #   swarm-lab.sh stop-node DIR N   stop node N's Docker daemon (a node lost)
+#   swarm-lab.sh start-node DIR N  start it again (it rejoins the swarm)
 #
 # Each node is a Docker daemon in a network namespace of its own (tgclab-n1..3), with its own
 # data root, /run and hostname; the namespaces are joined by a bridge in a fourth ("switch")
@@ -54,6 +55,29 @@ down() {
   fi
 }
 
+start_node() {
+  local n=$1
+  mkdir -p "$dir/n$n/run" "$dir/n$n/data"
+  local b=$((120 + 8 * n)) p=$((124 + 8 * n))
+  # setsid: a caller that kills its process group must not take the daemons with it.
+  # `ip netns exec` remounts /sys (the cgroup hierarchies go): mount them again; the node's own
+  # /run gives dockerd its usual paths (/var/run/docker.sock …) apart from the other nodes'.
+  setsid ip netns exec "$ns-n$n" unshare --uts sh -c "
+    hostname node$n
+    mount -t tmpfs tgclab /sys/fs/cgroup
+    for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+      mkdir -p /sys/fs/cgroup/\$c && mount -t cgroup -o \$c cgroup /sys/fs/cgroup/\$c
+    done
+    mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+    mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+    mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+    mount --bind '$dir/n$n/run' /run
+    exec dockerd --data-root '$dir/n$n/data' -H unix:///var/run/docker.sock \
+      --bip 198.19.$b.1/24 --default-address-pool base=198.19.$p.0/22,size=24 \
+      --userland-proxy=false --iptables=true
+  " >"$dir/n$n/dockerd.log" 2>&1 </dev/null &
+}
+
 up() {
   mkdir -p "$dir"
   ip netns add "$ns-sw"
@@ -72,25 +96,7 @@ up() {
     ip -n "$ns-n$n" addr add "$(node_ip "$n")/24" dev eth0
     ip -n "$ns-n$n" link set eth0 up
     ip -n "$ns-n$n" link set lo up
-    mkdir -p "$dir/n$n/run" "$dir/n$n/data"
-    local b=$((120 + 8 * n)) p=$((124 + 8 * n))
-    # setsid: a caller that kills its process group must not take the daemons with it.
-    # `ip netns exec` remounts /sys (the cgroup hierarchies go): mount them again; the node's own
-    # /run gives dockerd its usual paths (/var/run/docker.sock …) apart from the other nodes'.
-    setsid ip netns exec "$ns-n$n" unshare --uts sh -c "
-      hostname node$n
-      mount -t tmpfs tgclab /sys/fs/cgroup
-      for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
-        mkdir -p /sys/fs/cgroup/\$c && mount -t cgroup -o \$c cgroup /sys/fs/cgroup/\$c
-      done
-      mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
-      mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
-      mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
-      mount --bind '$dir/n$n/run' /run
-      exec dockerd --data-root '$dir/n$n/data' -H unix:///var/run/docker.sock \
-        --bip 198.19.$b.1/24 --default-address-pool base=198.19.$p.0/22,size=24 \
-        --userland-proxy=false --iptables=true
-    " >"$dir/n$n/dockerd.log" 2>&1 </dev/null &
+    start_node "$n"
   done
   for n in "${nodes[@]}"; do
     for _ in $(seq 1 150); do d "$n" info >/dev/null 2>&1 && break; sleep 0.2; done
@@ -122,5 +128,9 @@ case "$cmd" in
     kill "$pid"
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     ;;
-  *) echo "say up, down or stop-node" >&2; exit 2 ;;
+  start-node)
+    start_node "${3:?name the node: 1, 2 or 3}"
+    for _ in $(seq 1 150); do d "$3" info >/dev/null 2>&1 && break; sleep 0.2; done
+    ;;
+  *) echo "say up, down, stop-node or start-node" >&2; exit 2 ;;
 esac
