@@ -69,7 +69,7 @@ test(
     const res = results(r.out);
     assert.equal(res.outcome, 'success');
     for (const i of res.instances) {
-      const rtt = i.metrics.rtt_ms;
+      const rtt = i.metrics.rtt_ms.mean as number;
       assert.ok(rtt >= 1980 && rtt <= 2020, `${i.name}: rtt ${rtt}`);
     }
     const runners = placement(r.out).filter((t) => t.service.startsWith('runners-'));
