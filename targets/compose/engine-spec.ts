@@ -58,7 +58,7 @@ export function interpolate(text: string, env: Readonly<Record<string, string | 
   });
 }
 
-function deepInterpolate(value: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
+export function deepInterpolate(value: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
   if (typeof value === 'string') return interpolate(value, env);
   if (Array.isArray(value)) return value.map((v) => deepInterpolate(v, env));
   if (value && typeof value === 'object')

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { EnvironmentError } from '../driver/environment-error.js';
@@ -24,6 +24,9 @@ import { freeControlSubnet } from '../compose/run.js';
 import { RUNTIME_FILE, STACK_FILE, swarmRenderer } from './render.js';
 import { deployStack, loadImages, stackTasks, swarmNodes, type SwarmTask } from './swarm-cli.js';
 import { fetchOutputs } from './outputs.js';
+import { instanceServices } from './engine-services.js';
+import { dockerSocket } from '../compose/engine-up.js';
+import { DockerApi } from '../../runtime/agent/docker-api.js';
 import type { ProcessAction } from '../../schema/ir.js';
 
 /** Task states after which a task never runs again. */
@@ -189,31 +192,10 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   return guarded(
     { signal: o.signal, say, collect, teardown, stopping: `removing the stack ${stack}` },
     async ({ interrupted, stop }) => {
-      const deadline = Date.now() + plan.timeoutMs;
       await deployStack(env, deployDir, stack, [RUNTIME_FILE]);
       // Instances start through the tools the agents put on each node: an agent on every node first.
-      for (;;) {
-        if (interrupted()) return await stop();
-        const agents = (await tasks()).filter((t) => t.service === 'agent');
-        const failed = agents.find((t) => ENDED.has(t.state));
-        if (failed)
-          throw new EnvironmentError(
-            `the shaping agent on node ${nodeOf(failed)?.hostname ?? failed.nodeId} did not start: ` +
-              `${failed.error || failed.state} (docker service logs ${stack}_agent)`,
-          );
-        const running = new Set(agents.filter((t) => t.state === 'running').map((t) => t.nodeId));
-        if (ready.every((n) => running.has(n.id))) break;
-        if (Date.now() > deadline)
-          throw new EnvironmentError(
-            `the shaping agents were not running on every node by the run's deadline: ` +
-              `${ready
-                .filter((n) => !running.has(n.id))
-                .map((n) => n.hostname)
-                .join(', ')} had none`,
-          );
-        await sleep(300);
-      }
-      await deployStack(env, deployDir, stack, [STACK_FILE]);
+      if (!(await agentsEverywhere(interrupted))) return await stop();
+      await deployInstances();
       const url = await coordinatorUrl();
       const at = new URL(url);
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
@@ -234,6 +216,15 @@ export async function runSwarm(o: RunOptions): Promise<number> {
               (await exec('docker', ['service', 'logs', '--raw', '--tail', '20', `${stack}_${t.service}`], { env }))
                 .stdout;
             ended.push({ instance: t.service, exit: containerExit(t.exitCode ?? 1), log });
+          }
+          // An agent that failed leaves its node's instances without a network.
+          for (const t of lastTasks) {
+            if (t.service !== 'agent' || !['failed', 'rejected'].includes(t.state) || reported.has(t.id)) continue;
+            reported.add(t.id);
+            await sink!.abort(
+              `the shaping agent on node ${nodeOf(t)?.hostname ?? t.nodeId} ${t.state}: ${t.error} ` +
+                `(docker service logs ${stack}_agent)`,
+            );
           }
           // A node lost mid-run: its instances will never report; the run fails, naming them.
           const down = (await swarmNodes(env).catch(() => nodes)).filter((n) => n.state !== 'ready');
@@ -293,6 +284,51 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       });
     },
   );
+
+  /** Waits until the shaping agent runs on every ready node; false when interrupted. */
+  async function agentsEverywhere(interrupted: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + plan.timeoutMs;
+    for (;;) {
+      if (interrupted()) return false;
+      const agents = (await tasks()).filter((t) => t.service === 'agent');
+      const failed = agents.find((t) => ENDED.has(t.state));
+      if (failed)
+        throw new EnvironmentError(
+          `the shaping agent on node ${nodeOf(failed)?.hostname ?? failed.nodeId} did not start: ` +
+            `${failed.error || failed.state} (docker service logs ${stack}_agent)`,
+        );
+      const running = new Set(agents.filter((t) => t.state === 'running').map((t) => t.nodeId));
+      if (ready.every((n) => running.has(n.id))) return true;
+      if (Date.now() > deadline)
+        throw new EnvironmentError(
+          `the shaping agents were not running on every node by the run's deadline: ` +
+            `${ready
+              .filter((n) => !running.has(n.id))
+              .map((n) => n.hostname)
+              .join(', ')} had none`,
+        );
+      await sleep(300);
+    }
+  }
+
+  /**
+   * The instances: through the Engine API where it is a Unix socket — each instance's service
+   * created on no network (instanceServices), 8 at a time — else `docker stack deploy` of the
+   * whole stack (every instance then also on the control overlay).
+   */
+  async function deployInstances(): Promise<void> {
+    const socket = dockerSocket(env);
+    if (!socket) return deployStack(env, deployDir, stack, [STACK_FILE]);
+    const api = new DockerApi(socket);
+    const filters = encodeURIComponent(JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }));
+    const configs = await api.get<{ ID: string; Spec: { Name: string } }[]>(`/configs?filters=${filters}`);
+    const services = instanceServices(readFileSync(join(deployDir, STACK_FILE), 'utf8'), {
+      stack,
+      env,
+      configIds: new Map(configs.map((c) => [c.Spec.Name, c.ID])),
+    });
+    await inParallel(services, (svc) => api.call('POST', '/services/create', svc.spec), 8);
+  }
 
   /** http://<its node's address>:<the port published there>, once the coordinator answers. */
   async function coordinatorUrl(): Promise<string> {

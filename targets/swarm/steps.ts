@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
 import type { RunOptions } from '../target.js';
 import { RUNTIME_FILE, STACK_FILE } from './render.js';
+import { dockerSocket } from '../compose/engine-up.js';
 
 /** The commands `tgc run --target swarm --dry-run` prints, in the order the driver issues them. */
 export function swarmSteps(o: RunOptions): string[] {
@@ -17,6 +18,7 @@ export function swarmSteps(o: RunOptions): string[] {
     `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'  # a swarm manager`,
     `docker node ls -q; docker node inspect …  # each node's hostname, state and address`,
   ];
+  lines.push(`docker image inspect --format '{{.Id}}' <each of ${images.join(', ')}>  # on this engine`);
   for (const [node, url] of Object.entries(o.nodeHosts ?? {}))
     lines.push(
       `DOCKER_HOST=${url} docker image inspect <each of ${images.join(', ')}>  # node ${node}`,
@@ -33,10 +35,15 @@ export function swarmSteps(o: RunOptions): string[] {
     `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${RUNTIME_FILE} ${stack})`,
     `docker stack ps -q --no-trunc ${stack}; docker inspect --type task …  # until ${stack}_agent runs on every ` +
       'ready node',
-    `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${STACK_FILE} ${stack})`,
+    dockerSocket(o.env)
+      ? `GET /configs?filters=…; POST /services/create  # each instance service of ${STACK_FILE}, on no network, ` +
+          `8 at a time (the Engine API at ${dockerSocket(o.env)})`
+      : `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${STACK_FILE} ${stack})`,
     `docker stack ps …; docker inspect --type task …  # the coordinator's node and published port`,
     `GET http://<that node's address>:<port>/status  # every 250 ms until the run ends, then GET /results; ` +
       'meanwhile the tasks and nodes are polled for exits and lost nodes',
+    `docker service scale --detach ${stack}_<instance>=0 …  # those still running once the run has ended ` +
+      '(services): SIGTERM, then SIGKILL',
     `GET http://<that address>/outputs, GET …/outputs/<instance>  # unpacked into ${join(outDir, 'outputs')}`,
   );
   for (const p of instanceLayout(plan))
