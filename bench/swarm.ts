@@ -111,7 +111,8 @@ try {
   }
   const ratio = median(tgc) / median(base);
   console.log(
-    `barrier-storm, ${INSTANCES} instances over 3 nodes, start-up to all registered: tgc ${(median(tgc) / 1000).toFixed(1)} s ` +
+    `barrier-storm, ${INSTANCES} instances over 3 nodes, start-up to all registered: ` +
+      `tgc ${(median(tgc) / 1000).toFixed(1)} s ` +
       `vs docker service create --replicas ${INSTANCES} to all running ${(median(base) / 1000).toFixed(1)} s: ` +
       `ratio ${ratio.toFixed(2)} (target ≤ 1.5)`,
   );

@@ -9,6 +9,7 @@ export class AgentLink {
   private readonly stopHandlers: (() => void)[] = [];
   private readonly topics = new Map<string, (payload: unknown) => void>();
   private stopped = false;
+  private stopEvent = false;
   private readonly client: ProtocolClient;
   private handler: (shape: unknown) => Promise<void> = async () => {
     throw new Error('this agent applies no mid-run changes');
@@ -60,6 +61,11 @@ export class AgentLink {
     this.linksHandler = handler;
   }
 
+  /** Whether the coordinator said the run has ended (its `stop` event), not only closed the link. */
+  get runEnded(): boolean {
+    return this.stopEvent;
+  }
+
   /** Called once when the run ends (the coordinator's `stop` event) or the connection closes. */
   onStop(handler: () => void): void {
     this.stopHandlers.push(handler);
@@ -95,7 +101,10 @@ export class AgentLink {
   }
 
   private onEvent(frame: EventFrame): void {
-    if (frame.event === 'stop') return this.stop();
+    if (frame.event === 'stop') {
+      this.stopEvent = true;
+      return this.stop();
+    }
     if (frame.event === 'message' && typeof frame.topic === 'string') {
       return void this.topics.get(frame.topic)?.(frame.payload);
     }

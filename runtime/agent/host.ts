@@ -47,7 +47,7 @@ interface Site {
   ip?: string;
   /** Set-ups run one after another per instance (a restart's `die` and `start` in order). */
   queue: Promise<void>;
-  link?: Promise<AgentLink>;
+  link?: Promise<AgentLink> | undefined;
   ready: boolean;
 }
 
@@ -98,6 +98,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const here = peerPort === undefined ? undefined : Object.values(self?.NetworkSettings.Networks ?? {})[0]?.IPAddress;
   if (peerPort !== undefined && !here) throw new Error('--peers: this container has no network address');
   let peersKnown: Promise<void> | undefined;
+  let peersVia: AgentLink | undefined;
   if (backend === 'userspace') {
     shapes = new WireShapes(spec);
     await shapes.wire.listen(WIRE_PORT, '127.0.0.1');
@@ -112,9 +113,21 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
 
   const linkOf = (site: Site) =>
     (site.link ??= AgentLink.open(coordinator, site.name, 10 * 60_000, site.ip).then((link) => {
-      link.onStop(() => stop());
+      // The run's end stops the agent; a link closed by the coordinator alone means the instance's
+      // agent is another now (it restarted on another host, swarm): this one lets it go.
+      link.onStop(() => (link.runEnded ? stop() : lost(site, link)));
       return link;
     }));
+
+  const lost = (site: Site, link: AgentLink) => {
+    void site.link?.then((l) => l === link && (site.link = undefined)).catch(() => undefined);
+    if (link !== peersVia) return;
+    // The other hosts' instances were followed on that link: on another one from now on.
+    peersVia = undefined;
+    peersKnown = undefined;
+    const other = [...sites.values()].find((s) => s !== site && s.link);
+    void other?.link?.then(followPeers).catch((err: Error) => io.stderr(`tgc agent: ${err.message}\n`));
+  };
 
   /** Sets up the data path of a container that started; resolves when it is in place. */
   const started = async (c: ContainerState): Promise<void> => {
@@ -209,14 +222,19 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
    * other host's instance becomes a remote endpoint of this wire.
    */
   const tellPeers = async (link: AgentLink, site: WireSite): Promise<void> => {
-    peersKnown ??= link.subscribe(WIRE_TOPIC, (payload) => {
+    await followPeers(link);
+    await link.publish(WIRE_TOPIC, site);
+  };
+  /** Once: every host's instances, from the first (later places of an instance win), on `link`. */
+  const followPeers = (link: AgentLink): Promise<void> => {
+    if (peersKnown) return peersKnown;
+    peersVia = link;
+    return (peersKnown = link.subscribe(WIRE_TOPIC, (payload) => {
       const p = payload as Partial<WireSite>;
       if (typeof p.name !== 'string' || typeof p.ip !== 'string' || typeof p.host !== 'string') return;
       if (p.host === here || typeof p.port !== 'number') return;
       shapes!.wire.add({ name: p.name, ip: p.ip, host: p.host, port: p.port, remote: true });
-    });
-    await peersKnown;
-    await link.publish(WIRE_TOPIC, site);
+    }));
   };
 
   /** Kernel: a kernel agent inside the instance's namespace; resolves once it has shaped it. */

@@ -66,7 +66,8 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   const unknown = Object.keys(nodeHosts).filter((h) => !nodes.some((n) => n.hostname === h));
   if (unknown.length > 0)
     throw new EnvironmentError(
-      `--node-host names no node of this swarm: ${unknown.join(', ')} (nodes: ${nodes.map((n) => n.hostname).join(', ')})`,
+      `--node-host names no node of this swarm: ${unknown.join(', ')} ` +
+        `(nodes: ${nodes.map((n) => n.hostname).join(', ')})`,
     );
   const images = [...new Set([runtimeImage, ...plan.groups.map((g) => g.image!)])];
   try {
@@ -358,7 +359,23 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   async function act(action: ProcessAction, names: readonly string[]): Promise<void> {
     await Promise.all(
       names.map(async (name) => {
-        const t = lastTasks.find((x) => x.service === name && x.containerId && x.desired === 'running');
+        // A service the schedule ends has not failed.
+        if (action === 'kill' || action === 'stop' || action === 'restart') sink?.expect(name);
+        // A restart is the swarm's: a new task of the service (a task's container cannot be started
+        // again outside the swarm: its configs are the swarm's); same name, address and environment.
+        if (action === 'restart') {
+          const earlier = new Set((await tasks()).filter((x) => x.service === name).map((x) => x.id));
+          const update = ['service', 'update', '--force', '--detach', '--no-resolve-image', `${stack}_${name}`];
+          const r = await exec('docker', update, { env });
+          if (r.code !== 0) throw new Error(`docker service update --force ${name}: ${r.stderr.trim()}`);
+          // Done once its new task runs (as docker restart returns once the container started).
+          for (const until = Date.now() + 60_000; ; await sleep(200)) {
+            const next = (await tasks()).find((x) => x.service === name && !earlier.has(x.id) && x.state === 'running');
+            if (next) return;
+            if (Date.now() > until) throw new Error(`${name}'s new task was not running 60 s after its restart`);
+          }
+        }
+        const t = (await tasks()).find((x) => x.service === name && x.containerId && x.state === 'running');
         const node = t && nodeOf(t);
         if (!t || !node) throw new Error(`${name} has no running task`);
         // Its node's engine: given, or the one tgc talks to.
@@ -368,21 +385,6 @@ export async function runSwarm(o: RunOptions): Promise<number> {
           throw new Error(
             `${name} runs on node ${node.hostname}, whose engine tgc was not given: --node-host ${node.hostname}=URL`,
           );
-        // A service the schedule ends has not failed.
-        if (action === 'kill' || action === 'stop' || action === 'restart') sink?.expect(name);
-        // A restart is the swarm's: a new task of the service (a task's container cannot be started
-        // again outside the swarm: its configs are the swarm's); same name, address and environment.
-        if (action === 'restart') {
-          const update = ['service', 'update', '--force', '--detach', '--no-resolve-image', `${stack}_${name}`];
-          const r = await exec('docker', update, { env });
-          if (r.code !== 0) throw new Error(`docker service update --force ${name}: ${r.stderr.trim()}`);
-          // Done once its new task runs (as docker restart returns once the container started).
-          for (const until = Date.now() + 60_000; ; await sleep(200)) {
-            const next = (await tasks()).find((x) => x.service === name && x.id !== t.id && x.state === 'running');
-            if (next) return;
-            if (Date.now() > until) throw new Error(`${name}'s new task was not running 60 s after its restart`);
-          }
-        }
         const argv = {
           kill: ['kill', t.containerId!],
           stop: ['stop', '-t', '5', t.containerId!],

@@ -146,7 +146,7 @@ test('run --dry-run prints the commands and runs none; bad targets and used dire
   assert.match(lines[0]!, /^ip link add tgcb\w+ type bridge$/);
   assert.ok(lines.some((l) => /^ip netns exec tgc-\w+-0 node examples\/ping\/ping\.mjs/.test(l)));
   assert.match(lines[lines.length - 1]!, /^ip link del tgcb\w+$/);
-  const other = await exec(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'swarm'], {
+  const other = await exec(process.execPath, [bin, 'run', 'examples/ping/plan.toml', '--target', 'mesos'], {
     cwd: repoRoot,
   }).catch((e: { code: number }) => e);
   assert.equal((other as { code: number }).code, 2);
