@@ -111,21 +111,7 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
   for (const g of plan.groups) {
     const service = doc.createNode(groupService(g, options, labels, backend !== 'off')) as YAMLMap;
     service.anchor = g.id;
-    const env = doc.createNode(
-      escapeValues(instanceEnv(plan, g, { runId: '', instance: '', coordinator: reach, outputs: OUTPUTS, peers }), [
-        'TGC_INSTANCE',
-        'TGC_RUN_ID',
-        'TEST_RUN',
-        'TEST_START_TIME',
-      ]),
-    ) as YAMLMap;
-    // The run id is compose's to interpolate (TGC_RUN_ID, set by `tgc run`), so it is not escaped.
-    env.delete('TGC_INSTANCE');
-    env.set('TGC_RUN_ID', runId);
-    env.set('TEST_RUN', runId);
-    // The start time is the run's too (TGC_START_TIME, set by `tgc run`).
-    if (plan.testground) env.set('TEST_START_TIME', '${TGC_START_TIME:-}');
-    env.anchor = `${g.id}-env`;
+    const env = groupEnvNode(doc, plan, g, { coordinator: reach, peers, runId });
     groupAnchors.set(g.id, { service, env });
     groups[`x-tgc-group-${g.id}`] = service;
     groups[`x-tgc-env-${g.id}`] = env;
@@ -240,6 +226,29 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
     ` ${header}\n Plan "${plan.name}": ${instances}, shaping ${backend}${auto}.\n` +
     ' Run: docker compose up -d && docker compose logs -f coordinator; docker compose down';
   return doc.toString({ lineWidth: 0, indentSeq: true });
+}
+
+/**
+ * A group's environment in a compose-format file (compose, swarm), anchored `<group>-env` for its
+ * instances to merge: the run id and start time left for the file's interpolation (`tgc run` sets
+ * TGC_RUN_ID and TGC_START_TIME), every other value escaped; each instance adds its own name.
+ */
+export function groupEnvNode(
+  doc: Document,
+  plan: Plan,
+  g: Group,
+  o: { readonly coordinator: string; readonly peers: string; readonly runId: string },
+): YAMLMap {
+  const site = { runId: '', instance: '', coordinator: o.coordinator, outputs: OUTPUTS, peers: o.peers };
+  const env = doc.createNode(
+    escapeValues(instanceEnv(plan, g, site), ['TGC_INSTANCE', 'TGC_RUN_ID', 'TEST_RUN', 'TEST_START_TIME']),
+  ) as YAMLMap;
+  env.delete('TGC_INSTANCE');
+  env.set('TGC_RUN_ID', o.runId);
+  env.set('TEST_RUN', o.runId);
+  if (plan.testground) env.set('TEST_START_TIME', '${TGC_START_TIME:-}');
+  env.anchor = `${g.id}-env`;
+  return env;
 }
 
 /** The settings every instance of a group shares. */

@@ -8,6 +8,17 @@ export interface ExitReporter {
   close(): void;
 }
 
+/** The docker command line that carries out a schedule's process action on container `id`. */
+export function dockerProcessArgs(action: ProcessAction, id: string): string[] {
+  return {
+    kill: ['kill', id],
+    stop: ['stop', '-t', '5', id],
+    restart: ['restart', '-t', '5', id],
+    pause: ['pause', id],
+    resume: ['unpause', id],
+  }[action];
+}
+
 /**
  * Tells the coordinator how each instance container ends: `docker events` for the containers
  * that die from now on, and one look at those that already have.
@@ -27,13 +38,7 @@ export async function reportExits(o: {
         const id = await o.containerOf(name);
         if (!id) throw new Error(`${name} has no container`);
         if (action === 'kill' || action === 'stop' || action === 'restart') sink.expect(name);
-        const argv = {
-          kill: ['kill', id],
-          stop: ['stop', '-t', '5', id],
-          restart: ['restart', '-t', '5', id],
-          pause: ['pause', id],
-          resume: ['unpause', id],
-        }[action];
+        const argv = dockerProcessArgs(action, id);
         const r = await exec('docker', argv, { env: o.env });
         if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name}: ${r.stderr.trim()}`);
       }),

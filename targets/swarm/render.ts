@@ -2,14 +2,14 @@ import { Document, Scalar, YAMLMap } from 'yaml';
 import type { Group, Plan } from '../../schema/ir.js';
 import { generatedEntrypoint } from '../build/dockerfiles.js';
 import { shapingPlan } from '../../model/egress-plan.js';
-import { instanceEnv, peersList } from '../instance-env.js';
+import { peersList } from '../instance-env.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { COORDINATOR_PORT, containerProblems, generatedHeader, type Renderer, type TargetProblem } from '../target.js';
 import { coordinatorCommand } from '../driver/coordinator-command.js';
 import { controlSubnet } from '../compose/control-subnet.js';
 import {
   composeEscape,
-  escapeValues,
+  groupEnvNode,
   merged,
   mergePair,
   OUTPUTS,
@@ -144,15 +144,7 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
     for (const g of plan.groups) {
       const service = doc.createNode(groupService(g, labels)) as YAMLMap;
       service.anchor = g.id;
-      const site = { runId: '', instance: '', coordinator: `127.0.0.1:${COORDINATOR_PORT}`, outputs: OUTPUTS, peers };
-      const env = doc.createNode(
-        escapeValues(instanceEnv(plan, g, site), ['TGC_INSTANCE', 'TGC_RUN_ID', 'TEST_RUN', 'TEST_START_TIME']),
-      ) as YAMLMap;
-      env.delete('TGC_INSTANCE');
-      env.set('TGC_RUN_ID', runId);
-      env.set('TEST_RUN', runId);
-      if (plan.testground) env.set('TEST_START_TIME', '${TGC_START_TIME:-}');
-      env.anchor = `${g.id}-env`;
+      const env = groupEnvNode(doc, plan, g, { coordinator: `127.0.0.1:${COORDINATOR_PORT}`, peers, runId });
       anchors.set(g.id, { service, env });
       groups[`x-tgc-group-${g.id}`] = service;
       groups[`x-tgc-env-${g.id}`] = env;

@@ -21,6 +21,7 @@ import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
 import { withImageCommands } from '../compose/image-commands.js';
 import { freeControlSubnet } from '../compose/run.js';
+import { dockerProcessArgs } from '../compose/report-exits.js';
 import { RUNTIME_FILE, STACK_FILE, swarmRenderer } from './render.js';
 import { deployStack, loadImages, stackTasks, swarmNodes, type SwarmTask } from './swarm-cli.js';
 import { fetchOutputs } from './outputs.js';
@@ -46,19 +47,22 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     if (!o.json) io.stderr(line + '\n');
   };
   const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
-  const info = await exec('docker', ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], {
-    env: o.env,
-  });
+  const info = await exec(
+    'docker',
+    ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'],
+    { env: o.env },
+  );
+  const [swarmState, control, self = ''] = info.stdout.trim().split(' ');
   if (info.code === 127) throw new EnvironmentError('docker is not installed: install the Docker CLI (docker.io)');
   if (info.code !== 0)
     throw new EnvironmentError(
       `the Docker engine is not reachable (${info.stderr.trim().split('\n').pop()}): set DOCKER_HOST or --context ` +
         'to a swarm manager',
     );
-  if (info.stdout.trim() !== 'active true')
+  if (swarmState !== 'active' || control !== 'true')
     throw new EnvironmentError(
-      `the Docker engine tgc talks to is not a swarm manager (swarm: ${info.stdout.trim()}): point DOCKER_HOST at a ` +
-        "manager's engine, or make one (docker swarm init)",
+      `the Docker engine tgc talks to is not a swarm manager (swarm: ${swarmState} ${control}): ` +
+        "point DOCKER_HOST at a manager's engine, or make one (docker swarm init)",
     );
   const nodes = await swarmNodes(o.env);
   const ready = nodes.filter((n) => n.state === 'ready');
@@ -76,7 +80,6 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     throw new EnvironmentError((err as Error).message);
   }
   // The engine tgc talks to has them (the build step's, or the caller's); the others need a way to them.
-  const self = (await exec('docker', ['info', '--format', '{{.Swarm.NodeID}}'], { env: o.env })).stdout.trim();
   const without = ready.filter((n) => !nodeHosts[n.hostname] && n.id !== self).map((n) => n.hostname);
   if (without.length > 0 && Object.keys(nodeHosts).length > 0)
     say(`tgc: no --node-host for ${without.join(', ')}: their engines must have or pull ${images.join(', ')}`);
@@ -385,12 +388,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
           throw new Error(
             `${name} runs on node ${node.hostname}, whose engine tgc was not given: --node-host ${node.hostname}=URL`,
           );
-        const argv = {
-          kill: ['kill', t.containerId!],
-          stop: ['stop', '-t', '5', t.containerId!],
-          pause: ['pause', t.containerId!],
-          resume: ['unpause', t.containerId!],
-        }[action];
+        const argv = dockerProcessArgs(action, t.containerId!);
         const r = await exec('docker', argv, { env: there });
         if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name} on ${node.hostname}: ${r.stderr.trim()}`);
       }),

@@ -15,7 +15,7 @@ export function swarmSteps(o: RunOptions): string[] {
     `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} ` +
     `TGC_COORDINATOR_PLACEMENT='node.id == <this engine's node>' TGC_LINGER=10m`;
   const lines = [
-    `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'  # a swarm manager`,
+    `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'  # a manager`,
     `docker node ls -q; docker node inspect …  # each node's hostname, state and address`,
   ];
   lines.push(`docker image inspect --format '{{.Id}}' <each of ${images.join(', ')}>  # on this engine`);
