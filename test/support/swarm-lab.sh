@@ -50,7 +50,7 @@ down() {
   ip link del "$ns-h" 2>/dev/null || true
   # Mounts made under the lab directory (none should survive their namespaces; to be sure).
   if [ -d "$dir" ]; then
-    grep -o " $dir[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $dir[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$dir"
   fi
 }
@@ -99,8 +99,8 @@ up() {
     start_node "$n"
   done
   for n in "${nodes[@]}"; do
-    for _ in $(seq 1 150); do d "$n" info >/dev/null 2>&1 && break; sleep 0.2; done
-    d "$n" info >/dev/null 2>&1 || { tail -20 "$dir/n$n/dockerd.log" >&2; exit 1; }
+    for _ in $(seq 1 300); do d "$n" info >/dev/null 2>&1 && break; sleep 0.2; done
+    d "$n" info >/dev/null 2>&1 || { echo "node$n's dockerd did not answer in 60 s:" >&2; tail -20 "$dir/n$n/dockerd.log" >&2; exit 1; }
   done
   d 1 swarm init --advertise-addr "$(node_ip 1)" --listen-addr "$(node_ip 1):2377" \
     --data-path-addr "$(node_ip 1)" --default-addr-pool 198.19.160.0/20 \
@@ -121,7 +121,14 @@ up() {
 }
 
 case "$cmd" in
-  up) down; up || { down; exit 1; } ;;
+  up)
+    down
+    # Whatever step fails (set -e), the lab goes again, and the step is named.
+    set -E
+    trap 'line=$LINENO' ERR
+    trap 'st=$?; if [ "$st" != 0 ]; then echo "swarm-lab: up failed at line ${line:-?} (exit $st)" >&2; down; fi' EXIT
+    up
+    ;;
   down) down ;;
   stop-node)
     pid=$(cat "$dir/n${3:?name the node: 1, 2 or 3}/run/docker.pid")
