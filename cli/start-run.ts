@@ -29,6 +29,8 @@ export interface StartRunOptions {
   readonly noCache?: boolean;
   /** swarm: `--node-host NAME=URL`, repeatable. */
   readonly nodeHost?: readonly string[];
+  /** local: `--busy-poll`. */
+  readonly busyPoll?: boolean;
 }
 
 /** A run id that sorts by time and is unique: `20261125-015200-3fa9c1`. */
@@ -60,6 +62,10 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     }
     nodeHosts[m[1]!] = m[2]!;
   }
+  if (o.busyPoll === true && o.target !== 'local') {
+    io.stderr(`tgc: --busy-poll is for the local target's native wire; ${o.target} shapes inside its agents\n`);
+    return EXIT.invalid;
+  }
   const runId = newRunId();
   const cwd = io.cwd ?? '.';
   const outDir = o.out ?? join(cwd, '.tgc', 'runs', runId);
@@ -84,6 +90,7 @@ export async function startRun(plan: Plan, o: StartRunOptions, io: CliIo): Promi
     ...(o.namespace !== undefined && { namespace: o.namespace }),
     ...(o.context !== undefined && { context: o.context }),
     ...(Object.keys(nodeHosts).length > 0 && { nodeHosts }),
+    ...(o.busyPoll === true && { busyPoll: true }),
   };
   // The build step: what the plan's builds make, before anything starts (a failed build starts nothing).
   const env = io.env ?? {};

@@ -77,10 +77,21 @@ chmodSync(new URL('../dist/tgc.mjs', import.meta.url), 0o755);
 // Node wire, which work the same and carry fewer packets per second.
 mkdirSync(new URL('../dist/native', import.meta.url), { recursive: true });
 try {
-  execFileSync('gcc', ['-O2', '-Wall', '-o', 'dist/native/tgc-wire', 'targets/local/native/tgc-wire.c', '-lm'], {
-    cwd: new URL('..', import.meta.url),
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  execFileSync(
+    'gcc',
+    [
+      '-O2',
+      '-Wall',
+      '-o',
+      'dist/native/tgc-wire',
+      ...['tgc-wire.c', 'offload.c', 'uring.c'].map((f) => `targets/local/native/${f}`),
+      '-lm',
+    ],
+    {
+      cwd: new URL('..', import.meta.url),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
 } catch (err) {
   if (err.code !== 'ENOENT') throw err;
   rmSync(new URL('../dist/native/tgc-wire', import.meta.url), { force: true });

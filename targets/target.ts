@@ -81,6 +81,8 @@ export interface RunOptions {
   readonly context?: string;
   /** swarm: each node's Docker engine by hostname (`--node-host NAME=URL`), to load images and act on tasks. */
   readonly nodeHosts?: Readonly<Record<string, string>>;
+  /** local: the native wire polls instead of sleeping (`--busy-poll`): less latency, one core busy. */
+  readonly busyPoll?: boolean;
 }
 
 /**

@@ -39,6 +39,18 @@ export function shapeFields(s: LinkShape): string {
     .join(' ');
 }
 
+export interface NativeWireOptions {
+  /** Never sleep between packets (`--busy-poll`): less latency, one core busy. @default false */
+  readonly busyPoll?: boolean;
+  /**
+   * Reads and writes in batches through io_uring; false: one read(2)/write(2) each, what a kernel
+   * without io_uring (or a seccomp profile that forbids it) gets anyway. @default true
+   */
+  readonly uring?: boolean;
+  /** TCP segmentation and checksum offload on the devices; false: packets one at a time. @default true */
+  readonly offload?: boolean;
+}
+
 /** What the native wire counts, in the Node wire's shape. */
 export interface NativeWireStats {
   forwarded: number;
@@ -72,8 +84,13 @@ export class NativeWire {
     });
   }
 
-  static start(binary: string): NativeWire {
-    return new NativeWire(execa(binary, [], { buffer: false, reject: false }));
+  static start(binary: string, options: NativeWireOptions = {}): NativeWire {
+    const args = [
+      ...(options.busyPoll ? ['--busy-poll'] : []),
+      ...(options.uring === false ? ['--no-uring'] : []),
+      ...(options.offload === false ? ['--no-offload'] : []),
+    ];
+    return new NativeWire(execa(binary, args, { buffer: false, reject: false }));
   }
 
   private command(line: string): Promise<string> {

@@ -109,7 +109,10 @@ export function tgcBin(): string {
 }
 
 /** What the outer tgc hands the inner one, as one JSON line on its stdin. */
-export type InsideRun = Pick<RunOptions, 'plan' | 'planFile' | 'version' | 'runId' | 'outDir' | 'cwd' | 'json'> & {
+export type InsideRun = Pick<
+  RunOptions,
+  'plan' | 'planFile' | 'version' | 'runId' | 'outDir' | 'cwd' | 'json' | 'busyPoll'
+> & {
   /** Whether the outer tgc's stderr is a terminal (the progress line is drawn in place). */
   readonly tty: boolean;
 };
@@ -123,7 +126,17 @@ export type InsideRun = Pick<RunOptions, 'plan' | 'planFile' | 'version' | 'runI
  */
 export async function runRootless(o: RunOptions): Promise<number> {
   const { plan, planFile, version, runId, outDir, cwd, json } = o;
-  const inside: InsideRun = { plan, planFile, version, runId, outDir, cwd, json, tty: o.io.tty };
+  const inside: InsideRun = {
+    plan,
+    planFile,
+    version,
+    runId,
+    outDir,
+    cwd,
+    json,
+    tty: o.io.tty,
+    ...(o.busyPoll === true && { busyPoll: true }),
+  };
   const child = execa(UNSHARE[0], [...UNSHARE.slice(1), '--', process.execPath, tgcBin(), INSIDE_COMMAND], {
     cwd: o.cwd,
     env: o.env,

@@ -160,7 +160,15 @@ export async function runLocal(o: RunOptions): Promise<number> {
         ip: p.dataIp,
         device: hosts[i]!.tunDevice,
       }));
-      shaped = await UserspaceNetwork.start({ plan, instances, prefix, coordinator: address });
+      shaped = await UserspaceNetwork.start({
+        plan,
+        instances,
+        prefix,
+        coordinator: address,
+        ...(o.busyPoll === true && { nativeWire: { busyPoll: true } }),
+      });
+      if (o.busyPoll === true && shaped.engineName !== 'native')
+        say('tgc: --busy-poll: the native wire is not built here (npm run build needs gcc); the Node wire sleeps');
     } else if (!loopback) {
       // A plain bridge for the data network; with kernel shaping, tc on every data0.
       await network.addDataNetwork(

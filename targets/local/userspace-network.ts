@@ -4,7 +4,7 @@ import { inParallel } from '../driver/in-parallel.js';
 import { ipBatch } from './ip-batch.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { destinationTable, linkShape, mergeShapes } from '../../model/egress-plan.js';
-import { NativeWire, nativeWireBinary } from './native-wire.js';
+import { NativeWire, nativeWireBinary, type NativeWireOptions } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { attachTun, type TunBridge } from './tun-bridge.js';
 import { Wire } from '../../runtime/shaping/wire.js';
@@ -31,6 +31,8 @@ export interface UserspaceNetworkOptions {
   readonly coordinator?: string;
   /** @default "native" when this install has dist/native/tgc-wire, else "node" */
   readonly engine?: WireEngine;
+  /** How the native wire does its I/O (busy-poll, io_uring). */
+  readonly nativeWire?: NativeWireOptions;
 }
 
 /** The counters of either wire. */
@@ -170,7 +172,7 @@ export class UserspaceNetwork {
    */
   private async startNative(binary: string): Promise<Engine> {
     const o = this.options;
-    const wire = NativeWire.start(binary);
+    const wire = NativeWire.start(binary, o.nativeWire);
     const engine: Engine = {
       name: 'native',
       processes: [wire.process],

@@ -40,17 +40,31 @@ if (mode === 'echo') {
     send();
   });
 } else if (mode === 'sink') {
-  // sink PORT MS: counts datagrams for MS after the first one arrives (or MS after start).
+  // sink PORT MS: counts datagrams for MS after the first one arrives (or MS after start), and
+  // how many of stream's numbered datagrams overtook one numbered lower (arrived before it).
   const s = dgram.createSocket('udp4');
   let received = 0;
-  s.on('message', () => received++);
+  const order = [];
+  s.on('message', (m) => {
+    received++;
+    if (m.length >= 4) order.push(m.readUInt32BE(0));
+  });
+  const overtakers = () => {
+    let n = 0;
+    let lowest = Infinity;
+    for (let i = order.length - 1; i >= 0; i--) {
+      if (order[i] > lowest) n++;
+      lowest = Math.min(lowest, order[i]);
+    }
+    return n;
+  };
   s.bind({ port: num(0) }, () => {
     s.setRecvBufferSize(8 * 1024 * 1024);
     out({ ready: true });
-    setTimeout(() => (out({ received }), process.exit(0)), num(1));
+    setTimeout(() => (out({ received, overtakers: overtakers() }), process.exit(0)), num(1));
   });
 } else if (mode === 'stream') {
-  // stream HOST PORT COUNT INTERVAL_MS: COUNT datagrams, evenly spaced.
+  // stream HOST PORT COUNT INTERVAL_MS: COUNT datagrams numbered from 0, evenly spaced.
   const [host, port, count, interval] = [args[0], num(1), num(2), num(3)];
   const s = dgram.createSocket('udp4');
   s.bind(0, async () => {
@@ -58,21 +72,30 @@ if (mode === 'echo') {
     for (let i = 0; i < count; i++) {
       const due = start + i * interval;
       while (performance.now() < due) await new Promise((r) => setImmediate(r));
-      s.send(Buffer.alloc(100), port, host);
+      const b = Buffer.alloc(100);
+      b.writeUInt32BE(i);
+      s.send(b, port, host);
     }
     setTimeout(() => (out({ sent: count }), process.exit(0)), 200);
   });
 } else if (mode === 'tcp-sink') {
-  // tcp-sink PORT: one connection; bytes and the time from its first to its last byte.
+  // tcp-sink PORT: one connection; bytes, the time from its first to its last byte, and how many
+  // bytes were not the zeros tcp-send sends (damage that got past TCP's checksum).
+  const zeros = Buffer.alloc(256 * 1024);
   const server = net.createServer((c) => {
     let bytes = 0;
     let first = 0;
+    let damaged = 0;
     c.on('data', (d) => {
       if (!first) first = performance.now();
       bytes += d.length;
+      for (let at = 0; at < d.length; at += zeros.length) {
+        const part = d.subarray(at, at + zeros.length);
+        if (!part.equals(zeros.subarray(0, part.length))) damaged += part.filter((x) => x !== 0).length;
+      }
     });
     c.on('end', () => {
-      out({ bytes, ms: performance.now() - first });
+      out({ bytes, ms: performance.now() - first, damaged });
       process.exit(0);
     });
   });

@@ -18,6 +18,12 @@
 // Fields: lat jit dist loss lossc dup dupc cor corc reo reoc bw blk, as key=value
 // (milliseconds, percent, bit/s, 0/1; dist 0 uniform, 1 normal, 2 pareto, 3 paretonormal).
 // Every command is answered "ok" or "error MESSAGE". EOF or SIGTERM: exit, devices go.
+//
+// Speed (bench/wire.ts): the devices take TCP segmentation and checksum offload (offload.h), so
+// a bulk transfer crosses in 64 KiB pieces; reads and writes go to the kernel in batches through
+// io_uring (uring.h; plain read/write with --no-uring or where io_uring is unavailable).
+// --no-offload: packets one by one, as a network card without offloads hands them over.
+// --busy-poll: never sleep between packets, for the lowest added latency at the cost of a core.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,10 +43,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "offload.h"
+#include "uring.h"
+
 #define MAX_ENDPOINTS 4096
 #define MAX_GROUPS 1024
 #define MAX_QUEUE_NS 200000000LL /* packets wait at most 200 ms for a rate-limited link */
-#define BURST 64
+#define READ_SLOTS 64 /* reads handed to the kernel in one go, over the endpoints with packets */
+#define MAX_BATCH 64    /* … of which one endpoint gets at most this many */
+#define ARENA (8 << 20) /* copies made for writes in flight (corrupted packets, cut segments) */
+#define TAG_WRITE (1ULL << 63)
 
 typedef struct {
   double lat, jit, loss, lossc, dup, dupc, cor, corc, reo, reoc, bw;
@@ -71,8 +83,8 @@ typedef struct {
   int64_t due;
   uint64_t order;
   int dst;
-  uint16_t len;
-  unsigned char *data;
+  uint32_t len;
+  unsigned char *data; /* the frame: virtio_net_hdr, then the packet */
 } Pending;
 
 static Endpoint endpoints[MAX_ENDPOINTS];
@@ -83,7 +95,7 @@ static size_t links_cap, links_used;
 static Pending *heap;
 static size_t heap_len, heap_cap;
 static uint64_t heap_order;
-static int timer_fd, epoll_fd, home_ns = -1;
+static int timer_fd, epoll_fd, home_ns = -1, offloads = 1;
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static struct {
   uint64_t forwarded, blocked, loss, queue, unknown, ipv6, malformed, duplicated, corrupted, overflow;
@@ -202,20 +214,59 @@ static Pending heap_pop(void) {
   return top;
 }
 
+/* How late the timer wakes us, on average (a sleeping process, a halted virtual CPU: often
+   100 µs and more): it is armed that much early, and the rest of the wait is spent polling the
+   clock, so held packets leave at their time, not a wake-up later. */
+#define MAX_EARLY_NS 500000LL
+static int64_t wake_late_ns, armed_at;
+
 static void arm_timer(void) {
   struct itimerspec its = {0};
+  armed_at = 0;
   if (heap_len > 0) {
-    int64_t due = heap[0].due;
+    int64_t due = heap[0].due - wake_late_ns;
     if (due < 1) due = 1;
+    armed_at = due;
     its.it_value.tv_sec = due / 1000000000LL;
     its.it_value.tv_nsec = due % 1000000000LL;
   }
   timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void deliver(int dst, const unsigned char *data, size_t len) {
-  if (write(endpoints[dst].fd, data, len) < 0) stats.overflow++;
-  else stats.forwarded++;
+/* Writes in flight: each one's data must stay put until flush() returns. */
+static unsigned char *arena;
+static size_t arena_used;
+static void **owned; /* held packets delivered by the timer, freed after their write */
+static size_t owned_len, owned_cap;
+
+static void on_done(uint64_t tag, int res);
+
+static void flush(void) {
+  uring_submit(on_done);
+  arena_used = 0;
+  for (size_t i = 0; i < owned_len; i++) free(owned[i]);
+  owned_len = 0;
+}
+
+/* Queues the write of a frame to dst's device; `stable` frames outlive the next flush(). */
+static void deliver(int dst, const unsigned char *data, size_t len, int stable) {
+  if (uring_room() == 0) flush();
+  if (!stable) {
+    if (arena_used + len > ARENA) flush();
+    memcpy(arena + arena_used, data, len);
+    data = arena + arena_used;
+    arena_used += (len + 15) & ~(size_t)15;
+  }
+  uring_write(endpoints[dst].fd, data, len, TAG_WRITE);
+}
+
+static void deliver_owned(int dst, unsigned char *data, size_t len) {
+  if (owned_len == owned_cap) {
+    if (owned_len) flush();
+    if (!owned_cap) owned = malloc((owned_cap = 1024) * sizeof *owned);
+  }
+  deliver(dst, data, len, 1);
+  owned[owned_len++] = data;
 }
 
 static const Shape *shape_of(int src, int dst) {
@@ -228,8 +279,30 @@ static const Shape *shape_of(int src, int dst) {
   return &group_shapes[endpoints[src].group * MAX_GROUPS + g];
 }
 
-static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
-  if (len < 20) {
+/* A super-packet crosses whole unless the link acts on single packets or would hold it > 1 ms. */
+static int cut_before(const Shape *s, const unsigned char *frame, size_t len) {
+  if (s->loss > 0 || s->dup > 0 || s->cor > 0 || s->reo > 0) return 1;
+  return s->bw > 0 && (double)offload_wire_bytes(frame, len) * 8 / s->bw > 1e-3;
+}
+
+typedef struct {
+  int src, dst;
+  const Shape *shape;
+  Link *link;
+  int64_t now;
+  int stable; /* the frame stays put until the next flush() (a read buffer), or not (a cut segment) */
+} Hop;
+
+static void forward(const Hop *hop, const unsigned char *frame, size_t len);
+
+static void forward_segment(const unsigned char *frame, size_t len, void *hop) {
+  forward(hop, frame, len);
+}
+
+/* One frame read from endpoint src's device: a virtio_net_hdr, then the packet. */
+static void on_packet(int src, const unsigned char *frame, size_t len, int64_t now, int stable) {
+  const unsigned char *buf = frame + VNET_HDR_LEN;
+  if (len < VNET_HDR_LEN + 20) {
     stats.malformed++;
     return;
   }
@@ -249,8 +322,21 @@ static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
     stats.blocked++;
     return;
   }
-  Link *link = link_of(src, dst);
-  if (!link) return;
+  Hop hop = {src, dst, s, link_of(src, dst), now, stable};
+  if (!hop.link) return;
+  if (offload_is_super(frame, len) && cut_before(s, frame, len)) {
+    Hop cut = hop;
+    cut.stable = 0;
+    if (offload_segment(frame, len, forward_segment, &cut) >= 0) return;
+  }
+  forward(&hop, frame, len);
+}
+
+static void forward(const Hop *hop, const unsigned char *frame, size_t len) {
+  const Shape *s = hop->shape;
+  Link *link = hop->link;
+  int dst = hop->dst;
+  int64_t now = hop->now;
   if (s->loss > 0 && correlated(&link->loss_rnd, s->lossc) < s->loss / 100) {
     stats.loss++;
     return;
@@ -261,15 +347,20 @@ static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
     stats.duplicated++;
   }
   for (int c = 0; c < copies; c++) {
-    unsigned char *data = buf;
-    unsigned char copy[65536];
+    const unsigned char *data = frame;
+    int stable = hop->stable;
+    static unsigned char copy[VNET_HDR_LEN + 65536];
     if (s->cor > 0 && correlated(&link->cor_rnd, s->corc) < s->cor / 100) {
-      /* one flipped bit past the IP header, where a checksum (TCP, UDP, ICMP) notices */
-      memcpy(copy, buf, len);
-      size_t at = 20 + (size_t)(rnd() * (double)(len > 20 ? len - 20 : 1));
-      if (at >= len) at = len - 1;
-      copy[at] ^= (unsigned char)(1u << (int)(rnd() * 8));
+      /* one flipped bit past the IP header, where a checksum (TCP, UDP, ICMP) notices — the
+         checksum made whole first, or the receiver would trust the "hardware" */
+      memcpy(copy, frame, len);
+      offload_finish_checksum(copy, len);
+      size_t plen = len - VNET_HDR_LEN;
+      size_t at = 20 + (size_t)(rnd() * (double)(plen > 20 ? plen - 20 : 1));
+      if (at >= plen) at = plen - 1;
+      copy[VNET_HDR_LEN + at] ^= (unsigned char)(1u << (int)(rnd() * 8));
       data = copy;
+      stable = 0;
       stats.corrupted++;
     }
     int64_t departure = now;
@@ -279,7 +370,7 @@ static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
         stats.queue++;
         continue;
       }
-      departure = start + (int64_t)((double)len * 8 * 1e9 / s->bw);
+      departure = start + (int64_t)((double)offload_wire_bytes(frame, len) * 8 * 1e9 / s->bw);
       link->busy_until = departure;
     }
     double delay_ms = 0;
@@ -290,12 +381,12 @@ static void on_packet(int src, unsigned char *buf, size_t len, int64_t now) {
     }
     int64_t due = departure + (int64_t)(delay_ms * 1e6);
     if (due <= now) {
-      deliver(dst, data, len);
+      deliver(dst, data, len, stable);
     } else {
       unsigned char *held = malloc(len);
       if (!held) continue;
       memcpy(held, data, len);
-      Pending p = {due, heap_order++, dst, (uint16_t)len, held};
+      Pending p = {due, heap_order++, dst, (uint32_t)len, held};
       int was_first = heap_len == 0 || due < heap[0].due;
       heap_push(p);
       if (was_first) arm_timer();
@@ -307,10 +398,17 @@ static void on_timer(void) {
   uint64_t expirations;
   if (read(timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
   int64_t now = now_ns();
+  if (armed_at > 0 && now >= armed_at) {
+    int64_t late = now - armed_at;
+    wake_late_ns += (late - wake_late_ns) / 8;
+    if (wake_late_ns > MAX_EARLY_NS) wake_late_ns = MAX_EARLY_NS;
+  }
+  if (heap_len > 0 && heap[0].due > now && heap[0].due - now <= MAX_EARLY_NS)
+    while ((now = now_ns()) < heap[0].due) {
+    }
   while (heap_len > 0 && heap[0].due <= now) {
     Pending p = heap_pop();
-    deliver(p.dst, p.data, p.len);
-    free(p.data);
+    deliver_owned(p.dst, p.data, p.len);
   }
   arm_timer();
 }
@@ -364,10 +462,14 @@ static void command(char *line) {
     }
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     struct ifreq ifr = {0};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
     memcpy(ifr.ifr_name, name, strlen(name));
     int made = fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0;
     int saved = errno;
+    /* checksums and TCP segmentation left to the receiving end (offload.h); a kernel that
+       refuses hands over plain packets, which work the same */
+    if (made && (!offloads || ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN) < 0))
+      ioctl(fd, TUNSETOFFLOAD, 0);
     if (ns_fd >= 0) {
       /* back home: the descriptor keeps working wherever this process is */
       setns(home_ns, CLONE_NEWNET);
@@ -453,7 +555,76 @@ static void on_signal(int sig) {
   stopping = 1;
 }
 
-int main(void) {
+/* One round of reads: the slots handed out over the endpoints with packets waiting. */
+static unsigned char (*slot_buf)[VNET_HDR_LEN + 65536];
+static int slot_res[READ_SLOTS], slot_endpoint[READ_SLOTS];
+static int batch[MAX_ENDPOINTS]; /* reads per round for each endpoint: doubles while all bring packets */
+static int active[MAX_ENDPOINTS], n_active;
+static char is_active[MAX_ENDPOINTS];
+
+static void on_done(uint64_t tag, int res) {
+  if (tag & TAG_WRITE) {
+    if (res < 0) stats.overflow++;
+    else stats.forwarded++;
+  } else {
+    slot_res[tag] = res;
+  }
+}
+
+/* Reads what the active endpoints hold, a round at a time, and forwards it; returns the packets. */
+static int drain(void) {
+  int packets = 0;
+  while (n_active > 0) {
+    int slots = 0, served = 0;
+    for (; served < n_active && slots < READ_SLOTS; served++) {
+      int e = active[served];
+      if (!batch[e]) batch[e] = 4;
+      for (int k = 0; k < batch[e] && slots < READ_SLOTS; k++, slots++) {
+        slot_endpoint[slots] = e;
+        uring_read(endpoints[e].fd, slot_buf[slots], sizeof slot_buf[0], (uint64_t)slots);
+      }
+    }
+    uring_submit(on_done);
+    int64_t now = now_ns();
+    /* an endpoint stays active while every read it was given brought a packet */
+    for (int i = 0; i < slots; i++) {
+      int e = slot_endpoint[i];
+      if (slot_res[i] > 0) {
+        on_packet(e, slot_buf[i], (size_t)slot_res[i], now, 1);
+        packets++;
+      } else {
+        is_active[e] = 0;
+      }
+    }
+    int kept = 0;
+    for (int i = 0; i < served; i++) {
+      int e = active[i];
+      if (is_active[e]) {
+        if (batch[e] < MAX_BATCH) batch[e] *= 2;
+        active[kept++] = e;
+      } else if (batch[e] > 4) {
+        batch[e] /= 2;
+      }
+    }
+    /* the endpoints not reached this round keep their turn */
+    memmove(active + kept, active + served, (size_t)(n_active - served) * sizeof *active);
+    n_active = kept + (n_active - served);
+    flush(); /* the writes, before the read buffers are used again */
+  }
+  return packets;
+}
+
+int main(int argc, char **argv) {
+  int busy_poll = 0, plain = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--busy-poll")) busy_poll = 1;
+    else if (!strcmp(argv[i], "--no-uring")) plain = 1;
+    else if (!strcmp(argv[i], "--no-offload")) offloads = 0;
+    else {
+      fprintf(stderr, "tgc-wire: unknown option %s (--busy-poll, --no-uring, --no-offload)\n", argv[i]);
+      return 2;
+    }
+  }
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);
@@ -461,6 +632,10 @@ int main(void) {
   home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  uring_init(plain ? 0 : 4 * READ_SLOTS);
+  slot_buf = malloc(READ_SLOTS * sizeof slot_buf[0]);
+  arena = malloc(ARENA);
+  if (!slot_buf || !arena) return 1;
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0xFFFFFFFEu};
   epoll_ctl(epoll_fd, EPOLL_CTL_ADD, 0, &ev);
@@ -468,10 +643,11 @@ int main(void) {
   epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &ev);
   static char input[1 << 20];
   size_t input_len = 0;
-  static unsigned char buf[65536];
   struct epoll_event events[64];
   while (!stopping) {
-    int n = epoll_wait(epoll_fd, events, 64, -1);
+    /* --busy-poll: never sleep. Waking a sleeping process (a halted virtual CPU, often) costs
+       tens of microseconds per packet; polling costs a core */
+    int n = epoll_wait(epoll_fd, events, 64, busy_poll ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return 1;
@@ -480,6 +656,7 @@ int main(void) {
       uint32_t id = events[k].data.u32;
       if (id == 0xFFFFFFFFu) {
         on_timer();
+        flush();
       } else if (id == 0xFFFFFFFEu) {
         ssize_t got = read(0, input + input_len, sizeof input - 1 - input_len);
         if (got == 0) return 0; /* the driver is gone: so are we, and the devices with us */
@@ -493,15 +670,12 @@ int main(void) {
         }
         input_len -= (size_t)(start - input);
         memmove(input, start, input_len);
-      } else {
-        int src = (int)id;
-        for (int burst = 0; burst < BURST; burst++) {
-          ssize_t len = read(endpoints[src].fd, buf, sizeof buf);
-          if (len <= 0) break;
-          on_packet(src, buf, (size_t)len, now_ns());
-        }
+      } else if (!is_active[id]) {
+        is_active[id] = 1;
+        active[n_active++] = (int)id;
       }
     }
+    drain();
   }
   return 0;
 }

@@ -1,0 +1,145 @@
+// The native wire's accuracy with its speed-ups on (offloads, io_uring) and, for the path a
+// kernel without io_uring takes, off: rates from 1 Mbit/s to 1 Gbit/s, latency, and the
+// per-packet effects (duplication, corruption, reordering, loss) that must see single packets
+// even where the kernel hands the wire 64 KiB pieces.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { compileText } from '../../compiler/pipeline.js';
+import { nativeWireBinary, type NativeWireOptions } from '../../targets/local/native-wire.js';
+import { UserspaceNetwork } from '../../targets/local/userspace-network.js';
+import { NetLab, netSkipReason } from '../support/net-lab.js';
+
+const skip =
+  netSkipReason() ?? (nativeWireBinary() ? undefined : 'the native wire is not built (npm run build needs gcc)');
+
+interface Pair {
+  readonly lab: NetLab;
+  readonly net: UserspaceNetwork;
+  readonly ns: Record<'a' | 'b', string>;
+  readonly ip: Record<'a' | 'b', string>;
+}
+
+/** a-0 and b-0 in namespaces of their own, joined by the native wire shaping per `[network]`. */
+async function wirePair(t: TestContext, network: string, nativeWire: NativeWireOptions = {}): Promise<Pair> {
+  const { plan, diagnostics } = compileText(
+    'plan.toml',
+    `version = 1\nname = "acc"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = 1\n` +
+      `[[groups]]\nid = "b"\ninstances = 1\n`,
+  );
+  assert.ok(plan, JSON.stringify(diagnostics.items));
+  const lab = new NetLab();
+  let net: UserspaceNetwork | undefined;
+  t.after(async () => {
+    await net?.close();
+    await lab.cleanup();
+    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
+  });
+  const ns = { a: await lab.netns('a'), b: await lab.netns('b') };
+  const ip = { a: '198.18.0.2', b: '198.18.0.3' };
+  net = await UserspaceNetwork.start({
+    plan,
+    prefix: 16,
+    engine: 'native',
+    nativeWire,
+    instances: (['a', 'b'] as const).map((side) => ({
+      name: `${side}-0`,
+      group: side,
+      netns: ns[side],
+      ip: ip[side],
+      device: lab.device(side),
+    })),
+  });
+  for (const p of net.processes) lab.track(p);
+  return { lab, net, ns, ip };
+}
+
+/** A bulk TCP transfer of `bytes` zeros from a to b: what arrived, in how long, and how much of it was not zero. */
+async function bulk(p: Pair, bytes: number): Promise<{ bytes: number; mbit: number; damaged: number }> {
+  const sink = await p.lab.probe(p.ns.b, ['tcp-sink', 7100], true);
+  await (await p.lab.probe(p.ns.a, ['tcp-send', p.ip.b, 7100, bytes])).result.catch(() => undefined);
+  const r = (await sink.result) as { bytes: number; ms: number; damaged: number };
+  return { bytes: r.bytes, mbit: (r.bytes * 8) / (r.ms / 1000) / 1e6, damaged: r.damaged };
+}
+
+/** COUNT numbered datagrams a → b, INTERVAL ms apart: how many arrived, how many overtook an earlier one. */
+async function stream(p: Pair, count: number, interval: number): Promise<{ received: number; overtakers: number }> {
+  const sink = await p.lab.probe(p.ns.b, ['sink', 7101, count * interval + 1500], true);
+  await (
+    await p.lab.probe(p.ns.a, ['stream', p.ip.b, 7101, count, interval])
+  ).result;
+  return (await sink.result) as { received: number; overtakers: number };
+}
+
+// TCP's payload is 1448 of every 1500 bytes a full packet puts on the link (IP and TCP headers,
+// timestamps): the goodput a link of rate R carries is R × 1448/1500.
+const GOODPUT = 1448 / 1500;
+
+for (const [mbit, bytes] of [
+  [1, 400_000],
+  [10, 4_000_000],
+  [100, 40_000_000],
+  [1000, 300_000_000],
+] as const) {
+  test(`native wire: ${mbit} Mbit/s → bulk TCP goodput within ±5% of what the link carries`, { skip }, async (t) => {
+    const p = await wirePair(t, `[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "${mbit}Mbit"`);
+    const r = await bulk(p, bytes);
+    assert.equal(r.bytes, bytes);
+    const expected = mbit * GOODPUT;
+    t.diagnostic(`${r.mbit.toFixed(3)} Mbit/s of goodput, ${expected.toFixed(3)} expected`);
+    assert.ok(Math.abs(r.mbit - expected) <= expected * 0.05, `${r.mbit.toFixed(3)} Mbit/s, expected ${expected}`);
+  });
+}
+
+for (const uring of [true, false]) {
+  const how = uring ? 'io_uring' : 'plain read/write';
+  test(`native wire (${how}): 10 and 100 ms each way → median RTT within ±1%`, { skip }, async (t) => {
+    for (const ms of [10, 100]) {
+      const p = await wirePair(t, `[network]\nlatency = "${ms}ms"`, { uring });
+      const rtts = (await p.lab.ping(p.ns.a, p.ip.b, 40, 0.02)).sort((x, y) => x - y);
+      const median = rtts[Math.floor(rtts.length / 2)]!;
+      t.diagnostic(`${ms} ms each way: median RTT ${median} ms`);
+      assert.ok(Math.abs(median - 2 * ms) <= 0.02 * ms, `${ms} ms each way: median RTT ${median} ms`);
+    }
+  });
+
+  test(
+    `native wire (${how}): bulk TCP through 1% loss and 1% corruption arrives whole and undamaged`,
+    { skip },
+    async (t) => {
+      const p = await wirePair(t, '[network]\nloss = "1%"\ncorrupt = "1%"', { uring });
+      const r = await bulk(p, 4_000_000);
+      assert.equal(r.bytes, 4_000_000);
+      assert.equal(r.damaged, 0, 'every corrupted segment was caught by its checksum');
+      const stats = await p.net.stats();
+      t.diagnostic(`corrupted ${stats.corrupted}, lost ${stats.dropped.loss}, ${r.mbit.toFixed(1)} Mbit/s`);
+      assert.ok(stats.corrupted > 0 && stats.dropped.loss! > 0, JSON.stringify(stats));
+    },
+  );
+}
+
+test('native wire: 10% duplication → 8–12% more datagrams than sent, as counted', { skip }, async (t) => {
+  const p = await wirePair(t, '[network]\nduplicate = "10%"');
+  const { received } = await stream(p, 2000, 0.5);
+  const extra = (received - 2000) / 2000;
+  t.diagnostic(`received ${received} of 2000 sent`);
+  assert.ok(extra >= 0.08 && extra <= 0.12, `${(extra * 100).toFixed(1)}% duplicated`);
+  assert.equal((await p.net.stats()).duplicated, received - 2000);
+});
+
+test('native wire: 10% corruption → 8–12% of datagrams caught by the receiver’s checksum', { skip }, async (t) => {
+  const p = await wirePair(t, '[network]\ncorrupt = "10%"');
+  const { received } = await stream(p, 2000, 0.5);
+  const lost = (2000 - received) / 2000;
+  t.diagnostic(`received ${received} of 2000 sent`);
+  assert.ok(lost >= 0.08 && lost <= 0.12, `${(lost * 100).toFixed(1)}% lost`);
+  assert.equal((await p.net.stats()).corrupted, 2000 - received, 'every corrupted datagram, and only those, dropped');
+});
+
+test('native wire: 25% reordering over 10 ms latency → 20–30% of datagrams overtake', { skip }, async (t) => {
+  const p = await wirePair(t, '[network]\nlatency = "10ms"\nreorder = "25%"');
+  const { received, overtakers } = await stream(p, 1000, 2);
+  assert.equal(received, 1000);
+  const share = overtakers / received;
+  t.diagnostic(`${overtakers} of ${received} overtook`);
+  assert.ok(share >= 0.2 && share <= 0.3, `${(share * 100).toFixed(1)}% overtook`);
+});
