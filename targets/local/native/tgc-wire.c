@@ -571,10 +571,11 @@ static void on_done(uint64_t tag, int res) {
   }
 }
 
-/* Reads what the active endpoints hold, a round at a time, and forwards it; returns the packets. */
+/* Reads what the active endpoints hold, a few rounds at a time (then the timer and the commands
+   get their turn: a flood must not hold back delayed packets or a partition), and forwards it. */
 static int drain(void) {
   int packets = 0;
-  while (n_active > 0) {
+  for (int round = 0; round < 8 && n_active > 0; round++) {
     int slots = 0, served = 0;
     for (; served < n_active && slots < READ_SLOTS; served++) {
       int e = active[served];
@@ -587,14 +588,21 @@ static int drain(void) {
     uring_submit(on_done);
     int64_t now = now_ns();
     /* an endpoint stays active while every read it was given brought a packet */
+    int refused = 0;
     for (int i = 0; i < slots; i++) {
       int e = slot_endpoint[i];
       if (slot_res[i] > 0) {
         on_packet(e, slot_buf[i], (size_t)slot_res[i], now, 1);
         packets++;
+      } else if (slot_res[i] == -EOPNOTSUPP || slot_res[i] == -EINVAL) {
+        refused = 1; /* the device takes no non-blocking reads from io_uring: read it plainly */
       } else {
         is_active[e] = 0;
       }
+    }
+    if (refused) {
+      flush();
+      uring_fall_back();
     }
     int kept = 0;
     for (int i = 0; i < served; i++) {
@@ -647,7 +655,7 @@ int main(int argc, char **argv) {
   while (!stopping) {
     /* --busy-poll: never sleep. Waking a sleeping process (a halted virtual CPU, often) costs
        tens of microseconds per packet; polling costs a core */
-    int n = epoll_wait(epoll_fd, events, 64, busy_poll ? 0 : -1);
+    int n = epoll_wait(epoll_fd, events, 64, busy_poll || n_active > 0 ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return 1;

@@ -68,6 +68,13 @@ int uring_init(unsigned entries) {
   return 0;
 }
 
+void uring_fall_back(void) {
+  if (ring.fd < 0) return;
+  close(ring.fd);
+  ring.fd = -1;
+  plain = calloc(ring.entries, sizeof *plain);
+}
+
 unsigned uring_room(void) {
   return ring.entries - ring.queued;
 }

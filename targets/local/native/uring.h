@@ -27,4 +27,8 @@ typedef void (*uring_done_fn)(uint64_t tag, int res);
 /* Submits what is queued, waits for all of it and reports each in order of completion. */
 void uring_submit(uring_done_fn done);
 
+/* From now on plain system calls: for a kernel whose devices refuse io_uring's non-blocking
+   reads (EOPNOTSUPP, EINVAL). Call with nothing queued. */
+void uring_fall_back(void);
+
 #endif
