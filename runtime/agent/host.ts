@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deviceAppears } from '../shaping/device-appears.js';
+import type { WireEndpoint } from '../shaping/wire.js';
 import { runCommand, stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
@@ -78,6 +79,8 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const prefix = String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16';
   const script = process.argv[1]!;
   const sites = new Map<string, Site>();
+  /** This host's endpoint of each instance that ran here, the latest by name. */
+  const localEndpoints = new Map<string, WireEndpoint>();
   const nameOf = new Map<string, string>();
   let stop!: (why?: string) => void;
   const stopped = new Promise<string | undefined>((resolve) => (stop = resolve));
@@ -213,7 +216,9 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       socat.kill('SIGKILL');
       throw err;
     }
-    shapes!.wire.add({ name, ip, port, host: '127.0.0.1' });
+    const endpoint = { name, ip, port, host: '127.0.0.1' };
+    localEndpoints.set(name, endpoint);
+    shapes!.wire.add(endpoint);
     return { socat, device };
   };
 
@@ -225,15 +230,20 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     await followPeers(link);
     await link.publish(WIRE_TOPIC, site);
   };
-  /** Once: every host's instances, from the first (later places of an instance win), on `link`. */
+  /**
+   * Once: every host's instances, from the first, on `link`. Places are taken in the order they
+   * were published, this host's own included: an instance that ran elsewhere and restarted here
+   * is here (its publish is the later), even when this host starts following only now.
+   */
   const followPeers = (link: AgentLink): Promise<void> => {
     if (peersKnown) return peersKnown;
     peersVia = link;
     return (peersKnown = link.subscribe(WIRE_TOPIC, (payload) => {
       const p = payload as Partial<WireSite>;
       if (typeof p.name !== 'string' || typeof p.ip !== 'string' || typeof p.host !== 'string') return;
-      if (p.host === here || typeof p.port !== 'number') return;
-      shapes!.wire.add({ name: p.name, ip: p.ip, host: p.host, port: p.port, remote: true });
+      if (typeof p.port !== 'number') return;
+      if (p.host !== here) shapes!.wire.add({ name: p.name, ip: p.ip, host: p.host, port: p.port, remote: true });
+      else if (localEndpoints.has(p.name)) shapes!.wire.add(localEndpoints.get(p.name)!);
     }));
   };
 

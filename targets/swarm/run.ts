@@ -25,6 +25,7 @@ import { dockerProcessArgs } from '../compose/report-exits.js';
 import { RUNTIME_FILE, STACK_FILE, swarmRenderer } from './render.js';
 import { deployStack, loadImages, stackTasks, swarmNodes, type SwarmTask } from './swarm-cli.js';
 import { fetchOutputs } from './outputs.js';
+import { LostNodes } from './lost-nodes.js';
 import { instanceServices } from './engine-services.js';
 import { dockerSocket } from '../compose/engine-up.js';
 import { DockerApi } from '../../runtime/agent/docker-api.js';
@@ -190,6 +191,14 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       },
       8,
     );
+    // The runtime's own, from every node: what a run that went wrong between the nodes needs.
+    mkdirSync(join(o.outDir, 'logs', 'runtime'), { recursive: true });
+    for (const service of ['agent', 'coordinator']) {
+      const logs = await exec('docker', ['service', 'logs', '--timestamps', '--no-trunc', `${stack}_${service}`], {
+        env,
+      });
+      writeFileSync(join(o.outDir, 'logs', 'runtime', `${service}.log`), logs.stdout + logs.stderr);
+    }
     return exits;
   };
 
@@ -203,7 +212,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       const url = await coordinatorUrl();
       const at = new URL(url);
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
-      const lost = new Set<string>();
+      const lost = new LostNodes();
       const reported = new Set<string>();
       exitWatch = pollExits(
         sink,
@@ -231,17 +240,10 @@ export async function runSwarm(o: RunOptions): Promise<number> {
             );
           }
           // A node lost mid-run: its instances will never report; the run fails, naming them.
-          const down = (await swarmNodes(env).catch(() => nodes)).filter((n) => n.state !== 'ready');
-          for (const n of down) {
-            if (lost.has(n.id)) continue;
-            const on = lastTasks.filter((t) => t.nodeId === n.id && t.service !== 'agent' && !ENDED.has(t.state));
-            if (on.length === 0) continue;
-            lost.add(n.id);
+          for (const { node: n, instances } of lost.check(await swarmNodes(env).catch(() => nodes), lastTasks, ENDED))
             await sink!.abort(
-              `node ${n.hostname} (${n.address}) is ${n.state}: lost with its instances ` +
-                on.map((t) => t.service).join(', '),
+              `node ${n.hostname} (${n.address}) is ${n.state}: lost with its instances ${instances.join(', ')}`,
             );
-          }
           return ended;
         },
         pollInterval(plan.totalInstances),

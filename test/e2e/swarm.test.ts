@@ -201,7 +201,7 @@ command = ["sh", "-c", "tgc sync signal-wait up 6 && sleep 600"]
       lab.env,
     );
     try {
-      assert.ok(stopped, r.stderr);
+      assert.ok(stopped, `not all registered: exit ${r.code} after ${r.ms} ms\n${r.stderr}${r.stdout}`);
       assert.equal(r.code, 1, r.stderr + r.stdout);
       assert.ok(Date.now() - t0 < 100_000 + 60_000, 'ended within its deadline and the teardown');
       const res = results(r.out);

@@ -13,7 +13,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** A fresh directory under the OS temp dir, removed when the test file ends. */
 export function tempDir(prefix = 'tgc-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // TGC_KEEP_TEMP=1 keeps them, to look at a failed run's directory afterwards.
+  if (!process.env.TGC_KEEP_TEMP) after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
