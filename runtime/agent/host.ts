@@ -9,6 +9,7 @@ import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { relayInto, RELAY_PORT, type Relay } from './relay.js';
+import { placeOf, type WireSite } from './peer-places.js';
 import { reapVolumesLater, shipOutputs } from './node-duties.js';
 import { EXIT } from '../../model/exit-codes.js';
 
@@ -16,14 +17,6 @@ import { EXIT } from '../../model/exit-codes.js';
 const WIRE_PORT = 7000;
 /** The coordinator topic on which the agents of several hosts (swarm) tell where each instance's wire is. */
 export const WIRE_TOPIC = 'tgc:wire-endpoints';
-
-/** One instance's place on the wires of a multi-host run: its data address on the wire at `host:port`. */
-interface WireSite {
-  readonly name: string;
-  readonly ip: string;
-  readonly host: string;
-  readonly port: number;
-}
 
 /** A command's path on the PATH (or its bare name, to fail where it is run). */
 function onPath(cmd: string): string {
@@ -239,11 +232,8 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     if (peersKnown) return peersKnown;
     peersVia = link;
     return (peersKnown = link.subscribe(WIRE_TOPIC, (payload) => {
-      const p = payload as Partial<WireSite>;
-      if (typeof p.name !== 'string' || typeof p.ip !== 'string' || typeof p.host !== 'string') return;
-      if (typeof p.port !== 'number') return;
-      if (p.host !== here) shapes!.wire.add({ name: p.name, ip: p.ip, host: p.host, port: p.port, remote: true });
-      else if (localEndpoints.has(p.name)) shapes!.wire.add(localEndpoints.get(p.name)!);
+      const place = placeOf(payload, here, localEndpoints);
+      if (place) shapes!.wire.add(place);
     }));
   };
 
