@@ -4,54 +4,18 @@
 // even where the kernel hands the wire 64 KiB pieces.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { compileText } from '../../compiler/pipeline.js';
 import { nativeWireBinary, type NativeWireOptions } from '../../targets/local/native-wire.js';
-import { UserspaceNetwork } from '../../targets/local/userspace-network.js';
-import { NetLab, netSkipReason } from '../support/net-lab.js';
+import { netSkipReason } from '../support/net-lab.js';
+import { wireLab, type WireLab } from '../support/wire-lab.js';
 
 const skip =
   netSkipReason() ?? (nativeWireBinary() ? undefined : 'the native wire is not built (npm run build needs gcc)');
 
-interface Pair {
-  readonly lab: NetLab;
-  readonly net: UserspaceNetwork;
-  readonly ns: Record<'a' | 'b', string>;
-  readonly ip: Record<'a' | 'b', string>;
-}
+type Pair = WireLab;
 
 /** a-0 and b-0 in namespaces of their own, joined by the native wire shaping per `[network]`. */
-async function wirePair(t: TestContext, network: string, nativeWire: NativeWireOptions = {}): Promise<Pair> {
-  const { plan, diagnostics } = compileText(
-    'plan.toml',
-    `version = 1\nname = "acc"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = 1\n` +
-      `[[groups]]\nid = "b"\ninstances = 1\n`,
-  );
-  assert.ok(plan, JSON.stringify(diagnostics.items));
-  const lab = new NetLab();
-  let net: UserspaceNetwork | undefined;
-  t.after(async () => {
-    await net?.close();
-    await lab.cleanup();
-    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
-  });
-  const ns = { a: await lab.netns('a'), b: await lab.netns('b') };
-  const ip = { a: '198.18.0.2', b: '198.18.0.3' };
-  net = await UserspaceNetwork.start({
-    plan,
-    prefix: 16,
-    engine: 'native',
-    nativeWire,
-    instances: (['a', 'b'] as const).map((side) => ({
-      name: `${side}-0`,
-      group: side,
-      netns: ns[side],
-      ip: ip[side],
-      device: lab.device(side),
-    })),
-  });
-  for (const p of net.processes) lab.track(p);
-  return { lab, net, ns, ip };
-}
+const wirePair = (t: TestContext, network: string, nativeWire: NativeWireOptions = {}): Promise<Pair> =>
+  wireLab(t, 'native', network, nativeWire);
 
 /** A bulk TCP transfer of `bytes` zeros from a to b: what arrived, in how long, and how much of it was not zero. */
 async function bulk(p: Pair, bytes: number): Promise<{ bytes: number; mbit: number; damaged: number }> {

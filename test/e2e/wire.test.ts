@@ -1,64 +1,20 @@
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { compileText } from '../../compiler/pipeline.js';
 import { nativeWireBinary } from '../../targets/local/native-wire.js';
 import { UserspaceNetwork, type WireEngine } from '../../targets/local/userspace-network.js';
 import { Coordinator } from '../../runtime/coordinator/coordinator.js';
 import { connect } from '../../sdk/index.js';
 import { NetLab, netSkipReason } from '../support/net-lab.js';
+import { wireLab } from '../support/wire-lab.js';
 
 const skip = netSkipReason();
-
-interface UserspaceLab {
-  readonly lab: NetLab;
-  readonly net: UserspaceNetwork;
-  readonly ns: Record<'a' | 'b', string>;
-  readonly ip: Record<'a' | 'b', string>;
-}
 
 const nativeSkip = nativeWireBinary() ? undefined : 'the native wire is not built (npm run build needs gcc)';
 const ENGINES = [
   ['native', skip ?? nativeSkip],
   ['node', skip],
 ] as const satisfies readonly (readonly [WireEngine, string | undefined])[];
-
-/**
- * Two instances, a-0 and b-0, each in its own namespace with a TUN data interface on one
- * wire (the given engine) that shapes per the plan's `[network]` (the TOML given). Torn down
- * after the test, which then asserts nothing of it is left.
- */
-async function userspaceLab(t: TestContext, engine: WireEngine, network: string): Promise<UserspaceLab> {
-  const { plan, diagnostics } = compileText(
-    'plan.toml',
-    `version = 1\nname = "wire"\n[defaults]\ncommand = ["x"]\n${network}\n[[groups]]\nid = "a"\ninstances = ` +
-      `1\n[[groups]]\nid = "b"\ninstances = 1\n`,
-  );
-  assert.ok(plan, JSON.stringify(diagnostics.items));
-  const lab = new NetLab();
-  let net: UserspaceNetwork | undefined;
-  t.after(async () => {
-    await net?.close();
-    await lab.cleanup();
-    assert.deepEqual(await lab.leftovers(), [], 'nothing of the test is left');
-  });
-  const ns = { a: await lab.netns('a'), b: await lab.netns('b') };
-  const ip = { a: '198.18.0.2', b: '198.18.0.3' };
-  net = await UserspaceNetwork.start({
-    plan,
-    prefix: 16,
-    engine,
-    instances: (['a', 'b'] as const).map((side) => ({
-      name: `${side}-0`,
-      group: side,
-      netns: ns[side],
-      ip: ip[side],
-      device: lab.device(side),
-    })),
-  });
-  for (const p of net.processes) lab.track(p);
-  assert.equal(net.engineName, engine);
-  return { lab, net, ns, ip };
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const stddev = (xs: number[]) => {
@@ -68,7 +24,7 @@ const stddev = (xs: number[]) => {
 
 for (const [engine, engineSkip] of ENGINES) {
   test(`userspace (${engine}): 100 ms each way → median RTT 200 ms ± 3 ms`, { skip: engineSkip }, async (t) => {
-    const l = await userspaceLab(t, engine, '[network]\nlatency = "100ms"');
+    const l = await wireLab(t, engine, '[network]\nlatency = "100ms"');
     const rtts = await l.lab.ping(l.ns.a, l.ip.b, 40, 0.05);
     assert.equal(rtts.length, 40);
     const m = median(rtts);
@@ -79,7 +35,7 @@ for (const [engine, engineSkip] of ENGINES) {
     `userspace (${engine}): 50 ms ± 10 ms normal jitter → RTT standard deviation within 30% of √2 × 10 ms`,
     { skip: engineSkip },
     async (t) => {
-      const l = await userspaceLab(t, engine, '[network]\nlatency = "50ms"\njitter = "10ms"\ndistribution = "normal"');
+      const l = await wireLab(t, engine, '[network]\nlatency = "50ms"\njitter = "10ms"\ndistribution = "normal"');
       const rtts = await l.lab.ping(l.ns.a, l.ip.b, 300, 0.015);
       assert.ok(rtts.length >= 295, `${rtts.length} replies`);
       const expected = Math.SQRT2 * 10;
@@ -93,7 +49,7 @@ for (const [engine, engineSkip] of ENGINES) {
   );
 
   test(`userspace (${engine}): 10% loss → 8–12% of 2,000 packets lost`, { skip: engineSkip }, async (t) => {
-    const l = await userspaceLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nloss = "10%"');
+    const l = await wireLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nloss = "10%"');
     const sink = await l.lab.probe(l.ns.b, ['sink', 7001, 4500], true);
     await (
       await l.lab.probe(l.ns.a, ['stream', l.ip.b, 7001, 2000, 1])
@@ -105,7 +61,7 @@ for (const [engine, engineSkip] of ENGINES) {
   });
 
   test(`userspace (${engine}): 10 Mbit/s → bulk TCP transfer within ±10%`, { skip: engineSkip }, async (t) => {
-    const l = await userspaceLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"');
+    const l = await wireLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nbandwidth = "10Mbit"');
     const sink = await l.lab.probe(l.ns.b, ['tcp-sink', 7002], true);
     const bytes = 5_000_000;
     await (await l.lab.probe(l.ns.a, ['tcp-send', l.ip.b, 7002, bytes])).result.catch(() => undefined);
@@ -119,7 +75,7 @@ for (const [engine, engineSkip] of ENGINES) {
     `userspace (${engine}): blocked a → b only: a cannot reach b, b → a still flows`,
     { skip: engineSkip },
     async (t) => {
-      const l = await userspaceLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nblocked = true');
+      const l = await wireLab(t, engine, '[[network.links]]\nfrom = "a"\nto = "b"\nblocked = true');
       const sinkB = await l.lab.probe(l.ns.b, ['sink', 7003, 1500], true);
       const sinkA = await l.lab.probe(l.ns.a, ['sink', 7003, 1500], true);
       await Promise.all([
