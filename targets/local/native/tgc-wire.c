@@ -573,8 +573,7 @@ static void on_done(uint64_t tag, int res) {
 
 /* Reads what the active endpoints hold, a few rounds at a time (then the timer and the commands
    get their turn: a flood must not hold back delayed packets or a partition), and forwards it. */
-static int drain(void) {
-  int packets = 0;
+static void drain(void) {
   for (int round = 0; round < 8 && n_active > 0; round++) {
     int slots = 0, served = 0;
     for (; served < n_active && slots < READ_SLOTS; served++) {
@@ -593,7 +592,6 @@ static int drain(void) {
       int e = slot_endpoint[i];
       if (slot_res[i] > 0) {
         on_packet(e, slot_buf[i], (size_t)slot_res[i], now, 1);
-        packets++;
       } else if (slot_res[i] == -EOPNOTSUPP || slot_res[i] == -EINVAL) {
         refused = 1; /* the device takes no non-blocking reads from io_uring: read it plainly */
       } else {
@@ -619,7 +617,6 @@ static int drain(void) {
     n_active = kept + (n_active - served);
     flush(); /* the writes, before the read buffers are used again */
   }
-  return packets;
 }
 
 int main(int argc, char **argv) {
