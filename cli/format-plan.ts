@@ -20,7 +20,8 @@ export function planTable(plan: Plan): string {
   const groups = plan.groups.length;
   lines.push(
     `${plan.totalInstances} instance${plan.totalInstances === 1 ? '' : 's'} in ${groups} ` +
-      `group${groups === 1 ? '' : 's'} · timeout ${formatDuration(plan.timeoutMs)} · shaping ` +
+      `group${groups === 1 ? '' : 's'} · timeout ${formatDuration(plan.timeoutMs)} · ` +
+      `${plan.onFailure === 'continue' ? 'failures: every instance runs to its end · ' : ''}shaping ` +
       `${plan.network.shaping} · subnet ${plan.network.subnet}`,
   );
   lines.push('');

@@ -64,6 +64,8 @@ export function normalize(c: Composition): Plan {
     name: c.name,
     description: c.description ?? '',
     timeoutMs: c.run?.timeout !== undefined ? parseDuration(c.run.timeout)! : DEFAULT_TIMEOUT_MS,
+    // Testground lets every instance run to its end and reports each.
+    onFailure: c.run?.on_failure ?? (c.testground ? 'continue' : 'stop'),
     totalInstances: firstIndex,
     runtimeImage: c.run?.runtime_image ?? DEFAULT_RUNTIME_IMAGE,
     network: {

@@ -9,7 +9,7 @@ export interface Composition {
   name: string;
   description?: string;
   params?: Record<string, Json>;
-  run?: { timeout?: string; total_instances?: number; runtime_image?: string };
+  run?: { timeout?: string; total_instances?: number; on_failure?: 'stop' | 'continue'; runtime_image?: string };
   defaults?: Settings;
   network?: NetworkSection;
   testground?: TestgroundSection;

@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s, cluster:swarm): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker), a Go program (kind go: go build on the local target, a generated image on the container targets; Testground's docker:go and exec:go) or a Node.js package (kind node; Testground's docker:node). docs/composition.md, Builds.","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"kind":{"enum":["docker","go","node"],"default":"docker","description":"docker: docker build of the context with its Dockerfile; go: a Go program, built with go build (local target) or in a generated multi-stage Dockerfile (container targets); node: a generated Dockerfile that copies the context and runs npm ci, entrypoint npm start."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"context_prefix":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$","description":"docker: the directory the context appears under in what the build sees (Testground's docker:generic: plan, so its Dockerfiles COPY plan/...). tgc run and tgc build only: a compose build section cannot express it."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"base_image":{"type":"string","minLength":1,"description":"go, node: the image the build runs in. Default: golang:1.16-buster (go), node:16-buster (node)."},"runtime_image":{"type":"string","minLength":1,"description":"go: the image the program is copied into. Default: busybox:1.35.0-glibc."},"skip_runtime_image":{"type":"boolean","description":"go: the build stage is the image (no runtime stage). Default: false."},"path":{"type":"string","minLength":1,"description":"go: the directory of go.mod inside the context. Default: the context itself."},"exec_pkg":{"type":"string","minLength":1,"description":"go: the package go build builds, relative to path. Default: ."},"modfile":{"type":"string","minLength":1,"description":"go: a go.mod to build with instead of the one at path, relative to the context (its .sum beside it)."},"enable_cgo":{"type":"boolean","description":"go: CGO_ENABLED=1. Default: false."},"go_proxy":{"type":"string","minLength":1,"description":"go: GOPROXY for the build (direct, or a proxy URL). Default: the environment's GOPROXY, else Go's default."},"tags":{"type":"array","items":{"type":"string","minLength":1,"pattern":"^[A-Za-z0-9_.]+$"},"description":"go: build tags (go build -tags; Testground's selectors)."},"replace":{"type":"array","items":{"type":"object","required":["module","version"],"additionalProperties":false,"properties":{"module":{"type":"string","minLength":1,"description":"the module path to replace"},"version":{"type":"string","minLength":1,"description":"the version to use"},"target":{"type":"string","minLength":1,"description":"the module that replaces it. Default: module itself."}}},"description":"go: replace directives added to go.mod before the build (Testground's build dependencies)."},"fresh_gomod":{"type":"boolean","description":"go: replace go.mod with go mod init module_path. Default: false."},"module_path":{"type":"string","minLength":1,"description":"go: the module path of a fresh go.mod (with fresh_gomod)."},"dockerfile_extensions":{"type":"object","additionalProperties":false,"description":"go, container targets: Dockerfile text inserted at these points of the generated Dockerfile, as written.","properties":{"pre_mod_download":{"type":"string","description":"Dockerfile text before go.mod is copied and its modules downloaded."},"post_mod_download":{"type":"string","description":"Dockerfile text after the modules are downloaded."},"pre_source_copy":{"type":"string","description":"Dockerfile text before the context is copied to /plan."},"post_source_copy":{"type":"string","description":"Dockerfile text after the context is copied."},"pre_build":{"type":"string","description":"Dockerfile text before go build."},"post_build":{"type":"string","description":"Dockerfile text after go build."},"pre_runtime_copy":{"type":"string","description":"Dockerfile text in the runtime stage, before the program is copied in."},"post_runtime_copy":{"type":"string","description":"Dockerfile text in the runtime stage, after the program is copied in."}}}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"urn:tgc:composition:1","title":"tgc composition","description":"A tgc test composition: groups of test instances, their parameters and the network between them. Same schema for TOML and YAML.","type":"object","required":["version","name","groups"],"additionalProperties":false,"patternProperties":{"^x-":{"description":"Ignored: a place for YAML anchors and tool-specific data."}},"properties":{"version":{"description":"Composition format version. Always 1.","const":1},"name":{"$ref":"#/definitions/name","description":"Plan name, used in resource names: a DNS label ([a-z0-9][a-z0-9-]*, at most 63 characters, not ending with '-')."},"description":{"type":"string","description":"Free text shown by `tgc plan`."},"params":{"$ref":"#/definitions/params","description":"Lowest-precedence test parameters, overridden by defaults.params and groups.params."},"run":{"type":"object","additionalProperties":false,"properties":{"timeout":{"$ref":"#/definitions/duration","description":"Whole-run deadline; instances without an outcome by then time out.","default":"10m"},"total_instances":{"type":"integer","minimum":1,"description":"Total number of instances; needed only when groups use `percentage`."},"on_failure":{"enum":["stop","continue"],"description":"What a failed or crashed instance does to the run: `stop` ends it at once (the others are stopped), `continue` lets every instance run to its end and decides the run from all their outcomes. Default: `stop`; `continue` for Testground compositions, as Testground runs them."},"runtime_image":{"$ref":"#/definitions/image","description":"Container targets: the image the coordinator and the shaping agent run in. It needs node (20 or later); the shaping agent also needs tc (iproute2) and, for the userspace backend, socat. `tgc run --runtime-image` overrides it.","default":"tgc-runtime:0.1.0"}},"description":"Run-wide settings: the deadline, what a failure does, for percentages the total instance count, and the container targets' runtime image."},"defaults":{"type":"object","description":"Settings inherited by every group, each overridable per group.","additionalProperties":false,"properties":{"image":{"$ref":"#/definitions/image","description":"Container image for every group."},"build":{"$ref":"#/definitions/build","description":"Build the image for every group (compose target only)."},"command":{"$ref":"#/definitions/command","description":"Program and arguments for every group."},"env":{"$ref":"#/definitions/env","description":"Environment variables for every group."},"params":{"$ref":"#/definitions/params","description":"Test parameters for every group, over the top-level params."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits for every group."}}},"network":{"$ref":"#/definitions/network"},"groups":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/group"},"description":"The groups of test instances; at least one."},"events":{"type":"array","items":{"$ref":"#/definitions/event"},"description":"A schedule of partitions, link changes and process faults, applied by the coordinator while the run goes on."},"testground":{"type":"object","additionalProperties":false,"required":["case"],"description":"For programs written against a Testground SDK: what they read from their environment besides what every instance gets (docs/testground.md). tgc convert writes it from a Testground composition.","properties":{"plan":{"type":"string","minLength":1,"description":"TEST_PLAN (default: the plan's name)."},"case":{"type":"string","minLength":1,"description":"TEST_CASE: the test case the program runs."},"run":{"type":"string","minLength":1,"description":"The composition's [[runs]] id this plan was made from (shown, not used)."},"runner":{"type":"string","minLength":1,"description":"The composition's runner (local:exec, local:docker, cluster:k8s, cluster:swarm): the target tgc run picks when --target is not given."},"disable_metrics":{"type":"boolean","default":false,"description":"TEST_DISABLE_METRICS."},"exposed_ports":{"type":"object","additionalProperties":{"type":"string"},"description":"Testground's run_config.exposed_ports: each label becomes <LABEL>_PORT in the instances' environment."}}}},"definitions":{"name":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"duration":{"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"percent":{"type":"string","description":"A percentage between 0% and 100%, e.g. \"1%\", \"0.5%\".","pattern":"^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$"},"rate":{"type":"string","description":"A rate: bits (\"500kbit\", \"10Mbit\", \"1Gbit\", \"8Kibit\") or bytes per second (\"2MB/s\", \"512KiB/s\").","pattern":"^[0-9]+(\\.[0-9]+)?([kKMGT]i?)?(bit|B/s)$"},"image":{"type":"string","description":"Container image for the container targets (compose, k8s, nomad).","pattern":"^[^\\s]+$"},"command":{"type":"array","description":"Program and arguments: run as-is by the local target, the entrypoint override in containers.","minItems":1,"items":{"type":"string"}},"env":{"type":"object","description":"Extra environment variables. Values may be strings, numbers or booleans; they arrive as strings.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"type":["string","number","boolean"]}},"params":{"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."},"build":{"type":"object","description":"Build what the group runs: an image from a Dockerfile (kind docker), a Go program (kind go: go build on the local target, a generated image on the container targets; Testground's docker:go and exec:go) or a Node.js package (kind node; Testground's docker:node). docs/composition.md, Builds.","required":["context"],"additionalProperties":false,"properties":{"context":{"type":"string","minLength":1,"description":"Build context directory, relative to the plan."},"kind":{"enum":["docker","go","node"],"default":"docker","description":"docker: docker build of the context with its Dockerfile; go: a Go program, built with go build (local target) or in a generated multi-stage Dockerfile (container targets); node: a generated Dockerfile that copies the context and runs npm ci, entrypoint npm start."},"dockerfile":{"type":"string","minLength":1,"description":"Dockerfile path inside the context. Default: Dockerfile."},"context_prefix":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$","description":"docker: the directory the context appears under in what the build sees (Testground's docker:generic: plan, so its Dockerfiles COPY plan/...). tgc run and tgc build only: a compose build section cannot express it."},"args":{"type":"object","additionalProperties":{"type":["string","number","boolean"]},"description":"Build arguments."},"base_image":{"type":"string","minLength":1,"description":"go, node: the image the build runs in. Default: golang:1.16-buster (go), node:16-buster (node)."},"runtime_image":{"type":"string","minLength":1,"description":"go: the image the program is copied into. Default: busybox:1.35.0-glibc."},"skip_runtime_image":{"type":"boolean","description":"go: the build stage is the image (no runtime stage). Default: false."},"path":{"type":"string","minLength":1,"description":"go: the directory of go.mod inside the context. Default: the context itself."},"exec_pkg":{"type":"string","minLength":1,"description":"go: the package go build builds, relative to path. Default: ."},"modfile":{"type":"string","minLength":1,"description":"go: a go.mod to build with instead of the one at path, relative to the context (its .sum beside it)."},"enable_cgo":{"type":"boolean","description":"go: CGO_ENABLED=1. Default: false."},"go_proxy":{"type":"string","minLength":1,"description":"go: GOPROXY for the build (direct, or a proxy URL). Default: the environment's GOPROXY, else Go's default."},"tags":{"type":"array","items":{"type":"string","minLength":1,"pattern":"^[A-Za-z0-9_.]+$"},"description":"go: build tags (go build -tags; Testground's selectors)."},"replace":{"type":"array","items":{"type":"object","required":["module","version"],"additionalProperties":false,"properties":{"module":{"type":"string","minLength":1,"description":"the module path to replace"},"version":{"type":"string","minLength":1,"description":"the version to use"},"target":{"type":"string","minLength":1,"description":"the module that replaces it. Default: module itself."}}},"description":"go: replace directives added to go.mod before the build (Testground's build dependencies)."},"fresh_gomod":{"type":"boolean","description":"go: replace go.mod with go mod init module_path. Default: false."},"module_path":{"type":"string","minLength":1,"description":"go: the module path of a fresh go.mod (with fresh_gomod)."},"dockerfile_extensions":{"type":"object","additionalProperties":false,"description":"go, container targets: Dockerfile text inserted at these points of the generated Dockerfile, as written.","properties":{"pre_mod_download":{"type":"string","description":"Dockerfile text before go.mod is copied and its modules downloaded."},"post_mod_download":{"type":"string","description":"Dockerfile text after the modules are downloaded."},"pre_source_copy":{"type":"string","description":"Dockerfile text before the context is copied to /plan."},"post_source_copy":{"type":"string","description":"Dockerfile text after the context is copied."},"pre_build":{"type":"string","description":"Dockerfile text before go build."},"post_build":{"type":"string","description":"Dockerfile text after go build."},"pre_runtime_copy":{"type":"string","description":"Dockerfile text in the runtime stage, before the program is copied in."},"post_runtime_copy":{"type":"string","description":"Dockerfile text in the runtime stage, after the program is copied in."}}}}},"resources":{"type":"object","additionalProperties":false,"properties":{"cpu":{"description":"CPU limit: cores as a number (0.5, 2) or millicores as a string (\"500m\").","type":["number","string"],"exclusiveMinimum":0,"pattern":"^[0-9]+(\\.[0-9]+)?m?$"},"memory":{"description":"Memory limit in bytes, with an optional suffix: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of 1024), e.g. \"512Mi\".","type":"string","pattern":"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"}}},"instances":{"description":"How many instances: a positive integer, { count = N }, or { percentage = P } (a fraction of run.total_instances, 0 < P <= 1).","type":["integer","object"],"minimum":1,"additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"count":{"type":"integer","minimum":1,"description":"A fixed number of instances."},"percentage":{"type":"number","exclusiveMinimum":0,"maximum":1,"description":"A fraction of run.total_instances (0 < P <= 1)."}}},"shapeProperties":{"latency":{"$ref":"#/definitions/duration","description":"Added one-way delay on egress."},"jitter":{"$ref":"#/definitions/duration","description":"Delay variation; needs latency."},"distribution":{"description":"Jitter distribution.","enum":["normal","pareto","paretonormal","uniform"]},"loss":{"$ref":"#/definitions/percent","description":"Random drop."},"loss_correlation":{"$ref":"#/definitions/percent","description":"How much each loss decision depends on the previous one."},"duplicate":{"$ref":"#/definitions/percent","description":"Share of packets sent twice."},"duplicate_correlation":{"$ref":"#/definitions/percent","description":"How much each duplicate decision depends on the previous one."},"corrupt":{"$ref":"#/definitions/percent","description":"Share of packets with a flipped bit."},"corrupt_correlation":{"$ref":"#/definitions/percent","description":"How much each corrupt decision depends on the previous one."},"reorder":{"$ref":"#/definitions/percent","description":"Send this share of packets at once, the rest delayed; needs latency."},"reorder_correlation":{"$ref":"#/definitions/percent","description":"How much each reorder decision depends on the previous one."},"bandwidth":{"$ref":"#/definitions/rate","description":"Egress rate limit."},"blocked":{"type":"boolean","description":"Drop everything: a partition."}},"shape":{"type":"object","description":"A link shape: how egress traffic is treated.","additionalProperties":false,"properties":{"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"linkRule":{"type":"object","description":"A directional per-pair shape: traffic from instances of `from` to instances of `to`.","required":["from","to"],"additionalProperties":false,"properties":{"from":{"type":"string","description":"A group id or \"*\": traffic sent by instances of this group."},"to":{"type":"string","description":"A group id or \"*\": traffic sent to instances of this group."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"network":{"type":"object","description":"The default egress shape of every instance's data interface, the shaping backend, the data subnet and per-link rules.","additionalProperties":false,"properties":{"shaping":{"description":"Shaping backend: kernel (tc/netem), userspace (TUN + forwarder), auto (kernel when sch_netem works, else userspace) or off.","enum":["auto","kernel","userspace","off"],"default":"auto"},"classify":{"enum":["auto","address","mark"],"description":"How the kernel backend tells traffic apart: by destination address on the sender (`address`: every agent needs every instance's address), or by the sender's group written into DSCP and shaped on the receiver's ingress (`mark`: O(groups) rules and no address exchange; at most 62 groups; needs the ifb module). `auto` (the default): `mark` on k8s and nomad, `address` elsewhere."},"subnet":{"type":"string","description":"IPv4 CIDR of the data network.","default":"198.18.0.0/16","pattern":"^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},"links":{"type":"array","items":{"$ref":"#/definitions/linkRule"},"description":"Per-pair shapes, directional; the most specific rule wins, field by field (see docs/composition.md)."},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"group":{"type":"object","required":["id","instances"],"additionalProperties":false,"properties":{"id":{"$ref":"#/definitions/name","description":"Group id: a DNS label, unique in the plan."},"instances":{"$ref":"#/definitions/instances","description":"How many instances: N, { count = N } or { percentage = P }."},"role":{"enum":["test","service"],"default":"test","description":"test: its instances decide the run (each must succeed). service: its instances start first, get the same environment and network, have no outcome of their own, and are stopped (SIGTERM, then SIGKILL) when the run is decided; one that exits before then fails the run, unless on_exit = \"ignore\"."},"on_exit":{"enum":["fail","ignore"],"default":"fail","description":"Services: what a service instance exiting before the run is decided does: fail the run (default), or nothing."},"image":{"$ref":"#/definitions/image","description":"Container image, over [defaults].image; setting image or build here inherits neither from [defaults]."},"build":{"$ref":"#/definitions/build","description":"Build the image (compose target only), over [defaults].build."},"command":{"$ref":"#/definitions/command","description":"Program and arguments, over [defaults].command."},"env":{"$ref":"#/definitions/env","description":"Environment variables, merged over [defaults].env key by key."},"params":{"$ref":"#/definitions/params","description":"Test parameters, merged over defaults.params and the top-level params key by key."},"resources":{"$ref":"#/definitions/resources","description":"CPU and memory limits, merged over [defaults].resources."},"network":{"$ref":"#/definitions/shape","description":"This group's egress shape, over [network]."},"testground":{"type":"object","additionalProperties":false,"description":"For programs written against a Testground SDK: this group's Testground identity (docs/testground.md).","properties":{"group_id":{"type":"string","minLength":1,"description":"TEST_GROUP_ID when it differs from the group id (a Testground id that is not a DNS label)."},"profiles":{"type":"object","additionalProperties":{"type":"string"},"description":"Capture profiles: TEST_CAPTURE_PROFILES (k=v|k=v)."}}}}},"selector":{"type":"string","minLength":1,"description":"An instance name (`etcd-2`), a group id (every instance of the group) or `group[index]`."},"event":{"type":"object","description":"A fault or change applied while the run goes on: one trigger (`at` or `after`), optionally `delay`, and one action.","additionalProperties":false,"properties":{"name":{"$ref":"#/definitions/name","description":"For the timeline; applying the event signals the state `event:<name>`. Default: `event-<n>`, n counting from 1 in plan order."},"at":{"$ref":"#/definitions/duration","description":"When: this long after every instance's network is ready."},"after":{"type":"object","description":"When: once a sync state reaches a count.","additionalProperties":false,"required":["state"],"properties":{"state":{"type":"string","minLength":1,"maxLength":256,"description":"The sync state (any name a program or `tgc sync` signals; `event:<name>` for another event)."},"count":{"type":"integer","minimum":1,"default":1,"description":"How many signals of it. Default 1."}}},"delay":{"$ref":"#/definitions/duration","description":"Wait this long after the trigger."},"partition":{"type":"array","minItems":2,"items":{"type":"array","minItems":1,"items":{"$ref":"#/definitions/selector"}},"description":"Sides: traffic between sides is dropped both ways, traffic within a side untouched."},"heal":{"const":true,"description":"Lifts every partition."},"link":{"type":"object","description":"One directed link's shape from now on: traffic from `from` to `to` (instance names, group ids or `group[index]`), with the fields and layering of [[network.links]].","required":["from","to"],"additionalProperties":false,"properties":{"from":{"$ref":"#/definitions/selector"},"to":{"$ref":"#/definitions/selector"},"latency":{"$ref":"#/definitions/shapeProperties/latency"},"jitter":{"$ref":"#/definitions/shapeProperties/jitter"},"distribution":{"$ref":"#/definitions/shapeProperties/distribution"},"loss":{"$ref":"#/definitions/shapeProperties/loss"},"loss_correlation":{"$ref":"#/definitions/shapeProperties/loss_correlation"},"duplicate":{"$ref":"#/definitions/shapeProperties/duplicate"},"duplicate_correlation":{"$ref":"#/definitions/shapeProperties/duplicate_correlation"},"corrupt":{"$ref":"#/definitions/shapeProperties/corrupt"},"corrupt_correlation":{"$ref":"#/definitions/shapeProperties/corrupt_correlation"},"reorder":{"$ref":"#/definitions/shapeProperties/reorder"},"reorder_correlation":{"$ref":"#/definitions/shapeProperties/reorder_correlation"},"bandwidth":{"$ref":"#/definitions/shapeProperties/bandwidth"},"blocked":{"$ref":"#/definitions/shapeProperties/blocked"}}},"kill":{"$ref":"#/definitions/selector","description":"SIGKILL the instance(s)."},"stop":{"$ref":"#/definitions/selector","description":"SIGTERM the instance(s)."},"restart":{"$ref":"#/definitions/selector","description":"Start the instance(s) again: same name, address and environment."},"pause":{"$ref":"#/definitions/selector","description":"Freeze the instance(s) (SIGSTOP, or the container runtime's pause)."},"resume":{"$ref":"#/definitions/selector","description":"Thaw paused instance(s)."}}}}};
 const schema12 = {"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"};
 const schema13 = {"type":"object","description":"Test parameters: any values, passed to instances as JSON with their types intact."};
 const schema14 = {"type":"string","description":"A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"50ms\", \"1.5s\", \"1m30s\".","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
@@ -3302,7 +3302,7 @@ if(data.run !== undefined){
 let data4 = data.run;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key1 in data4){
-if(!(((key1 === "timeout") || (key1 === "total_instances")) || (key1 === "runtime_image"))){
+if(!((((key1 === "timeout") || (key1 === "total_instances")) || (key1 === "on_failure")) || (key1 === "runtime_image"))){
 const err9 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.run,data:data4};
 if(vErrors === null){
 vErrors = [err9];
@@ -3363,11 +3363,10 @@ errors++;
 }
 }
 }
-if(data4.runtime_image !== undefined){
-let data7 = data4.runtime_image;
-if(typeof data7 === "string"){
-if(!pattern3.test(data7)){
-const err14 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data7};
+if(data4.on_failure !== undefined){
+let data7 = data4.on_failure;
+if(!((data7 === "stop") || (data7 === "continue"))){
+const err14 = {instancePath:instancePath+"/run/on_failure",schemaPath:"#/properties/run/properties/on_failure/enum",keyword:"enum",params:{allowedValues: schema11.properties.run.properties.on_failure.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.run.properties.on_failure.enum,parentSchema:schema11.properties.run.properties.on_failure,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3377,8 +3376,11 @@ vErrors.push(err14);
 errors++;
 }
 }
-else {
-const err15 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data7};
+if(data4.runtime_image !== undefined){
+let data8 = data4.runtime_image;
+if(typeof data8 === "string"){
+if(!pattern3.test(data8)){
+const err15 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3388,9 +3390,8 @@ vErrors.push(err15);
 errors++;
 }
 }
-}
 else {
-const err16 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.run.type,parentSchema:schema11.properties.run,data:data4};
+const err16 = {instancePath:instancePath+"/run/runtime_image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3400,12 +3401,9 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data.defaults !== undefined){
-let data8 = data.defaults;
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-for(const key2 in data8){
-if(!((((((key2 === "image") || (key2 === "build")) || (key2 === "command")) || (key2 === "env")) || (key2 === "params")) || (key2 === "resources"))){
-const err17 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.defaults,data:data8};
+}
+else {
+const err17 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.run.type,parentSchema:schema11.properties.run,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3415,11 +3413,12 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data8.image !== undefined){
-let data9 = data8.image;
-if(typeof data9 === "string"){
-if(!pattern3.test(data9)){
-const err18 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data9};
+if(data.defaults !== undefined){
+let data9 = data.defaults;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key2 in data9){
+if(!((((((key2 === "image") || (key2 === "build")) || (key2 === "command")) || (key2 === "env")) || (key2 === "params")) || (key2 === "resources"))){
+const err18 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.defaults,data:data9};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3429,8 +3428,11 @@ vErrors.push(err18);
 errors++;
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data9};
+if(data9.image !== undefined){
+let data10 = data9.image;
+if(typeof data10 === "string"){
+if(!pattern3.test(data10)){
+const err19 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/pattern",keyword:"pattern",params:{pattern: "^[^\\s]+$"},message:"must match pattern \""+"^[^\\s]+$"+"\"",schema:"^[^\\s]+$",parentSchema:schema15,data:data10};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3440,11 +3442,8 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data8.build !== undefined){
-let data10 = data8.build;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(data10.context === undefined){
-const err20 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema17.required,parentSchema:schema17,data:data10};
+else {
+const err20 = {instancePath:instancePath+"/defaults/image",schemaPath:"#/definitions/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema15.type,parentSchema:schema15,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3453,9 +3452,12 @@ vErrors.push(err20);
 }
 errors++;
 }
-for(const key3 in data10){
-if(!(func2.call(schema17.properties, key3))){
-const err21 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data10};
+}
+if(data9.build !== undefined){
+let data11 = data9.build;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.context === undefined){
+const err21 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/required",keyword:"required",params:{missingProperty: "context"},message:"must have required property '"+"context"+"'",schema:schema17.required,parentSchema:schema17,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3464,12 +3466,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-}
-if(data10.context !== undefined){
-let data11 = data10.context;
-if(typeof data11 === "string"){
-if(func4(data11) < 1){
-const err22 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data11};
+for(const key3 in data11){
+if(!(func2.call(schema17.properties, key3))){
+const err22 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3479,8 +3478,11 @@ vErrors.push(err22);
 errors++;
 }
 }
-else {
-const err23 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context.type,parentSchema:schema17.properties.context,data:data11};
+if(data11.context !== undefined){
+let data12 = data11.context;
+if(typeof data12 === "string"){
+if(func4(data12) < 1){
+const err23 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.context,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3490,10 +3492,8 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data10.kind !== undefined){
-let data12 = data10.kind;
-if(!(((data12 === "docker") || (data12 === "go")) || (data12 === "node"))){
-const err24 = {instancePath:instancePath+"/defaults/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data12};
+else {
+const err24 = {instancePath:instancePath+"/defaults/build/context",schemaPath:"#/definitions/build/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context.type,parentSchema:schema17.properties.context,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3503,11 +3503,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data10.dockerfile !== undefined){
-let data13 = data10.dockerfile;
-if(typeof data13 === "string"){
-if(func4(data13) < 1){
-const err25 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data13};
+if(data11.kind !== undefined){
+let data13 = data11.kind;
+if(!(((data13 === "docker") || (data13 === "go")) || (data13 === "node"))){
+const err25 = {instancePath:instancePath+"/defaults/build/kind",schemaPath:"#/definitions/build/properties/kind/enum",keyword:"enum",params:{allowedValues: schema17.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema17.properties.kind.enum,parentSchema:schema17.properties.kind,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3517,8 +3516,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-else {
-const err26 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data13};
+if(data11.dockerfile !== undefined){
+let data14 = data11.dockerfile;
+if(typeof data14 === "string"){
+if(func4(data14) < 1){
+const err26 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.dockerfile,data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3528,11 +3530,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data10.context_prefix !== undefined){
-let data14 = data10.context_prefix;
-if(typeof data14 === "string"){
-if(!pattern5.test(data14)){
-const err27 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"+"\"",schema:"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$",parentSchema:schema17.properties.context_prefix,data:data14};
+else {
+const err27 = {instancePath:instancePath+"/defaults/build/dockerfile",schemaPath:"#/definitions/build/properties/dockerfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile.type,parentSchema:schema17.properties.dockerfile,data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3542,8 +3541,11 @@ vErrors.push(err27);
 errors++;
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context_prefix.type,parentSchema:schema17.properties.context_prefix,data:data14};
+if(data11.context_prefix !== undefined){
+let data15 = data11.context_prefix;
+if(typeof data15 === "string"){
+if(!pattern5.test(data15)){
+const err28 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"+"\"",schema:"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$",parentSchema:schema17.properties.context_prefix,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3553,13 +3555,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data10.args !== undefined){
-let data15 = data10.args;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key4 in data15){
-let data16 = data15[key4];
-if(((typeof data16 !== "string") && (!((typeof data16 == "number") && (isFinite(data16))))) && (typeof data16 !== "boolean")){
-const err29 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data16};
+else {
+const err29 = {instancePath:instancePath+"/defaults/build/context_prefix",schemaPath:"#/definitions/build/properties/context_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.context_prefix.type,parentSchema:schema17.properties.context_prefix,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3569,9 +3566,13 @@ vErrors.push(err29);
 errors++;
 }
 }
-}
-else {
-const err30 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data15};
+if(data11.args !== undefined){
+let data16 = data11.args;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+for(const key4 in data16){
+let data17 = data16[key4];
+if(((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")){
+const err30 = {instancePath:instancePath+"/defaults/build/args/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/build/properties/args/additionalProperties/type",keyword:"type",params:{type: schema17.properties.args.additionalProperties.type},message:"must be string,number,boolean",schema:schema17.properties.args.additionalProperties.type,parentSchema:schema17.properties.args.additionalProperties,data:data17};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3581,11 +3582,9 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data10.base_image !== undefined){
-let data17 = data10.base_image;
-if(typeof data17 === "string"){
-if(func4(data17) < 1){
-const err31 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.base_image,data:data17};
+}
+else {
+const err31 = {instancePath:instancePath+"/defaults/build/args",schemaPath:"#/definitions/build/properties/args/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.args.type,parentSchema:schema17.properties.args,data:data16};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3595,8 +3594,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-else {
-const err32 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.base_image.type,parentSchema:schema17.properties.base_image,data:data17};
+if(data11.base_image !== undefined){
+let data18 = data11.base_image;
+if(typeof data18 === "string"){
+if(func4(data18) < 1){
+const err32 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.base_image,data:data18};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3606,11 +3608,8 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data10.runtime_image !== undefined){
-let data18 = data10.runtime_image;
-if(typeof data18 === "string"){
-if(func4(data18) < 1){
-const err33 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.runtime_image,data:data18};
+else {
+const err33 = {instancePath:instancePath+"/defaults/build/base_image",schemaPath:"#/definitions/build/properties/base_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.base_image.type,parentSchema:schema17.properties.base_image,data:data18};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3620,8 +3619,11 @@ vErrors.push(err33);
 errors++;
 }
 }
-else {
-const err34 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.runtime_image.type,parentSchema:schema17.properties.runtime_image,data:data18};
+if(data11.runtime_image !== undefined){
+let data19 = data11.runtime_image;
+if(typeof data19 === "string"){
+if(func4(data19) < 1){
+const err34 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.runtime_image,data:data19};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3631,10 +3633,8 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data10.skip_runtime_image !== undefined){
-let data19 = data10.skip_runtime_image;
-if(typeof data19 !== "boolean"){
-const err35 = {instancePath:instancePath+"/defaults/build/skip_runtime_image",schemaPath:"#/definitions/build/properties/skip_runtime_image/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.skip_runtime_image.type,parentSchema:schema17.properties.skip_runtime_image,data:data19};
+else {
+const err35 = {instancePath:instancePath+"/defaults/build/runtime_image",schemaPath:"#/definitions/build/properties/runtime_image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.runtime_image.type,parentSchema:schema17.properties.runtime_image,data:data19};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3644,11 +3644,10 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data10.path !== undefined){
-let data20 = data10.path;
-if(typeof data20 === "string"){
-if(func4(data20) < 1){
-const err36 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.path,data:data20};
+if(data11.skip_runtime_image !== undefined){
+let data20 = data11.skip_runtime_image;
+if(typeof data20 !== "boolean"){
+const err36 = {instancePath:instancePath+"/defaults/build/skip_runtime_image",schemaPath:"#/definitions/build/properties/skip_runtime_image/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.skip_runtime_image.type,parentSchema:schema17.properties.skip_runtime_image,data:data20};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3658,8 +3657,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-else {
-const err37 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.path.type,parentSchema:schema17.properties.path,data:data20};
+if(data11.path !== undefined){
+let data21 = data11.path;
+if(typeof data21 === "string"){
+if(func4(data21) < 1){
+const err37 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.path,data:data21};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3669,11 +3671,8 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data10.exec_pkg !== undefined){
-let data21 = data10.exec_pkg;
-if(typeof data21 === "string"){
-if(func4(data21) < 1){
-const err38 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.exec_pkg,data:data21};
+else {
+const err38 = {instancePath:instancePath+"/defaults/build/path",schemaPath:"#/definitions/build/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.path.type,parentSchema:schema17.properties.path,data:data21};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3683,8 +3682,11 @@ vErrors.push(err38);
 errors++;
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.exec_pkg.type,parentSchema:schema17.properties.exec_pkg,data:data21};
+if(data11.exec_pkg !== undefined){
+let data22 = data11.exec_pkg;
+if(typeof data22 === "string"){
+if(func4(data22) < 1){
+const err39 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.exec_pkg,data:data22};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3694,11 +3696,8 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data10.modfile !== undefined){
-let data22 = data10.modfile;
-if(typeof data22 === "string"){
-if(func4(data22) < 1){
-const err40 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.modfile,data:data22};
+else {
+const err40 = {instancePath:instancePath+"/defaults/build/exec_pkg",schemaPath:"#/definitions/build/properties/exec_pkg/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.exec_pkg.type,parentSchema:schema17.properties.exec_pkg,data:data22};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3708,8 +3707,11 @@ vErrors.push(err40);
 errors++;
 }
 }
-else {
-const err41 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.modfile.type,parentSchema:schema17.properties.modfile,data:data22};
+if(data11.modfile !== undefined){
+let data23 = data11.modfile;
+if(typeof data23 === "string"){
+if(func4(data23) < 1){
+const err41 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.modfile,data:data23};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3719,10 +3721,8 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data10.enable_cgo !== undefined){
-let data23 = data10.enable_cgo;
-if(typeof data23 !== "boolean"){
-const err42 = {instancePath:instancePath+"/defaults/build/enable_cgo",schemaPath:"#/definitions/build/properties/enable_cgo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.enable_cgo.type,parentSchema:schema17.properties.enable_cgo,data:data23};
+else {
+const err42 = {instancePath:instancePath+"/defaults/build/modfile",schemaPath:"#/definitions/build/properties/modfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.modfile.type,parentSchema:schema17.properties.modfile,data:data23};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3732,11 +3732,10 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data10.go_proxy !== undefined){
-let data24 = data10.go_proxy;
-if(typeof data24 === "string"){
-if(func4(data24) < 1){
-const err43 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.go_proxy,data:data24};
+if(data11.enable_cgo !== undefined){
+let data24 = data11.enable_cgo;
+if(typeof data24 !== "boolean"){
+const err43 = {instancePath:instancePath+"/defaults/build/enable_cgo",schemaPath:"#/definitions/build/properties/enable_cgo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.enable_cgo.type,parentSchema:schema17.properties.enable_cgo,data:data24};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3746,8 +3745,11 @@ vErrors.push(err43);
 errors++;
 }
 }
-else {
-const err44 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.go_proxy.type,parentSchema:schema17.properties.go_proxy,data:data24};
+if(data11.go_proxy !== undefined){
+let data25 = data11.go_proxy;
+if(typeof data25 === "string"){
+if(func4(data25) < 1){
+const err44 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.go_proxy,data:data25};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3757,15 +3759,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data10.tags !== undefined){
-let data25 = data10.tags;
-if(Array.isArray(data25)){
-const len0 = data25.length;
-for(let i0=0; i0<len0; i0++){
-let data26 = data25[i0];
-if(typeof data26 === "string"){
-if(func4(data26) < 1){
-const err45 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tags.items,data:data26};
+else {
+const err45 = {instancePath:instancePath+"/defaults/build/go_proxy",schemaPath:"#/definitions/build/properties/go_proxy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.go_proxy.type,parentSchema:schema17.properties.go_proxy,data:data25};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3774,8 +3769,16 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern6.test(data26)){
-const err46 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+$"+"\"",schema:"^[A-Za-z0-9_.]+$",parentSchema:schema17.properties.tags.items,data:data26};
+}
+if(data11.tags !== undefined){
+let data26 = data11.tags;
+if(Array.isArray(data26)){
+const len0 = data26.length;
+for(let i0=0; i0<len0; i0++){
+let data27 = data26[i0];
+if(typeof data27 === "string"){
+if(func4(data27) < 1){
+const err46 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tags.items,data:data27};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3784,9 +3787,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tags.items.type,parentSchema:schema17.properties.tags.items,data:data26};
+if(!pattern6.test(data27)){
+const err47 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+$"+"\"",schema:"^[A-Za-z0-9_.]+$",parentSchema:schema17.properties.tags.items,data:data27};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3796,9 +3798,8 @@ vErrors.push(err47);
 errors++;
 }
 }
-}
 else {
-const err48 = {instancePath:instancePath+"/defaults/build/tags",schemaPath:"#/definitions/build/properties/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.tags.type,parentSchema:schema17.properties.tags,data:data25};
+const err48 = {instancePath:instancePath+"/defaults/build/tags/" + i0,schemaPath:"#/definitions/build/properties/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tags.items.type,parentSchema:schema17.properties.tags.items,data:data27};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3808,15 +3809,9 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data10.replace !== undefined){
-let data27 = data10.replace;
-if(Array.isArray(data27)){
-const len1 = data27.length;
-for(let i1=0; i1<len1; i1++){
-let data28 = data27[i1];
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-if(data28.module === undefined){
-const err49 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "module"},message:"must have required property '"+"module"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data28};
+}
+else {
+const err49 = {instancePath:instancePath+"/defaults/build/tags",schemaPath:"#/definitions/build/properties/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.tags.type,parentSchema:schema17.properties.tags,data:data26};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3825,8 +3820,16 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data28.version === undefined){
-const err50 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data28};
+}
+if(data11.replace !== undefined){
+let data28 = data11.replace;
+if(Array.isArray(data28)){
+const len1 = data28.length;
+for(let i1=0; i1<len1; i1++){
+let data29 = data28[i1];
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(data29.module === undefined){
+const err50 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "module"},message:"must have required property '"+"module"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data29};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3835,9 +3838,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-for(const key5 in data28){
-if(!(((key5 === "module") || (key5 === "version")) || (key5 === "target"))){
-const err51 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.replace.items,data:data28};
+if(data29.version === undefined){
+const err51 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema17.properties.replace.items.required,parentSchema:schema17.properties.replace.items,data:data29};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3846,12 +3848,9 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-if(data28.module !== undefined){
-let data29 = data28.module;
-if(typeof data29 === "string"){
-if(func4(data29) < 1){
-const err52 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.module,data:data29};
+for(const key5 in data29){
+if(!(((key5 === "module") || (key5 === "version")) || (key5 === "target"))){
+const err52 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.replace.items,data:data29};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3861,8 +3860,11 @@ vErrors.push(err52);
 errors++;
 }
 }
-else {
-const err53 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.module.type,parentSchema:schema17.properties.replace.items.properties.module,data:data29};
+if(data29.module !== undefined){
+let data30 = data29.module;
+if(typeof data30 === "string"){
+if(func4(data30) < 1){
+const err53 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.module,data:data30};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3872,11 +3874,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data28.version !== undefined){
-let data30 = data28.version;
-if(typeof data30 === "string"){
-if(func4(data30) < 1){
-const err54 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.version,data:data30};
+else {
+const err54 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/module",schemaPath:"#/definitions/build/properties/replace/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.module.type,parentSchema:schema17.properties.replace.items.properties.module,data:data30};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3886,8 +3885,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.version.type,parentSchema:schema17.properties.replace.items.properties.version,data:data30};
+if(data29.version !== undefined){
+let data31 = data29.version;
+if(typeof data31 === "string"){
+if(func4(data31) < 1){
+const err55 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.version,data:data31};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3897,11 +3899,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data28.target !== undefined){
-let data31 = data28.target;
-if(typeof data31 === "string"){
-if(func4(data31) < 1){
-const err56 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.target,data:data31};
+else {
+const err56 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/version",schemaPath:"#/definitions/build/properties/replace/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.version.type,parentSchema:schema17.properties.replace.items.properties.version,data:data31};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3911,8 +3910,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.target.type,parentSchema:schema17.properties.replace.items.properties.target,data:data31};
+if(data29.target !== undefined){
+let data32 = data29.target;
+if(typeof data32 === "string"){
+if(func4(data32) < 1){
+const err57 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.replace.items.properties.target,data:data32};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3922,9 +3924,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
 else {
-const err58 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.replace.items.type,parentSchema:schema17.properties.replace.items,data:data28};
+const err58 = {instancePath:instancePath+"/defaults/build/replace/" + i1+"/target",schemaPath:"#/definitions/build/properties/replace/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.replace.items.properties.target.type,parentSchema:schema17.properties.replace.items.properties.target,data:data32};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3936,7 +3937,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/defaults/build/replace",schemaPath:"#/definitions/build/properties/replace/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.replace.type,parentSchema:schema17.properties.replace,data:data27};
+const err59 = {instancePath:instancePath+"/defaults/build/replace/" + i1,schemaPath:"#/definitions/build/properties/replace/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.replace.items.type,parentSchema:schema17.properties.replace.items,data:data29};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3946,10 +3947,9 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data10.fresh_gomod !== undefined){
-let data32 = data10.fresh_gomod;
-if(typeof data32 !== "boolean"){
-const err60 = {instancePath:instancePath+"/defaults/build/fresh_gomod",schemaPath:"#/definitions/build/properties/fresh_gomod/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.fresh_gomod.type,parentSchema:schema17.properties.fresh_gomod,data:data32};
+}
+else {
+const err60 = {instancePath:instancePath+"/defaults/build/replace",schemaPath:"#/definitions/build/properties/replace/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.replace.type,parentSchema:schema17.properties.replace,data:data28};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3959,11 +3959,10 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data10.module_path !== undefined){
-let data33 = data10.module_path;
-if(typeof data33 === "string"){
-if(func4(data33) < 1){
-const err61 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.module_path,data:data33};
+if(data11.fresh_gomod !== undefined){
+let data33 = data11.fresh_gomod;
+if(typeof data33 !== "boolean"){
+const err61 = {instancePath:instancePath+"/defaults/build/fresh_gomod",schemaPath:"#/definitions/build/properties/fresh_gomod/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.fresh_gomod.type,parentSchema:schema17.properties.fresh_gomod,data:data33};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3973,8 +3972,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-else {
-const err62 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.module_path.type,parentSchema:schema17.properties.module_path,data:data33};
+if(data11.module_path !== undefined){
+let data34 = data11.module_path;
+if(typeof data34 === "string"){
+if(func4(data34) < 1){
+const err62 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.module_path,data:data34};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3984,12 +3986,8 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data10.dockerfile_extensions !== undefined){
-let data34 = data10.dockerfile_extensions;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-for(const key6 in data34){
-if(!((((((((key6 === "pre_mod_download") || (key6 === "post_mod_download")) || (key6 === "pre_source_copy")) || (key6 === "post_source_copy")) || (key6 === "pre_build")) || (key6 === "post_build")) || (key6 === "pre_runtime_copy")) || (key6 === "post_runtime_copy"))){
-const err63 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.dockerfile_extensions,data:data34};
+else {
+const err63 = {instancePath:instancePath+"/defaults/build/module_path",schemaPath:"#/definitions/build/properties/module_path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.module_path.type,parentSchema:schema17.properties.module_path,data:data34};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3999,10 +3997,12 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data34.pre_mod_download !== undefined){
-let data35 = data34.pre_mod_download;
-if(typeof data35 !== "string"){
-const err64 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_mod_download,data:data35};
+if(data11.dockerfile_extensions !== undefined){
+let data35 = data11.dockerfile_extensions;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+for(const key6 in data35){
+if(!((((((((key6 === "pre_mod_download") || (key6 === "post_mod_download")) || (key6 === "pre_source_copy")) || (key6 === "post_source_copy")) || (key6 === "pre_build")) || (key6 === "post_build")) || (key6 === "pre_runtime_copy")) || (key6 === "post_runtime_copy"))){
+const err64 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.dockerfile_extensions,data:data35};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4012,10 +4012,10 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data34.post_mod_download !== undefined){
-let data36 = data34.post_mod_download;
+if(data35.pre_mod_download !== undefined){
+let data36 = data35.pre_mod_download;
 if(typeof data36 !== "string"){
-const err65 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_mod_download,data:data36};
+const err65 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_mod_download,data:data36};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4025,10 +4025,10 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data34.pre_source_copy !== undefined){
-let data37 = data34.pre_source_copy;
+if(data35.post_mod_download !== undefined){
+let data37 = data35.post_mod_download;
 if(typeof data37 !== "string"){
-const err66 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_source_copy,data:data37};
+const err66 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_mod_download",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_mod_download/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_mod_download.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_mod_download,data:data37};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -4038,10 +4038,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data34.post_source_copy !== undefined){
-let data38 = data34.post_source_copy;
+if(data35.pre_source_copy !== undefined){
+let data38 = data35.pre_source_copy;
 if(typeof data38 !== "string"){
-const err67 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_source_copy,data:data38};
+const err67 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_source_copy,data:data38};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -4051,10 +4051,10 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data34.pre_build !== undefined){
-let data39 = data34.pre_build;
+if(data35.post_source_copy !== undefined){
+let data39 = data35.post_source_copy;
 if(typeof data39 !== "string"){
-const err68 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_build,data:data39};
+const err68 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_source_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_source_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_source_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_source_copy,data:data39};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -4064,10 +4064,10 @@ vErrors.push(err68);
 errors++;
 }
 }
-if(data34.post_build !== undefined){
-let data40 = data34.post_build;
+if(data35.pre_build !== undefined){
+let data40 = data35.pre_build;
 if(typeof data40 !== "string"){
-const err69 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_build,data:data40};
+const err69 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_build,data:data40};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -4077,10 +4077,10 @@ vErrors.push(err69);
 errors++;
 }
 }
-if(data34.pre_runtime_copy !== undefined){
-let data41 = data34.pre_runtime_copy;
+if(data35.post_build !== undefined){
+let data41 = data35.post_build;
 if(typeof data41 !== "string"){
-const err70 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy,data:data41};
+const err70 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_build",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_build/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_build.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_build,data:data41};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -4090,10 +4090,10 @@ vErrors.push(err70);
 errors++;
 }
 }
-if(data34.post_runtime_copy !== undefined){
-let data42 = data34.post_runtime_copy;
+if(data35.pre_runtime_copy !== undefined){
+let data42 = data35.pre_runtime_copy;
 if(typeof data42 !== "string"){
-const err71 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy,data:data42};
+const err71 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/pre_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/pre_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.pre_runtime_copy,data:data42};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -4103,9 +4103,10 @@ vErrors.push(err71);
 errors++;
 }
 }
-}
-else {
-const err72 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.dockerfile_extensions.type,parentSchema:schema17.properties.dockerfile_extensions,data:data34};
+if(data35.post_runtime_copy !== undefined){
+let data43 = data35.post_runtime_copy;
+if(typeof data43 !== "string"){
+const err72 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions/post_runtime_copy",schemaPath:"#/definitions/build/properties/dockerfile_extensions/properties/post_runtime_copy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy.type,parentSchema:schema17.properties.dockerfile_extensions.properties.post_runtime_copy,data:data43};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -4117,7 +4118,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data10};
+const err73 = {instancePath:instancePath+"/defaults/build/dockerfile_extensions",schemaPath:"#/definitions/build/properties/dockerfile_extensions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.dockerfile_extensions.type,parentSchema:schema17.properties.dockerfile_extensions,data:data35};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -4127,11 +4128,9 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data8.command !== undefined){
-let data43 = data8.command;
-if(Array.isArray(data43)){
-if(data43.length < 1){
-const err74 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data43};
+}
+else {
+const err74 = {instancePath:instancePath+"/defaults/build",schemaPath:"#/definitions/build/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data:data11};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -4140,11 +4139,12 @@ vErrors.push(err74);
 }
 errors++;
 }
-const len2 = data43.length;
-for(let i2=0; i2<len2; i2++){
-let data44 = data43[i2];
-if(typeof data44 !== "string"){
-const err75 = {instancePath:instancePath+"/defaults/command/" + i2,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data44};
+}
+if(data9.command !== undefined){
+let data44 = data9.command;
+if(Array.isArray(data44)){
+if(data44.length < 1){
+const err75 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema18,data:data44};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -4153,10 +4153,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-}
-else {
-const err76 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data43};
+const len2 = data44.length;
+for(let i2=0; i2<len2; i2++){
+let data45 = data44[i2];
+if(typeof data45 !== "string"){
+const err76 = {instancePath:instancePath+"/defaults/command/" + i2,schemaPath:"#/definitions/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.items.type,parentSchema:schema18.items,data:data45};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -4166,14 +4167,9 @@ vErrors.push(err76);
 errors++;
 }
 }
-if(data8.env !== undefined){
-let data45 = data8.env;
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-for(const key7 in data45){
-const _errs106 = errors;
-if(typeof key7 === "string"){
-if(!pattern7.test(key7)){
-const err77 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key7,propertyName:key7};
+}
+else {
+const err77 = {instancePath:instancePath+"/defaults/command",schemaPath:"#/definitions/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.type,parentSchema:schema18,data:data44};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -4183,9 +4179,14 @@ vErrors.push(err77);
 errors++;
 }
 }
-var valid21 = _errs106 === errors;
-if(!valid21){
-const err78 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data45};
+if(data9.env !== undefined){
+let data46 = data9.env;
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+for(const key7 in data46){
+const _errs107 = errors;
+if(typeof key7 === "string"){
+if(!pattern7.test(key7)){
+const err78 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema19.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -4195,10 +4196,9 @@ vErrors.push(err78);
 errors++;
 }
 }
-for(const key8 in data45){
-let data46 = data45[key8];
-if(((typeof data46 !== "string") && (!((typeof data46 == "number") && (isFinite(data46))))) && (typeof data46 !== "boolean")){
-const err79 = {instancePath:instancePath+"/defaults/env/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data46};
+var valid21 = _errs107 === errors;
+if(!valid21){
+const err79 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema19.propertyNames,parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -4208,9 +4208,10 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
-else {
-const err80 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data45};
+for(const key8 in data46){
+let data47 = data46[key8];
+if(((typeof data47 !== "string") && (!((typeof data47 == "number") && (isFinite(data47))))) && (typeof data47 !== "boolean")){
+const err80 = {instancePath:instancePath+"/defaults/env/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/env/additionalProperties/type",keyword:"type",params:{type: schema19.additionalProperties.type},message:"must be string,number,boolean",schema:schema19.additionalProperties.type,parentSchema:schema19.additionalProperties,data:data47};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -4220,10 +4221,9 @@ vErrors.push(err80);
 errors++;
 }
 }
-if(data8.params !== undefined){
-let data47 = data8.params;
-if(!(data47 && typeof data47 == "object" && !Array.isArray(data47))){
-const err81 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data47};
+}
+else {
+const err81 = {instancePath:instancePath+"/defaults/env",schemaPath:"#/definitions/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data:data46};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -4233,12 +4233,10 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data8.resources !== undefined){
-let data48 = data8.resources;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key9 in data48){
-if(!((key9 === "cpu") || (key9 === "memory"))){
-const err82 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data48};
+if(data9.params !== undefined){
+let data48 = data9.params;
+if(!(data48 && typeof data48 == "object" && !Array.isArray(data48))){
+const err82 = {instancePath:instancePath+"/defaults/params",schemaPath:"#/definitions/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data48};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -4248,10 +4246,12 @@ vErrors.push(err82);
 errors++;
 }
 }
-if(data48.cpu !== undefined){
-let data49 = data48.cpu;
-if((!((typeof data49 == "number") && (isFinite(data49)))) && (typeof data49 !== "string")){
-const err83 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data49};
+if(data9.resources !== undefined){
+let data49 = data9.resources;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key9 in data49){
+if(!((key9 === "cpu") || (key9 === "memory"))){
+const err83 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data49};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -4260,9 +4260,11 @@ vErrors.push(err83);
 }
 errors++;
 }
-if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 <= 0 || isNaN(data49)){
-const err84 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data49};
+}
+if(data49.cpu !== undefined){
+let data50 = data49.cpu;
+if((!((typeof data50 == "number") && (isFinite(data50)))) && (typeof data50 !== "string")){
+const err84 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/type",keyword:"type",params:{type: schema21.properties.cpu.type},message:"must be number,string",schema:schema21.properties.cpu.type,parentSchema:schema21.properties.cpu,data:data50};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -4271,10 +4273,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(typeof data49 === "string"){
-if(!pattern8.test(data49)){
-const err85 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data49};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 <= 0 || isNaN(data50)){
+const err85 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.cpu,data:data50};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -4284,12 +4285,9 @@ vErrors.push(err85);
 errors++;
 }
 }
-}
-if(data48.memory !== undefined){
-let data50 = data48.memory;
 if(typeof data50 === "string"){
-if(!pattern9.test(data50)){
-const err86 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data50};
+if(!pattern8.test(data50)){
+const err86 = {instancePath:instancePath+"/defaults/resources/cpu",schemaPath:"#/definitions/resources/properties/cpu/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?m?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?m?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?m?$",parentSchema:schema21.properties.cpu,data:data50};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -4299,8 +4297,12 @@ vErrors.push(err86);
 errors++;
 }
 }
-else {
-const err87 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data50};
+}
+if(data49.memory !== undefined){
+let data51 = data49.memory;
+if(typeof data51 === "string"){
+if(!pattern9.test(data51)){
+const err87 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([kMGT]i?|Ki)?$",parentSchema:schema21.properties.memory,data:data51};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -4310,9 +4312,8 @@ vErrors.push(err87);
 errors++;
 }
 }
-}
 else {
-const err88 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data48};
+const err88 = {instancePath:instancePath+"/defaults/resources/memory",schemaPath:"#/definitions/resources/properties/memory/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.memory.type,parentSchema:schema21.properties.memory,data:data51};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -4324,12 +4325,24 @@ errors++;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data8};
+const err89 = {instancePath:instancePath+"/defaults/resources",schemaPath:"#/definitions/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data49};
 if(vErrors === null){
 vErrors = [err89];
 }
 else {
 vErrors.push(err89);
+}
+errors++;
+}
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/defaults",schemaPath:"#/properties/defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.defaults.type,parentSchema:schema11.properties.defaults,data:data9};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 }
@@ -4341,28 +4354,10 @@ errors = vErrors.length;
 }
 }
 if(data.groups !== undefined){
-let data52 = data.groups;
-if(Array.isArray(data52)){
-if(data52.length < 1){
-const err90 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data52};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-const len3 = data52.length;
-for(let i3=0; i3<len3; i3++){
-if(!(validate15(data52[i3], {instancePath:instancePath+"/groups/" + i3,parentData:data52,parentDataProperty:i3,rootData}))){
-vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data52};
+let data53 = data.groups;
+if(Array.isArray(data53)){
+if(data53.length < 1){
+const err91 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.groups,data:data53};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -4371,20 +4366,16 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-if(data.events !== undefined){
-let data54 = data.events;
-if(Array.isArray(data54)){
-const len4 = data54.length;
-for(let i4=0; i4<len4; i4++){
-if(!(validate19(data54[i4], {instancePath:instancePath+"/events/" + i4,parentData:data54,parentDataProperty:i4,rootData}))){
-vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+const len3 = data53.length;
+for(let i3=0; i3<len3; i3++){
+if(!(validate15(data53[i3], {instancePath:instancePath+"/groups/" + i3,parentData:data53,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err92 = {instancePath:instancePath+"/events",schemaPath:"#/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.events.type,parentSchema:schema11.properties.events,data:data54};
+const err92 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.groups.type,parentSchema:schema11.properties.groups,data:data53};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -4394,11 +4385,19 @@ vErrors.push(err92);
 errors++;
 }
 }
-if(data.testground !== undefined){
-let data56 = data.testground;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.case === undefined){
-const err93 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data56};
+if(data.events !== undefined){
+let data55 = data.events;
+if(Array.isArray(data55)){
+const len4 = data55.length;
+for(let i4=0; i4<len4; i4++){
+if(!(validate19(data55[i4], {instancePath:instancePath+"/events/" + i4,parentData:data55,parentDataProperty:i4,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/events",schemaPath:"#/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.events.type,parentSchema:schema11.properties.events,data:data55};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -4407,9 +4406,12 @@ vErrors.push(err93);
 }
 errors++;
 }
-for(const key10 in data56){
-if(!((((((key10 === "plan") || (key10 === "case")) || (key10 === "run")) || (key10 === "runner")) || (key10 === "disable_metrics")) || (key10 === "exposed_ports"))){
-const err94 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data56};
+}
+if(data.testground !== undefined){
+let data57 = data.testground;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+if(data57.case === undefined){
+const err94 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/required",keyword:"required",params:{missingProperty: "case"},message:"must have required property '"+"case"+"'",schema:schema11.properties.testground.required,parentSchema:schema11.properties.testground,data:data57};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -4418,12 +4420,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-if(data56.plan !== undefined){
-let data57 = data56.plan;
-if(typeof data57 === "string"){
-if(func4(data57) < 1){
-const err95 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data57};
+for(const key10 in data57){
+if(!((((((key10 === "plan") || (key10 === "case")) || (key10 === "run")) || (key10 === "runner")) || (key10 === "disable_metrics")) || (key10 === "exposed_ports"))){
+const err95 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.testground,data:data57};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -4433,8 +4432,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-else {
-const err96 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data57};
+if(data57.plan !== undefined){
+let data58 = data57.plan;
+if(typeof data58 === "string"){
+if(func4(data58) < 1){
+const err96 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.plan,data:data58};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -4444,11 +4446,8 @@ vErrors.push(err96);
 errors++;
 }
 }
-if(data56.case !== undefined){
-let data58 = data56.case;
-if(typeof data58 === "string"){
-if(func4(data58) < 1){
-const err97 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data58};
+else {
+const err97 = {instancePath:instancePath+"/testground/plan",schemaPath:"#/properties/testground/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.plan.type,parentSchema:schema11.properties.testground.properties.plan,data:data58};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -4458,8 +4457,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-else {
-const err98 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data58};
+if(data57.case !== undefined){
+let data59 = data57.case;
+if(typeof data59 === "string"){
+if(func4(data59) < 1){
+const err98 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.case,data:data59};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -4469,11 +4471,8 @@ vErrors.push(err98);
 errors++;
 }
 }
-if(data56.run !== undefined){
-let data59 = data56.run;
-if(typeof data59 === "string"){
-if(func4(data59) < 1){
-const err99 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data59};
+else {
+const err99 = {instancePath:instancePath+"/testground/case",schemaPath:"#/properties/testground/properties/case/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.case.type,parentSchema:schema11.properties.testground.properties.case,data:data59};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -4483,8 +4482,11 @@ vErrors.push(err99);
 errors++;
 }
 }
-else {
-const err100 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data59};
+if(data57.run !== undefined){
+let data60 = data57.run;
+if(typeof data60 === "string"){
+if(func4(data60) < 1){
+const err100 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.run,data:data60};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -4494,11 +4496,8 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data56.runner !== undefined){
-let data60 = data56.runner;
-if(typeof data60 === "string"){
-if(func4(data60) < 1){
-const err101 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data60};
+else {
+const err101 = {instancePath:instancePath+"/testground/run",schemaPath:"#/properties/testground/properties/run/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.run.type,parentSchema:schema11.properties.testground.properties.run,data:data60};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -4508,8 +4507,11 @@ vErrors.push(err101);
 errors++;
 }
 }
-else {
-const err102 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data60};
+if(data57.runner !== undefined){
+let data61 = data57.runner;
+if(typeof data61 === "string"){
+if(func4(data61) < 1){
+const err102 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.testground.properties.runner,data:data61};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -4519,10 +4521,8 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data56.disable_metrics !== undefined){
-let data61 = data56.disable_metrics;
-if(typeof data61 !== "boolean"){
-const err103 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data61};
+else {
+const err103 = {instancePath:instancePath+"/testground/runner",schemaPath:"#/properties/testground/properties/runner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.runner.type,parentSchema:schema11.properties.testground.properties.runner,data:data61};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -4532,13 +4532,10 @@ vErrors.push(err103);
 errors++;
 }
 }
-if(data56.exposed_ports !== undefined){
-let data62 = data56.exposed_ports;
-if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
-for(const key11 in data62){
-let data63 = data62[key11];
-if(typeof data63 !== "string"){
-const err104 = {instancePath:instancePath+"/testground/exposed_ports/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data63};
+if(data57.disable_metrics !== undefined){
+let data62 = data57.disable_metrics;
+if(typeof data62 !== "boolean"){
+const err104 = {instancePath:instancePath+"/testground/disable_metrics",schemaPath:"#/properties/testground/properties/disable_metrics/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.testground.properties.disable_metrics.type,parentSchema:schema11.properties.testground.properties.disable_metrics,data:data62};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -4548,9 +4545,13 @@ vErrors.push(err104);
 errors++;
 }
 }
-}
-else {
-const err105 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data62};
+if(data57.exposed_ports !== undefined){
+let data63 = data57.exposed_ports;
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+for(const key11 in data63){
+let data64 = data63[key11];
+if(typeof data64 !== "string"){
+const err105 = {instancePath:instancePath+"/testground/exposed_ports/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/testground/properties/exposed_ports/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.testground.properties.exposed_ports.additionalProperties.type,parentSchema:schema11.properties.testground.properties.exposed_ports.additionalProperties,data:data64};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -4562,7 +4563,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data56};
+const err106 = {instancePath:instancePath+"/testground/exposed_ports",schemaPath:"#/properties/testground/properties/exposed_ports/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.properties.exposed_ports.type,parentSchema:schema11.properties.testground.properties.exposed_ports,data:data63};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -4574,12 +4575,24 @@ errors++;
 }
 }
 else {
-const err107 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err107 = {instancePath:instancePath+"/testground",schemaPath:"#/properties/testground/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.testground.type,parentSchema:schema11.properties.testground,data:data57};
 if(vErrors === null){
 vErrors = [err107];
 }
 else {
 vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+else {
+const err108 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
 }
 errors++;
 }

@@ -10,6 +10,11 @@ export interface Plan {
   readonly description: string;
   /** Whole-run deadline in milliseconds. @default 600000 (10 minutes) */
   readonly timeoutMs: number;
+  /**
+   * A failure or a crash ends the run (`stop`), or every instance runs to its end (`continue`).
+   * @default "stop" ("continue" for Testground compositions)
+   */
+  readonly onFailure: 'stop' | 'continue';
   /** Container targets: the image of the coordinator and the shaping agent. @default "tgc-runtime:0.1.0" */
   readonly runtimeImage: string;
   /** Sum of all group instance counts. */

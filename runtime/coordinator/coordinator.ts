@@ -48,6 +48,11 @@ export interface CoordinatorOptions {
    * whatever happened). @default "success"
    */
   readonly exitZero?: 'success' | 'crash';
+  /**
+   * What a failure or a crash does: ends the run at once (`stop`), or lets every other instance
+   * run to its end (`continue`, Testground's way). @default "stop"
+   */
+  readonly onFailure?: 'stop' | 'continue';
   /** The plan's `[[events]]` (schedule.ts). */
   readonly events?: readonly PlanEvent[];
   /** Carries out the schedule's process actions in process; without it, the driver connection does. */
@@ -111,6 +116,7 @@ export class Coordinator {
         agents: options.agents ?? false,
         exitGraceMs: options.exitGraceMs ?? 0,
         exitZero: options.exitZero ?? 'success',
+        onFailure: options.onFailure ?? 'stop',
       },
       this.net,
       resolveEnded,

@@ -27,6 +27,8 @@ Options:
   --exit-grace D         an instance whose connection closes without an outcome waits this long
                          for its driver to report how its process ended (default 0: a crash at once)
   --exit-zero KIND       exit code 0 without an outcome is a success (default) or a crash
+  --on-failure WHAT      stop: a failure or a crash ends the run (default); continue: every
+                         instance runs to its end, the run is decided from all their outcomes
   --events FILE          the plan's [[events]] schedule (JSON: the IR's events, or {"events": […]});
                          process actions go to the driver's connection
   -h, --help             show this help
@@ -60,6 +62,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         linger: { type: 'string', default: '5s' },
         'exit-grace': { type: 'string', default: '0s' },
         'exit-zero': { type: 'string', default: 'success' },
+        'on-failure': { type: 'string', default: 'stop' },
         events: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -100,6 +103,8 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
   if (exitGraceMs === undefined) return usage(`--exit-grace ${values['exit-grace']}: write a duration such as 3s`);
   const exitZero = values['exit-zero'];
   if (exitZero !== 'success' && exitZero !== 'crash') return usage(`--exit-zero must be success or crash`);
+  const onFailure = values['on-failure'];
+  if (onFailure !== 'stop' && onFailure !== 'continue') return usage(`--on-failure must be stop or continue`);
   let events: PlanEvent[] | undefined;
   if (typeof values.events === 'string') {
     try {
@@ -128,6 +133,7 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     ),
     exitGraceMs,
     exitZero,
+    onFailure,
     ...(events && { events }),
   });
   let bound: number;

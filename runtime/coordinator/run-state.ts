@@ -9,6 +9,8 @@ import {
 import type { Connections } from './connections.js';
 import { buildResults } from './build-results.js';
 import { groupOf, InstanceAddresses } from './instance-addresses.js';
+import { lastPrintedOutcome } from '../../protocol/sdkgo-events.js';
+import { runStatus } from './run-status.js';
 import { Timeline } from './timeline.js';
 import type { Conn, Instance, PendingConfigure, RunOptions, StateEntry, Topic, TopicStream } from './types.js';
 import type { ScheduleHooks } from './types.js';
@@ -21,7 +23,8 @@ const DELIVERY_HIGH_WATER = 1024 * 1024;
 /**
  * What one run knows: its instances and agents, sync states with their barrier waiters,
  * topics, pending network changes, outcomes; and the rule that decides the run (all must
- * succeed; a failure, a crash or the deadline ends it at once).
+ * succeed; a failure or a crash ends it at once, or under `onFailure: continue` once every
+ * instance has an outcome; the deadline ends it in any case).
  */
 export class RunState {
   readonly instances: Instance[] = [];
@@ -298,7 +301,13 @@ export class RunState {
     } else if (this.o.exitZero === 'success') {
       this.setOutcome(inst, 'success', undefined);
     } else {
-      this.setOutcome(inst, 'crash', `exited with code 0 without reporting an outcome${tail}`);
+      // Testground decides by run events alone: an event printed on stdout is no outcome (its
+      // "silent failure" regression test), but it says what the program meant to report.
+      const printed = lastPrintedOutcome(logTail);
+      if (printed) {
+        const said = printed.reason ? ` (${printed.reason.split('\n')[0]})` : '';
+        this.setOutcome(inst, 'failure', `printed ${printed.outcome}_event${said} on stdout but sent no run event`);
+      } else this.setOutcome(inst, 'crash', `exited with code 0 without reporting an outcome${tail}`);
     }
   }
 
@@ -307,13 +316,20 @@ export class RunState {
     if (reason !== undefined) inst.reason = reason;
     inst.endedMs = this.elapsed();
     this.timeline.add({ t_ms: inst.endedMs, event: 'outcome', instance: inst.name, outcome, reason: reason ?? null });
-    if (outcome === 'failure' || outcome === 'crash') {
-      const what = outcome === 'crash' ? 'crashed' : 'failed';
-      this.endRun('failure', `${inst.name} ${what}${reason ? `: ${reason}` : ''}`, 'stopped');
-      return;
+    const failed = (i: Instance) =>
+      `${i.name} ${i.outcome === 'crash' ? 'crashed' : 'failed'}${i.reason ? `: ${i.reason}` : ''}`;
+    if ((outcome === 'failure' || outcome === 'crash') && this.o.onFailure !== 'continue') {
+      return this.endRun('failure', failed(inst), 'stopped');
     }
-    const succeeded = this.instances.filter((i) => i.outcome === 'success').length;
-    if (succeeded === this.o.instances) this.endRun('success', undefined, 'stopped');
+    // `continue` (Testground's way): the run is decided once every instance has its own outcome.
+    if (this.instances.length < this.o.instances || this.instances.some((i) => !i.outcome)) return;
+    const bad = this.instances.filter((i) => i.outcome !== 'success');
+    if (bad.length === 0) return this.endRun('success', undefined, 'stopped');
+    this.endRun(
+      'failure',
+      `${bad.length} of ${this.o.instances} did not succeed; first: ${failed(bad[0]!)}`,
+      'stopped',
+    );
   }
 
   onDeadline(): void {
@@ -336,7 +352,11 @@ export class RunState {
       if (!inst.outcome) {
         inst.outcome = rest;
         inst.reason =
-          rest === 'timeout' ? 'no outcome before the run deadline' : `stopped: ${reason ?? 'the run ended'}`;
+          rest === 'stopped'
+            ? `stopped: ${reason ?? 'the run ended'}`
+            : inst.ws
+              ? 'connected, no outcome'
+              : 'no outcome before the run deadline';
         inst.endedMs = now;
         this.timeline.add({ t_ms: now, event: 'outcome', instance: inst.name, outcome: rest, reason: inst.reason });
       }
@@ -368,33 +388,6 @@ export class RunState {
 
   /** Live progress, as `/status` serves it. */
   status(): Status {
-    const outcomes: Record<string, number> = {};
-    const groups: Status['groups'] = {};
-    for (const [g, n] of Object.entries(this.o.groups ?? {})) groups[g] = { expected: n, registered: 0, outcomes: {} };
-    for (const i of this.instances) {
-      const g = (groups[i.group] ??= { expected: null, registered: 0, outcomes: {} });
-      g.registered++;
-      if (i.outcome) {
-        outcomes[i.outcome] = (outcomes[i.outcome] ?? 0) + 1;
-        g.outcomes[i.outcome] = (g.outcomes[i.outcome] ?? 0) + 1;
-      }
-    }
-    const states: Record<string, number> = {};
-    for (const name of [...this.states.keys()].sort()) states[name] = this.states.get(name)!.count;
-    return {
-      run_id: this.o.runId,
-      plan: this.o.plan,
-      state: this.result ? 'ended' : 'running',
-      outcome: this.result?.outcome ?? null,
-      elapsed_ms: this.startedAt ? Date.now() - this.startedAt : 0,
-      instances: this.o.instances,
-      registered: this.instances.length,
-      network_ready: this.readyNames.size,
-      outcomes,
-      states,
-      groups,
-      connections: this.net.live.size,
-      ...this.net.sent(),
-    };
+    return runStatus(this, this.net);
   }
 }

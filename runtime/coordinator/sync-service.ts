@@ -109,6 +109,9 @@ class SyncConn {
     }
     if (!isObject(req)) return this.respond('', { error: 'a request is a JSON object' });
     const id = typeof req.id === 'string' ? req.id : typeof req.id === 'number' ? String(req.id) : '';
+    // Where the address names the instance, it is known from its first request: one that then
+    // sends no run event at all still times out as "connected", not as "never registered".
+    if (!this.instance) this.identify(undefined);
     if (req.is_cancel === true) return this.cancel(id);
     const str = (o: unknown, k: string) =>
       isObject(o) && typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined;
@@ -230,12 +233,12 @@ class SyncConn {
   /**
    * Which instance this client is: the one whose shaping agent (or, on the local target, whose
    * namespace) has this client's address; where addresses tell nothing apart, the next instance
-   * of its group (TEST_GROUP_ID) that has not registered, in order.
+   * of its group (TEST_GROUP_ID, from a run event) that has not registered, in order.
    */
-  private identify(testgroundGroup: string): void {
-    const group = this.run.groupOf(testgroundGroup);
-    if (group === undefined) return;
+  private identify(testgroundGroup: string | undefined): void {
     const known = this.run.addresses.get(this.ip);
+    const group = testgroundGroup !== undefined ? this.run.groupOf(testgroundGroup) : known && this.groupOfName(known);
+    if (group === undefined) return;
     if (known) {
       const existing = this.run.byName.get(known);
       if (existing) {
@@ -251,6 +254,12 @@ class SyncConn {
     const inst = this.run.addInstance(name, group, null, undefined);
     inst.ws = true;
     this.instance = inst;
+  }
+
+  /** The test group instance `name` (`<group>-<n>`) belongs to; none for a service's. */
+  private groupOfName(name: string): string | undefined {
+    const m = /^(.+)-\d+$/.exec(name);
+    return m && this.run.o.groups && m[1]! in this.run.o.groups ? m[1] : undefined;
   }
 
   /** A network.Config on `network:<hostname>`: this client's agent applies it, then its callback state is signalled. */

@@ -56,6 +56,8 @@ export interface RunOptions {
   readonly exitGraceMs: number;
   /** What exit code 0 without an outcome is: success, or (Testground programs, which exit 0 always) a crash. */
   readonly exitZero: 'success' | 'crash';
+  /** A failure or a crash ends the run (`stop`), or every instance runs to its end (`continue`). */
+  readonly onFailure: 'stop' | 'continue';
 }
 
 export interface StateEntry {

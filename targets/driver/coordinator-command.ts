@@ -60,6 +60,7 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     '--exit-grace',
     `${Math.ceil(o.exitGraceMs / 1000)}s`,
     ...(plan.testground ? ['--exit-zero', 'crash'] : []),
+    ...(plan.onFailure === 'continue' ? ['--on-failure', 'continue'] : []),
     ...(plan.events && o.eventsFile ? ['--events', o.eventsFile] : []),
     ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
   ];

@@ -1,32 +1,8 @@
-// What programs on Testground's sdk-go leave outside the sync service: the event lines they print
-// on stdout (`{"ts":…,"event":{"success_event":{…}}}`, the only report of a plan without an init
-// context) and the metrics they write to results.out and diagnostics.out in their outputs.
+// What programs on Testground's sdk-go leave outside the sync service: the metrics they write to
+// results.out and diagnostics.out in their outputs (their stdout events: protocol/sdkgo-events.ts).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Aggregate } from '../../protocol/messages.js';
-
-/** The outcome an sdk-go stdout line reports, if it is one. */
-export function outcomeFromLine(
-  line: string,
-): { readonly outcome: 'success' | 'failure' | 'crash'; readonly reason: string | undefined } | undefined {
-  if (!line.includes('_event"')) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const event = (parsed as { event?: Record<string, Record<string, unknown> | undefined> } | null)?.event;
-  if (!event || typeof event !== 'object') return undefined;
-  const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-  if (event.success_event) return { outcome: 'success', reason: undefined };
-  if (event.failure_event) return { outcome: 'failure', reason: text(event.failure_event.error) ?? 'failed' };
-  if (event.crash_event) {
-    const reason = [text(event.crash_event.error), text(event.crash_event.stacktrace)].filter(Boolean).join('\n');
-    return { outcome: 'crash', reason: reason || 'crashed' };
-  }
-  return undefined;
-}
 
 /** Bytes of a metrics file read at most (its start): a runaway writer does not stall the run's end. */
 const MAX_METRICS_BYTES = 64 * 1024 * 1024;

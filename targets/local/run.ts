@@ -18,7 +18,7 @@ import { finishRun, startBanner } from '../driver/finish-run.js';
 import { Progress } from '../driver/progress.js';
 import { tgcBin } from './rootless.js';
 import { startReaper, type Reaper } from '../driver/reaper.js';
-import { outcomeFromLine } from '../driver/sdkgo-output.js';
+import { outcomeFromLine } from '../../protocol/sdkgo-events.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
@@ -57,6 +57,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     exitGraceMs: 2000,
     // Testground programs exit 0 whatever happened.
     exitZero: plan.testground ? 'crash' : 'success',
+    onFailure: plan.onFailure,
     ...(plan.events && { events: plan.events }),
     processExecutor: (action, names) => processes.act(action, names),
   });
@@ -257,13 +258,15 @@ export async function runLocal(o: RunOptions): Promise<number> {
       };
       child.stdout.on('data', stream);
       // sdk-go prints its events on stdout: for a plan without an init context, its only report.
+      // Not for a Testground composition: there only run events decide (RunState.exited).
       let pending = '';
       child.stdout.on('data', (data: Buffer) => {
         const lines = (pending + data.toString('utf8')).split('\n');
         pending = lines.pop()!.slice(-65536);
         for (const line of lines) {
           const found = outcomeFromLine(line);
-          if (found && g.role !== 'service') coordinator.reported(p.name, p.group, found.outcome, found.reason);
+          if (found && g.role !== 'service' && !plan.testground)
+            coordinator.reported(p.name, p.group, found.outcome, found.reason);
         }
       });
       child.stderr.on('data', stream);

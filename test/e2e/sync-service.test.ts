@@ -141,13 +141,13 @@ test(
   },
 );
 
-test('a plan without an init context: its outcome from its printed events, results.out in the metrics', async () => {
+test('no init context: printed events are no outcome (Testground’s rule); results.out in the metrics', async () => {
   const frames = join(clients, 'sdkgo-frames.mjs');
   const good = await tgcRun(plan([{ id: 'go', n: 2, command: ['node', frames], mode: 'plain' }]), ['--no-shaping']);
-  assert.equal(good.code, 0, good.stderr + good.stdout);
+  assert.equal(good.code, 1, good.stderr + good.stdout);
   const res = results(good.out);
   for (const i of res.instances) {
-    assert.equal(i.outcome, 'success');
+    assert.deepEqual([i.outcome, i.reason], ['failure', 'printed success_event on stdout but sent no run event']);
     assert.deepEqual([i.metrics.lat.count, i.metrics.lat.mean, i.metrics.lat.min, i.metrics.lat.max], [3, 7, 5, 9]);
     assert.equal(i.metrics['diagnostics.gc'].count, 1);
   }
@@ -155,5 +155,8 @@ test('a plan without an init context: its outcome from its printed events, resul
   const bad = await tgcRun(plan([{ id: 'go', n: 1, command: ['node', frames], mode: 'plain-fail' }]), ['--no-shaping']);
   assert.equal(bad.code, 1);
   const r = results(bad.out).instances[0];
-  assert.deepEqual([r.outcome, r.reason], ['failure', 'plain failure']);
+  assert.deepEqual(
+    [r.outcome, r.reason],
+    ['failure', 'printed failure_event (plain failure) on stdout but sent no run event'],
+  );
 });

@@ -62,6 +62,8 @@ for (const name of readdirSync(validDir).sort()) {
       assert.equal(plan.testground?.case, want.case);
       assert.equal(plan.testground?.plan, want.plan ?? want.name);
       assert.equal(plan.testground?.run, run);
+      // Testground lets every instance run to its end.
+      assert.equal(plan.onFailure, 'continue');
       const groups = Object.fromEntries(
         plan.groups.map((g) => [
           g.id,

@@ -244,3 +244,50 @@ test('errors: bad frames, late barriers, oversize frames, a client that never re
   ws.close();
   slow.close();
 });
+
+test('on_failure continue: a crash does not stop the others; the run is decided from every outcome', async (t) => {
+  const { c, port } = await start(t, { instances: 3, groups: { g: 3 }, onFailure: 'continue', exitZero: 'crash' });
+  const clients = await Promise.all([0, 1, 2].map(() => WsClient.open(port)));
+  const event = async (ws: WsClient, id: string, payload: unknown) => {
+    ws.send(req(id, 'publish', { topic: `${P}:run_events`, payload }));
+    await ws.reply(id);
+  };
+  for (const ws of clients) await event(ws, '0', { stage_start_event: { name: 'network-initialized', group: 'g' } });
+  await event(clients[0]!, '1', { crash_event: { group: 'g', error: 'boom', stacktrace: '' } });
+  // The run goes on: the others still sync, and report.
+  clients[1]!.send(req('2', 'signal_entry', { state: state('after-crash') }));
+  assert.equal(await clients[1]!.reply('2'), ok('2', { signal_entry: '{"seq":1}' }));
+  await event(clients[1]!, '3', { success_event: { group: 'g' } });
+  assert.equal(c.status().state, 'running');
+  // The third prints its success on stdout only, and exits 0: no run event, no success.
+  c.exited('g-2', 'g', 0, null, 'noise\n{"ts":1,"event":{"success_event":{"group":"g"}}}\n');
+  const results = await c.ended;
+  assert.deepEqual(
+    results.instances.map((i) => [i.name, i.outcome, i.reason]),
+    [
+      ['g-0', 'crash', 'boom'],
+      ['g-1', 'success', null],
+      ['g-2', 'failure', 'printed success_event on stdout but sent no run event'],
+    ],
+  );
+  assert.equal(results.outcome, 'failure');
+  assert.equal(results.reason, '2 of 3 did not succeed; first: g-0 crashed: boom');
+  for (const ws of clients) ws.close();
+});
+
+test('an sdk-go client known by its address that never reports times out as connected', async (t) => {
+  const { c, port } = await start(t, { instances: 2, groups: { g: 2 }, timeoutMs: 500 });
+  c.knowAddresses(new Map([['127.0.0.1', 'g-1']]));
+  const ws = await WsClient.open(port);
+  // A plan without an init context: no run event, only a state.
+  ws.send(req('0', 'signal_entry', { state: state('started') }));
+  await ws.reply('0');
+  assert.equal(c.status().registered, 1);
+  const results = await c.ended;
+  assert.deepEqual(
+    results.instances.map((i) => [i.name, i.outcome, i.reason]),
+    [['g-1', 'timeout', 'connected, no outcome']],
+  );
+  assert.match(results.reason!, /1 timed out, 1 never registered/);
+  ws.close();
+});
