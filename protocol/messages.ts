@@ -95,8 +95,41 @@ export interface Aggregate {
   last: number;
 }
 
-/** A metric in the results: its running summary and mean. */
-export type MetricSummary = Aggregate & { mean: number };
+/** A metric in the results: its running summary and mean (and, for an sdk-go metric, its kind). */
+export type MetricSummary = Aggregate & {
+  mean: number;
+  /** An sdk-go metric's type (results.out, diagnostics.out); tgc's own records have none. */
+  kind?: MetricKind;
+  /** Histograms and timers: the distribution sdk-go summarized (timers in seconds). */
+  distribution?: Distribution;
+  /** Meters and timers: events per second, over 1, 5 and 15 minutes and over the whole run. */
+  rates?: Rates;
+};
+
+/** sdk-go's metric types (Testground's `runenv.R()` / `D()`), each read by its meaning. */
+export type MetricKind = 'point' | 'counter' | 'ewma' | 'gauge' | 'histogram' | 'meter' | 'timer';
+
+/** A histogram's or timer's summary; percentiles are an instance's own (a group's has none). */
+export interface Distribution {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  stddev: number;
+  p50?: number;
+  p75?: number;
+  p95?: number;
+  p99?: number;
+  p999?: number;
+  p9999?: number;
+}
+
+export interface Rates {
+  m1: number;
+  m5: number;
+  m15: number;
+  mean: number;
+}
 
 export interface InstanceResult {
   readonly name: string;
@@ -117,6 +150,8 @@ export interface GroupResult {
   readonly registered: number;
   readonly outcomes: Record<string, number>;
   readonly metrics: Record<string, MetricSummary>;
+  /** sdk-go's diagnostics (diagnostics.out: the Go runtime's and the like), apart from the metrics. */
+  readonly diagnostics?: Record<string, MetricSummary>;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface InstanceReport {
   readonly registered_ms: number | null;
   readonly ended_ms: number | null;
   readonly metrics: Results['instances'][number]['metrics'];
+  /** sdk-go's diagnostics.out, apart from the metrics (absent when there is none). */
+  readonly diagnostics?: Results['instances'][number]['metrics'];
   readonly messages: readonly string[];
   readonly log: string;
   readonly outputs: string;

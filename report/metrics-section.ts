@@ -1,4 +1,6 @@
+import type { MetricSummary } from '../protocol/messages.js';
 import type { RunReport } from '../protocol/run-report.js';
+import { distributionFigure, type QuantileChart } from './distribution-figure.js';
 import { esc, formatValue } from './html.js';
 
 /** Points per chart at most: a metric recorded 100,000 times is drawn from an even sample of them. */
@@ -6,8 +8,11 @@ export const MAX_CHART_POINTS = 2000;
 /** Points in all of a report's charts at most, shared by the charts (the page's size). */
 const POINT_BUDGET = 24_000;
 
-/** What the page script draws with uPlot: x and y columns (and a median line for distributions). */
-export interface ChartSpec {
+/** What the page script draws with uPlot. */
+export type ChartSpec = PointChart | QuantileChart;
+
+/** x and y columns (and a median line for distributions). */
+export interface PointChart {
   readonly id: string;
   readonly title: string;
   readonly kind: 'distribution' | 'series';
@@ -26,6 +31,12 @@ function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** An sdk-go metric's kind (a point is a plain value) and the unit, in brackets after the name. */
+function caption(m: MetricSummary): string {
+  const words = [m.kind && m.kind !== 'point' ? m.kind : '', m.unit].filter(Boolean).map(esc);
+  return words.length ? ` (${words.join(', ')})` : '';
 }
 
 /** Every `stride`-th point, so that at most `max` remain (x and y cut alike), to 6 significant digits. */
@@ -58,6 +69,13 @@ export function metricsSection(report: RunReport): { html: string; charts: Chart
   for (const [group, g] of Object.entries(report.groups)) {
     const members = report.instances.filter((i) => i.group === group);
     for (const [metric, summary] of Object.entries(g.metrics)) {
+      if (summary.distribution) {
+        // A histogram or timer: sdk-go kept no values, only each instance's summary of them.
+        const figure = distributionFigure(group, metric, summary, members, `chart-${charts.length}`);
+        charts.push(figure.chart);
+        parts.push(figure.html);
+        continue;
+      }
       const dx: number[] = [];
       const dy: number[] = [];
       const series: Sample[] = [];
@@ -99,7 +117,7 @@ export function metricsSection(report: RunReport): { html: string; charts: Chart
       const unit = summary.unit ? ` ${esc(summary.unit)}` : '';
       parts.push(
         `<figure class="metric" data-group="${esc(group)}" data-metric="${esc(metric)}">` +
-          `<figcaption><b>${esc(group)}</b> · ${esc(metric)}${summary.unit ? ` (${esc(summary.unit)})` : ''}` +
+          `<figcaption><b>${esc(group)}</b> · ${esc(metric)}${caption(summary)}` +
           `</figcaption><table class="stats"><tr><th>values</th><th>min</th><th>median</th><th>max</th>` +
           `<th>mean</th></tr><tr><td>${summary.count}</td><td>${formatValue(summary.min)}${unit}</td>` +
           `<td>${formatValue(med)}${unit}</td><td>${formatValue(summary.max)}${unit}</td>` +

@@ -12,12 +12,27 @@ export const PAGE_SCRIPT = `
     var el = document.getElementById(c.id);
     if (!el) return;
     try {
-      var dist = c.kind === 'distribution';
+      var quantiles = c.kind === 'quantiles';
+      var dist = c.kind === 'distribution' || quantiles;
       var unit = c.unit ? ' (' + c.unit + ')' : '';
-      var points = { stroke: color('--accent'), fill: color('--accent'), paths: function () { return null; },
-        points: { show: true, size: 6, stroke: color('--accent'), fill: color('--accent') }, label: 'value' + unit };
-      var series = [{ label: dist ? 'instance #' : 's' }, points];
-      var columns = [c.x, c.y];
+      var dots = function (label, name, size) {
+        return { stroke: color(name), fill: color(name), paths: function () { return null; }, label: label,
+          points: { show: true, size: size, stroke: color(name), fill: color(name) } };
+      };
+      var series = [{ label: dist ? 'instance #' : 's' }];
+      var columns = [c.x];
+      if (quantiles) {
+        // Each instance's quantiles, one above the other: min and max small, the median largest.
+        var shades = ['--muted', '--accent', '--timeout', '--bad', '--muted'];
+        var sizes = [4, 8, 6, 6, 4];
+        c.series.forEach(function (s, i) {
+          series.push(dots(s.label + unit, shades[i % shades.length], sizes[i % sizes.length]));
+          columns.push(s.y);
+        });
+      } else {
+        series.push(dots('value' + unit, '--accent', 6));
+        columns.push(c.y);
+      }
       if (dist && typeof c.median === 'number') {
         series.push({ label: 'median', stroke: color('--timeout'), width: 1, dash: [4, 4], points: { show: false } });
         columns.push(c.x.map(function () { return c.median; }));

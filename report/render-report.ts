@@ -1,4 +1,5 @@
 import type { RunReport } from '../protocol/run-report.js';
+import { diagnosticsSection } from './diagnostics-section.js';
 import { esc, formatMs, scriptJson } from './html.js';
 import { groupsSection, instancesSection } from './instances-section.js';
 import { metricsSection } from './metrics-section.js';
@@ -44,6 +45,7 @@ export function renderReport(page: ReportPage): string {
     groupsSection(r),
     timelineSection(r),
     metrics.html,
+    diagnosticsSection(r),
     networkSection(r),
     instancesSection(r, page.logTails),
     `<script type="application/json" id="report-data">${scriptJson({ charts: metrics.charts })}</script>`,

@@ -19,6 +19,9 @@ export function dockerProcessArgs(action: ProcessAction, id: string): string[] {
   }[action];
 }
 
+/** How often the exited containers are listed, for the exits `docker events` missed. */
+const SWEEP_MS = 3000;
+
 /**
  * Tells the coordinator how each instance container ends: `docker events` for the containers
  * that die from now on, and one look at those that already have.
@@ -74,20 +77,41 @@ export async function reportExits(o: {
       }
     }
   });
-  // Those that ended before the events were followed.
-  const ps = await exec(
-    'docker',
-    ['ps', '-a', ...filter, '--filter', 'status=exited', '--format', '{{.ID}} {{.Label "com.docker.compose.service"}}'],
-    { env: o.env },
-  );
-  for (const line of ps.stdout.split('\n').filter(Boolean)) {
-    const [id, service] = line.split(' ');
-    if (!service || sink.has(service)) continue;
-    const code = await exec('docker', ['inspect', '--format', '{{.State.ExitCode}}', id!], { env: o.env });
-    if (code.code === 0) report(id!, service, Number(code.stdout.trim()));
-  }
+  // Those that ended before the events were followed — and, looked at again every few seconds,
+  // those that ended while `docker events` was starting (it says nothing when it is listening).
+  const sweep = async () => {
+    const ps = await exec(
+      'docker',
+      [
+        'ps',
+        '-a',
+        ...filter,
+        '--filter',
+        'status=exited',
+        '--format',
+        '{{.ID}} {{.Label "com.docker.compose.service"}}',
+      ],
+      { env: o.env },
+    );
+    for (const line of ps.stdout.split('\n').filter(Boolean)) {
+      const [id, service] = line.split(' ');
+      if (!service || sink.has(service)) continue;
+      const code = await exec('docker', ['inspect', '--format', '{{.State.ExitCode}}', id!], { env: o.env });
+      if (code.code === 0) report(id!, service, Number(code.stdout.trim()));
+    }
+  };
+  await sweep();
+  let sweeping = false;
+  const again = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweep()
+      .catch(() => undefined)
+      .finally(() => (sweeping = false));
+  }, SWEEP_MS);
   return {
     close: () => {
+      clearInterval(again);
       events.kill('SIGTERM');
       sink.close();
     },

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import {
   NETWORK_INITIALIZED_STATE,
   NETWORK_READY_STATE,
-  type Aggregate,
   type CoordinatorStatus,
   type GroupResult,
   type MetricSummary,
   type Results,
 } from '../../protocol/messages.js';
-import { sdkgoMetrics } from './sdkgo-output.js';
+import { mergeSummaries, sdkgoMetrics } from './sdkgo-output.js';
 import type { InstanceReport, NetworkReport, RunReport, ShapeReport } from '../../protocol/run-report.js';
 import { linkShape } from '../../model/egress-plan.js';
 import { describeShape } from '../../model/describe-shape.js';
@@ -89,37 +88,35 @@ export function buildReport(r: ReportInput): RunReport {
 }
 
 /**
- * The report with the metrics sdk-go instances wrote to their outputs (results.out,
- * diagnostics.out) added to theirs and to their groups'.
+ * The report with what sdk-go instances wrote to their outputs: results.out's metrics added to
+ * theirs and to their groups', diagnostics.out's as `diagnostics`, apart.
  */
 export function withSdkgoMetrics(report: RunReport, outDir: string): RunReport {
   const groups: Record<string, GroupResult> = { ...report.groups };
   const instances = report.instances.map((i) => {
     const found = sdkgoMetrics(join(outDir, i.outputs));
-    if (found.size === 0) return i;
+    if (found.metrics.size === 0 && found.diagnostics.size === 0) return i;
     const g = groups[i.group];
-    if (g) groups[i.group] = { ...g, metrics: { ...g.metrics, ...combine(g.metrics, found) } };
-    return { ...i, metrics: { ...i.metrics, ...combine(i.metrics, found) } };
+    if (g) {
+      groups[i.group] = {
+        ...g,
+        metrics: merged(g.metrics, found.metrics),
+        ...(found.diagnostics.size > 0 && { diagnostics: merged(g.diagnostics ?? {}, found.diagnostics) }),
+      };
+    }
+    return {
+      ...i,
+      metrics: { ...i.metrics, ...Object.fromEntries(found.metrics) },
+      ...(found.diagnostics.size > 0 && { diagnostics: Object.fromEntries(found.diagnostics) }),
+    };
   });
   return { ...report, groups, instances };
 }
 
-function combine(into: Readonly<Record<string, MetricSummary>>, add: ReadonlyMap<string, Aggregate>) {
-  const out: Record<string, MetricSummary> = {};
-  for (const [name, a] of add) {
-    const b = into[name];
-    const count = a.count + (b?.count ?? 0);
-    const sum = a.sum + (b?.sum ?? 0);
-    out[name] = {
-      unit: b?.unit ?? a.unit,
-      count,
-      sum,
-      min: Math.min(a.min, b?.min ?? Infinity),
-      max: Math.max(a.max, b?.max ?? -Infinity),
-      last: a.last,
-      mean: sum / count,
-    };
-  }
+/** A group's summaries with one more instance's merged in. */
+function merged(into: Readonly<Record<string, MetricSummary>>, add: ReadonlyMap<string, MetricSummary>) {
+  const out: Record<string, MetricSummary> = { ...into };
+  for (const [name, m] of add) out[name] = mergeSummaries(into[name], m);
   return out;
 }
 
@@ -208,9 +205,13 @@ export function outcomeTable(report: RunReport): string {
       out.push(`${''.padEnd(width)}    ${i.name}: ${i.outcome}${i.reason ? ` — ${i.reason}` : ''}`);
     for (const [name, m] of Object.entries(report.groups[g]?.metrics ?? {})) {
       const unit = m.unit ? ` ${m.unit}` : '';
+      // An sdk-go metric says its kind; a distribution its spread and its count of samples.
+      const kind = m.kind && m.kind !== 'point' ? ` (${m.kind})` : '';
+      const spread = m.distribution ? `, stddev ${round(m.distribution.stddev)}` : '';
+      const what = m.distribution ? 'sample' : 'value';
       out.push(
-        `${''.padEnd(width)}    ${name}: mean ${round(m.mean)}${unit}, min ${round(m.min)}, max ${round(m.max)} ` +
-          `(${m.count} value${m.count === 1 ? '' : 's'})`,
+        `${''.padEnd(width)}    ${name}${kind}: mean ${round(m.mean)}${unit}${spread}, min ${round(m.min)}, ` +
+          `max ${round(m.max)} (${m.count} ${what}${m.count === 1 ? '' : 's'})`,
       );
     }
   }

@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { browserSkipReason, launch, openReport, screenshot } from '../support/browser.js';
 import { repoRoot, results, runCli, tempDir, tgcRun } from '../support/helpers.js';
 import { netSkipReason } from '../support/net-lab.js';
+import { buildOutcomes, goSkip, outcomesPlan } from '../support/tg-outcomes.js';
 
 const skip = netSkipReason() ?? browserSkipReason();
 let browser: Browser | undefined;
@@ -151,3 +152,19 @@ test('tgc report on a directory without results.json: exit 2 with the reason', a
   assert.equal(other.code, 2);
   assert.match(other.stderr, /not a tgc results\.json \(no run_id, plan, outcome, instances, groups\)/);
 });
+
+test(
+  'sdk-go metrics: a histogram and a timer drawn as distributions, diagnostics in their own section',
+  { skip: skip ?? goSkip, timeout: 120_000 },
+  async () => {
+    const program = buildOutcomes(tempDir('tgc-report-go-'));
+    const r = await tgcRun(outcomesPlan({ program }, 'metrics'));
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const { page } = await checkReport(r.out, 'sdkgo-metrics');
+    for (const metric of ['size', 'rtt'])
+      assert.equal(await page.getAttribute(`figure.metric[data-metric="${metric}"] .chart`, 'data-kind'), 'quantiles');
+    assert.match((await page.textContent('figure.metric[data-metric="rtt"]'))!, /g-1.*0\.00250 s/s);
+    assert.match((await page.textContent('#diagnostics'))!, /runtime\.MemStats\.Alloc/);
+    assert.doesNotMatch((await page.textContent('#metrics'))!, /MemStats/);
+  },
+);
