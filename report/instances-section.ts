@@ -64,7 +64,28 @@ export function instancesSection(report: RunReport, logTails: ReadonlyMap<string
       `<a href="${esc(encodeURI(i.outputs))}/">outputs</a></p></details>`
     );
   });
-  return `<section id="instances"><h2>Instances</h2>${items.join('')}</section>`;
+  const services = (report.services ?? []).map((svc) => {
+    const tail = logTails.get(svc.name);
+    const acted = report.events.filter((e) => e.instances.includes(svc.name));
+    const applied = acted.length
+      ? `<h4>Scheduled events</h4><ul>${acted
+          .map(
+            (e) =>
+              `<li>${esc(e.name)} (${esc(e.action)}) at ${esc(formatMs(e.t_ms))}` +
+              `${e.result === 'failed' ? ` — failed: ${esc(e.error ?? '')}` : ''}</li>`,
+          )
+          .join('')}</ul>`
+      : '';
+    return (
+      `<details class="instance" data-service="${esc(svc.name)}"><summary><span class="badge service">service` +
+      `</span> <b>${esc(svc.name)}</b></summary><dl><dt>group</dt><dd>${esc(svc.group)}</dd><dt>exit code</dt>` +
+      `<dd>${svc.exit_code === null ? '-' : svc.exit_code}</dd></dl>${applied}` +
+      (tail ? `<h4>End of the log</h4><pre class="log">${esc(tail)}</pre>` : '<p class="note">No log lines.</p>') +
+      `<p class="links"><a href="${esc(encodeURI(svc.log))}">log file</a> · ` +
+      `<a href="${esc(encodeURI(svc.outputs))}/">outputs</a></p></details>`
+    );
+  });
+  return `<section id="instances"><h2>Instances</h2>${items.join('')}${services.join('')}</section>`;
 }
 
 /** The last messages that fit in `chars` (at least the last one, cut to fit). */

@@ -33,7 +33,8 @@ text-align:center;background:var(--accent);color:#fff;font-size:10px;line-height
 .tick{position:absolute;bottom:2px;transform:translateX(-50%);color:var(--muted);white-space:nowrap}
 .life{position:absolute;top:7px;height:4px;border-radius:2px;background:var(--ok);opacity:.35}
 .life.failure,.life.crash{background:var(--bad)}.life.timeout{background:var(--timeout)}
-.life.stopped{background:var(--stopped)}
+.life.stopped{background:var(--stopped)}.life.service{background:var(--accent);opacity:.2}
+.who.service{font-style:italic}.badge.service{background:var(--accent)}
 .mark{position:absolute;top:4px;width:10px;height:10px;margin-left:-5px;border-radius:50%;background:var(--muted);
 border:1px solid var(--bg)}
 .legend .mark{position:relative;display:inline-block;top:1px;margin:0 2px 0 10px}

@@ -98,8 +98,13 @@ function inside(dir: string, rel: string): string {
 
 /** Renders report.html of a run directory from its results.json and logs; returns its path. */
 export function writeReport(runDir: string, report: RunReport = readResults(runDir)): string {
-  const budget = Math.min(4000, Math.floor(TAIL_BUDGET / Math.max(1, report.instances.length)));
-  const logTails = new Map(report.instances.map((i) => [i.name, logTail(inside(runDir, i.log), budget)]));
+  const budget = Math.min(
+    4000,
+    Math.floor(TAIL_BUDGET / Math.max(1, report.instances.length + (report.services?.length ?? 0))),
+  );
+  const logTails = new Map(
+    [...report.instances, ...(report.services ?? [])].map((i) => [i.name, logTail(inside(runDir, i.log), budget)]),
+  );
   const path = join(runDir, 'report.html');
   writeFileSync(path, renderReport({ report, logTails, chartLibrary: chartLibrary() }));
   return path;

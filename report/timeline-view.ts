@@ -31,8 +31,16 @@ const MARK_LABEL: Readonly<Record<string, string>> = {
   configure: 'network changed',
 };
 
+/** What a timeline row is drawn from: an instance, or a service (no outcome: its bar is `service`). */
+interface RowSubject {
+  readonly name: string;
+  readonly outcome: string;
+  readonly registered_ms: number | null;
+  readonly ended_ms: number | null;
+}
+
 /** One instance's row: a bar from registration to outcome, and a mark per event. */
-function row(instance: RunReport['instances'][number], events: readonly TimelineEvent[], axis: Axis): string {
+function row(instance: RowSubject, events: readonly TimelineEvent[], axis: Axis): string {
   const marks: string[] = [];
   let start: number | null = instance.registered_ms;
   let end: number | null = instance.ended_ms;
@@ -55,10 +63,13 @@ function row(instance: RunReport['instances'][number], events: readonly Timeline
         start = e.t_ms;
         title = MARK_LABEL[e.event]!;
         break;
+      case 'fault':
+        title = `${e.name} (${e.action}${e.result === 'failed' ? ', failed' : ''})`;
+        break;
       default:
         title = MARK_LABEL[e.event] ?? e.event;
     }
-    const kind = e.event === 'outcome' ? `outcome ${e.outcome}` : e.event;
+    const kind = e.event === 'outcome' ? `outcome ${e.outcome}` : e.event === 'fault' ? 'configure' : e.event;
     const state = e.event === 'signal' ? ` data-state="${esc(e.state)}"` : '';
     marks.push(
       `<span class="mark ${kind}" style="left:${position(e.t_ms, axis)}" data-t="${e.t_ms}"${state} ` +
@@ -71,7 +82,8 @@ function row(instance: RunReport['instances'][number], events: readonly Timeline
         `width:${position(Math.max(0, (end ?? axis.end) - start), axis)}"></span>`
       : '';
   return (
-    `<div class="row" data-instance="${esc(instance.name)}"><span class="who ${instance.outcome}">` +
+    `<div class="row" ${instance.outcome === 'service' ? 'data-service' : 'data-instance'}="${esc(instance.name)}">` +
+    `<span class="who ${instance.outcome}">` +
     `${esc(instance.name)}</span><span class="track">${bar}${marks.join('')}</span></div>`
   );
 }
@@ -91,6 +103,21 @@ export function timelineSection(report: RunReport): string {
     if (!list) byInstance.set(who, (list = []));
     list.push(e);
   }
+  // Services (no outcome): a row from their first event to the run's end, with the scheduled
+  // events that acted on them (kill, restart, partitions…).
+  const serviceNames = new Set((report.services ?? []).map((s) => s.name));
+  for (const e of report.events) {
+    for (const who of e.instances) {
+      if (!serviceNames.has(who)) continue;
+      let list = byInstance.get(who);
+      if (!list) byInstance.set(who, (list = []));
+      list.push({ t_ms: e.t_ms, event: 'fault', name: e.name, action: e.action, result: e.result });
+    }
+  }
+  const services = (report.services ?? []).map((svc) => {
+    const events = (byInstance.get(svc.name) ?? []).sort((a, b) => a.t_ms - b.t_ms);
+    return { svc, events, first: events[0]?.t_ms ?? 0 };
+  });
   const times = [
     ...report.timeline.map((e) => e.t_ms),
     ...report.instances.flatMap((i) => [i.registered_ms ?? 0, i.ended_ms ?? 0]),
@@ -137,6 +164,12 @@ export function timelineSection(report: RunReport): string {
     `<span class="track">${ticks}</span></div><div class="rows"><div class="overlay"><span class="who"></span>` +
     `<span class="track">${lines}</span></div>` +
     shown.map((i) => row(i, byInstance.get(i.name) ?? [], axis)).join('') +
+    services
+      .slice(0, Math.max(0, MAX_TIMELINE_ROWS - shown.length))
+      .map(({ svc, events, first }) =>
+        row({ name: svc.name, outcome: 'service', registered_ms: first, ended_ms: null }, events, axis),
+      )
+      .join('') +
     `</div></div>${named}${more}${dropped}</section>`
   );
 }

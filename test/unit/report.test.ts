@@ -246,3 +246,38 @@ test("the plan's scheduled events are run-wide marks on the timeline, named belo
   assert.match(html, /<b>1<\/b> cut \(partition\) at 1\.50 s/);
   assert.match(html, /<b>2<\/b> boom \(kill, failed\) at 2\.50 s/);
 });
+
+test('services: a timeline row with what they signalled and the events that acted on them; their log', () => {
+  const dir = tempDir('tgc-report-');
+  const report = bigRun(dir, 4);
+  writeFileSync(join(dir, 'logs/db-0.log'), 'db listening on 5432\n');
+  const timeline: TimelineEvent[] = [
+    ...report.timeline,
+    { t_ms: 300, event: 'signal', instance: 'db-0', state: 'db-up', count: 1 },
+  ].sort((a, b) => a.t_ms - b.t_ms);
+  const events = [
+    {
+      name: 'boom',
+      action: 'kill',
+      trigger: { at_ms: 1000 },
+      delay_ms: 0,
+      triggered_ms: 2000,
+      t_ms: 2000,
+      done_ms: 2010,
+      instances: ['db-0'],
+      result: 'applied' as const,
+      error: null,
+    },
+  ];
+  const services = [{ name: 'db-0', group: 'db', exit_code: 137, log: 'logs/db-0.log', outputs: 'outputs/db-0' }];
+  writeFileSync(join(dir, 'results.json'), JSON.stringify({ ...report, timeline, events, services }));
+  const html = readFileSync(writeReport(dir), 'utf8');
+  const row = /<div class="row" data-service="db-0">(.*?)<\/div>/.exec(html)?.[1] ?? '';
+  assert.match(row, /class="life service" style="left:[0-9.]+%;width:/, 'a bar from its first event on');
+  assert.match(row, /title="300 ms · signal db-up \(1\)"/);
+  assert.match(row, /title="2\.00 s · boom \(kill\)"/);
+  const entry = /<details class="instance" data-service="db-0">(.*?)<\/details>/.exec(html)?.[1] ?? '';
+  assert.match(entry, /<dt>exit code<\/dt><dd>137<\/dd>/);
+  assert.match(entry, /boom \(kill\) at 2\.00 s/);
+  assert.match(entry, /db listening on 5432/);
+});
