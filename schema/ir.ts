@@ -154,6 +154,11 @@ export interface LinkShape {
   readonly reorderCorrelationPct?: number;
   readonly bandwidthBps?: number;
   readonly blocked?: boolean;
+  /**
+   * With `blocked`: the sender is refused at once (ICMP administratively prohibited) instead of
+   * hearing nothing — a Testground `Reject` rule. Not a composition key.
+   */
+  readonly refused?: boolean;
 }
 
 export interface LinkRule {

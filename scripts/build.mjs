@@ -84,7 +84,7 @@ try {
       '-Wall',
       '-o',
       'dist/native/tgc-wire',
-      ...['tgc-wire.c', 'offload.c', 'uring.c'].map((f) => `targets/local/native/${f}`),
+      ...['tgc-wire.c', 'offload.c', 'uring.c', 'refusal.c'].map((f) => `targets/local/native/${f}`),
       '-lm',
     ],
     {

@@ -23,11 +23,17 @@ export class AgentLink {
   }
 
   /**
-   * Connects (retrying while the coordinator starts) and registers as the agent of `instance`;
+   * Connects (retrying while the coordinator starts) and registers as the agent of `instance`
+   * whose data address is `dataIp` (the coordinator matches Testground's per-subnet rules by it);
    * `from`: the address the instance's own connections come from, where the agent is elsewhere
    * (compose's host agent relays them: a PROXY line names it, docs/protocol.md).
    */
-  static async open(coordinator: string, instance: string, timeoutMs = 60_000, from?: string): Promise<AgentLink> {
+  static async open(
+    coordinator: string,
+    instance: string,
+    o: { readonly dataIp?: string | undefined; readonly timeoutMs?: number; readonly from?: string | undefined } = {},
+  ): Promise<AgentLink> {
+    const { dataIp, timeoutMs = 60_000, from } = o;
     const { host, port } = parseAddress(coordinator);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -35,7 +41,7 @@ export class AgentLink {
       if (from) socket.write(proxyLine(from, port));
       const link = new AgentLink((handlers) => new ProtocolClient(socket, handlers));
       try {
-        await link.client.request('register', { role: 'agent', instance });
+        await link.client.request('register', { role: 'agent', instance, ...(dataIp && { data_ip: dataIp }) });
         return link;
       } catch (err) {
         // A refusal is an answer; only a connection lost on the way is worth another try.

@@ -108,7 +108,11 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   }
 
   const linkOf = (site: Site) =>
-    (site.link ??= AgentLink.open(coordinator, site.name, 10 * 60_000, site.ip).then((link) => {
+    (site.link ??= AgentLink.open(coordinator, site.name, {
+      timeoutMs: 10 * 60_000,
+      from: site.ip,
+      dataIp: site.ip,
+    }).then((link) => {
       // The run's end stops the agent; a link closed by the coordinator alone means the instance's
       // agent is another now (it restarted on another host, swarm): this one lets it go.
       link.onStop(() => (link.runEnded ? stop() : lost(site, link)));

@@ -46,7 +46,10 @@ export async function kernelAgent(values: AgentValues, io: AgentIo): Promise<num
       `no IPv4 interface to shape (up, with carrier` +
         `${io.env.TGC_DATA_SUBNET ? `, in ${io.env.TGC_DATA_SUBNET}` : ''}) within 30 s`,
     );
-  const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, 10 * 60_000);
+  const link = await AgentLink.open(need(io, 'TGC_COORDINATOR'), instance, {
+    timeoutMs: 10 * 60_000,
+    dataIp: data.ip,
+  });
   const stopped = new Promise<void>((resolve) => link.onStop(resolve));
   let addresses: Map<string, readonly string[]>;
   // Instance → `group\0ip`, from the address topic (clusters).

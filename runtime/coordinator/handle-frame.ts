@@ -247,6 +247,8 @@ function register(
     conn.shapes = name;
     run.agentsByName.set(name, conn);
     run.addresses.know(peerOf(conn.socket), name);
+    if (typeof msg.data_ip === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(msg.data_ip))
+      run.dataIps.set(name, msg.data_ip);
     const inst = run.byName.get(name);
     if (inst) inst.agent = conn;
     return net.reply(conn, id, { run_id: run.o.runId, plan: run.o.plan });

@@ -39,6 +39,8 @@ export class RunState {
   readonly readyNames = new Set<string>();
   /** What happened when, for results.json's `timeline`. */
   readonly timeline = new Timeline();
+  /** Data addresses, by instance, as their shaping agents gave them (Testground rules match them). */
+  readonly dataIps = new Map<string, string>();
   /** Instance by the address its connections come from (tells WebSocket clients apart). */
   readonly addresses = new InstanceAddresses();
   schedule: ScheduleHooks | undefined; // the plan's [[events]], when it has any

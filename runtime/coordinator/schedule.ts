@@ -20,6 +20,8 @@ export class Schedule {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Link events, accumulated: source → destination → shape over the plan's. */
   private readonly linkOver = new Map<string, Map<string, LinkShape>>();
+  /** Testground rules in force (network.Config `rules`): source → destination → shape, under the events'. */
+  private readonly rules = new Map<string, ReadonlyMap<string, LinkShape>>();
   /** Partitions in force: source → destinations it cannot reach. */
   private readonly blocked = new Map<string, Set<string>>();
   private readonly driverWaits = new Map<number, (error?: string) => void>();
@@ -53,6 +55,17 @@ export class Schedule {
    */
   linkTo(from: string, to: readonly string[], shape: LinkShape): Promise<void> {
     return this.act({ kind: 'link', from: [from], to, shape });
+  }
+
+  /**
+   * A Testground instance's per-subnet rules, as the destinations they cover: they replace its
+   * earlier rules (a Config is whole); resolves once its agent applied them.
+   */
+  rulesFor(from: string, table: ReadonlyMap<string, LinkShape>): Promise<void> {
+    if (table.size === 0 && !this.rules.has(from)) return Promise.resolve();
+    if (table.size === 0) this.rules.delete(from);
+    else this.rules.set(from, table);
+    return this.reshape([from]);
   }
 
   /** The run ended: nothing more is applied. */
@@ -155,7 +168,8 @@ export class Schedule {
 
   /** What each source instance's traffic to particular destinations gets now, grouped by shape. */
   private destinations(from: string): DestinationShape[] {
-    const table = new Map<string, LinkShape>(this.linkOver.get(from) ?? []);
+    const table = new Map<string, LinkShape>(this.rules.get(from) ?? []);
+    for (const [to, shape] of this.linkOver.get(from) ?? []) table.set(to, mergeShapes([table.get(to) ?? {}, shape]));
     for (const to of this.blocked.get(from) ?? []) table.set(to, mergeShapes([table.get(to) ?? {}, { blocked: true }]));
     return groupByShape(table).map(({ shape, items }) => ({ to: items, shape }));
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { RunState } from './run-state.js';
+import { ruleTable } from './testground-rules.js';
 import { shapeFromConfig } from './testground-shape.js';
 import {
   MAX_MESSAGE_CHARS,
@@ -269,26 +270,33 @@ class SyncConn {
     const callback =
       typeof config.callback_state === 'string' && config.callback_state ? config.callback_state : undefined;
     const agent = this.run.agentsByName.get(inst.name);
-    if (Array.isArray(config.rules) && config.rules.length > 0 && inst.messages.length < MAX_MESSAGES_PER_INSTANCE) {
-      inst.messages.push('tgc: network rules per subnet are not applied; the default shape is');
-    }
     if (!agent) {
       // No shaping in this run (as Testground's local:exec): nothing to apply, nobody kept waiting.
       if (callback) this.run.signal(parseKey(callback).name, inst);
       return;
     }
-    this.run.configure(agent, {
-      by: inst,
-      id: undefined,
-      agent,
-      callbackState: callback && parseKey(callback).name,
-      shape: shapeFromConfig(config),
-      done: (error) => {
-        if (error !== undefined && !inst.outcome && !this.run.result) {
-          this.run.setOutcome(inst, 'failure', `its network could not be configured: ${error}`);
-        }
-      },
-    });
+    const failed = (error: string) => {
+      if (!inst.outcome && !this.run.result)
+        this.run.setOutcome(inst, 'failure', `its network could not be configured: ${error}`);
+    };
+    // Every instance's data address: as its agent gave it, or as it registered with it.
+    const addresses = new Map(this.run.dataIps);
+    for (const i of this.run.byName.values()) if (i.dataIp && !addresses.has(i.name)) addresses.set(i.name, i.dataIp);
+    const rules = ruleTable(config, inst.name, addresses);
+    if ('error' in rules) return failed(`network.Config rules: ${rules.error}`);
+    // The rules' destinations first, then the default shape, whose application signals the callback.
+    this.run.schedule!.rulesFor(inst.name, rules.table).then(
+      () =>
+        this.run.configure(agent, {
+          by: inst,
+          id: undefined,
+          agent,
+          callbackState: callback && parseKey(callback).name,
+          shape: shapeFromConfig(config),
+          done: (error) => error !== undefined && failed(error),
+        }),
+      (err: Error) => failed(err.message),
+    );
   }
 
   closed(): void {

@@ -128,6 +128,7 @@ export interface PendingConfigure {
 export interface ScheduleHooks {
   stop(): void;
   linkTo(from: string, to: readonly string[], shape: LinkShape): Promise<void>;
+  rulesFor(from: string, table: ReadonlyMap<string, LinkShape>): Promise<void>;
   driverConnected(conn: Conn): void;
   processDone(ref: number, error: string | undefined): boolean;
 }

@@ -61,7 +61,22 @@ export async function startKernelShaping(o: KernelShapingOptions): Promise<void>
         return [ip, mergeShapes([linkShape(o.plan, o.group, groupOfInstance(to), override), layer])];
       }),
     ).map(({ shape, items }) => ({ shape, addresses: items }));
+  // Refused destinations (Testground's Reject) get a `prohibit` route: the kernel fails the
+  // sender's connect or send at once, as Testground's sidecar does; what tc does to them is moot.
+  let prohibited = new Set<string>();
+  const applyRefusals = async () => {
+    const want = new Set(hosts().flatMap((h) => (h.shape.blocked && h.shape.refused ? h.addresses : [])));
+    const net = o.net ?? netRunner();
+    for (const ip of want) {
+      if (prohibited.has(ip)) continue;
+      const r = await net('ip', ['route', 'replace', 'prohibit', `${ip}/32`]);
+      if (r.code !== 0) throw new Error(`ip route replace prohibit ${ip}/32: ${r.stderr.trim()}`);
+    }
+    for (const ip of prohibited) if (!want.has(ip)) await net('ip', ['route', 'del', 'prohibit', `${ip}/32`]);
+    prohibited = want;
+  };
   const apply = async () => {
+    await applyRefusals();
     if (o.classify === 'mark') return applyMarked();
     const tcPlan = renderTc(planEgress(o.plan, o.group, override), {
       device: o.device,

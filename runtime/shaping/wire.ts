@@ -1,6 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { parseIpv4 } from '../../model/ipv4.js';
 import type { LinkShape } from '../../schema/ir.js';
+import { refusal } from './icmp-refusal.js';
 import { Scheduler } from './scheduler.js';
 
 /**
@@ -168,7 +169,12 @@ export class Wire {
     if (!dst) return void this.stats.dropped.unknown++;
     const link = this.link(src, dst);
     const s = link.shape;
-    if (s.blocked) return void this.stats.dropped.blocked++;
+    if (s.blocked) {
+      // Refused (not silently dropped): the sender is told at once.
+      const answer = s.refused ? refusal(packet) : undefined;
+      if (answer) this.deliver(answer, src);
+      return void this.stats.dropped.blocked++;
+    }
     if (s.lossPct && (link.lossRnd = this.correlated(link.lossRnd, s.lossCorrelationPct)) < s.lossPct / 100)
       return void this.stats.dropped.loss++;
     let copies = 1;

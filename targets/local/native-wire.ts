@@ -32,6 +32,7 @@ export function shapeFields(s: LinkShape): string {
     ['reoc', s.reorderCorrelationPct],
     ['bw', s.bandwidthBps],
     ['blk', s.blocked === undefined ? undefined : s.blocked ? 1 : 0],
+    ['rej', s.refused ? 1 : 0],
   ];
   return f
     .filter(([, v]) => v !== undefined && v !== 0)

@@ -179,7 +179,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
       );
       if (backend === 'kernel') {
         await inParallel(planned, async (p) => {
-          const link = await AgentLink.open(address, p.name);
+          const link = await AgentLink.open(address, p.name, { dataIp: p.dataIp });
           agentLinks.push(link);
           await startKernelShaping({
             plan,

@@ -3,7 +3,7 @@ import type { LinkShape, Plan } from '../../schema/ir.js';
 import { inParallel } from '../driver/in-parallel.js';
 import { ipBatch } from './ip-batch.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
-import { destinationTable, linkShape, mergeShapes } from '../../model/egress-plan.js';
+import { destinationTable, linkShape, mergeShapes, type DestinationShape } from '../../model/egress-plan.js';
 import { NativeWire, nativeWireBinary, type NativeWireOptions } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
 import { attachTun, type TunBridge } from './tun-bridge.js';
@@ -68,6 +68,15 @@ export class UserspaceNetwork {
 
   private constructor(private readonly options: UserspaceNetworkOptions) {}
 
+  /** Instance `name`'s per-destination shapes (a scheduled event's, a Testground rule's): its whole table. */
+  async links(name: string, table: readonly DestinationShape[]): Promise<void> {
+    const inst = this.options.instances.find((i) => i.name === name);
+    if (!inst) throw new Error(`no instance ${name} on this wire`);
+    const before = this.pairs.get(name);
+    this.pairs.set(name, destinationTable(table));
+    await this.engine!.repair(inst, before);
+  }
+
   static async start(options: UserspaceNetworkOptions): Promise<UserspaceNetwork> {
     const net = new UserspaceNetwork(options);
     try {
@@ -79,7 +88,7 @@ export class UserspaceNetwork {
       if (options.coordinator) {
         const coordinator = options.coordinator;
         await inParallel(options.instances, async (inst) => {
-          const agent = await AgentLink.open(coordinator, inst.name);
+          const agent = await AgentLink.open(coordinator, inst.name, { dataIp: inst.ip });
           net.agents.push(agent);
           agent.onConfigure(async (raw) => {
             const shape = parseShape(raw);
@@ -87,11 +96,7 @@ export class UserspaceNetwork {
             net.overrides.set(inst.name, mergeShapes([net.overrides.get(inst.name) ?? {}, shape]));
             await net.engine!.reshape(inst);
           });
-          agent.onLinks(async (table) => {
-            const before = net.pairs.get(inst.name);
-            net.pairs.set(inst.name, destinationTable(table));
-            await net.engine!.repair(inst, before);
-          });
+          agent.onLinks((table) => net.links(inst.name, table));
         });
         await Promise.all(net.agents.map((a) => a.ready()));
       }

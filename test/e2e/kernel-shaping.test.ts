@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -9,11 +10,15 @@ import { applyTc, kernelShortfall, probeKernel, tcRunner } from '../../runtime/s
 import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { startKernelShaping } from '../../runtime/shaping/kernel-shaping.js';
+import { netRunner } from '../../runtime/shaping/apply-marks.js';
 import { Coordinator } from '../../runtime/coordinator/coordinator.js';
 import { connect } from '../../sdk/index.js';
 import { repoRoot } from '../support/helpers.js';
 import { NetLab, netSkipReason } from '../support/net-lab.js';
 import { tcGolden } from '../support/tc-golden.js';
+import { WsClient } from '../support/ws-client.js';
+
+const netProbe = join(repoRoot, 'test/tools/net-probe.mjs');
 
 const skip = netSkipReason();
 
@@ -199,5 +204,68 @@ test(
     const results = await coordinator.ended;
     assert.equal(results.outcome, 'failure');
     assert.match(results.reason!, /a-0.*sch_netem/);
+  },
+);
+
+test(
+  'kernel agent: a Testground Reject rule is a prohibit route (a connect fails at once); no rule removes it',
+  { skip },
+  async (t) => {
+    const { a, dev } = await vethLab(t);
+    const coordinator = new Coordinator({ instances: 2, groups: { a: 1, b: 1 }, agents: true });
+    const port = await coordinator.listen(0);
+    t.after(() => coordinator.close());
+    const { plan } = compileText(
+      'p.toml',
+      'version = 1\nname = "p"\n[defaults]\ncommand = ["x"]\n[[groups]]\nid = "a"\ninstances = 1\n' +
+        '[[groups]]\nid = "b"\ninstances = 1\n',
+    );
+    const link = await AgentLink.open(`127.0.0.1:${port}`, 'a-0', { dataIp: '198.18.1.1' });
+    const other = await AgentLink.open(`127.0.0.1:${port}`, 'b-0', { dataIp: '198.18.1.2' });
+    t.after(() => (link.close(), other.close()));
+    await startKernelShaping({
+      plan: plan!,
+      instance: 'a-0',
+      group: 'a',
+      device: dev,
+      tc: tcRunner(a),
+      addresses: new Map([
+        ['a', ['198.18.1.1']],
+        ['b', ['198.18.1.2']],
+      ]),
+      link,
+      addressOf: (name) => (name === 'b-0' ? '198.18.1.2' : undefined),
+      net: netRunner(a),
+    });
+    // a-0 speaks sdk-go's dialect; its connections come from loopback here.
+    coordinator.knowAddresses(new Map([['127.0.0.1', 'a-0']]));
+    const ws = await WsClient.open(port);
+    const key = (kind: string, name: string) => `run:r:plan:p:case:c:${kind}:${name}`;
+    const configure = async (id: string, rules: unknown[]) => {
+      const config = { network: 'default', enable: true, default: {}, rules, callback_state: key('states', id) };
+      ws.send(
+        `{"id":"${id}","is_cancel":false,"publish":` +
+          `${JSON.stringify({ topic: key('topics', 'network:h'), payload: config })}}`,
+      );
+      await ws.reply(id);
+      ws.send(`{"id":"w${id}","is_cancel":false,"barrier":{"state":"${key('states', id)}","target":1}}`);
+      assert.match(await ws.reply(`w${id}`), /"error":""/);
+    };
+    const routes = async () => spawnSync('ip', ['-n', a, 'route', 'show'], { encoding: 'utf8' }).stdout;
+    await configure('1', [{ subnet: '198.18.1.2/32', filter: 1 }]);
+    assert.match(await routes(), /prohibit 198\.18\.1\.2/);
+    const probe = spawnSync(
+      'ip',
+      ['netns', 'exec', a, process.execPath, netProbe, 'connect', '198.18.1.2', '7005', '1500'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const refused = JSON.parse(probe.stdout) as { ms: number; error: string };
+    assert.notEqual(refused.error, 'timeout');
+    assert.ok(refused.ms < 100, `refused in ${refused.ms} ms (${refused.error})`);
+    await configure('2', []);
+    assert.doesNotMatch(await routes(), /prohibit/);
+    ws.close();
   },
 );

@@ -131,4 +131,19 @@ for (const target of ['local', 'compose'] as const) {
       assert.ok(hang.ms < (deadline + 30) * 1000, `ended in ${hang.ms} ms`);
     },
   );
+
+  test(
+    `${target}: network.Config rules per subnet: a latency, reject (refused at once), drop (silence)`,
+    { skip, timeout: 240_000 },
+    async () => {
+      const r = await tgcRun(plan('rules', { container, instances: 4 }), args);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const prober = results(r.out).instances.find((i: any) => i.metrics.connect_ms);
+      assert.ok(prober, 'the first instance measured');
+      const connect = prober.metrics.connect_ms.last;
+      assert.ok(connect >= 95 && connect <= 105, `connect over a 100 ms rule: ${connect} ms`);
+      assert.ok(prober.metrics.reject_ms.last < 100, `refused in ${prober.metrics.reject_ms.last} ms`);
+      assert.match(prober.messages.join('\n'), /drop rule: 15\d\d\.\d+ ms, .*timeout/);
+    },
+  );
 }

@@ -89,6 +89,26 @@ for (const [engine, engineSkip] of ENGINES) {
   );
 
   test(
+    `userspace (${engine}): a refused destination answers at once (ICMP prohibited); a blocked one never`,
+    { skip: engineSkip },
+    async (t) => {
+      const l = await wireLab(t, engine, '');
+      const connect = async () =>
+        (await (
+          await l.lab.probe(l.ns.a, ['connect', l.ip.b, 7004, 1500])
+        ).result) as { ms: number; error: string };
+      await l.net.links('a-0', [{ to: ['b-0'], shape: { blocked: true, refused: true } }]);
+      const refused = await connect();
+      assert.equal(refused.error, 'EHOSTUNREACH');
+      assert.ok(refused.ms < 100, `refused in ${refused.ms} ms`);
+      await l.net.links('a-0', [{ to: ['b-0'], shape: { blocked: true } }]);
+      assert.equal((await connect()).error, 'timeout', 'a drop is silence');
+      await l.net.links('a-0', []);
+      assert.equal((await connect()).error, 'ECONNREFUSED', 'nothing listens: the peer itself answers');
+    },
+  );
+
+  test(
     `userspace (${engine}): a mid-run configure changes the measured RTT and releases the callback state`,
     { skip: engineSkip },
     async (t) => {

@@ -78,6 +78,17 @@ if (mode === 'echo') {
     }
     setTimeout(() => (out({ sent: count }), process.exit(0)), 200);
   });
+} else if (mode === 'connect') {
+  // connect HOST PORT TIMEOUT_MS: one TCP connect; how long until it succeeded or failed, and how.
+  const [host, port, timeout] = [args[0], num(1), num(2)];
+  const t0 = performance.now();
+  const done = (error) => {
+    out({ ms: performance.now() - t0, error: error ?? null });
+    process.exit(0);
+  };
+  const c = net.connect({ host, port }, () => done());
+  c.on('error', (e) => done(e.code ?? e.message));
+  setTimeout(() => done('timeout'), timeout);
 } else if (mode === 'tcp-sink') {
   // tcp-sink PORT: one connection; bytes, the time from its first to its last byte, and how many
   // bytes were not the zeros tcp-send sends (damage that got past TCP's checksum).

@@ -253,7 +253,7 @@ test('services: a timeline row with what they signalled and the events that acte
   writeFileSync(join(dir, 'logs/db-0.log'), 'db listening on 5432\n');
   const timeline: TimelineEvent[] = [
     ...report.timeline,
-    { t_ms: 300, event: 'signal', instance: 'db-0', state: 'db-up', count: 1 },
+    { t_ms: 300, event: 'signal' as const, instance: 'db-0', state: 'db-up', count: 1 },
   ].sort((a, b) => a.t_ms - b.t_ms);
   const events = [
     {

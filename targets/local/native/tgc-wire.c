@@ -15,7 +15,8 @@
 //                            partition, link change), over everything else
 //   unpair SRC               forget SRC's pair shapes
 //   stats                    answer with one JSON line of counters
-// Fields: lat jit dist loss lossc dup dupc cor corc reo reoc bw blk, as key=value
+// Fields: lat jit dist loss lossc dup dupc cor corc reo reoc bw blk rej, as key=value
+// (rej: a blocked packet's sender is refused with ICMP, refusal.h, instead of hearing nothing)
 // (milliseconds, percent, bit/s, 0/1; dist 0 uniform, 1 normal, 2 pareto, 3 paretonormal).
 // Every command is answered "ok" or "error MESSAGE". EOF or SIGTERM: exit, devices go.
 //
@@ -44,6 +45,7 @@
 #include <unistd.h>
 
 #include "offload.h"
+#include "refusal.h"
 #include "uring.h"
 
 #define MAX_ENDPOINTS 4096
@@ -56,7 +58,7 @@
 
 typedef struct {
   double lat, jit, loss, lossc, dup, dupc, cor, corc, reo, reoc, bw;
-  int dist, blk, set;
+  int dist, blk, rej, set;
 } Shape;
 
 typedef struct Pair {
@@ -319,6 +321,11 @@ static void on_packet(int src, const unsigned char *frame, size_t len, int64_t n
   }
   const Shape *s = shape_of(src, dst);
   if (s->blk) {
+    if (s->rej) {
+      unsigned char answer[REFUSAL_MAX];
+      size_t n = refusal_frame(buf, len - VNET_HDR_LEN, answer);
+      if (n) deliver(src, answer, n, 0);
+    }
     stats.blocked++;
     return;
   }
@@ -434,6 +441,7 @@ static int parse_shape(char *fields, Shape *s) {
     else if (!strcmp(tok, "reoc")) s->reoc = v;
     else if (!strcmp(tok, "bw")) s->bw = v;
     else if (!strcmp(tok, "blk")) s->blk = v != 0;
+    else if (!strcmp(tok, "rej")) s->rej = v != 0;
     else return -1;
   }
   return 0;
