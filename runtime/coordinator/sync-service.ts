@@ -279,9 +279,22 @@ class SyncConn {
       if (!inst.outcome && !this.run.result)
         this.run.setOutcome(inst, 'failure', `its network could not be configured: ${error}`);
     };
+    const refuse = (why: string) => {
+      if (inst.messages.length < MAX_MESSAGES_PER_INSTANCE) inst.messages.push(`tgc: network.Config refused: ${why}`);
+      failed(`network.Config: ${why}`);
+    };
     // Every instance's data address: as its agent gave it, or as it registered with it.
     const addresses = new Map(this.run.dataIps);
     for (const i of this.run.byName.values()) if (i.dataIp && !addresses.has(i.name)) addresses.set(i.name, i.dataIp);
+    // Addresses stay as they are: a Config asking for another is refused, with the reason.
+    const current = addresses.get(inst.name);
+    const ipv4 = typeof config.IPv4 === 'string' && config.IPv4 !== '' ? config.IPv4.split('/')[0] : undefined;
+    if (typeof config.IPv6 === 'string' && config.IPv6 !== '')
+      return refuse(`IPv6 (${config.IPv6}) is not supported; the data network is IPv4`);
+    if (ipv4 !== undefined && ipv4 !== current)
+      return refuse(
+        `changing the data address (IPv4 ${config.IPv4}) is not supported; it stays ${current ?? 'as it is'}`,
+      );
     const rules = ruleTable(config, inst.name, addresses);
     if ('error' in rules) return failed(`network.Config rules: ${rules.error}`);
     // The rules' destinations first, then the default shape, whose application signals the callback.

@@ -149,7 +149,8 @@ test('no init context: printed events are no outcome (Testground’s rule); resu
   for (const i of res.instances) {
     assert.deepEqual([i.outcome, i.reason], ['failure', 'printed success_event on stdout but sent no run event']);
     assert.deepEqual([i.metrics.lat.count, i.metrics.lat.mean, i.metrics.lat.min, i.metrics.lat.max], [3, 7, 5, 9]);
-    assert.equal(i.metrics['diagnostics.gc'].count, 1);
+    assert.equal(i.diagnostics.gc.last, 1, 'diagnostics.out apart from the metrics');
+    assert.equal(i.metrics.gc, undefined);
   }
   assert.equal(res.groups.go.metrics.lat.count, 6);
   const bad = await tgcRun(plan([{ id: 'go', n: 1, command: ['node', frames], mode: 'plain-fail' }]), ['--no-shaping']);

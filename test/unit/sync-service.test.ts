@@ -291,3 +291,35 @@ test('an sdk-go client known by its address that never reports times out as conn
   assert.match(results.reason!, /1 timed out, 1 never registered/);
   ws.close();
 });
+
+test('a network config that asks for another address (IPv4) or for IPv6 is refused with the reason', async (t) => {
+  for (const [field, value, reason] of [
+    [
+      'IPv4',
+      '198.18.9.9/16',
+      /changing the data address \(IPv4 198\.18\.9\.9\/16\) is not supported; it stays 198\.18\.0\.2/,
+    ],
+    ['IPv6', 'fd00::2/64', /IPv6 \(fd00::2\/64\) is not supported/],
+  ] as const) {
+    const { c, port } = await start(t, { instances: 1, agents: true });
+    const agent = await RawClient.open(port);
+    await agent.request({ type: 'register', role: 'agent', instance: 'g-0', data_ip: '198.18.0.2' });
+    const ws = await WsClient.open(port);
+    ws.send(
+      req('0', 'publish', { topic: `${P}:run_events`, payload: { stage_start_event: { name: 'n', group: 'g' } } }),
+    );
+    await ws.reply('0');
+    // Its own address, asked for again, is no change.
+    const base = { network: 'default', enable: true, default: {}, callback_state: 'same', IPv4: '198.18.0.2/16' };
+    ws.send(req('1', 'publish', { topic: topic('network:h'), payload: base }));
+    const asked = await agent.waitFor((f) => f.event === 'configure');
+    agent.send({ type: 'configured', ref: asked.ref });
+    ws.send(req('2', 'publish', { topic: topic('network:h'), payload: { ...base, [field]: value } }));
+    const results = await c.ended;
+    assert.equal(results.instances[0]!.outcome, 'failure');
+    assert.match(results.instances[0]!.reason!, reason);
+    assert.match(results.instances[0]!.messages.join('\n'), /^tgc: network\.Config refused: /m);
+    ws.close();
+    agent.socket.destroy();
+  }
+});
