@@ -1,6 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIpv4 } from '../../model/ipv4.js';
 import { EnvironmentError } from '../driver/environment-error.js';
 import { processAlive } from '../driver/process-alive.js';
 import { execOrThrow, onPath } from '../driver/exec.js';
@@ -20,10 +19,6 @@ export const CONTROL_SUBNET: ControlSubnet = DEFAULT_CONTROL_SUBNET;
 export interface LocalHost {
   readonly name: string;
   readonly netns: string;
-  /** The instance's control address; the coordinator is at the run's `control.gateway`. */
-  readonly controlIp: string;
-  /** The host end of its control veth. */
-  readonly hostVeth: string;
   /** The host end of its data veth (kernel shaping and no shaping). */
   readonly dataVeth: string;
   /** Its TUN device before it moves in (userspace shaping). */
@@ -77,21 +72,20 @@ export class LocalNetwork {
   }
 
   host(name: string, index: number): LocalHost {
-    const n = this.control.first + 2 + index;
     const id = `${this.tag}${index.toString(36)}`;
     return {
       name,
       netns: `tgc-${this.tag}-${index}`,
-      controlIp: formatIpv4(n),
-      hostVeth: `tgcv${id}`,
       dataVeth: `tgcw${id}`,
       tunDevice: `tgcd${id}`,
     };
   }
 
   /**
-   * Creates the hosts' namespaces and control links: one `ip -batch` for the host side, then
-   * one per namespace for the inside, in parallel (hundreds of hosts in a few seconds).
+   * Creates the hosts' namespaces: one `ip -batch` for the host side, then one per namespace for
+   * the inside, in parallel (hundreds of hosts in a few seconds). A namespace has no control
+   * link: the coordinator is relayed to its loopback (run.ts), so the only IPv4 interface an
+   * instance sees besides loopback is its data interface.
    */
   async addHosts(list: readonly { name: string; index: number }[]): Promise<LocalHost[]> {
     const hosts = list.map(({ name, index }) => this.host(name, index));
@@ -196,7 +190,6 @@ export class LocalNetwork {
   async stop(): Promise<void> {
     for (const dir of this.etcDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
-    await Promise.all(this.hosts.map((h) => run('ip', ['link', 'del', h.hostVeth]).catch(() => undefined)));
     if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
     if (this.forwardAllowed) await run('iptables', this.forwardRule('-D')).catch(() => undefined);
     this.forwardAllowed = false;
@@ -218,10 +211,6 @@ export class LocalNetwork {
     return [
       ['ip', 'netns', 'add', h.netns],
       ['ip', '-n', h.netns, 'link', 'set', 'lo', 'up'],
-      ['ip', 'link', 'add', h.hostVeth, 'type', 'veth', 'peer', 'name', 'ctl0', 'netns', h.netns],
-      ['ip', 'link', 'set', h.hostVeth, 'master', this.bridge, 'up'],
-      ['ip', '-n', h.netns, 'addr', 'add', `${h.controlIp}/${this.control.prefix}`, 'dev', 'ctl0'],
-      ['ip', '-n', h.netns, 'link', 'set', 'ctl0', 'up'],
     ];
   }
 }

@@ -19,6 +19,7 @@ import { Progress } from '../driver/progress.js';
 import { tgcBin } from './rootless.js';
 import { startReaper, type Reaper } from '../driver/reaper.js';
 import { outcomeFromLine } from '../../protocol/sdkgo-events.js';
+import { RELAY_PORT, relayInto, type Relay } from '../../runtime/agent/relay.js';
 import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
@@ -62,6 +63,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     processExecutor: (action, names) => processes.act(action, names),
   });
   const agentLinks: AgentLink[] = [];
+  const relays: Relay[] = [];
   const procs = new Map<string, Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid'>>();
   // Instances started by name (restart starts one again), and the exits the schedule caused.
   const launchers = new Map<string, () => void>();
@@ -93,6 +95,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
       if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
     while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null)) await sleep(20);
     await shaped?.close();
+    for (const r of relays) r.close();
     for (const a of agentLinks) a.close();
     await coordinator.close();
     await network.stop();
@@ -119,9 +122,15 @@ export async function runLocal(o: RunOptions): Promise<number> {
     tick('control up');
     const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
     tick('hosts up');
-    // Each namespace reaches the coordinator from its own control address: that is how a client
+    // Each namespace reaches the coordinator on its own loopback, relayed here with a PROXY line
+    // naming its data address: no control address inside, where a plan looking for its data
+    // interface by a wide mask of TEST_SUBNET could find it. The data address is how a client
     // that never says its name (Testground's sdk-go) is known.
-    coordinator.knowAddresses(new Map(hosts.map((h, i) => [h.controlIp, planned[i]!.name])));
+    await inParallel(hosts, async (h, i) => {
+      relays.push(await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`));
+    });
+    coordinator.knowAddresses(new Map(planned.map((p) => [p.dataIp, p.name])));
+    tick('relays up');
     // Names resolve on the data network: etcd-0, and etcd (its whole group).
     if (!loopback && !network.writeHosts(hostsFile(planned))) {
       io.stderr('tgc: /etc/netns cannot be written here: instance names resolve through TGC_PEERS only\n');
@@ -228,7 +237,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
         ...instanceEnv(plan, g, {
           runId: o.runId,
           instance: p.name,
-          coordinator: address,
+          coordinator: loopback ? address : `127.0.0.1:${RELAY_PORT}`,
           outputs,
           subnet,
           dataIp: p.dataIp,

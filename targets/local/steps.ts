@@ -1,3 +1,4 @@
+import { RELAY_PORT } from '../../runtime/agent/relay.js';
 import { planEgress } from '../../model/egress-plan.js';
 import { instanceLayout } from '../../model/instance-layout.js';
 import { renderTc } from '../../runtime/shaping/tc-plan.js';
@@ -53,6 +54,13 @@ export function localSteps(o: RunOptions): string[] {
       '(the control block shown is the first; a run takes the first that nothing on the host uses)',
   );
   const hosts = planned.map((p) => net.host(p.name, p.index));
+  hosts.forEach((h, i) =>
+    lines.push(
+      `nsenter --net=/run/netns/${h.netns} socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork ` +
+        `UNIX-CONNECT:/tmp/tgc-relay-${tag}-${i}.sock  # the coordinator on the instance's loopback, relayed by ` +
+        `this process with a PROXY line naming ${planned[i]!.dataIp}`,
+    ),
+  );
   const userspace = () => {
     const native = nativeWireBinary();
     if (native) {

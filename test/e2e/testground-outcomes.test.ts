@@ -146,4 +146,13 @@ for (const target of ['local', 'compose'] as const) {
       assert.match(prober.messages.join('\n'), /drop rule: 15\d\d\.\d+ ms, .*timeout/);
     },
   );
+
+  test(
+    `${target}: the data address is the only IPv4 address: a lookup by TEST_SUBNET widened to /8 finds it`,
+    { skip, timeout: 240_000 },
+    async () => {
+      const r = await tgcRun(plan('addresses', { container }), args);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+    },
+  );
 }
