@@ -29,9 +29,11 @@ export async function relayInto(
   source: string,
   tag: string,
   prepare: { readonly here?: string; readonly inside?: string } = {},
+  /** Where the Unix socket goes (a place that is cleaned up when the run is gone). @default "/tmp" */
+  dir = '/tmp',
 ): Promise<Relay> {
   const { host, port } = parseAddress(coordinator);
-  const path = `/tmp/tgc-relay-${tag}.sock`;
+  const path = `${dir}/tgc-relay-${tag}.sock`;
   rmSync(path, { force: true });
   const server: Server = createServer((inside) => {
     const outside = connect(port, host);

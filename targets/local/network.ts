@@ -13,6 +13,12 @@ const run = async (cmd: string, args: readonly string[]) => ({ stdout: await exe
 /** Where `ip netns exec` finds files to mount over /etc inside a namespace. */
 const NETNS_ETC = '/etc/netns';
 
+/**
+ * Where the coordinator's relays put their Unix sockets (`tgc-relay-<tag>-<n>.sock`): /run, a
+ * rootless run's own tmpfs (gone with it), removed with the rest of a killed root run.
+ */
+export const RELAY_DIR = '/run';
+
 /** The control network of a run alone on its host (each run picks a free one: control-subnet.ts). */
 export const CONTROL_SUBNET: ControlSubnet = DEFAULT_CONTROL_SUBNET;
 
@@ -258,6 +264,8 @@ async function reclaimRun(device: string, stdout: string): Promise<void> {
     }
     await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   }
+  for (const f of readdirSync(RELAY_DIR).filter((n) => n.startsWith(`tgc-relay-${tag}-`)))
+    rmSync(join(RELAY_DIR, f), { force: true });
   try {
     for (const d of readdirSync(NETNS_ETC).filter((n) => n.startsWith(`tgc-${tag}-`)))
       rmSync(join(NETNS_ETC, d), { recursive: true, force: true });

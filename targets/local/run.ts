@@ -24,7 +24,7 @@ import { logTail } from '../../report/run-dir.js';
 import { hostsFile, instanceEnv, peersList } from '../instance-env.js';
 import type { RunOptions } from '../target.js';
 import { inParallel } from '../driver/in-parallel.js';
-import { LocalNetwork } from './network.js';
+import { LocalNetwork, RELAY_DIR } from './network.js';
 import { LOOPBACK_SUBNET } from './steps.js';
 import { UserspaceNetwork, type ShapedInstance } from './userspace-network.js';
 import { ScheduledProcesses, signalGroup } from './scheduled-processes.js';
@@ -127,7 +127,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // interface by a wide mask of TEST_SUBNET could find it. The data address is how a client
     // that never says its name (Testground's sdk-go) is known.
     await inParallel(hosts, async (h, i) => {
-      relays.push(await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`));
+      relays.push(
+        await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
+      );
     });
     coordinator.knowAddresses(new Map(planned.map((p) => [p.dataIp, p.name])));
     tick('relays up');

@@ -4,7 +4,7 @@ import { instanceLayout } from '../../model/instance-layout.js';
 import { renderTc } from '../../runtime/shaping/tc-plan.js';
 import type { RunOptions } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
-import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork } from './network.js';
+import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork, RELAY_DIR } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
 import { shellWord } from '../../model/shell-word.js';
@@ -57,8 +57,8 @@ export function localSteps(o: RunOptions): string[] {
   hosts.forEach((h, i) =>
     lines.push(
       `nsenter --net=/run/netns/${h.netns} socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork ` +
-        `UNIX-CONNECT:/tmp/tgc-relay-${tag}-${i}.sock  # the coordinator on the instance's loopback, relayed by ` +
-        `this process with a PROXY line naming ${planned[i]!.dataIp}`,
+        `UNIX-CONNECT:${RELAY_DIR}/tgc-relay-${tag}-${i}.sock  # the coordinator on the instance's loopback, ` +
+        `relayed by this process with a PROXY line naming ${planned[i]!.dataIp}`,
     ),
   );
   const userspace = () => {
