@@ -126,13 +126,21 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // naming its data address: no control address inside, where a plan looking for its data
     // interface by a wide mask of TEST_SUBNET could find it. The data address is how a client
     // that never says its name (Testground's sdk-go) is known.
-    await inParallel(hosts, async (h, i) => {
-      relays.push(
-        await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
-      );
-    });
+    // Set up while the data network is (they are independent); awaited before any instance starts.
+    const relaysUp = inParallel(
+      hosts,
+      async (h, i) => {
+        relays.push(
+          await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
+        );
+        // Mostly waiting for socat to listen: more at a time than the CPU-bound steps.
+      },
+      48,
+    ).then(
+      () => void tick('relays up'),
+      (err: unknown) => err as Error,
+    );
     coordinator.knowAddresses(new Map(planned.map((p) => [p.dataIp, p.name])));
-    tick('relays up');
     // Names resolve on the data network: etcd-0, and etcd (its whole group).
     if (!loopback && !network.writeHosts(hostsFile(planned))) {
       io.stderr('tgc: /etc/netns cannot be written here: instance names resolve through TGC_PEERS only\n');
@@ -209,6 +217,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
       }
     }
     tick('network ready');
+    const relayError = await relaysUp;
+    if (relayError) throw relayError;
     // Services first: the tests start once the programs they test are running.
     const isService = (p: { group: string }) => plan.groups.find((x) => x.id === p.group)!.role === 'service';
     const order = [...planned.entries()].sort(([, a], [, b]) => Number(isService(b)) - Number(isService(a)));
