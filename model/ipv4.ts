@@ -20,6 +20,11 @@ export function parseCidr(text: string): Cidr | { readonly error: string } {
   return { address, prefix };
 }
 
+/** The network mask of a /`prefix` (0–32) as a 32-bit value (unsigned). */
+export function prefixMask(prefix: number): number {
+  return prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+}
+
 /** Dotted IPv4 → its 32-bit value (unsigned). */
 export function parseIpv4(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;

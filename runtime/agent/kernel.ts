@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { groupOfInstance, planEgress } from '../../model/egress-plan.js';
-import { parseCidr, parseIpv4 } from '../../model/ipv4.js';
+import { parseCidr, parseIpv4, prefixMask } from '../../model/ipv4.js';
 import { tcRunner } from '../shaping/kernel-backend.js';
 import { startKernelShaping } from '../shaping/kernel-shaping.js';
 import { AgentLink } from './agent-link.js';
@@ -21,7 +21,7 @@ export function dataInterface(
     (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => ({ device, ip: a.address })),
   );
   if (cidr && !('error' in cidr)) {
-    const mask = cidr.prefix === 0 ? 0 : (~0 << (32 - cidr.prefix)) >>> 0;
+    const mask = prefixMask(cidr.prefix);
     const inSubnet = v4.find((a) => (parseIpv4(a.ip)! & mask) >>> 0 === (cidr.address & mask) >>> 0);
     if (inSubnet) return inSubnet;
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { groupOfInstance } from '../../model/egress-plan.js';
 import type { RunState } from './run-state.js';
 import { ruleTable } from './testground-rules.js';
 import { shapeFromConfig } from './testground-shape.js';
@@ -259,8 +260,8 @@ class SyncConn {
 
   /** The test group instance `name` (`<group>-<n>`) belongs to; none for a service's. */
   private groupOfName(name: string): string | undefined {
-    const m = /^(.+)-\d+$/.exec(name);
-    return m && this.run.o.groups && m[1]! in this.run.o.groups ? m[1] : undefined;
+    const group = groupOfInstance(name);
+    return this.run.o.groups && group in this.run.o.groups ? group : undefined;
   }
 
   /** A network.Config on `network:<hostname>`: this client's agent applies it, then its callback state is signalled. */

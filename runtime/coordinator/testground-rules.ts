@@ -1,7 +1,7 @@
 // Testground's per-subnet rules (network.Config `rules`, sdk-go network/types.go) as per-destination
 // shapes: each instance whose data address a rule's subnet holds gets that rule's shape, the most
 // specific subnet first, as Testground's sidecar orders its routes.
-import { parseIpv4 } from '../../model/ipv4.js';
+import { parseIpv4, prefixMask } from '../../model/ipv4.js';
 import { parseShape } from '../../model/parse-shape.js';
 import type { LinkShape } from '../../schema/ir.js';
 import { shapeFromConfig } from './testground-shape.js';
@@ -52,7 +52,7 @@ export function ruleTable(
     if ('error' in shape) return { error: `rule ${i + 1}: ${shape.error}` };
     // Reject: refused at once, where Drop is silence.
     if (rule.filter === 1 && shape.blocked) shape = { ...shape, refused: true };
-    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+    const mask = prefixMask(prefix);
     parsed.push({ mask, address: (parseIpv4(m[1]!) & mask) >>> 0, prefix, shape });
   }
   // Most specific first; among equals, the earlier rule.

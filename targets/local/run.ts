@@ -64,6 +64,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
   });
   const agentLinks: AgentLink[] = [];
   const relays: Relay[] = [];
+  let relaysUp: Promise<Error | undefined> = Promise.resolve(undefined);
   const procs = new Map<string, Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid'>>();
   // Instances started by name (restart starts one again), and the exits the schedule caused.
   const launchers = new Map<string, () => void>();
@@ -95,6 +96,8 @@ export async function runLocal(o: RunOptions): Promise<number> {
       if (p.exitCode === null && p.signalCode === null && p.pid) signalGroup(p.pid, 'SIGKILL');
     while ([...procs.values()].some((p) => p.exitCode === null && p.signalCode === null)) await sleep(20);
     await shaped?.close();
+    // Relays still being set up (a run that failed while they were) are closed once they are.
+    await relaysUp;
     for (const r of relays) r.close();
     for (const a of agentLinks) a.close();
     await coordinator.close();
@@ -127,16 +130,11 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // interface by a wide mask of TEST_SUBNET could find it. The data address is how a client
     // that never says its name (Testground's sdk-go) is known.
     // Set up while the data network is (they are independent); awaited before any instance starts.
-    const relaysUp = inParallel(
-      hosts,
-      async (h, i) => {
-        relays.push(
-          await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
-        );
-        // Mostly waiting for socat to listen: more at a time than the CPU-bound steps.
-      },
-      48,
-    ).then(
+    relaysUp = inParallel(hosts, async (h, i) => {
+      relays.push(
+        await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
+      );
+    }).then(
       () => void tick('relays up'),
       (err: unknown) => err as Error,
     );

@@ -22,6 +22,8 @@ static uint16_t fold(uint64_t acc) {
   return (uint16_t)~acc;
 }
 
+uint16_t offload_checksum(const unsigned char *p, size_t n) { return fold(sum16(p, n, 0)); }
+
 typedef struct {
   const unsigned char *ip; /* the IPv4 header */
   size_t len, ihl, hl, mss; /* packet length, IP header, IP + TCP headers, payload per packet */

@@ -9,6 +9,7 @@
 
 #include <linux/virtio_net.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define VNET_HDR_LEN sizeof(struct virtio_net_hdr)
 
@@ -33,5 +34,8 @@ int offload_segment(const unsigned char *frame, size_t len, segment_fn emit, voi
  * that a bit flipped afterwards is caught by the receiver as on a real wire.
  */
 void offload_finish_checksum(unsigned char *frame, size_t len);
+
+/* The Internet checksum (RFC 1071) of n bytes whose checksum field is zero. */
+uint16_t offload_checksum(const unsigned char *p, size_t n);
 
 #endif

@@ -4,15 +4,6 @@
 
 #include "offload.h"
 
-/* The Internet checksum (RFC 1071) of n bytes whose checksum field is zero. */
-static unsigned short checksum(const unsigned char *p, size_t n) {
-  unsigned long sum = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) sum += (unsigned long)(p[i] << 8 | p[i + 1]);
-  if (n % 2) sum += (unsigned long)p[n - 1] << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (unsigned short)~sum;
-}
-
 size_t refusal_frame(const unsigned char *pkt, size_t len, unsigned char *out) {
   if (len < 20 || pkt[0] >> 4 != 4) return 0;
   size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
@@ -35,14 +26,14 @@ size_t refusal_frame(const unsigned char *pkt, size_t len, unsigned char *out) {
   ip[9] = 1;               /* ICMP */
   memcpy(ip + 12, pkt + 16, 4); /* from the refused destination… */
   memcpy(ip + 16, pkt + 12, 4); /* …back to the sender */
-  unsigned short sum = checksum(ip, 20);
+  uint16_t sum = offload_checksum(ip, 20);
   ip[10] = (unsigned char)(sum >> 8);
   ip[11] = (unsigned char)sum;
   unsigned char *icmp = ip + 20;
   icmp[0] = 3;  /* destination unreachable */
   icmp[1] = 13; /* communication administratively prohibited */
   memcpy(icmp + 8, pkt, quote);
-  sum = checksum(icmp, 8 + quote);
+  sum = offload_checksum(icmp, 8 + quote);
   icmp[2] = (unsigned char)(sum >> 8);
   icmp[3] = (unsigned char)sum;
   return VNET_HDR_LEN + total;
