@@ -15,7 +15,7 @@ export class LostNodes {
   private readonly downSince = new Map<string, number>();
   private readonly reported = new Set<string>();
 
-  constructor(private readonly graceMs = 3_000) {}
+  constructor(private readonly graceMs = 10_000) {}
 
   /** The nodes lost as of `now`, given the manager's nodes and the run's latest tasks. */
   check(nodes: readonly SwarmNode[], tasks: readonly SwarmTask[], ended: ReadonlySet<string>, now = Date.now()) {

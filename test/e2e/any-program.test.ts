@@ -15,7 +15,7 @@ test(
   { skip: skip ?? (spawnSync('python3', ['--version']).error ? 'needs python3' : undefined), timeout: 120_000 },
   async () => {
     const r = await tgcRun('examples/python-ping/plan.toml');
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const rtt = results(r.out).groups.runners.metrics.rtt_ms;
     assert.equal(rtt.count, 2);
     for (const v of [rtt.min, rtt.max]) assert.ok(v >= 1990 && v <= 2150, `rtt_ms ${v}`);
@@ -71,7 +71,7 @@ test(
         '[[groups]]\nid = "etcd"\ninstances = 3\n[[groups]]\nid = "checker"\ninstances = 1\n',
     );
     const r = await tgcRun(file);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
     assert.ok(
       !readdirSync('/etc/netns').some((d) => d.includes(results(r.out).run_id.slice(-6))),
@@ -92,7 +92,7 @@ test(
         '[[groups]]\nid = "sh"\ninstances = 3\n',
     );
     const r = await tgcRun(file);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const res = results(r.out);
     assert.deepEqual(
       res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),

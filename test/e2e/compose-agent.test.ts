@@ -57,7 +57,7 @@ test(
     const r = await tgcRun(plan, ['--target', 'compose']);
     watching = false;
     await watch;
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.equal(results(r.out).backend, 'userspace');
     const count = (c: string) => most.filter((x) => x === c).length;
     assert.equal(most.length, 14, `containers at most: ${most.join(', ')}`);
@@ -77,7 +77,7 @@ test(
     // htb and u32 need no sch_netem: the kernel backend runs on this Docker host for a rate alone.
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^#:schema .*\n/, '') + '\n[network]\nshaping = "kernel"\n');
     const r = await tgcRun(file, ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const report = results(r.out);
     assert.equal(report.backend, 'kernel');
     const receiver = report.instances.find((i: { name: string }) => i.name === 'receiver-0');
@@ -94,7 +94,7 @@ test(
     const volumes = allVolumes();
     const plan = stormPlan('short-deadline', 30, '6s');
     const r = await tgcRun(plan, ['--target', 'compose']);
-    assert.equal(r.code, 1, r.stderr + r.stdout);
+    assert.equal(r.code, 1, r.said);
     assert.ok(r.ms < 6_000 + 30_000, `tgc took ${r.ms} ms for a 6 s deadline`);
     const report = results(r.out);
     assert.equal(report.outcome, 'failure');

@@ -168,7 +168,7 @@ test(
   async (t) => {
     const volumes = allVolumes();
     const r = await tgcRun('examples/ping/plan.toml', ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const report = results(r.out);
     assert.equal(report.target, 'compose');
     assert.equal(report.backend, 'userspace');
@@ -196,7 +196,7 @@ test(
 
 test('compose e2e: a failing instance fails the run (exit 1) with its reason', { skip: docker ?? false }, async () => {
   const r = await tgcRun('examples/failing/plan.toml', ['--target', 'compose']);
-  assert.equal(r.code, 1, r.stderr + r.stdout);
+  assert.equal(r.code, 1, r.said);
   const failed = results(r.out).instances.find((i: { outcome: string }) => i.outcome === 'failure');
   assert.ok(failed, r.stdout);
   assert.match(r.stdout, new RegExp(failed.reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
@@ -225,7 +225,7 @@ test(
   { skip: docker ?? false },
   async () => {
     const r = await tgcRun('test/fixtures/targets/escape/plan.toml', ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const got = JSON.parse(readFileSync(join(r.out, 'outputs', 'echo-0', 'got.json'), 'utf8'));
     const { compileFile } = await import('../../compiler/pipeline.js');
     const plan = compileFile(join(repoRoot, 'test/fixtures/targets/escape/plan.toml')).plan!;
@@ -243,7 +243,7 @@ test(
   { skip: docker ?? false },
   async () => {
     const r = await tgcRun('test/fixtures/compose-build/plan.toml', ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.equal(readFileSync(join(r.out, 'outputs', 'built-0', 'greeting.txt'), 'utf8'), 'hello $USER ${X} "q"');
     const runId = runIdOf(r.stderr);
     assert.deepEqual(leftovers(runId), []);
@@ -334,7 +334,7 @@ test(
         '[[groups]]\nid = "etcd"\ninstances = 3\n[[groups]]\nid = "checker"\ninstances = 1\n',
     );
     const r = await tgcRun(file, ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     for (const i of results(r.out).instances) assert.deepEqual(i.messages, ['resolved 4 names and 2 groups'], i.name);
   },
 );

@@ -13,7 +13,7 @@ const noEtcd = ['etcd', 'etcdctl'].some((t) => spawnSync('which', [t]).status !=
   : undefined;
 
 function checkRun(r: Awaited<ReturnType<typeof tgcRun>>) {
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 0, r.said);
   const res = results(r.out);
   assert.deepEqual(res.instances[0].messages, [
     'majority committed, etcd-2 refused, while cut off',

@@ -18,7 +18,7 @@ test(
   async () => {
     const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)]);
     const r = await tgcRun(plan);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     // The live progress names the events applied so far.
     assert.match(r.stderr, /^tgc: .* · events cut(, slow)? · /m);
     checkEventsRun(results(r.out));
@@ -34,7 +34,7 @@ for (const kernel of [true, 'mark'] as const) {
     async () => {
       const plan = eventsPlan((f) => ['node', join(repoRoot, 'test/clients', f)], { kernel });
       const r = await tgcRun(plan);
-      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(r.code, 0, r.said);
       assert.match(r.stderr, kernel === 'mark' ? /shaping kernel, classified by the sender's mark/ : /shaping kernel/);
       checkEventsRun(results(r.out), { kernel });
       assert.deepEqual(await leftovers(r.out), []);
@@ -54,7 +54,7 @@ test(
       defaults: 'image = "tgc-test-events:latest"',
     });
     const r = await tgcRun(plan, ['--target', 'compose']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     checkEventsRun(results(r.out));
     assert.deepEqual(dockerLeftovers(/tgc: run (\S+) /.exec(r.stderr)![1]!), []);
   },

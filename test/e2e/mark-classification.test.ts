@@ -22,7 +22,7 @@ test(
       text += `[[groups]]\nid = "g${i}"\ninstances = 10\nnetwork = { bandwidth = "${(i + 1) * 2}Mbit" }\n`;
     writeFileSync(file, text);
     const r = await tgcRun(file);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.match(r.stderr, /shaping kernel, classified by the sender's mark/);
     const res = results(r.out);
     const metric = (name: string, m: string) =>

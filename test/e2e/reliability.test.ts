@@ -69,7 +69,7 @@ test(
   async () => {
     const runs = await Promise.all([0, 1].map(() => tgcRun('examples/ping/plan.toml', ['--target', 'compose'])));
     for (const r of runs) {
-      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(r.code, 0, r.said);
       for (const i of results(r.out).instances) {
         const rtt = i.metrics.rtt_ms.mean as number;
         assert.ok(rtt >= 1980 && rtt <= 2150, `${i.name}: rtt ${rtt} ms`);

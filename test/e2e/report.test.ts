@@ -57,7 +57,7 @@ test(
   { skip, timeout: 120_000 },
   async () => {
     const r = await tgcRun('examples/ping/plan.toml');
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.match(r.stdout, new RegExp(`report: +${join(r.out, 'report.html')}\\n`));
     const { page } = await checkReport(r.out, 'ping');
     assert.match((await page.textContent('#network .matrix'))!, /runners.*latency 1000ms/s);
@@ -79,7 +79,7 @@ test(
   { skip, timeout: 120_000 },
   async () => {
     const r = await tgcRun('examples/failing/plan.toml');
-    assert.equal(r.code, 1, r.stderr + r.stdout);
+    assert.equal(r.code, 1, r.said);
     const { res, page } = await checkReport(r.out, 'failing');
     const failed = res.instances.find((i: { outcome: string }) => i.outcome === 'failure');
     const details = page.locator(`details[data-instance="${failed.name}"]`);
@@ -91,7 +91,7 @@ test(
 
 test('barrier-storm, 50 instances: 50 rows, every chart drawn', { skip, timeout: 180_000 }, async () => {
   const r = await tgcRun('examples/barrier-storm/plan.toml');
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 0, r.said);
   const { res } = await checkReport(r.out, 'barrier-storm');
   assert.equal(res.instances.length, 50);
 });
@@ -106,7 +106,7 @@ test('the timeline places marks at their recorded times: order and spacing', { s
       `[[groups]]\nid = "p"\ninstances = 2\nparams = { mode = "paced" }\n`,
   );
   const r = await tgcRun(plan);
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 0, r.said);
   const { res, page } = await checkReport(r.out, 'paced');
   // The series chart exists: tick was recorded five times per instance.
   assert.equal(await page.locator('figure.metric[data-metric="tick"] .chart[data-kind="series"] canvas').count(), 1);
@@ -159,7 +159,7 @@ test(
   async () => {
     const program = buildOutcomes(tempDir('tgc-report-go-'));
     const r = await tgcRun(outcomesPlan({ program }, 'metrics'));
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const { page } = await checkReport(r.out, 'sdkgo-metrics');
     for (const metric of ['size', 'rtt'])
       assert.equal(await page.getAttribute(`figure.metric[data-metric="${metric}"] .chart`, 'data-kind'), 'quantiles');

@@ -32,7 +32,7 @@ test(
   { skip, timeout: 120_000 },
   async (t) => {
     const r = await tgcRun('examples/ping/plan.toml');
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.match(r.stdout, /runners\s+2\/2/);
     assert.match(r.stdout, /rtt_ms: mean 2\d{3}/);
     const res = results(r.out);
@@ -248,7 +248,7 @@ test(
       ),
     );
     const r = await tgcRun(file);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const res = results(r.out);
     assert.equal(res.backend, 'kernel');
     const mbit = res.groups.receiver.metrics.mbit_s.mean;

@@ -86,7 +86,7 @@ test(
       undefined,
       lab.env,
     );
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const res = results(r.out);
     assert.equal(res.outcome, 'success');
     for (const i of res.instances) {
@@ -125,7 +125,7 @@ echo logged-$TGC_INSTANCE"""]
     );
     const before = swarmLeftovers(lab, 'tgc-');
     const r = await tgcRun(plan, ['--target', 'swarm', ...lab.nodeHostArgs], undefined, lab.env);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     assert.equal(results(r.out).outcome, 'success');
     const writers = placement(r.out).filter((t) => t.service.startsWith('writer-'));
     assert.deepEqual(
@@ -156,7 +156,7 @@ test(
     });
     const before = swarmLeftovers(lab, 'tgc-');
     const r = await tgcRun(plan, ['--target', 'swarm', ...lab.nodeHostArgs], undefined, lab.env);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     checkEventsRun(results(r.out));
     const nodes = new Map(placement(r.out).map((t) => [t.service, t.node]));
     // The services acted on are spread over the nodes; at least one is not on the manager.
@@ -202,7 +202,7 @@ command = ["sh", "-c", "tgc sync signal-wait up 6 && sleep 600"]
     );
     try {
       assert.ok(stopped, `not all registered: exit ${r.code} after ${r.ms} ms\n${r.stderr}${r.stdout}`);
-      assert.equal(r.code, 1, r.stderr + r.stdout);
+      assert.equal(r.code, 1, r.said);
       assert.ok(Date.now() - t0 < 100_000 + 60_000, 'ended within its deadline and the teardown');
       const res = results(r.out);
       assert.equal(res.outcome, 'failure');

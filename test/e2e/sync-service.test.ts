@@ -53,7 +53,7 @@ test(
         { id: 'go', n: 2, command: ['node', join(clients, 'sdkgo-frames.mjs')], mode: 'mixed' },
       ]),
     );
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     checkMixed(r.out);
   },
 );
@@ -82,7 +82,7 @@ test('mixed run, compose: the same, in containers', { skip: dockerSkipReason(), 
     ]),
     ['--target', 'compose'],
   );
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 0, r.said);
   checkMixed(r.out);
 });
 
@@ -93,7 +93,7 @@ test(
     const r = await tgcRun(
       plan([{ id: 'go', n: 2, command: ['node', join(clients, 'sdkgo-frames.mjs')], mode: 'netem' }]),
     );
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, 0, r.said);
     const res = results(r.out);
     for (const i of res.instances) {
       const rtt = Number(/^rtt_ms ([\d.]+)$/.exec(i.messages[0])?.[1]);

@@ -94,7 +94,7 @@ for (const nodeless of [false, true]) {
           'command = ["/app/sync-shell.sh"]\n',
       );
       const r = await tgcRun(file, ['--target', 'compose']);
-      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(r.code, 0, r.said);
       const res = results(r.out);
       assert.deepEqual(
         res.instances.map((i: { metrics: { arrival: { last: number } } }) => i.metrics.arrival.last).sort(),

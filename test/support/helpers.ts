@@ -67,6 +67,23 @@ export interface Run {
   readonly stderr: string;
   readonly out: string;
   readonly ms: number;
+  /**
+   * What a failed assertion should show: the run's outcome and reason from results.json and the
+   * end of its stderr first (a CI summary keeps only the first lines), then everything it printed.
+   */
+  readonly said: string;
+}
+
+function said(out: string, stdout: string, stderr: string): string {
+  let head = 'no results.json';
+  try {
+    const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { outcome?: string; reason?: string };
+    head = `run ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`;
+  } catch {
+    // No run directory: stderr says why.
+  }
+  const tail = stderr.trimEnd().split('\n').slice(-6).join('\n');
+  return `${head}\n--- end of stderr:\n${tail}\n--- all of it:\n${stderr}${stdout}`;
 }
 
 /** `tgc run` in a child process, its run directory in a fresh temp dir. */
@@ -91,7 +108,9 @@ export function tgcRun(
       stderr += d;
       onStderr?.(stderr, proc);
     });
-    proc.once('exit', (code) => resolve({ code, stdout, stderr, out, ms: Date.now() - t0 }));
+    proc.once('exit', (code) =>
+      resolve({ code, stdout, stderr, out, ms: Date.now() - t0, said: said(out, stdout, stderr) }),
+    );
   });
 }
 
