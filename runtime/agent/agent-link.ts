@@ -17,6 +17,9 @@ export class AgentLink {
   private linksHandler: (links: readonly DestinationShape[]) => Promise<void> = async () => {
     throw new Error('this agent shapes no single links');
   };
+  private addressHandler: (ip: string, prefix: number | undefined) => Promise<void> = async () => {
+    throw new Error('this shaping backend cannot move an instance to another address (the userspace one can)');
+  };
 
   private constructor(client: (handlers: ConstructorParameters<typeof ProtocolClient>[1]) => ProtocolClient) {
     this.client = client({ onEvent: (frame) => this.onEvent(frame), onClose: () => this.stop() });
@@ -67,6 +70,14 @@ export class AgentLink {
     this.linksHandler = handler;
   }
 
+  /**
+   * Moves the instance to another data address (Testground's `network.Config.IPv4`; `prefix`:
+   * its new mask, if asked): resolve once packets to it arrive there, throw to refuse.
+   */
+  onAddress(handler: (ip: string, prefix: number | undefined) => Promise<void>): void {
+    this.addressHandler = handler;
+  }
+
   /** Whether the coordinator said the run has ended (its `stop` event), not only closed the link. */
   get runEnded(): boolean {
     return this.stopEvent;
@@ -114,12 +125,14 @@ export class AgentLink {
     if (frame.event === 'message' && typeof frame.topic === 'string') {
       return void this.topics.get(frame.topic)?.(frame.payload);
     }
-    if (frame.event === 'configure' || frame.event === 'links') {
+    if (frame.event === 'configure' || frame.event === 'links' || frame.event === 'address') {
       const ref = frame.ref;
       const applied =
         frame.event === 'links'
           ? this.linksHandler(Array.isArray(frame.links) ? (frame.links as DestinationShape[]) : [])
-          : this.handler(frame.shape);
+          : frame.event === 'address'
+            ? this.addressHandler(String(frame.ip), typeof frame.prefix === 'number' ? frame.prefix : undefined)
+            : this.handler(frame.shape);
       applied.then(
         () => this.client.fire('configured', { ref }),
         (err: Error) => this.client.fire('configured', { ref, error: err.message }),

@@ -10,6 +10,7 @@ import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { relayInto, RELAY_PORT, type Relay } from './relay.js';
 import { placeOf, type WireSite } from './peer-places.js';
+import { moveAddress, outsideSubnet, renameInHosts } from './move-address.js';
 import { reapVolumesLater, shipOutputs } from './node-duties.js';
 import { EXIT } from '../../model/exit-codes.js';
 
@@ -37,8 +38,9 @@ interface Site {
   netnsFd?: number | undefined;
   /** The coordinator's relay on the loopback of its namespace. */
   relay?: Relay | undefined;
-  /** Its data address: its connections to the coordinator name it. */
+  /** Its data address (its connections to the coordinator name the first) and its mask. */
   ip?: string;
+  prefix: number;
   /** Set-ups run one after another per instance (a restart's `die` and `start` in order). */
   queue: Promise<void>;
   link?: Promise<AgentLink> | undefined;
@@ -116,8 +118,41 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       // The run's end stops the agent; a link closed by the coordinator alone means the instance's
       // agent is another now (it restarted on another host, swarm): this one lets it go.
       link.onStop(() => (link.runEnded ? stop() : lost(site, link)));
+      if (shapes) link.onAddress((ip, asked) => move(site, link, ip, asked));
       return link;
     }));
+
+  /**
+   * Userspace: the instance to another data address (Testground's `IPv4`): in its namespace, on
+   * this host's wire (and the others', through the endpoints topic), in its neighbours' hosts files.
+   */
+  const move = async (site: Site, link: AgentLink, ip: string, asked: number | undefined) => {
+    const endpoint = localEndpoints.get(site.name);
+    if (site.netnsFd === undefined || !endpoint || !site.ip) throw new Error(`${site.name} is not running here`);
+    const outside = outsideSubnet(ip, `${site.ip}/${prefix}`);
+    if (outside) throw new Error(outside);
+    const to = { ip, prefix: asked ?? Number(prefix) };
+    await moveAddress(`/proc/${process.pid}/fd/${site.netnsFd}`, 'data0', { ip: site.ip, prefix: site.prefix }, to);
+    const from = site.ip;
+    site.ip = ip;
+    site.prefix = to.prefix;
+    localEndpoints.set(site.name, { ...endpoint, ip });
+    shapes!.wire.add({ ...endpoint, ip });
+    if (here) await link.publish(WIRE_TOPIC, { name: site.name, ip, host: here, port: peerPort! });
+    await renameHere(from, ip);
+  };
+
+  /** The names at `from` resolve to `to` in every instance container running on this host. */
+  const renameHere = async (from: string, to: string) => {
+    const states = await Promise.all(
+      [...live].map((id) => docker.get<ContainerState>(`/containers/${id}/json`).catch(() => undefined)),
+    );
+    renameInHosts(
+      states.flatMap((c) => (c?.State.Pid ? [`${proc}/${c.State.Pid}/root/etc/hosts`] : [])),
+      from,
+      to,
+    );
+  };
 
   const lost = (site: Site, link: AgentLink) => {
     void site.link?.then((l) => l === link && (site.link = undefined)).catch(() => undefined);
@@ -145,6 +180,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     site.child = undefined;
     site.netnsFd = undefined;
     site.ip = ip;
+    site.prefix = Number(prefix);
     try {
       // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
       // namespace needs no other interface than its data one.
@@ -235,9 +271,15 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const followPeers = (link: AgentLink): Promise<void> => {
     if (peersKnown) return peersKnown;
     peersVia = link;
+    const placed = new Map<string, string>();
     return (peersKnown = link.subscribe(WIRE_TOPIC, (payload) => {
       const place = placeOf(payload, here, localEndpoints);
-      if (place) shapes!.wire.add(place);
+      if (!place) return;
+      shapes!.wire.add(place);
+      // An instance on another host moved to another address: its names here follow.
+      const before = placed.get(place.name);
+      placed.set(place.name, place.ip);
+      if (place.remote && before !== undefined && before !== place.ip) void renameHere(before, place.ip);
     }));
   };
 
@@ -281,7 +323,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       if (!name) return;
       if (c) live.add(id);
       let site = sites.get(name);
-      if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false }));
+      if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false, prefix: Number(prefix) }));
       site.queue = site.queue.then(async () => {
         if (c) return started(c).catch((err: Error) => failed(name, err));
         rmSync(`${stateDir}/${name}`, { force: true });

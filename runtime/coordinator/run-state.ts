@@ -51,7 +51,7 @@ export class RunState {
 
   constructor(
     readonly o: RunOptions,
-    private readonly net: Connections,
+    readonly net: Connections,
     resolveEnded: (r: Results) => void,
     /** Called once, when the run's outcome is decided. */
     private readonly onEnd: () => void,

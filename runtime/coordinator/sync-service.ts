@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { groupOfInstance } from '../../model/egress-plan.js';
 import type { RunState } from './run-state.js';
 import { ruleTable } from './testground-rules.js';
+import { askedAddress, readdress } from './readdress.js';
 import { shapeFromConfig } from './testground-shape.js';
 import {
   MAX_MESSAGE_CHARS,
@@ -253,7 +254,7 @@ class SyncConn {
     if (expected !== undefined && (this.run.groupCounts.get(group) ?? 0) >= expected) return;
     let name = known;
     for (let k = 0; !name; k++) if (!this.run.byName.has(`${group}-${k}`)) name = `${group}-${k}`;
-    const inst = this.run.addInstance(name, group, null, undefined);
+    const inst = this.run.addInstance(name, group, this.run.dataIps.get(name) ?? null, undefined);
     inst.ws = true;
     this.instance = inst;
   }
@@ -287,29 +288,34 @@ class SyncConn {
     // Every instance's data address: as its agent gave it, or as it registered with it.
     const addresses = new Map(this.run.dataIps);
     for (const i of this.run.byName.values()) if (i.dataIp && !addresses.has(i.name)) addresses.set(i.name, i.dataIp);
-    // Addresses stay as they are: a Config asking for another is refused, with the reason.
-    const current = addresses.get(inst.name);
-    const ipv4 = typeof config.IPv4 === 'string' && config.IPv4 !== '' ? config.IPv4.split('/')[0] : undefined;
     if (typeof config.IPv6 === 'string' && config.IPv6 !== '')
       return refuse(`IPv6 (${config.IPv6}) is not supported; the data network is IPv4`);
-    if (ipv4 !== undefined && ipv4 !== current)
-      return refuse(
-        `changing the data address (IPv4 ${config.IPv4}) is not supported; it stays ${current ?? 'as it is'}`,
-      );
+    // Another data address first (its agent moves it), then the rules' destinations, then the
+    // default shape, whose application signals the callback.
+    let moved: Promise<void> = Promise.resolve();
+    if (typeof config.IPv4 === 'string' && config.IPv4 !== '') {
+      const asked = askedAddress(config.IPv4);
+      if ('error' in asked) return refuse(asked.error);
+      // Its own address asked again (with any mask) changes nothing.
+      if (asked.ip !== addresses.get(inst.name)) moved = readdress(this.run, agent, inst, asked);
+    }
     const rules = ruleTable(config, inst.name, addresses);
     if ('error' in rules) return failed(`network.Config rules: ${rules.error}`);
-    // The rules' destinations first, then the default shape, whose application signals the callback.
-    this.run.schedule!.rulesFor(inst.name, rules.table).then(
+    moved.then(
       () =>
-        this.run.configure(agent, {
-          by: inst,
-          id: undefined,
-          agent,
-          callbackState: callback && parseKey(callback).name,
-          shape: shapeFromConfig(config),
-          done: (error) => error !== undefined && failed(error),
-        }),
-      (err: Error) => failed(err.message),
+        this.run.schedule!.rulesFor(inst.name, rules.table).then(
+          () =>
+            this.run.configure(agent, {
+              by: inst,
+              id: undefined,
+              agent,
+              callbackState: callback && parseKey(callback).name,
+              shape: shapeFromConfig(config),
+              done: (error) => error !== undefined && failed(error),
+            }),
+          (err: Error) => failed(err.message),
+        ),
+      (err: Error) => refuse(`changing the data address to ${config.IPv4}: ${err.message}`),
     );
   }
 

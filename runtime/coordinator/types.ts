@@ -91,7 +91,8 @@ export interface Instance {
   readonly group: string;
   readonly seq: number;
   readonly groupSeq: number;
-  readonly dataIp: string | null;
+  /** Its data address; a Testground `network.Config.IPv4` changes it. */
+  dataIp: string | null;
   readonly registeredMs: number;
   conn: Conn | undefined;
   agent: Conn | undefined;

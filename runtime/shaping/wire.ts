@@ -73,6 +73,8 @@ export class Wire {
   /** Each endpoint's `host:port`, by name (an endpoint added again moves). */
   private readonly addressOf = new Map<string, string>();
   private readonly byIp = new Map<number, WireEndpoint>();
+  /** Each endpoint's data address, by name. */
+  private readonly ipOf = new Map<string, number>();
   private readonly links = new Map<string, LinkState>();
   private readonly scheduler = new Scheduler();
   private readonly random: () => number;
@@ -118,16 +120,24 @@ export class Wire {
     });
   }
 
-  /** Adds an endpoint, or moves one known by name (a restarted container's bridge). */
+  /**
+   * Adds an endpoint, or moves one known by name (a restarted container's bridge, an instance
+   * moved to another data address: its old one then reaches nobody).
+   */
   add(endpoint: WireEndpoint): void {
     const earlier = this.addressOf.get(endpoint.name);
     if (earlier !== undefined) this.byAddress.delete(earlier);
+    const ip = parseIpv4(endpoint.ip);
+    const before = this.ipOf.get(endpoint.name);
+    if (before !== undefined && before !== ip && this.byIp.get(before)?.name === endpoint.name)
+      this.byIp.delete(before);
+    this.ipOf.set(endpoint.name, ip);
     const address = `${endpoint.host ?? '127.0.0.1'}:${endpoint.port}`;
     this.addressOf.set(endpoint.name, address);
     // A remote endpoint's packets reach this wire from its own (the peer socket), never here.
     if (endpoint.remote) this.peerHosts.add(endpoint.host ?? '127.0.0.1');
     else this.byAddress.set(address, endpoint);
-    this.byIp.set(parseIpv4(endpoint.ip), endpoint);
+    this.byIp.set(ip, endpoint);
   }
 
   /** Forgets cached shapes (after a mid-run `configure`); queued packets keep theirs. */

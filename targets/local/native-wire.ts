@@ -128,6 +128,11 @@ export class NativeWire {
     await this.command(`pair ${from} ${to} ${shapeFields(shape)}`);
   }
 
+  /** Packets to `ip` go to `endpoint` from now on, none to its old address. */
+  async readdress(endpoint: number, ip: string): Promise<void> {
+    await this.command(`addr ${endpoint} ${ip}`);
+  }
+
   /** Forgets every pair shape of one endpoint. */
   async unpair(from: number): Promise<void> {
     await this.command(`unpair ${from}`);

@@ -36,7 +36,7 @@ export class LocalNetwork {
   readonly bridge: string;
   private readonly hosts: LocalHost[] = [];
   /** /etc/netns/<ns> directories this run made (hosts files). */
-  private readonly etcDirs: string[] = [];
+  private readonly etcDirs = new Set<string>();
   private bridgeUp = false;
   /** This run's control block: the pool's first until `start` picks a free one. */
   control: ControlSubnet = CONTROL_SUBNET;
@@ -183,7 +183,8 @@ export class LocalNetwork {
       for (const h of this.hosts) {
         const dir = join(NETNS_ETC, h.netns);
         mkdirSync(dir, { recursive: true });
-        this.etcDirs.push(dir);
+        this.etcDirs.add(dir);
+        // In place: the namespace's /etc/hosts is a bind mount of this very file.
         writeFileSync(join(dir, 'hosts'), text);
       }
       return true;
@@ -194,7 +195,8 @@ export class LocalNetwork {
 
   /** Removes every namespace, link and the bridges; never throws. */
   async stop(): Promise<void> {
-    for (const dir of this.etcDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of this.etcDirs) rmSync(dir, { recursive: true, force: true });
+    this.etcDirs.clear();
     await Promise.all(this.hosts.map((h) => run('ip', ['netns', 'del', h.netns]).catch(() => undefined)));
     if (this.dataUp) await run('ip', ['link', 'del', this.dataBridge]).catch(() => undefined);
     if (this.forwardAllowed) await run('iptables', this.forwardRule('-D')).catch(() => undefined);

@@ -140,7 +140,9 @@ export async function runLocal(o: RunOptions): Promise<number> {
     );
     coordinator.knowAddresses(new Map(planned.map((p) => [p.dataIp, p.name])));
     // Names resolve on the data network: etcd-0, and etcd (its whole group).
-    if (!loopback && !network.writeHosts(hostsFile(planned))) {
+    // The names as they are now: an instance moved to another data address takes its names along.
+    const names = planned.map((p) => ({ name: p.name, group: p.group, dataIp: p.dataIp }));
+    if (!loopback && !network.writeHosts(hostsFile(names))) {
       io.stderr('tgc: /etc/netns cannot be written here: instance names resolve through TGC_PEERS only\n');
     }
     const addresses = new Map(
@@ -184,6 +186,10 @@ export async function runLocal(o: RunOptions): Promise<number> {
         prefix,
         coordinator: address,
         ...(o.busyPoll === true && { nativeWire: { busyPoll: true } }),
+        onAddress: (name, ip) => {
+          names.find((n) => n.name === name)!.dataIp = ip;
+          network.writeHosts(hostsFile(names));
+        },
       });
       if (o.busyPoll === true && shaped.engineName !== 'native')
         say('tgc: --busy-poll: the native wire is not built here (npm run build needs gcc); the Node wire sleeps');

@@ -6,6 +6,7 @@ import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { destinationTable, linkShape, mergeShapes, type DestinationShape } from '../../model/egress-plan.js';
 import { NativeWire, nativeWireBinary, type NativeWireOptions } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
+import { outsideSubnet } from '../../runtime/agent/move-address.js';
 import { attachTun, type TunBridge } from './tun-bridge.js';
 import { Wire } from '../../runtime/shaping/wire.js';
 
@@ -33,6 +34,8 @@ export interface UserspaceNetworkOptions {
   readonly engine?: WireEngine;
   /** How the native wire does its I/O (busy-poll, io_uring). */
   readonly nativeWire?: NativeWireOptions;
+  /** Called once an instance has moved to another data address (names follow it). */
+  readonly onAddress?: (instance: string, ip: string) => void;
 }
 
 /** The counters of either wire. */
@@ -48,6 +51,8 @@ interface Engine {
   readonly name: WireEngine;
   readonly processes: readonly Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>[];
   reshape(instance: ShapedInstance): Promise<void>;
+  /** Packets to `ip` reach `instance` from now on, none to its old address. */
+  readdress(instance: ShapedInstance, ip: string): Promise<void>;
   /** After a scheduled event changed an instance's per-destination layers (`before`: the previous ones). */
   repair(instance: ShapedInstance, before: ReadonlyMap<string, LinkShape> | undefined): Promise<void>;
   stats(): Promise<UserspaceStats>;
@@ -64,6 +69,8 @@ export class UserspaceNetwork {
   /** Scheduled events' per-destination layers: source → destination → shape. */
   readonly pairs = new Map<string, Map<string, LinkShape>>();
   private readonly agents: AgentLink[] = [];
+  /** Instances moved to another data address, and their mask there. */
+  private readonly moved = new Map<string, { ip: string; prefix: number }>();
   private engine: Engine | undefined;
 
   private constructor(private readonly options: UserspaceNetworkOptions) {}
@@ -97,6 +104,7 @@ export class UserspaceNetwork {
             await net.engine!.reshape(inst);
           });
           agent.onLinks((table) => net.links(inst.name, table));
+          agent.onAddress((ip, prefix) => net.readdress(inst.name, ip, prefix));
         });
         await Promise.all(net.agents.map((a) => a.ready()));
       }
@@ -110,6 +118,28 @@ export class UserspaceNetwork {
   /** The wire carrying the packets. */
   get engineName(): WireEngine {
     return this.engine?.name ?? 'node';
+  }
+
+  /**
+   * Moves `inst` to another data address in the data network (Testground's `IPv4`): its old one
+   * reaches nobody from then on. `prefix`: its new mask (default: the data network's).
+   */
+  async readdress(name: string, ip: string, prefix = this.options.prefix): Promise<void> {
+    const o = this.options;
+    const inst = o.instances.find((i) => i.name === name);
+    if (!inst) throw new Error(`no instance ${name} on this wire`);
+    const now = this.moved.get(inst.name) ?? { ip: inst.ip, prefix: o.prefix };
+    const outside = outsideSubnet(ip, `${inst.ip}/${o.prefix}`);
+    if (outside) throw new Error(outside);
+    const taken = o.instances.find((i) => i !== inst && (this.moved.get(i.name)?.ip ?? i.ip) === ip);
+    if (taken) throw new Error(`${ip} is the data address of ${taken.name}`);
+    await ipBatch(
+      [`addr del ${now.ip}/${now.prefix} dev ${inst.device}`, `addr add ${ip}/${prefix} dev ${inst.device}`],
+      inst.netns,
+    );
+    await this.engine!.readdress(inst, ip);
+    this.moved.set(inst.name, { ip, prefix });
+    o.onAddress?.(inst.name, ip);
   }
 
   /** The processes this network started (wire, TUN bridges), for callers that track them. */
@@ -141,12 +171,14 @@ export class UserspaceNetwork {
     const byName = new Map(o.instances.map((i) => [i.name, i]));
     const wire = new Wire({ shapeOf: (from, to) => this.pairShape(byName.get(from)!, byName.get(to)!) });
     const bridges: TunBridge[] = [];
+    const ports = new Map<string, number>();
     const engine: Engine = {
       name: 'node',
       get processes() {
         return bridges.map((b) => b.process);
       },
       reshape: async (inst) => wire.reshape(inst.name),
+      readdress: async (inst, ip) => wire.add({ name: inst.name, ip, port: ports.get(inst.name)! }),
       repair: async (inst) => wire.reshape(inst.name),
       stats: async () => wire.stats,
       close: async () => {
@@ -165,6 +197,7 @@ export class UserspaceNetwork {
         wirePort,
       });
       bridges.push(bridge);
+      ports.set(inst.name, bridge.port);
       wire.add({ name: inst.name, ip: inst.ip, port: bridge.port });
     });
     return engine;
@@ -186,6 +219,7 @@ export class UserspaceNetwork {
         for (const [g, group] of o.plan.groups.entries()) await wire.override(index, g, this.shapeOf(inst, group.id));
         await engine.repair(inst, undefined);
       },
+      readdress: (inst, ip) => wire.readdress(o.instances.indexOf(inst), ip),
       // Pair shapes are whole (every layer merged), so they are written again after any change.
       repair: async (inst) => {
         const index = o.instances.indexOf(inst);

@@ -148,6 +148,23 @@ for (const target of ['local', 'compose'] as const) {
   );
 
   test(
+    `${target}: network.Config IPv4 (a /12 mask): the instance moves, a peer reaches it there and by name, ` +
+      'not at the old address',
+    { skip, timeout: 240_000 },
+    async () => {
+      const r = await tgcRun(plan('readdress', { container }), args);
+      assert.equal(r.code, 0, r.said);
+      const res = results(r.out);
+      const said = res.instances.flatMap((i: any) => i.messages).join('\n');
+      const m = /moved (\S+) → (\S+): the new one answers, the old one does not/.exec(said);
+      assert.ok(m, said);
+      // results.json has the address it ended with.
+      const ips = res.instances.map((i: any) => i.data_ip);
+      assert.ok(ips.includes(m[2]) && !ips.includes(m[1]), JSON.stringify(ips));
+    },
+  );
+
+  test(
     `${target}: the data address is the only IPv4 address: a lookup by TEST_SUBNET widened to /8 finds it`,
     { skip, timeout: 240_000 },
     async () => {

@@ -109,6 +109,27 @@ for (const [engine, engineSkip] of ENGINES) {
   );
 
   test(
+    `userspace (${engine}): an instance moved to another address is reached there, not at the old one`,
+    { skip: engineSkip },
+    async (t) => {
+      const l = await wireLab(t, engine, '');
+      const connect = async (ip: string) =>
+        (await (
+          await l.lab.probe(l.ns.a, ['connect', ip, 7005, 800])
+        ).result) as { error: string };
+      assert.equal((await connect(l.ip.b)).error, 'ECONNREFUSED', 'b answers at its first address');
+      await l.net.readdress('b-0', '198.18.7.3', 12);
+      assert.equal((await connect('198.18.7.3')).error, 'ECONNREFUSED', 'b answers at its new address');
+      assert.equal((await connect(l.ip.b)).error, 'timeout', 'nobody answers at the old one');
+      await assert.rejects(
+        l.net.readdress('b-0', '198.19.0.3'),
+        /198\.19\.0\.3 is outside the data network 198\.18\.0\.0\/16/,
+      );
+      await assert.rejects(l.net.readdress('b-0', l.ip.a), /198\.18\.0\.2 is the data address of a-0/);
+    },
+  );
+
+  test(
     `userspace (${engine}): a mid-run configure changes the measured RTT and releases the callback state`,
     { skip: engineSkip },
     async (t) => {

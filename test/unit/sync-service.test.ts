@@ -292,34 +292,74 @@ test('an sdk-go client known by its address that never reports times out as conn
   ws.close();
 });
 
-test('a network config that asks for another address (IPv4) or for IPv6 is refused with the reason', async (t) => {
-  for (const [field, value, reason] of [
+/** A coordinator with one sdk-go instance (g-0, 198.18.0.2) whose agent is `agent`; `others`' agents register too. */
+async function configurable(t: Parameters<typeof start>[0], others: Record<string, string> = {}) {
+  const { c, port } = await start(t, { instances: 1, agents: true });
+  const agent = await RawClient.open(port);
+  await agent.request({ type: 'register', role: 'agent', instance: 'g-0', data_ip: '198.18.0.2' });
+  for (const [name, ip] of Object.entries(others)) {
+    const other = await RawClient.open(port);
+    await other.request({ type: 'register', role: 'agent', instance: name, data_ip: ip });
+  }
+  const ws = await WsClient.open(port);
+  ws.send(req('0', 'publish', { topic: `${P}:run_events`, payload: { stage_start_event: { name: 'n', group: 'g' } } }));
+  await ws.reply('0');
+  return { c, agent, ws };
+}
+
+test('IPv4: the agent moves the instance, then the shape is applied and the callback state signalled', async (t) => {
+  const { c, agent, ws } = await configurable(t);
+  const config = { network: 'default', enable: true, default: {}, callback_state: 'moved', IPv4: '198.18.7.1/12' };
+  ws.send(req('1', 'publish', { topic: topic('network:h'), payload: config }));
+  ws.send(req('2', 'barrier', { state: state('moved'), target: 1 }));
+  const move = await agent.waitFor((f) => f.event === 'address');
+  assert.deepEqual([move.instance, move.ip, move.prefix], ['g-0', '198.18.7.1', 12]);
+  agent.send({ type: 'configured', ref: move.ref });
+  const shape = await agent.waitFor((f) => f.event === 'configure');
+  agent.send({ type: 'configured', ref: shape.ref });
+  assert.equal(await ws.reply('2'), ok('2'));
+  ws.send(req('3', 'publish', { topic: `${P}:run_events`, payload: { success_event: { group: 'g' } } }));
+  const results = await c.ended;
+  assert.equal(results.instances[0]!.data_ip, '198.18.7.1');
+  ws.close();
+  agent.socket.destroy();
+});
+
+test('IPv4 refused: by the agent (its reason), or taken by another instance; IPv6 refused', async (t) => {
+  for (const [value, reason, agentSays] of [
     [
-      'IPv4',
-      '198.18.9.9/16',
-      /changing the data address \(IPv4 198\.18\.9\.9\/16\) is not supported; it stays 198\.18\.0\.2/,
+      '198.19.0.9/16',
+      /changing the data address to 198\.19\.0\.9\/16: 198\.19\.0\.9 is outside the data network/,
+      true,
     ],
-    ['IPv6', 'fd00::2/64', /IPv6 \(fd00::2\/64\) is not supported/],
+    ['198.18.0.3/16', /198\.18\.0\.3 is the data address of g-1/, false],
+    ['198.18.0.300/16', /IPv4 "198\.18\.0\.300\/16" is not an IPv4 address/, false],
   ] as const) {
-    const { c, port } = await start(t, { instances: 1, agents: true });
-    const agent = await RawClient.open(port);
-    await agent.request({ type: 'register', role: 'agent', instance: 'g-0', data_ip: '198.18.0.2' });
-    const ws = await WsClient.open(port);
-    ws.send(
-      req('0', 'publish', { topic: `${P}:run_events`, payload: { stage_start_event: { name: 'n', group: 'g' } } }),
-    );
-    await ws.reply('0');
+    const { c, agent, ws } = await configurable(t, { 'g-1': '198.18.0.3' });
     // Its own address, asked for again, is no change.
     const base = { network: 'default', enable: true, default: {}, callback_state: 'same', IPv4: '198.18.0.2/16' };
     ws.send(req('1', 'publish', { topic: topic('network:h'), payload: base }));
     const asked = await agent.waitFor((f) => f.event === 'configure');
     agent.send({ type: 'configured', ref: asked.ref });
-    ws.send(req('2', 'publish', { topic: topic('network:h'), payload: { ...base, [field]: value } }));
+    ws.send(req('2', 'publish', { topic: topic('network:h'), payload: { ...base, IPv4: value } }));
+    if (agentSays) {
+      const move = await agent.waitFor((f) => f.event === 'address');
+      agent.send({ type: 'configured', ref: move.ref, error: `${move.ip} is outside the data network 198.18.0.0/16` });
+    }
     const results = await c.ended;
-    assert.equal(results.instances[0]!.outcome, 'failure');
-    assert.match(results.instances[0]!.reason!, reason);
-    assert.match(results.instances[0]!.messages.join('\n'), /^tgc: network\.Config refused: /m);
+    const g0 = results.instances.find((i) => i.name === 'g-0')!;
+    assert.equal(g0.outcome, 'failure');
+    assert.match(g0.reason!, reason);
+    assert.match(g0.messages.join('\n'), /^tgc: network\.Config refused: /m);
+    assert.equal(g0.data_ip, '198.18.0.2');
     ws.close();
     agent.socket.destroy();
   }
+  const { c, agent, ws } = await configurable(t);
+  const v6 = { network: 'default', enable: true, default: {}, callback_state: 's', IPv6: 'fd00::2/64' };
+  ws.send(req('1', 'publish', { topic: topic('network:h'), payload: v6 }));
+  const results = await c.ended;
+  assert.match(results.instances[0]!.reason!, /IPv6 \(fd00::2\/64\) is not supported/);
+  ws.close();
+  agent.socket.destroy();
 });

@@ -536,6 +536,23 @@ static void command(char *line) {
       endpoints[a].pairs = p;
     }
     printf(parse_shape(line + n, &p->shape) ? "error bad field\n" : "ok\n");
+  } else if (sscanf(line, "addr %d %31s", &a, ipText) == 2) {
+    /* an instance moved to another data address: the old one reaches nobody from now on */
+    struct in_addr addr;
+    if (a < 0 || a >= n_endpoints || inet_pton(AF_INET, ipText, &addr) != 1) {
+      printf("error bad addr command\n");
+      return;
+    }
+    int other = endpoint_by_ip(ntohl(addr.s_addr));
+    if (other >= 0 && other != a) {
+      printf("error %s is endpoint %d's\n", ipText, other);
+      return;
+    }
+    endpoints[a].ip = ntohl(addr.s_addr);
+    /* open addressing has no cheap delete: the table is made again (a rare, mid-run command) */
+    memset(ip_slot_endpoint, 0, sizeof ip_slot_endpoint);
+    for (int i = 0; i < n_endpoints; i++) ip_slot_endpoint[ip_slot(endpoints[i].ip)] = i + 1;
+    printf("ok\n");
   } else if (sscanf(line, "unpair %d", &a) == 1) {
     if (a < 0 || a >= n_endpoints) {
       printf("error endpoint out of range\n");
