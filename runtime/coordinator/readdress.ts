@@ -28,8 +28,7 @@ export function askedAddress(text: string): AskedAddress | { readonly error: str
 export function readdress(run: RunState, agent: Conn, inst: Instance, asked: AskedAddress): Promise<void> {
   const taken = [...run.dataIps].find(([name, ip]) => ip === asked.ip && name !== inst.name);
   if (taken) return Promise.reject(new Error(`${asked.ip} is the data address of ${taken[0]}`));
-  if (asked.ip.endsWith('.0') || asked.ip.endsWith('.255') || parseIpv4(asked.ip) === 0)
-    return Promise.reject(new Error(`${asked.ip} cannot be an instance's address`));
+  if (parseIpv4(asked.ip) === 0) return Promise.reject(new Error(`0.0.0.0 cannot be an instance's address`));
   return new Promise((resolve, reject) => {
     const ref = run.nextRef++;
     run.pendingConfigures.set(ref, {
