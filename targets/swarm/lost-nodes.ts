@@ -17,6 +17,11 @@ export class LostNodes {
 
   constructor(private readonly graceMs = 10_000) {}
 
+  /** Whether node `id` was reported lost: what ran there stays there, nobody waits for it. */
+  has(id: string): boolean {
+    return this.reported.has(id);
+  }
+
   /** The nodes lost as of `now`, given the manager's nodes and the run's latest tasks. */
   check(nodes: readonly SwarmNode[], tasks: readonly SwarmTask[], ended: ReadonlySet<string>, now = Date.now()) {
     const lost: LostNode[] = [];

@@ -44,9 +44,7 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned',
  */
 export async function runSwarm(o: RunOptions): Promise<number> {
   const { plan, io } = o;
-  const say = (line: string) => {
-    if (!o.json) io.stderr(line + '\n');
-  };
+  const say = (line: string) => void (!o.json && io.stderr(line + '\n'));
   const runtimeImage = o.runtimeImage ?? plan.runtimeImage;
   const info = await exec(
     'docker',
@@ -119,6 +117,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     return lastTasks;
   };
   const nodeOf = (t: SwarmTask) => nodes.find((n) => n.id === t.nodeId);
+  const lost = new LostNodes();
 
   const teardown = async () => {
     exitWatch?.close();
@@ -131,14 +130,11 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     }
     // Removed once no task of it is left (networks go last; the agents then reap each node's volumes).
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-      const left = await exec(
-        'docker',
-        ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`],
-        {
-          env,
-        },
-      );
-      if ((await stackTasks(env, stack).catch(() => [])).length === 0 && left.stdout.trim() === '') {
+      const filter = `label=com.docker.stack.namespace=${stack}`;
+      const left = await exec('docker', ['network', 'ls', '-q', '--filter', filter], { env });
+      // A lost node's tasks (and the networks they hold) stay until it is back: nobody waits for them.
+      const tasksLeft = (await stackTasks(env, stack).catch(() => [])).filter((t) => !lost.has(t.nodeId));
+      if (tasksLeft.length === 0 && (left.stdout.trim() === '' || nodes.some((n) => lost.has(n.id)))) {
         await removeVolumes();
         return;
       }
@@ -152,7 +148,8 @@ export async function runSwarm(o: RunOptions): Promise<number> {
    * containers are gone; on other nodes the agents' helpers remove them.
    */
   const removeVolumes = async () => {
-    const engines = [env, ...Object.values(nodeHosts).map((url) => ({ ...env, DOCKER_HOST: url }))];
+    const reachable = Object.entries(nodeHosts).filter(([h]) => !nodes.some((n) => n.hostname === h && lost.has(n.id)));
+    const engines = [env, ...reachable.map(([, url]) => ({ ...env, DOCKER_HOST: url }))];
     await inParallel(engines, async (there) => {
       for (const until = Date.now() + 20_000; Date.now() < until; await sleep(500)) {
         const filter = ['--filter', `label=com.docker.stack.namespace=${stack}`];
@@ -212,7 +209,6 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       const url = await coordinatorUrl();
       const at = new URL(url);
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
-      const lost = new LostNodes();
       const reported = new Set<string>();
       exitWatch = pollExits(
         sink,
@@ -256,7 +252,9 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       // The instances end as their programs do, services (and stragglers) by a scale to 0 (SIGTERM,
       // then SIGKILL): the agents ship their outputs as they end.
       const runningNow = () =>
-        lastTasks.filter((t) => !ENDED.has(t.state) && !['agent', 'coordinator'].includes(t.service));
+        lastTasks.filter(
+          (t) => !ENDED.has(t.state) && !['agent', 'coordinator'].includes(t.service) && !lost.has(t.nodeId),
+        );
       for (const until = Date.now() + 5_000; Date.now() < until; await sleep(300)) {
         await tasks();
         if (runningNow().length === 0) break;
@@ -268,7 +266,8 @@ export async function runSwarm(o: RunOptions): Promise<number> {
         await tasks();
         if (runningNow().length === 0) break;
       }
-      const ran = new Set([...seen.values()].filter((t) => t.containerId).map((t) => t.service));
+      // Outputs ship as containers end: a lost node's never will.
+      const ran = new Set([...seen.values()].filter((t) => t.containerId && !lost.has(t.nodeId)).map((t) => t.service));
       await fetchOutputs(
         url,
         instanceLayout(plan)

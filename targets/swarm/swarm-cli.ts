@@ -128,6 +128,12 @@ export async function loadImages(
     Object.entries(nodeHosts),
     async ([node, url]) => {
       const there = { ...env, DOCKER_HOST: url };
+      const up = await exec('docker', ['version', '--format', '{{.Server.Version}}'], { env: there });
+      if (up.code !== 0)
+        throw new Error(
+          `--node-host ${node}=${url}: its Docker engine does not answer ` +
+            `(${up.stderr.trim().split('\n').pop()}); is the node up and the address right?`,
+        );
       const missing: string[] = [];
       for (const [image, id] of local) {
         const r = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env: there });
@@ -139,6 +145,8 @@ export async function loadImages(
       const save = execa('docker', ['save', ...missing], { env, extendEnv: false, buffer: false, reject: false });
       const load = execa('docker', ['load', '-q'], { env: there, extendEnv: false, reject: false, stdin: 'pipe' });
       save.stdout!.pipe(load.stdin!);
+      // A load that ends early leaves save blocked on a full pipe.
+      void load.then(() => save.kill());
       const [saved, loaded] = await Promise.all([save, load]);
       if (saved.exitCode !== 0 || loaded.exitCode !== 0)
         throw new Error(
