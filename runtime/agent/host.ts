@@ -71,7 +71,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const peerPort = values.peers === undefined ? undefined : Number(values.peers);
   if (peerPort !== undefined && !(Number.isInteger(peerPort) && peerPort > 0 && peerPort < 65536))
     throw new Error(`--peers takes a UDP port, not ${String(values.peers)}`);
-  const prefix = String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16';
+  const prefix = Number(String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16');
   const script = process.argv[1]!;
   const sites = new Map<string, Site>();
   /** This host's endpoint of each instance that ran here, the latest by name. */
@@ -131,7 +131,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     if (site.netnsFd === undefined || !endpoint || !site.ip) throw new Error(`${site.name} is not running here`);
     const outside = outsideSubnet(ip, `${site.ip}/${prefix}`);
     if (outside) throw new Error(outside);
-    const to = { ip, prefix: asked ?? Number(prefix) };
+    const to = { ip, prefix: asked ?? prefix };
     await moveAddress(`/proc/${process.pid}/fd/${site.netnsFd}`, 'data0', { ip: site.ip, prefix: site.prefix }, to);
     const from = site.ip;
     site.ip = ip;
@@ -180,7 +180,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     site.child = undefined;
     site.netnsFd = undefined;
     site.ip = ip;
-    site.prefix = Number(prefix);
+    site.prefix = prefix;
     try {
       // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
       // namespace needs no other interface than its data one.
@@ -323,7 +323,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       if (!name) return;
       if (c) live.add(id);
       let site = sites.get(name);
-      if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false, prefix: Number(prefix) }));
+      if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false, prefix }));
       site.queue = site.queue.then(async () => {
         if (c) return started(c).catch((err: Error) => failed(name, err));
         rmSync(`${stateDir}/${name}`, { force: true });

@@ -12,8 +12,8 @@ export function outsideSubnet(ip: string, subnet: string): string | undefined {
 }
 
 /**
- * Gives the data interface `device` of the namespace at `netns` (a path: `/proc/<pid>/fd/<fd>`)
- * its new address in place of the old one.
+ * Gives the data interface `device` of the namespace at `netns` (a path: `/proc/<pid>/fd/<fd>`,
+ * `/run/netns/<name>`) its new address in place of the old one.
  */
 export async function moveAddress(
   netns: string,

@@ -301,22 +301,26 @@ class SyncConn {
     }
     const rules = ruleTable(config, inst.name, addresses);
     if ('error' in rules) return failed(`network.Config rules: ${rules.error}`);
-    moved.then(
-      () =>
-        this.run.schedule!.rulesFor(inst.name, rules.table).then(
-          () =>
-            this.run.configure(agent, {
-              by: inst,
-              id: undefined,
-              agent,
-              callbackState: callback && parseKey(callback).name,
-              shape: shapeFromConfig(config),
-              done: (error) => error !== undefined && failed(error),
-            }),
-          (err: Error) => failed(err.message),
-        ),
-      (err: Error) => refuse(`changing the data address to ${config.IPv4}: ${err.message}`),
-    );
+    void (async () => {
+      try {
+        await moved;
+      } catch (err) {
+        return refuse(`changing the data address to ${config.IPv4}: ${(err as Error).message}`);
+      }
+      try {
+        await this.run.schedule!.rulesFor(inst.name, rules.table);
+      } catch (err) {
+        return failed((err as Error).message);
+      }
+      this.run.configure(agent, {
+        by: inst,
+        id: undefined,
+        agent,
+        callbackState: callback && parseKey(callback).name,
+        shape: shapeFromConfig(config),
+        done: (error) => error !== undefined && failed(error),
+      });
+    })();
   }
 
   closed(): void {

@@ -6,7 +6,7 @@ import { AgentLink } from '../../runtime/agent/agent-link.js';
 import { destinationTable, linkShape, mergeShapes, type DestinationShape } from '../../model/egress-plan.js';
 import { NativeWire, nativeWireBinary, type NativeWireOptions } from './native-wire.js';
 import { parseShape } from '../../model/parse-shape.js';
-import { outsideSubnet } from '../../runtime/agent/move-address.js';
+import { moveAddress, outsideSubnet } from '../../runtime/agent/move-address.js';
 import { attachTun, type TunBridge } from './tun-bridge.js';
 import { Wire } from '../../runtime/shaping/wire.js';
 
@@ -133,10 +133,7 @@ export class UserspaceNetwork {
     if (outside) throw new Error(outside);
     const taken = o.instances.find((i) => i !== inst && (this.moved.get(i.name)?.ip ?? i.ip) === ip);
     if (taken) throw new Error(`${ip} is the data address of ${taken.name}`);
-    await ipBatch(
-      [`addr del ${now.ip}/${now.prefix} dev ${inst.device}`, `addr add ${ip}/${prefix} dev ${inst.device}`],
-      inst.netns,
-    );
+    await moveAddress(`/run/netns/${inst.netns}`, inst.device, now, { ip, prefix });
     await this.engine!.readdress(inst, ip);
     this.moved.set(inst.name, { ip, prefix });
     o.onAddress?.(inst.name, ip);

@@ -118,6 +118,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   };
   const nodeOf = (t: SwarmTask) => nodes.find((n) => n.id === t.nodeId);
   const lost = new LostNodes();
+  const ofStack = `label=com.docker.stack.namespace=${stack}`;
 
   const teardown = async () => {
     exitWatch?.close();
@@ -130,8 +131,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     }
     // Removed once no task of it is left (networks go last; the agents then reap each node's volumes).
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-      const filter = `label=com.docker.stack.namespace=${stack}`;
-      const left = await exec('docker', ['network', 'ls', '-q', '--filter', filter], { env });
+      const left = await exec('docker', ['network', 'ls', '-q', '--filter', ofStack], { env });
       // A lost node's tasks (and the networks they hold) stay until it is back: nobody waits for them.
       const tasksLeft = (await stackTasks(env, stack).catch(() => [])).filter((t) => !lost.has(t.nodeId));
       if (tasksLeft.length === 0 && (left.stdout.trim() === '' || nodes.some((n) => lost.has(n.id)))) {
@@ -152,7 +152,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     const engines = [env, ...reachable.map(([, url]) => ({ ...env, DOCKER_HOST: url }))];
     await inParallel(engines, async (there) => {
       for (const until = Date.now() + 20_000; Date.now() < until; await sleep(500)) {
-        const filter = ['--filter', `label=com.docker.stack.namespace=${stack}`];
+        const filter = ['--filter', ofStack];
         const containers = await exec('docker', ['ps', '-aq', ...filter], { env: there });
         if (containers.code !== 0 || containers.stdout.trim() !== '') continue;
         const volumes = (await exec('docker', ['volume', 'ls', '-q', ...filter], { env: there })).stdout;
