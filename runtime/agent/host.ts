@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { deviceAppears } from '../shaping/device-appears.js';
 import type { WireEndpoint } from '../shaping/wire.js';
 import { runCommand, stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
@@ -9,6 +8,7 @@ import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { relayInto, RELAY_PORT, type Relay } from './relay.js';
+import { tunBridge, type TunBridge } from './tun-bridge.js';
 import { placeOf, type WireSite } from './peer-places.js';
 import { moveAddress, outsideSubnet, renameInHosts } from './move-address.js';
 import { reapVolumesLater, shipOutputs } from './node-duties.js';
@@ -181,12 +181,14 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     site.netnsFd = undefined;
     site.ip = ip;
     site.prefix = prefix;
+    let tun: TunBridge | undefined;
     try {
       // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
       // namespace needs no other interface than its data one.
       if (shapes) {
         shapes.serve(name, group, linkOf(site));
-        const { socat, device } = await bridge(name, ip);
+        tun = await bridge(name, ip);
+        const { socat, device } = tun;
         site.child = socat;
         // The device into the namespace as data0, then the relay, in one process (relay.ts).
         const ipTool = onPath('ip');
@@ -206,7 +208,8 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       }
     } catch (err) {
       closeSync(netnsFd);
-      throw err;
+      const gone = await tun?.gone();
+      throw gone ? new Error(`${(err as Error).message} (${gone})`) : err;
     } finally {
       // The namespace of an earlier start (the container restarted) goes, and its data interface with it.
       earlier.child?.kill('SIGTERM');
@@ -226,33 +229,13 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
    * the device then moves into the instance's namespace as `data0`, with the instance's address
    * (with the relay, above).
    */
-  const bridge = async (name: string, ip: string): Promise<{ socat: ChildProcess; device: string }> => {
+  const bridge = async (name: string, ip: string): Promise<TunBridge> => {
     const n = ++bridges;
-    const device = `tgc${n}`;
-    const port = WIRE_PORT + n;
-    const socat = spawn(
-      'socat',
-      [
-        '-b',
-        '65536',
-        `TUN,tun-name=${device},iff-no-pi,tun-type=tun`,
-        `UDP:127.0.0.1:${WIRE_PORT},bind=127.0.0.1:${port}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const said = stderrTail(socat);
-    let failedToStart = '';
-    socat.once('error', (err) => (failedToStart = `cannot start socat: ${err.message}`));
-    try {
-      await deviceAppears(device, socat, 10_000, () => (said() + failedToStart).trim());
-    } catch (err) {
-      socat.kill('SIGKILL');
-      throw err;
-    }
-    const endpoint = { name, ip, port, host: '127.0.0.1' };
+    const tun = await tunBridge(`tgc${n}`, WIRE_PORT + n, WIRE_PORT);
+    const endpoint = { name, ip, port: tun.port, host: '127.0.0.1' };
     localEndpoints.set(name, endpoint);
     shapes!.wire.add(endpoint);
-    return { socat, device };
+    return tun;
   };
 
   /**
