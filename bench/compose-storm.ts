@@ -27,6 +27,20 @@ async function pool(items: readonly string[], argv: (item: string) => string[]):
   await Promise.all(Array.from({ length: AT_ONCE }, worker));
 }
 
+/** A failed run's outcome and its first failed instances (the --json results), and its stderr's end. */
+function runSaid(stdout: string, stderr: string): string {
+  try {
+    const r = JSON.parse(stdout) as {
+      reason?: string;
+      instances?: { name: string; outcome: string; reason?: string }[];
+    };
+    const bad = (r.instances ?? []).filter((i) => i.outcome !== 'success').slice(0, 5);
+    return [r.reason, ...bad.map((i) => `${i.name}: ${i.outcome} — ${i.reason ?? ''}`), stderr.slice(-3000)].join('\n');
+  } catch {
+    return `${stdout.slice(-1000)}\n${stderr.slice(-3000)}`;
+  }
+}
+
 /** Docker's own start and removal of `n` plain containers of the image, 8 at a time; ms. */
 async function dockerBaseline(n: number, tag: string): Promise<number> {
   const names = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
@@ -73,7 +87,8 @@ export async function stormBench(
         { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
       );
       tgc.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (r.status !== 0) throw new Error(`tgc run of barrier-storm exited ${r.status}:\n${r.stderr.slice(-3000)}`);
+      if (r.status !== 0)
+        throw new Error(`tgc run of barrier-storm exited ${r.status}: ${runSaid(r.stdout, r.stderr)}`);
     }
   } finally {
     spawnSync('sh', ['-c', 'docker ps -aq --filter label=dev.tgc.bench=compose | xargs -r docker rm -f']);

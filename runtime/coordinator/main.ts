@@ -22,7 +22,6 @@ Options:
   --run-id ID            run id (default: random)
   --agents               shaping agents will connect, one per instance
   --results FILE         also write the results JSON to FILE
-  --ready-file FILE      written once listening (a healthcheck can test for it)
   --linger D             keep serving /results this long after the run ends (default 5s)
   --exit-grace D         an instance whose connection closes without an outcome waits this long
                          for its driver to report how its process ended (default 0: a crash at once)
@@ -58,7 +57,6 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
         'run-id': { type: 'string' },
         agents: { type: 'boolean', default: false },
         results: { type: 'string' },
-        'ready-file': { type: 'string' },
         linger: { type: 'string', default: '5s' },
         'exit-grace': { type: 'string', default: '0s' },
         'exit-zero': { type: 'string', default: 'success' },
@@ -143,7 +141,6 @@ export async function coordinatorMain(argv: readonly string[], io: MainIo): Prom
     io.stderr(`tgc coordinator: cannot listen on ${values.host}:${port}: ${(err as Error).message}\n`);
     return EXIT.environment;
   }
-  if (typeof values['ready-file'] === 'string') writeFileSync(values['ready-file'], `${bound}\n`);
   io.stderr(
     `tgc coordinator: run ${coordinator.runId} listening on ${values.host}:${bound}, waiting for ${instances} ` +
       `instance${instances === 1 ? '' : 's'}\n`,

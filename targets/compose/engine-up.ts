@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DockerApi, DockerError } from '../../runtime/agent/docker-api.js';
 import type { EngineSpec } from './engine-spec.js';
 import { inParallel } from '../driver/in-parallel.js';
@@ -19,7 +21,7 @@ export function dockerSocket(env: Readonly<Record<string, string | undefined>>):
 export const AT_ONCE = 16;
 
 /**
- * Brings `spec` up through the Engine API: networks and volumes, then every container — created,
+ * Brings `spec` up through the Engine API: its files, networks and volumes, then every container — created,
  * connected and started, `AT_ONCE` at a time, each once those it depends on have started. Once
  * `o.enough()` says so (Ctrl-C, the run's deadline), no more are created: resolves to the services
  * left out. Rejects with Docker's message; what was created is left for the caller's teardown.
@@ -30,6 +32,10 @@ export async function engineUp(
   o: { readonly enough: () => boolean },
 ): Promise<string[]> {
   const skipped: string[] = [];
+  for (const f of spec.files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
+  }
   for (const n of spec.networks) await api.call('POST', '/networks/create', n.body);
   for (const v of spec.volumes) await api.call('POST', '/volumes/create', v.body);
   // Slots are taken once a service's dependencies have started, so no slot waits on another.

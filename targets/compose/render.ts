@@ -13,7 +13,6 @@ import { coordinatorCommand, eventsJson } from '../driver/coordinator-command.js
 export const RUN_LABEL = 'dev.tgc.run';
 /** Where the host agent marks each instance shaped (a volume, read-only in instances). */
 export const STATE_DIR = '/tgc-state';
-const READY_FILE = '/tmp/tgc-ready';
 export const OUTPUTS = '/tgc/outputs';
 /**
  * Where instances' containers get `tgc sync`: a wrapper on the PATH (/usr/bin/tgc) runs the runtime
@@ -126,14 +125,12 @@ function renderComposeFile(plan: Plan, options: RenderOptions, header: string): 
       linger: '${TGC_LINGER:-10s}',
       exitGraceMs: 3000,
       eventsFile: '/tgc/events.json',
-      readyFile: READY_FILE,
     }),
     // The first container to mount the volume: Docker fills it with the image's files there.
     volumes: ['./tgc:/tgc:ro', `tgc-tools:${TOOLS_DIR}`],
     networks: ['control'],
     // A free host port on loopback, so `tgc run` can follow /status without a route to the network.
     ports: [`127.0.0.1::${COORDINATOR_PORT}`],
-    healthcheck: healthcheck('200ms'),
   });
   if (backend !== 'off') {
     const addresses: Record<string, string[]> = {};
@@ -293,14 +290,6 @@ export function escapeValues(
   except: readonly string[] = [],
 ): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, except.includes(k) ? v : composeEscape(v)]));
-}
-
-/**
- * Healthy once the process wrote its ready file: `test` costs a fork, where a node one-liner
- * would cost 50 ms of CPU per probe per container for the whole run.
- */
-function healthcheck(interval: string): Record<string, unknown> {
-  return { test: ['CMD', 'test', '-e', READY_FILE], interval, timeout: '5s', retries: 600 };
 }
 
 export function mergePair(doc: Document, anchored: YAMLMap): Pair<Scalar, Alias> {

@@ -170,6 +170,8 @@ export async function runCompose(o: RunOptions): Promise<number> {
   startBanner(o, `compose (${socket ? 'the Engine API' : compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
+  const tick = (what: string) =>
+    o.env.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - startedAt.getTime()} ms\n`);
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
   let exitReporter: ExitReporter | undefined;
   let reaper: Reaper | undefined;
@@ -210,6 +212,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
       }
       if (interrupted()) return await stop();
       if (upped.code !== 0) throw new EnvironmentError(`docker compose up failed:\n${upped.stderr.trim()}`);
+      tick('up');
       if (!o.json) {
         // The instances' logs only: the runtime's (coordinator, agents) are in `docker compose logs`.
         const logs = execa(
@@ -253,8 +256,11 @@ export async function runCompose(o: RunOptions): Promise<number> {
         throw err;
       });
       if (!results) return await stop();
+      tick('results');
       const exits = await collect();
+      tick('collected');
       await teardown();
+      tick('down');
       const addresses = new Map(instanceLayout(plan).map((p) => [p.name, p.dataIp]));
       return finishRun(o, {
         target: 'compose',

@@ -23,8 +23,6 @@ export interface CoordinatorCommandOptions {
   readonly exitGraceMs: number;
   /** Where the deployment puts the plan's `[[events]]` as JSON (`eventsJson`), when it has any. */
   readonly eventsFile?: string;
-  /** Written once listening, for a health check. */
-  readonly readyFile?: string;
 }
 
 /** The coordinator's command line inside every container deployment: one place for its flags. */
@@ -62,7 +60,6 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     ...(plan.testground ? ['--exit-zero', 'crash'] : []),
     ...(plan.onFailure === 'continue' ? ['--on-failure', 'continue'] : []),
     ...(plan.events && o.eventsFile ? ['--events', o.eventsFile] : []),
-    ...(o.readyFile !== undefined ? ['--ready-file', o.readyFile] : []),
   ];
 }
 

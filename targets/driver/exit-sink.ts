@@ -56,6 +56,9 @@ export async function connectExitSink(
 ): Promise<ExitSink> {
   const seen = new Set<string>();
   const expected = new Set<string>();
+  // Once the run is decided (the coordinator's `stop`), exits are news to no one: the instances
+  // end because it did. Nothing is reported then, and no log is fetched for it.
+  let decided = false;
   const none: ExitSink = {
     has: () => true,
     expect: () => undefined,
@@ -67,6 +70,7 @@ export async function connectExitSink(
   if (!socket) return none;
   const client = new ProtocolClient(socket, {
     onEvent: (frame) => {
+      if (frame.event === 'stop') decided = true;
       if (frame.event !== 'process') return;
       const action = frame.action as ProcessAction;
       const done = (error?: string) =>
@@ -91,11 +95,11 @@ export async function connectExitSink(
     return none;
   }
   return {
-    has: (instance) => seen.has(instance) || !roles.has(instance),
+    has: (instance) => decided || seen.has(instance) || !roles.has(instance),
     expect: (instance) => void expected.add(instance),
     report(instance, { code, signal }, log) {
       const known = roles.get(instance);
-      if (!known || seen.has(instance)) return;
+      if (decided || !known || seen.has(instance)) return;
       // A service the schedule stopped has not failed.
       if (expected.delete(instance) && known.service) return;
       seen.add(instance);

@@ -52,7 +52,17 @@ test('engineSpec: the ping example as Engine API requests, in dependency order, 
   assert.ok(create.Env.includes('TGC_COORDINATOR=127.0.0.1:5050'));
   assert.ok(create.HostConfig.Binds.includes('/out/runners-0:/tgc/outputs'));
   assert.ok(create.HostConfig.Binds.includes('tgc-r1_tgc-state:/tgc-state:ro'));
-  assert.ok(create.HostConfig.ExtraHosts.includes('runners-1:198.18.0.3'));
+  // No networking at all (Docker's network set-up skipped), and the /etc/hosts Docker would
+  // have written, extra hosts included, mounted from the deployment.
+  assert.equal(create.NetworkDisabled, true);
+  assert.equal(create.HostConfig.ExtraHosts, undefined);
+  const hostsFile = join(dir, 'tgc', 'hosts', 'runners-0');
+  assert.ok(create.HostConfig.Binds.includes(`${hostsFile}:/etc/hosts`));
+  const hosts = spec.files.find((f) => f.path === hostsFile)!.content.split('\n');
+  assert.ok(hosts.includes('127.0.0.1\tlocalhost'));
+  assert.ok(hosts.includes('198.18.0.3\trunners-1'));
+  assert.ok(hosts.includes('198.18.0.2\trunners'));
+  assert.equal(spec.files.length, 2);
   assert.deepEqual(
     [
       create.Labels['com.docker.compose.project'],
@@ -63,7 +73,9 @@ test('engineSpec: the ping example as Engine API requests, in dependency order, 
   );
   const coordinator = byName.get('coordinator')!.create as any;
   assert.deepEqual(coordinator.HostConfig.PortBindings, { '5050/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
-  assert.deepEqual(coordinator.Healthcheck.Interval, 200e6);
+  // Nothing waits on its health: no health check (one every 200 ms cost half a core).
+  assert.equal(coordinator.Healthcheck, undefined);
+  assert.equal(coordinator.NetworkDisabled, undefined);
 });
 
 test('engineSpec: a key it does not run, and a dependency cycle, are errors', () => {
