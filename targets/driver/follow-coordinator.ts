@@ -30,9 +30,7 @@ export async function followCoordinator(
     if (how.interrupted()) return undefined;
     if (Date.now() > giveUp)
       throw new EnvironmentError(`the coordinator at ${url} did not end the run within its deadline; see ${how.what}`);
-    const tq = Date.now();
     const status = await getJson(`${url}/status`);
-    if (process.env.TGC_DBG) process.stderr.write(`dbg status ${Date.now() - tq} ms ${(status as {state?: string})?.state}\n`);
     if (status && (status as { state?: string }).state === 'ended') {
       const results = (await getJson(`${url}/results`)) as Results | undefined;
       if (results) {
