@@ -215,8 +215,8 @@ test('compose e2e: SIGINT mid-run exits 130 after taking everything down', { ski
       proc.kill('SIGINT');
     }
   });
-  assert.ok(sent, r.stderr);
-  assert.equal(r.code, 130, r.stderr);
+  assert.ok(sent, `the run ended (exit ${r.code}) before an instance registered: ${r.said}`);
+  assert.equal(r.code, 130, r.said);
   assert.deepEqual(leftovers(runIdOf(r.stderr)), []);
 });
 
