@@ -21,6 +21,7 @@ import { inParallel } from '../driver/in-parallel.js';
 import { engineSpec } from './engine-spec.js';
 import { withImageCommands } from './image-commands.js';
 import { AT_ONCE, dockerSocket, engineDown, engineUp } from './engine-up.js';
+import { timing } from '../driver/timing.js';
 
 /** `docker compose` (v2) when the plugin is there, else `docker-compose` (v1.29); undefined when neither runs. */
 async function detectCompose(): Promise<readonly string[] | undefined> {
@@ -170,8 +171,7 @@ export async function runCompose(o: RunOptions): Promise<number> {
   startBanner(o, `compose (${socket ? 'the Engine API' : compose.join(' ')})`, `${backend}${how}`);
 
   const startedAt = new Date();
-  const tick = (what: string) =>
-    o.env.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - startedAt.getTime()} ms\n`);
+  const tick = timing(o, startedAt.getTime());
   let follower: { kill(signal?: NodeJS.Signals): boolean } | undefined;
   let exitReporter: ExitReporter | undefined;
   let reaper: Reaper | undefined;

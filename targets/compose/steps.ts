@@ -37,7 +37,8 @@ export function composeSteps(o: RunOptions): string[] {
       api(
         `POST /containers/create?name=${project}_<service>_1, POST /networks/<more>/connect, ` +
           `POST /containers/<id>/start  # each service of compose.yaml (${env}), ${AT_ONCE} at a time, ` +
-          'after those it depends on',
+          'after those it depends on (a network_mode: none one with networking disabled, ' +
+          `${join(outDir, 'deploy/tgc/hosts')}/<service> as its /etc/hosts)`,
       ),
     );
   else lines.push(`${env} ${compose} up -d`);

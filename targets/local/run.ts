@@ -28,6 +28,7 @@ import { LocalNetwork, RELAY_DIR } from './network.js';
 import { LOOPBACK_SUBNET } from './steps.js';
 import { UserspaceNetwork, type ShapedInstance } from './userspace-network.js';
 import { ScheduledProcesses, signalGroup } from './scheduled-processes.js';
+import { timing } from '../driver/timing.js';
 
 /**
  * Runs a plan as local processes, each in its own network namespace: a control bridge to the
@@ -121,7 +122,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     const host = loopback ? '127.0.0.1' : network.control.gateway;
     const port = await coordinator.listen(0, host);
     const address = `${host}:${port}`;
-    const tick = (what: string) => o.env.TGC_TIMING && io.stderr(`timing ${what} ${Date.now() - t0} ms\n`);
+    const tick = timing(o, t0);
     tick('control up');
     const hosts = loopback ? [] : await network.addHosts(planned.map((p) => ({ name: p.name, index: p.index })));
     tick('hosts up');

@@ -30,6 +30,8 @@ import { instanceServices } from './engine-services.js';
 import { dockerSocket } from '../compose/engine-up.js';
 import { DockerApi } from '../../runtime/agent/docker-api.js';
 import type { ProcessAction } from '../../schema/ir.js';
+import { timing } from '../driver/timing.js';
+import { removeVolumesOnceFree } from './remove-volumes.js';
 
 /** Task states after which a task never runs again. */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
@@ -106,6 +108,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   };
   startBanner(o, `swarm (${ready.length} node${ready.length === 1 ? '' : 's'})`, 'userspace');
   const startedAt = new Date();
+  const tick = timing(o, startedAt.getTime());
   let exitWatch: { close(): void } | undefined;
   let sink: ExitSink | undefined;
   let lastTasks: SwarmTask[] = [];
@@ -149,18 +152,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
    */
   const removeVolumes = async () => {
     const reachable = Object.entries(nodeHosts).filter(([h]) => !nodes.some((n) => n.hostname === h && lost.has(n.id)));
-    const engines = [env, ...reachable.map(([, url]) => ({ ...env, DOCKER_HOST: url }))];
-    await inParallel(engines, async (there) => {
-      for (const until = Date.now() + 20_000; Date.now() < until; await sleep(500)) {
-        const filter = ['--filter', ofStack];
-        const containers = await exec('docker', ['ps', '-aq', ...filter], { env: there });
-        if (containers.code !== 0 || containers.stdout.trim() !== '') continue;
-        const volumes = (await exec('docker', ['volume', 'ls', '-q', ...filter], { env: there })).stdout;
-        const names = volumes.split('\n').filter(Boolean);
-        if (names.length > 0) await exec('docker', ['volume', 'rm', '-f', ...names], { env: there });
-        return;
-      }
-    });
+    await removeVolumesOnceFree([env, ...reachable.map(([, url]) => ({ ...env, DOCKER_HOST: url }))], ofStack);
   };
 
   /** Logs of every instance that had a task: `docker service logs` gathers them from their nodes. */
@@ -205,7 +197,9 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       await deployStack(env, deployDir, stack, [RUNTIME_FILE]);
       // Instances start through the tools the agents put on each node: an agent on every node first.
       if (!(await agentsEverywhere(interrupted))) return await stop();
+      tick('agents running');
       await deployInstances();
+      tick('instances created');
       const url = await coordinatorUrl();
       const at = new URL(url);
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
@@ -249,6 +243,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
         what: `docker service logs ${stack}_coordinator`,
       });
       if (!results) return await stop();
+      tick('results');
       // The instances end as their programs do, services (and stragglers) by a scale to 0 (SIGTERM,
       // then SIGKILL): the agents ship their outputs as they end.
       const runningNow = () =>
@@ -277,7 +272,9 @@ export async function runSwarm(o: RunOptions): Promise<number> {
         say,
       );
       const exits = await collect();
+      tick('logs');
       await teardown();
+      tick('down');
       return finishRun(o, {
         target: 'swarm',
         backend: 'userspace',
