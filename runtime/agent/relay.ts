@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { parseAddress } from '../../protocol/client.js';
 import { proxyLine } from './agent-link.js';
 import { shellWord } from '../../model/shell-word.js';
@@ -9,6 +9,9 @@ import { stderrTail } from '../shaping/run-command.js';
 
 /** The coordinator's port inside an instance's namespace, on its loopback (compose's host agent). */
 export const RELAY_PORT = 5050;
+
+/** How long a relayed connection waits for a coordinator that does not listen yet. */
+const UPSTREAM_WAIT_MS = 60_000;
 
 /** One instance's way to the coordinator: a listener in its namespace, relayed by the agent. */
 export interface Relay {
@@ -36,18 +39,35 @@ export async function relayInto(
   const path = `${dir}/tgc-relay-${tag}.sock`;
   rmSync(path, { force: true });
   const server: Server = createServer((inside) => {
-    const outside = connect(port, host);
-    outside.write(proxyLine(source, port));
-    inside.pipe(outside);
-    outside.pipe(inside);
+    // The coordinator may not listen yet (its container started a moment before the instance's,
+    // and a program can be quicker than it): the connection waits for it, for up to a minute, as
+    // a client retries a refused connect — it would take an accepted one that closes as the end.
+    inside.pause();
+    const giveUp = Date.now() + UPSTREAM_WAIT_MS;
+    let outside: Socket | undefined;
     const end = () => {
       inside.destroy();
-      outside.destroy();
+      outside?.destroy();
     };
-    for (const s of [inside, outside]) {
-      s.once('error', end);
-      s.once('close', end);
-    }
+    inside.once('error', end);
+    inside.once('close', end);
+    const attempt = () => {
+      const o = (outside = connect(port, host));
+      let connected = false;
+      o.once('connect', () => {
+        connected = true;
+        o.write(proxyLine(source, port));
+        inside.pipe(o);
+        o.pipe(inside);
+        o.once('close', end);
+      });
+      o.once('error', () => {
+        if (connected || inside.destroyed || Date.now() > giveUp) return end();
+        o.destroy();
+        setTimeout(attempt, 200);
+      });
+    };
+    attempt();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
