@@ -298,13 +298,22 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
 
   /** Instance containers running here, and outputs being shipped. */
   const live = new Set<string>();
+  /** Each container start handled, by id and pid. */
+  const starts = new Set<string>();
   const shipping: Promise<void>[] = [];
   const onContainer = (id: string, action: string) => {
     void (async () => {
       const c = action === 'start' ? await docker.get<ContainerState>(`/containers/${id}/json`) : undefined;
       const name = c ? containerEnv(c, 'TGC_INSTANCE') : nameOf.get(id);
       if (!name) return;
-      if (c) live.add(id);
+      if (c) {
+        // A container starting while the agent starts is both listed and in the events: one set-up
+        // (a second one replaced the first's data interface and relay under the running program).
+        const start = `${id}:${c.State.Pid}`;
+        if (starts.has(start)) return;
+        starts.add(start);
+        live.add(id);
+      }
       let site = sites.get(name);
       if (!site) sites.set(name, (site = { name, queue: Promise.resolve(), ready: false, prefix }));
       site.queue = site.queue.then(async () => {

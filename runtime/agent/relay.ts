@@ -38,6 +38,7 @@ export async function relayInto(
   const { host, port } = parseAddress(coordinator);
   const path = `${dir}/tgc-relay-${tag}.sock`;
   rmSync(path, { force: true });
+  let closed = false;
   const server: Server = createServer((inside) => {
     // The coordinator may not listen yet (its container started a moment before the instance's,
     // and a program can be quicker than it): the connection waits for it, for up to a minute, as
@@ -62,9 +63,10 @@ export async function relayInto(
         o.once('close', end);
       });
       o.once('error', () => {
-        if (connected || inside.destroyed || Date.now() > giveUp) return end();
+        if (connected || closed || inside.destroyed || Date.now() > giveUp) return end();
         o.destroy();
-        setTimeout(attempt, 200);
+        // Not what keeps a process alive: a relay closed (the run over) ends its waiting ones.
+        setTimeout(attempt, 200).unref();
       });
     };
     attempt();
@@ -83,6 +85,7 @@ export async function relayInto(
   });
   const said = stderrTail(socat);
   const close = () => {
+    closed = true;
     socat.kill('SIGTERM');
     server.close();
     rmSync(path, { force: true });
