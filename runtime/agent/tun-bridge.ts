@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { deviceAppears } from '../shaping/device-appears.js';
+import { deviceAppears, socatTun } from '../shaping/device-appears.js';
 import { stderrTail } from '../shaping/run-command.js';
 
 /** A TUN device of this namespace whose packets socat carries over loopback UDP. */
@@ -21,16 +21,9 @@ export interface TunBridge {
  * and the wire at 127.0.0.1:`wirePort`; resolves once the device exists.
  */
 export async function tunBridge(device: string, port: number, wirePort: number): Promise<TunBridge> {
-  const socat = spawn(
-    'socat',
-    [
-      '-b',
-      '65536',
-      `TUN,tun-name=${device},iff-no-pi,tun-type=tun`,
-      `UDP:127.0.0.1:${wirePort},bind=127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const socat = spawn('socat', ['-b', '65536', socatTun(device), `UDP:127.0.0.1:${wirePort},bind=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const said = stderrTail(socat);
   let failedToStart = '';
   socat.once('error', (err) => (failedToStart = `cannot start socat: ${err.message}`));

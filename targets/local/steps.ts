@@ -6,6 +6,7 @@ import type { RunOptions } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork, RELAY_DIR } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
+import { socatTun } from '../../runtime/shaping/device-appears.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
 import { shellWord } from '../../model/shell-word.js';
 
@@ -75,8 +76,7 @@ export function localSteps(o: RunOptions): string[] {
       const h = hosts[i]!;
       if (!native)
         lines.push(
-          `socat -b 65536 TUN,tun-name=${h.tunDevice},iff-no-pi,tun-type=tun ` +
-            `UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`,
+          `socat -b 65536 ${socatTun(h.tunDevice)} ` + `UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`,
           `ip link set dev ${h.tunDevice} netns ${h.netns}`,
         );
       lines.push(

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { execa } from 'execa';
-import { deviceAppears } from '../../runtime/shaping/device-appears.js';
+import { deviceAppears, socatTun } from '../../runtime/shaping/device-appears.js';
 import { execOrThrow } from '../driver/exec.js';
 import { ipBatch } from './ip-batch.js';
 
@@ -49,12 +49,7 @@ export async function attachTun(options: TunBridgeOptions): Promise<TunBridge> {
   const port = await freeUdpPort();
   const proc = execa(
     options.socat ?? 'socat',
-    [
-      '-b',
-      '65536',
-      `TUN,tun-name=${options.device},iff-no-pi,tun-type=tun`,
-      `UDP:127.0.0.1:${options.wirePort},bind=127.0.0.1:${port}`,
-    ],
+    ['-b', '65536', socatTun(options.device), `UDP:127.0.0.1:${options.wirePort},bind=127.0.0.1:${port}`],
     { stdin: 'ignore', stdout: 'ignore', buffer: false, reject: false },
   );
   let stderr = '';
