@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { WireEndpoint } from '../shaping/wire.js';
 import { runCommand, stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
@@ -9,13 +9,13 @@ import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
 import { relayInto, RELAY_PORT, type Relay } from './relay.js';
 import { tunBridge, type TunBridge } from './tun-bridge.js';
+import { freeUdpPort } from '../shaping/free-udp-port.js';
+import { coordinatorAddress, nodeAddress, selfContainer } from './whereabouts.js';
 import { placeOf, type WireSite } from './peer-places.js';
 import { moveAddress, outsideSubnet, renameInHosts } from './move-address.js';
 import { reapVolumesLater, shipOutputs } from './node-duties.js';
 import { EXIT } from '../../model/exit-codes.js';
 
-/** The userspace wire's UDP port on the agent's loopback; each TUN bridge has the next free one above. */
-const WIRE_PORT = 7000;
 /** The coordinator topic on which the agents of several hosts (swarm) tell where each instance's wire is. */
 export const WIRE_TOPIC = 'tgc:wire-endpoints';
 
@@ -61,16 +61,16 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const backend = String(values.backend ?? '');
   if (backend !== 'kernel' && backend !== 'userspace') throw new Error('host needs --backend kernel|userspace');
   const spec = shaping(io, values.shaping);
-  const coordinator = need(io, 'TGC_COORDINATOR');
   const runId = need(io, 'TGC_RUN_ID');
   const stateDir = String(values.state ?? '/tgc-state');
   const docker = new DockerApi(String(values.docker ?? '/var/run/docker.sock'));
+  const coordinator = await coordinatorAddress(need(io, 'TGC_COORDINATOR'), runId, docker, io);
   // The host's /proc: the agent's own where it shares the host's pid namespace (compose), else
   // the host's mounted in (swarm services cannot share it).
   const proc = String(values.proc ?? '/proc');
   const peerPort = values.peers === undefined ? undefined : Number(values.peers);
-  if (peerPort !== undefined && !(Number.isInteger(peerPort) && peerPort > 0 && peerPort < 65536))
-    throw new Error(`--peers takes a UDP port, not ${String(values.peers)}`);
+  if (peerPort !== undefined && !(Number.isInteger(peerPort) && peerPort >= 0 && peerPort < 65536))
+    throw new Error(`--peers takes a UDP port (0: any), not ${String(values.peers)}`);
   const prefix = Number(String(io.env.TGC_DATA_SUBNET ?? '').split('/')[1] ?? '16');
   const script = process.argv[1]!;
   const sites = new Map<string, Site>();
@@ -81,7 +81,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const stopped = new Promise<string | undefined>((resolve) => (stop = resolve));
 
   // The instances of this run — of this compose project, when the agent is in one.
-  const self = await docker.get<ContainerState>(`/containers/${hostname()}/json`).catch(() => undefined);
+  const self = await selfContainer(docker, io);
   const project = self?.Config.Labels?.['com.docker.compose.project'];
   const stack = self?.Config.Labels?.['com.docker.stack.namespace'];
   const label = [`dev.tgc.run=${runId}`, 'dev.tgc.component=instance'];
@@ -91,16 +91,23 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
 
   let shapes: WireShapes | undefined;
   let bridges = 0;
+  // TUN devices are made in the agent's namespace before they move: on the host's network (swarm),
+  // the node's, where another run's agent may be making its own.
+  const devices = `tgc${randomBytes(2).toString('hex')}-`;
   // Several hosts (swarm): this wire's address on the network the agents share, where the
   // others send what their instances send to this host's.
-  const here = peerPort === undefined ? undefined : Object.values(self?.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+  const here = peerPort === undefined ? undefined : await nodeAddress(docker, self);
   if (peerPort !== undefined && !here) throw new Error('--peers: this container has no network address');
   let peersKnown: Promise<void> | undefined;
   let peersVia: AgentLink | undefined;
+  /** The wire's UDP port on the loopback; each TUN bridge has a free one of its own. */
+  let wirePort = 0;
+  /** The UDP port where the other hosts' agents reach this wire (swarm). */
+  let peersAt = 0;
   if (backend === 'userspace') {
     shapes = new WireShapes(spec);
-    await shapes.wire.listen(WIRE_PORT, '127.0.0.1');
-    if (peerPort !== undefined) await shapes.wire.listenPeers(peerPort);
+    wirePort = await shapes.wire.listen(0, '127.0.0.1');
+    if (peerPort !== undefined) peersAt = await shapes.wire.listenPeers(peerPort);
     // A TUN device needs /dev/net/tun, which a swarm service cannot be given: made here.
     if (!existsSync('/dev/net/tun')) {
       mkdirSync('/dev/net', { recursive: true });
@@ -138,7 +145,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     site.prefix = to.prefix;
     localEndpoints.set(site.name, { ...endpoint, ip });
     shapes!.wire.add({ ...endpoint, ip });
-    if (here) await link.publish(WIRE_TOPIC, { name: site.name, ip, host: here, port: peerPort! });
+    if (here) await link.publish(WIRE_TOPIC, { name: site.name, ip, host: here, port: peersAt });
     await renameHere(from, ip);
   };
 
@@ -200,7 +207,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
         });
         site.netnsFd = netnsFd;
         // Other hosts' wires learn where it is before it runs (and so before anyone can reach it).
-        if (here) await tellPeers(await linkOf(site), { name, ip, host: here, port: peerPort! });
+        if (here) await tellPeers(await linkOf(site), { name, ip, host: here, port: peersAt });
       } else {
         site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`);
         site.child = await kernelAgent(name, group, netns, `/tmp/tgc-ready-${name}-${inode}`);
@@ -230,8 +237,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
    * (with the relay, above).
    */
   const bridge = async (name: string, ip: string): Promise<TunBridge> => {
-    const n = ++bridges;
-    const tun = await tunBridge(`tgc${n}`, WIRE_PORT + n, WIRE_PORT);
+    const tun = await tunBridge(`${devices}${++bridges}`, await freeUdpPort(), wirePort);
     const endpoint = { name, ip, port: tun.port, host: '127.0.0.1' };
     localEndpoints.set(name, endpoint);
     shapes!.wire.add(endpoint);

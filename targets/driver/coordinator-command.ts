@@ -7,6 +7,8 @@ export interface CoordinatorCommandOptions {
   readonly script: string;
   /** The run id as the deployment spells it (a literal, or `$(TGC_RUN_ID)` for Kubernetes). */
   readonly runId: string;
+  /** Its port, as the deployment spells it. @default COORDINATOR_PORT */
+  readonly port?: string;
   /** Shaping agents will connect. */
   readonly agents: boolean;
   /**
@@ -38,7 +40,7 @@ export function coordinatorCommand(plan: Plan, o: CoordinatorCommandOptions): st
     '--host',
     '0.0.0.0',
     '--port',
-    String(COORDINATOR_PORT),
+    o.port ?? String(COORDINATOR_PORT),
     '--instances',
     // Services have no outcome: the coordinator waits for the test instances only.
     String(counts.instances),

@@ -20,8 +20,6 @@ import {
   TOOLS_DIR,
 } from '../compose/render.js';
 
-/** The UDP port on which the hosts' agents exchange their instances' packets (the control overlay). */
-export const PEER_PORT = 7100;
 /** The stack's two files: the runtime alone (deployed first), and the whole stack. */
 export const RUNTIME_FILE = 'runtime.yaml';
 export const STACK_FILE = 'stack.yaml';
@@ -29,7 +27,8 @@ export const STACK_FILE = 'stack.yaml';
 /**
  * Docker Swarm: a stack — the coordinator (on a manager), one shaping agent per node (a global
  * service: it shapes the instances on its node and exchanges their packets with the other nodes'
- * agents over the control overlay) and one service per instance; the runtime as swarm configs.
+ * agents) and one service per instance; the runtime as swarm configs. The runtime is on the
+ * nodes' own network (`host`): an overlay's set-up on every node took most of a run's start.
  * `runtime.yaml` is the stack's first half: the agents must run on every node before instances
  * start (they fill each node's `tgc-tools` volume with the gate instances start through).
  */
@@ -63,7 +62,10 @@ function swarmProblems(plan: Plan): TargetProblem[] {
 function renderStack(plan: Plan, runtimeImage: string, header: string, instances: boolean): string {
   const runId = `\${TGC_RUN_ID:-${plan.name}}`;
   const image = `\${TGC_RUNTIME_IMAGE:-${composeEscape(runtimeImage)}}`;
-  const coordinator = `coordinator:${COORDINATOR_PORT}`;
+  // On its node's own network, at a port `tgc run` picks per run; the agents reach it at that
+  // node's address (given by tgc run; by hand, they look for it among the managers).
+  const port = `\${TGC_COORDINATOR_PORT:-${COORDINATOR_PORT}}`;
+  const coordinator = `\${TGC_COORDINATOR_HOST:-}:${port}`;
   const layout = instanceLayout(plan);
   const labels = { [RUN_LABEL]: runId, 'dev.tgc.plan': plan.name };
   const doc = new Document({}, { merge: true, version: '1.1' });
@@ -73,7 +75,7 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
     image,
     labels: { ...labels, 'dev.tgc.component': 'runtime' },
     init: true,
-    networks: ['control'],
+    networks: ['hostnet'],
   }) as YAMLMap;
   runtime.anchor = 'tgc-runtime';
   const services: Record<string, unknown> = {};
@@ -81,6 +83,7 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
     command: coordinatorCommand(plan, {
       script: '/tgc/coordinator.mjs',
       runId,
+      port,
       agents: true,
       linger: '${TGC_LINGER:-30s}',
       // Exits are polled from the swarm's tasks (every second or more for big runs).
@@ -91,8 +94,6 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
       { source: 'coordinator', target: '/tgc/coordinator.mjs' },
       ...(plan.events ? [{ source: 'events', target: '/tgc/events.json' }] : []),
     ],
-    // On a node's own address, a port Docker picks: `tgc run` follows /status there.
-    ports: [{ target: COORDINATOR_PORT, mode: 'host' }],
     deploy: { ...never, placement: { constraints: ['${TGC_COORDINATOR_PLACEMENT:-node.role == manager}'] } },
   });
   const addresses: Record<string, string[]> = {};
@@ -110,14 +111,17 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
       STATE_DIR,
       '--proc',
       '/host/proc',
+      // Any free UDP port of the node: the agents tell each other theirs through the coordinator.
       '--peers',
-      String(PEER_PORT),
+      '0',
       '--outputs',
       OUTPUTS,
       '--reap-volumes',
     ],
     environment: {
       TGC_COORDINATOR: coordinator,
+      // Its container, which it cannot tell by its hostname on the host's network.
+      TGC_AGENT_CONTAINER: '{{.Task.Name}}.{{.Task.ID}}',
       TGC_RUN_ID: runId,
       TGC_DATA_SUBNET: plan.network.subnet,
       TGC_SHAPING: composeEscape(JSON.stringify(shapingPlan(plan))),
@@ -155,8 +159,8 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
       env.items.unshift(mergePair(doc, a.env));
       services[p.name] = merged(doc, a.service, {
         environment: env,
-        // Swarm attaches every service to a network: the control overlay (the data interface is the
-        // agent's TUN device, the coordinator its relay on loopback).
+        // Swarm attaches every service to a network: by hand, an overlay (the data interface is the
+        // agent's TUN device, the coordinator its relay on loopback); tgc run creates them on none.
         networks: ['control'],
         extra_hosts: doc.createAlias(hostsList),
       });
@@ -176,12 +180,15 @@ function renderStack(plan: Plan, runtimeImage: string, header: string, instances
     ...groups,
     services,
     networks: {
-      control: {
-        driver: 'overlay',
-        attachable: true,
-        labels: { ...labels },
-        ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)!}}` }] },
-      },
+      hostnet: { external: true, name: 'host' },
+      ...(instances && {
+        control: {
+          driver: 'overlay',
+          attachable: true,
+          labels: { ...labels },
+          ipam: { config: [{ subnet: `\${TGC_CONTROL_SUBNET:-${controlSubnet(plan)!}}` }] },
+        },
+      }),
     },
     volumes: { 'tgc-tools': { labels: { ...labels } }, 'tgc-state': { labels: { ...labels } } },
     configs,

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceLayout } from '../../model/instance-layout.js';
@@ -21,17 +22,17 @@ import { loadRuntimeBundle } from '../runtime-bundle.js';
 import type { RunOptions } from '../target.js';
 import { withImageCommands } from '../compose/image-commands.js';
 import { freeControlSubnet } from '../compose/run.js';
-import { dockerProcessArgs } from '../compose/report-exits.js';
 import { RUNTIME_FILE, STACK_FILE, swarmRenderer } from './render.js';
-import { deployStack, loadImages, stackTasks, swarmNodes, type SwarmTask } from './swarm-cli.js';
+import { deployStack, loadImages, type SwarmTask } from './swarm-cli.js';
+import { swarmState } from './swarm-state.js';
 import { fetchOutputs } from './outputs.js';
 import { LostNodes } from './lost-nodes.js';
 import { instanceServices } from './engine-services.js';
 import { dockerSocket } from '../compose/engine-up.js';
 import { DockerApi } from '../../runtime/agent/docker-api.js';
-import type { ProcessAction } from '../../schema/ir.js';
 import { timing } from '../driver/timing.js';
 import { removeVolumesOnceFree } from './remove-volumes.js';
+import { processActions } from './process-actions.js';
 
 /** Task states after which a task never runs again. */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
@@ -40,8 +41,8 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned',
  * `tgc run --target swarm`: checks that the Docker CLI points at a swarm manager, loads the
  * run's images into the nodes it was given (`--node-host`), deploys the stack `tgc-<run id>` in
  * two steps (the runtime, then the instances once an agent runs on every node), follows the
- * coordinator at its published port on its node's address, reports exits from the tasks, and
- * collects logs (`docker service logs`) and outputs (shipped by the agents to the coordinator);
+ * coordinator at its node's address (at the run's port, on that node's network), reports exits
+ * from the tasks, and collects logs (`docker service logs`) and outputs (shipped by the agents to the coordinator);
  * `docker stack rm` at the end, also on failure, a lost node, the deadline and Ctrl-C.
  */
 export async function runSwarm(o: RunOptions): Promise<number> {
@@ -53,19 +54,20 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'],
     { env: o.env },
   );
-  const [swarmState, control, self = ''] = info.stdout.trim().split(' ');
+  const [localState, control, self = ''] = info.stdout.trim().split(' ');
   if (info.code === 127) throw new EnvironmentError('docker is not installed: install the Docker CLI (docker.io)');
   if (info.code !== 0)
     throw new EnvironmentError(
       `the Docker engine is not reachable (${info.stderr.trim().split('\n').pop()}): set DOCKER_HOST or --context ` +
         'to a swarm manager',
     );
-  if (swarmState !== 'active' || control !== 'true')
+  if (localState !== 'active' || control !== 'true')
     throw new EnvironmentError(
-      `the Docker engine tgc talks to is not a swarm manager (swarm: ${swarmState} ${control}): ` +
+      `the Docker engine tgc talks to is not a swarm manager (swarm: ${localState} ${control}): ` +
         "point DOCKER_HOST at a manager's engine, or make one (docker swarm init)",
     );
-  const nodes = await swarmNodes(o.env);
+  const swarm = swarmState(o.env);
+  const nodes = await swarm.nodes();
   const ready = nodes.filter((n) => n.state === 'ready');
   const nodeHosts = o.nodeHosts ?? {};
   const unknown = Object.keys(nodeHosts).filter((h) => !nodes.some((n) => n.hostname === h));
@@ -86,6 +88,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     say(`tgc: no --node-host for ${without.join(', ')}: their engines must have or pull ${images.join(', ')}`);
 
   const stack = `tgc-${o.runId}`;
+  const coordinatorPort = 20_000 + randomInt(10_000);
   const deployDir = join(o.outDir, 'deploy');
   mkdirSync(join(o.outDir, 'logs'), { recursive: true });
   mkdirSync(join(o.outDir, 'outputs'), { recursive: true });
@@ -100,10 +103,14 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     ...o.env,
     TGC_RUN_ID: o.runId,
     TGC_START_TIME: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    TGC_CONTROL_SUBNET: await freeControlSubnet(plan),
+    // The overlay of a stack.yaml deployed whole (instances created through the API are on none).
+    ...(!dockerSocket(o.env) && { TGC_CONTROL_SUBNET: await freeControlSubnet(plan) }),
     TGC_RUNTIME_IMAGE: runtimeImage,
-    // The coordinator on the node tgc talks to; it serves /results until tgc removes the stack.
+    // The coordinator on the node tgc talks to, on its network at a port of this run (a clash with
+    // another process there fails the run, saying so); it serves /results until tgc removes the stack.
     TGC_COORDINATOR_PLACEMENT: self ? `node.id == ${self}` : 'node.role == manager',
+    TGC_COORDINATOR_HOST: nodes.find((n) => n.id === self)?.address ?? '',
+    TGC_COORDINATOR_PORT: String(coordinatorPort),
     TGC_LINGER: '10m',
   };
   startBanner(o, `swarm (${ready.length} node${ready.length === 1 ? '' : 's'})`, 'userspace');
@@ -115,7 +122,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
   /** Every task seen in the run (the swarm forgets those of services scaled down or removed). */
   const seen = new Map<string, SwarmTask>();
   const tasks = async () => {
-    lastTasks = await stackTasks(env, stack).catch(() => lastTasks);
+    lastTasks = await swarm.tasks(stack).catch(() => lastTasks);
     for (const t of lastTasks) seen.set(t.id, t);
     return lastTasks;
   };
@@ -136,7 +143,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       const left = await exec('docker', ['network', 'ls', '-q', '--filter', ofStack], { env });
       // A lost node's tasks (and the networks they hold) stay until it is back: nobody waits for them.
-      const tasksLeft = (await stackTasks(env, stack).catch(() => [])).filter((t) => !lost.has(t.nodeId));
+      const tasksLeft = (await swarm.tasks(stack).catch(() => [])).filter((t) => !lost.has(t.nodeId));
       if (tasksLeft.length === 0 && (left.stdout.trim() === '' || nodes.some((n) => lost.has(n.id)))) {
         await removeVolumes();
         return;
@@ -202,6 +209,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       tick('instances created');
       const url = await coordinatorUrl();
       const at = new URL(url);
+      const act = processActions({ stack, env, self, nodeHosts, tasks, nodeOf, expect: (name) => sink?.expect(name) });
       sink = await connectExitSink({ host: at.hostname, port: Number(at.port) }, instanceRoles(plan), act);
       const reported = new Set<string>();
       exitWatch = pollExits(
@@ -230,7 +238,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
             );
           }
           // A node lost mid-run: its instances will never report; the run fails, naming them.
-          for (const { node: n, instances } of lost.check(await swarmNodes(env).catch(() => nodes), lastTasks, ENDED))
+          for (const { node: n, instances } of lost.check(await swarm.nodes().catch(() => nodes), lastTasks, ENDED))
             await sink!.abort(
               `node ${n.hostname} (${n.address}) is ${n.state}: lost with its instances ${instances.join(', ')}`,
             );
@@ -332,15 +340,19 @@ export async function runSwarm(o: RunOptions): Promise<number> {
     await inParallel(services, (svc) => api.call('POST', '/services/create', svc.spec), 8);
   }
 
-  /** http://<its node's address>:<the port published there>, once the coordinator answers. */
+  /** http://<its node's address>:<the run's port>, once the coordinator answers. */
   async function coordinatorUrl(): Promise<string> {
     for (const until = Date.now() + 120_000; ; await sleep(300)) {
       const t = (await tasks()).find((x) => x.service === 'coordinator');
-      if (t && ENDED.has(t.state))
-        throw new EnvironmentError(`the coordinator did not start: ${t.error || t.state} (docker stack ps ${stack})`);
       const node = t && nodeOf(t);
-      if (t?.state === 'running' && t.publishedPort && node) {
-        const url = `http://${node.address}:${t.publishedPort}`;
+      const url = node && `http://${node.address}:${coordinatorPort}`;
+      if (t && ENDED.has(t.state))
+        throw new EnvironmentError(
+          `the coordinator did not start: ${t.error || t.state}${
+            node ? ` (port ${coordinatorPort} on node ` + `${node.hostname}: is another process listening there?)` : ''
+          }; docker service logs ${stack}_coordinator`,
+        );
+      if (t?.state === 'running' && url) {
         const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
           (r) => r.ok,
           () => false,
@@ -349,47 +361,9 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       }
       if (Date.now() > until)
         throw new EnvironmentError(
-          `the coordinator was not reachable at its node's address within 120 s${
-            t?.publishedPort && node ? ` (http://${node.address}:${t.publishedPort})` : ''
-          }: tgc must reach the nodes' addresses (docs/targets/swarm.md)`,
+          `the coordinator was not reachable at its node's address within 120 s${url ? ` (${url})` : ''}: ` +
+            "tgc must reach the nodes' addresses (docs/targets/swarm.md)",
         );
     }
-  }
-
-  /** The schedule's process actions, on the engine of the task's node (`--node-host`). */
-  async function act(action: ProcessAction, names: readonly string[]): Promise<void> {
-    await Promise.all(
-      names.map(async (name) => {
-        // A service the schedule ends has not failed.
-        if (action === 'kill' || action === 'stop' || action === 'restart') sink?.expect(name);
-        // A restart is the swarm's: a new task of the service (a task's container cannot be started
-        // again outside the swarm: its configs are the swarm's); same name, address and environment.
-        if (action === 'restart') {
-          const earlier = new Set((await tasks()).filter((x) => x.service === name).map((x) => x.id));
-          const update = ['service', 'update', '--force', '--detach', '--no-resolve-image', `${stack}_${name}`];
-          const r = await exec('docker', update, { env });
-          if (r.code !== 0) throw new Error(`docker service update --force ${name}: ${r.stderr.trim()}`);
-          // Done once its new task runs (as docker restart returns once the container started).
-          for (const until = Date.now() + 60_000; ; await sleep(200)) {
-            const next = (await tasks()).find((x) => x.service === name && !earlier.has(x.id) && x.state === 'running');
-            if (next) return;
-            if (Date.now() > until) throw new Error(`${name}'s new task was not running 60 s after its restart`);
-          }
-        }
-        const t = (await tasks()).find((x) => x.service === name && x.containerId && x.state === 'running');
-        const node = t && nodeOf(t);
-        if (!t || !node) throw new Error(`${name} has no running task`);
-        // Its node's engine: given, or the one tgc talks to.
-        const url = nodeHosts[node.hostname];
-        const there = url !== undefined ? { ...env, DOCKER_HOST: url } : node.id === self ? env : undefined;
-        if (!there)
-          throw new Error(
-            `${name} runs on node ${node.hostname}, whose engine tgc was not given: --node-host ${node.hostname}=URL`,
-          );
-        const argv = dockerProcessArgs(action, t.containerId!);
-        const r = await exec('docker', argv, { env: there });
-        if (r.code !== 0) throw new Error(`docker ${argv[0]} ${name} on ${node.hostname}: ${r.stderr.trim()}`);
-      }),
-    );
   }
 }

@@ -11,12 +11,19 @@ export function swarmSteps(o: RunOptions): string[] {
   const stack = `tgc-${runId}`;
   const deploy = join(outDir, 'deploy');
   const images = [...new Set([runtimeImage, ...plan.groups.map((g) => g.image ?? `<the image ${g.id} builds>`)])];
+  const socket = dockerSocket(o.env);
   const env =
-    `TGC_RUN_ID=${runId} TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19> TGC_RUNTIME_IMAGE=${runtimeImage} ` +
-    `TGC_COORDINATOR_PLACEMENT='node.id == <this engine's node>' TGC_LINGER=10m`;
+    `TGC_RUN_ID=${runId}${socket ? '' : ' TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19>'} TGC_RUNTIME_IMAGE=${runtimeImage} ` +
+    `TGC_COORDINATOR_PLACEMENT='node.id == <this engine's node>' TGC_COORDINATOR_HOST=<its address> ` +
+    `TGC_COORDINATOR_PORT=<a port of this run, 20000-29999> TGC_LINGER=10m`;
+  // The nodes and the stack's tasks: through the Engine API where it is a Unix socket (swarm-state.ts).
+  const nodesCall = socket ? `GET /nodes` : `docker node ls -q; docker node inspect …`;
+  const tasksCall = socket
+    ? `GET /services?filters=<the stack's label>; GET /tasks?filters=<its services>`
+    : `docker stack ps -q --no-trunc ${stack}; docker inspect --type task …`;
   const lines = [
     `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'  # a manager`,
-    `docker node ls -q; docker node inspect …  # each node's hostname, state and address`,
+    `${nodesCall}  # each node's hostname, state and address`,
   ];
   lines.push(`docker image inspect --format '{{.Id}}' <each of ${images.join(', ')}>  # on this engine`);
   for (const [node, url] of Object.entries(o.nodeHosts ?? {}))
@@ -31,16 +38,15 @@ export function swarmSteps(o: RunOptions): string[] {
     );
   lines.push(
     `tgc compile ${planFile} --target swarm -o ${deploy}  # in-process`,
-    `docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`,
+    ...(socket ? [] : [`docker network ls -q; docker network inspect …  # subnets in use, to pick the control subnet`]),
     `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${RUNTIME_FILE} ${stack})`,
-    `docker stack ps -q --no-trunc ${stack}; docker inspect --type task …  # until ${stack}_agent runs on every ` +
-      'ready node',
-    dockerSocket(o.env)
+    `${tasksCall}  # until ${stack}_agent runs on every ready node`,
+    socket
       ? `GET /configs?filters=…; POST /services/create  # each instance service of ${STACK_FILE}, on no network, ` +
-          `8 at a time (the Engine API at ${dockerSocket(o.env)})`
+          `8 at a time (the Engine API at ${socket})`
       : `(cd ${deploy} && ${env} docker stack deploy --resolve-image never -c ${STACK_FILE} ${stack})`,
-    `docker stack ps …; docker inspect --type task …  # the coordinator's node and published port`,
-    `GET http://<that node's address>:<port>/status  # every 250 ms until the run ends, then GET /results; ` +
+    `${tasksCall}  # the coordinator's node`,
+    `GET http://<that node's address>:<the run's port>/status  # every 250 ms until the run ends, then GET /results; ` +
       'meanwhile the tasks and nodes are polled for exits and lost nodes',
     `docker service scale --detach ${stack}_<instance>=0 …  # those still running once the run has ended ` +
       '(services): SIGTERM, then SIGKILL',

@@ -24,7 +24,6 @@ export interface SwarmTask {
   readonly error: string;
   readonly containerId: string | undefined;
   readonly exitCode: number | undefined;
-  readonly publishedPort: number | undefined;
 }
 
 /** Runs the docker CLI; rejects with its message when it fails. */
@@ -37,7 +36,8 @@ async function docker(env: Env, args: readonly string[]): Promise<string> {
 
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
-export async function swarmNodes(env: Env): Promise<SwarmNode[]> {
+/** The swarm's nodes, through the CLI (swarm-state.ts chooses). */
+export async function cliSwarmNodes(env: Env): Promise<SwarmNode[]> {
   const ids = lines(await docker(env, ['node', 'ls', '-q']));
   if (ids.length === 0) return [];
   const text = await docker(env, [
@@ -53,51 +53,49 @@ export async function swarmNodes(env: Env): Promise<SwarmNode[]> {
   });
 }
 
-/** The stack's services by id → name (without the stack's prefix). */
-export async function stackServices(env: Env, stack: string): Promise<Map<string, string>> {
-  const ids = lines(
-    await docker(env, ['service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`]),
-  );
-  if (ids.length === 0) return new Map();
-  const text = await docker(env, ['service', 'inspect', '--format', '{{.ID}} {{.Spec.Name}}', ...ids]);
-  return new Map(
-    lines(text).map((l) => {
-      const [id, name] = l.split(' ') as [string, string];
-      return [id, name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name];
-    }),
-  );
+/** A task as the Engine API (and `docker inspect --type task`) gives it: the fields the driver reads. */
+export interface RawTask {
+  readonly ID: string;
+  readonly ServiceID: string;
+  readonly NodeID?: string;
+  readonly DesiredState: string;
+  readonly Status: {
+    readonly State: string;
+    readonly Err?: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };
+  };
 }
 
-/** Every task of the stack, with its state, container and published port. */
-export async function stackTasks(env: Env, stack: string): Promise<SwarmTask[]> {
-  const [services, ids] = await Promise.all([
-    stackServices(env, stack),
-    docker(env, ['stack', 'ps', '-q', '--no-trunc', stack]).then(lines, () => [] as string[]),
-  ]);
-  if (ids.length === 0) return [];
-  const raw = JSON.parse(await docker(env, ['inspect', '--type', 'task', ...new Set(ids)])) as {
-    ID: string;
-    ServiceID: string;
-    NodeID?: string;
-    DesiredState: string;
-    Status: {
-      State: string;
-      Err?: string;
-      ContainerStatus?: { ContainerID?: string; ExitCode?: number };
-      PortStatus?: { Ports?: { TargetPort: number; PublishedPort: number }[] };
-    };
-  }[];
-  return raw.map((t) => ({
+/** A task as the driver uses it; `names`: the stack's services, id → full name. */
+export function taskOf(t: RawTask, stack: string, names: ReadonlyMap<string, string>): SwarmTask {
+  const name = names.get(t.ServiceID) ?? t.ServiceID;
+  return {
     id: t.ID,
-    service: services.get(t.ServiceID) ?? t.ServiceID,
+    service: name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name,
     nodeId: t.NodeID ?? '',
     state: t.Status.State,
     desired: t.DesiredState,
     error: t.Status.Err ?? '',
     containerId: t.Status.ContainerStatus?.ContainerID || undefined,
     exitCode: t.Status.ContainerStatus?.ExitCode,
-    publishedPort: t.Status.PortStatus?.Ports?.[0]?.PublishedPort,
-  }));
+  };
+}
+
+/** Every task of the stack, with its state and container, through the CLI. */
+export async function cliStackTasks(env: Env, stack: string): Promise<SwarmTask[]> {
+  const filter = `label=com.docker.stack.namespace=${stack}`;
+  const [serviceIds, ids] = await Promise.all([
+    docker(env, ['service', 'ls', '-q', '--filter', filter]).then(lines),
+    docker(env, ['stack', 'ps', '-q', '--no-trunc', stack]).then(lines, () => [] as string[]),
+  ]);
+  if (ids.length === 0 || serviceIds.length === 0) return [];
+  const names = new Map(
+    lines(await docker(env, ['service', 'inspect', '--format', '{{.ID}} {{.Spec.Name}}', ...serviceIds])).map(
+      (l) => l.split(' ') as [string, string],
+    ),
+  );
+  const raw = JSON.parse(await docker(env, ['inspect', '--type', 'task', ...new Set(ids)])) as RawTask[];
+  return raw.map((t) => taskOf(t, stack, names));
 }
 
 /** `docker stack deploy` of `files` (in `dir`, where their relative paths point), images as named. */

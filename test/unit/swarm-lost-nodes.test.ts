@@ -18,7 +18,6 @@ const task = (service: string, nodeId: string, state = 'running'): SwarmTask => 
   error: '',
   containerId: undefined,
   exitCode: undefined,
-  publishedPort: undefined,
 });
 const ENDED = new Set(['complete', 'failed', 'shutdown']);
 
