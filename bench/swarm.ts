@@ -16,6 +16,13 @@ const IMAGE = 'tgc-example-barrier-storm:latest';
 const RUNS = Number(process.env.RUNS ?? 2);
 const INSTANCES = Number(process.env.INSTANCES ?? 30);
 
+/** What a failed run said: its stderr without the progress lines, the end of it. */
+const said = (stderr: string) =>
+  stderr
+    .split(/[\r\n]+/)
+    .filter((l) => !/^tgc: registered \d+\/\d+ ·/.test(l))
+    .slice(-60)
+    .join('\n');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,7 +84,7 @@ function tgcStartup(lab: SwarmLab, plan: string, out: string): Promise<number> {
     p.on('exit', (code) =>
       code === 0 && all !== undefined
         ? resolve(all)
-        : reject(new Error(`tgc run exited ${code}:\n${err.slice(-3000)}`)),
+        : reject(new Error(`tgc run exited ${code} (its run directory, kept: ${out}):\n${said(err)}`)),
     );
   });
 }
@@ -89,6 +96,7 @@ if (skip) {
 }
 const lab = startSwarmLab(['tgc-runtime:0.1.0', IMAGE]);
 const dir = mkdtempSync(join(tmpdir(), 'tgc-bench-swarm-'));
+let failed = false;
 try {
   // The image on every node before either is timed (neither measures image transfer).
   for (const node of ['node2', 'node3'])
@@ -104,7 +112,12 @@ try {
   const base: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await baseline(lab, `tgcbench${process.pid}x${i}`));
-    tgc.push(await tgcStartup(lab, plan, join(dir, `run-${i}`)));
+    tgc.push(
+      await tgcStartup(lab, plan, join(dir, `run-${i}`)).catch((err: Error) => {
+        failed = true;
+        throw err;
+      }),
+    );
     console.log(
       `run ${i + 1}: tgc ${(tgc[i]! / 1000).toFixed(1)} s, docker service create ${(base[i]! / 1000).toFixed(1)} s`,
     );
@@ -117,6 +130,7 @@ try {
       `ratio ${ratio.toFixed(2)} (target ≤ 1.5)`,
   );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  // A failed run's directory stays, for its logs.
+  if (!failed) rmSync(dir, { recursive: true, force: true });
   stopSwarmLab(lab);
 }

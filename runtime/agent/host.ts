@@ -201,9 +201,10 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
         const ipTool = onPath('ip');
         site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`, {
           here: `${ipTool} link set dev ${device} netns ${netns}`,
+          // One ip process for the three steps: on a node where every instance starts at once, each counts.
           inside:
-            `${ipTool} link set dev ${device} name data0 && ${ipTool} addr add ${ip}/${prefix} dev data0 && ` +
-            `${ipTool} link set dev data0 up`,
+            `printf '%s\\n' 'link set dev ${device} name data0' 'addr add ${ip}/${prefix} dev data0' ` +
+            `'link set dev data0 up' | ${ipTool} -batch -`,
         });
         site.netnsFd = netnsFd;
         // Other hosts' wires learn where it is before it runs (and so before anyone can reach it).

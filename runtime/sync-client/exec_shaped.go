@@ -42,6 +42,7 @@ func execShaped(args []string, stderr io.Writer, getenv func(string) string) int
 	}
 	want := strconv.FormatUint(own.Ino, 10)
 	deadline := time.Now().Add(shapedTimeout)
+	changed := watchDir(stateDir)
 	for {
 		marker, err := os.ReadFile(stateDir + "/" + instance)
 		if err == nil && strings.TrimSpace(string(marker)) == want {
@@ -52,7 +53,10 @@ func execShaped(args []string, stderr io.Writer, getenv func(string) string) int
 				"(see the agent's log: docker compose logs agent)\n", instance, shapedTimeout)
 			return exitEnvironment
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-changed:
+		case <-time.After(lookEvery):
+		}
 	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
@@ -62,4 +66,35 @@ func execShaped(args []string, stderr io.Writer, getenv func(string) string) int
 	err = syscall.Exec(path, args, os.Environ())
 	fmt.Fprintf(stderr, "tgc-sync exec-shaped: cannot run %s: %s\n", args[0], err)
 	return 126
+}
+
+// How often the marker is looked at without word of a change (inotify unavailable, or missed).
+const lookEvery = 250 * time.Millisecond
+
+// watchDir: a channel with a value after each file the agent writes into dir (its markers are
+// renamed into place), through inotify — where a look every 20 ms by each waiting instance of a
+// big run took a share of its machine's CPU; nil (never ready) when inotify is unavailable.
+func watchDir(dir string) <-chan struct{} {
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_MOVED_TO|syscall.IN_CLOSE_WRITE|syscall.IN_CREATE); err != nil {
+		syscall.Close(fd)
+		return nil
+	}
+	changed := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if n, err := syscall.Read(fd, buf); n <= 0 || err != nil {
+				return
+			}
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return changed
 }

@@ -317,7 +317,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
               .map((n) => n.hostname)
               .join(', ')} had none`,
         );
-      await sleep(300);
+      await sleep(100);
     }
   }
 

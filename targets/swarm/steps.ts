@@ -13,7 +13,8 @@ export function swarmSteps(o: RunOptions): string[] {
   const images = [...new Set([runtimeImage, ...plan.groups.map((g) => g.image ?? `<the image ${g.id} builds>`)])];
   const socket = dockerSocket(o.env);
   const env =
-    `TGC_RUN_ID=${runId}${socket ? '' : ' TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19>'} TGC_RUNTIME_IMAGE=${runtimeImage} ` +
+    `TGC_RUN_ID=${runId}${socket ? '' : ' TGC_CONTROL_SUBNET=<a free /22 in 198.19.224.0/19>'} ` +
+    `TGC_RUNTIME_IMAGE=${runtimeImage} ` +
     `TGC_COORDINATOR_PLACEMENT='node.id == <this engine's node>' TGC_COORDINATOR_HOST=<its address> ` +
     `TGC_COORDINATOR_PORT=<a port of this run, 20000-29999> TGC_LINGER=10m`;
   // The nodes and the stack's tasks: through the Engine API where it is a Unix socket (swarm-state.ts).

@@ -1,6 +1,8 @@
 import { execa } from 'execa';
 import { exec } from '../driver/exec.js';
 import { inParallel } from '../driver/in-parallel.js';
+import { dockerSocket } from '../compose/engine-up.js';
+import { DockerApi } from '../../runtime/agent/docker-api.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -118,25 +120,22 @@ export async function loadImages(
 ): Promise<void> {
   const local = new Map<string, string>();
   for (const image of images) {
-    const id = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env });
-    if (id.code !== 0) throw new Error(`the image ${image} is not on this Docker host: build or pull it first`);
-    local.set(image, id.stdout.trim());
+    const id = await imageId(env, image);
+    if (id === undefined) throw new Error(`the image ${image} is not on this Docker host: build or pull it first`);
+    local.set(image, id);
   }
   await inParallel(
     Object.entries(nodeHosts),
     async ([node, url]) => {
       const there = { ...env, DOCKER_HOST: url };
-      const up = await exec('docker', ['version', '--format', '{{.Server.Version}}'], { env: there });
-      if (up.code !== 0)
+      const down = await engineDown(there);
+      if (down)
         throw new Error(
-          `--node-host ${node}=${url}: its Docker engine does not answer ` +
-            `(${up.stderr.trim().split('\n').pop()}); is the node up and the address right?`,
+          `--node-host ${node}=${url}: its Docker engine does not answer (${down}); ` +
+            'is the node up and the address right?',
         );
       const missing: string[] = [];
-      for (const [image, id] of local) {
-        const r = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env: there });
-        if (r.code !== 0 || r.stdout.trim() !== id) missing.push(image);
-      }
+      for (const [image, id] of local) if ((await imageId(there, image)) !== id) missing.push(image);
       if (missing.length === 0) return;
       const t0 = Date.now();
       // docker save here | docker load there: no registry, no file.
@@ -155,4 +154,28 @@ export async function loadImages(
     },
     4,
   );
+}
+
+/** An image's id on the engine `env` points at, or undefined where it has none; the Engine API on a Unix socket. */
+async function imageId(env: Env, image: string): Promise<string | undefined> {
+  const socket = dockerSocket(env);
+  if (socket)
+    return new DockerApi(socket).get<{ Id: string }>(`/images/${encodeURIComponent(image)}/json`).then(
+      (i) => i.Id,
+      () => undefined,
+    );
+  const r = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { env });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Why the engine `env` points at does not answer, or undefined when it does. */
+async function engineDown(env: Env): Promise<string | undefined> {
+  const socket = dockerSocket(env);
+  if (socket)
+    return new DockerApi(socket).get('/version').then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  const up = await exec('docker', ['version', '--format', '{{.Server.Version}}'], { env });
+  return up.code === 0 ? undefined : up.stderr.trim().split('\n').pop();
 }
