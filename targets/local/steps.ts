@@ -76,7 +76,7 @@ export function localSteps(o: RunOptions): string[] {
       const h = hosts[i]!;
       if (!native)
         lines.push(
-          `socat -b 65536 ${socatTun(h.tunDevice)} ` + `UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`,
+          `socat -b 65536 ${socatTun(h.tunDevice)} UDP:127.0.0.1:<wire>,bind=127.0.0.1:<port>`,
           `ip link set dev ${h.tunDevice} netns ${h.netns}`,
         );
       lines.push(

@@ -42,8 +42,8 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned',
  * run's images into the nodes it was given (`--node-host`), deploys the stack `tgc-<run id>` in
  * two steps (the runtime, then the instances once an agent runs on every node), follows the
  * coordinator at its node's address (at the run's port, on that node's network), reports exits
- * from the tasks, and collects logs (`docker service logs`) and outputs (shipped by the agents to the coordinator);
- * `docker stack rm` at the end, also on failure, a lost node, the deadline and Ctrl-C.
+ * from the tasks, and collects logs (`docker service logs`) and outputs (shipped by the agents to
+ * the coordinator); `docker stack rm` at the end, also on failure, a lost node, the deadline and Ctrl-C.
  */
 export async function runSwarm(o: RunOptions): Promise<number> {
   const { plan, io } = o;
@@ -349,7 +349,7 @@ export async function runSwarm(o: RunOptions): Promise<number> {
       if (t && ENDED.has(t.state))
         throw new EnvironmentError(
           `the coordinator did not start: ${t.error || t.state}${
-            node ? ` (port ${coordinatorPort} on node ` + `${node.hostname}: is another process listening there?)` : ''
+            node ? ` (port ${coordinatorPort} on node ${node.hostname}: is another process listening there?)` : ''
           }; docker service logs ${stack}_coordinator`,
         );
       if (t?.state === 'running' && url) {

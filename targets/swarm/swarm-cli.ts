@@ -128,7 +128,7 @@ export async function loadImages(
     Object.entries(nodeHosts),
     async ([node, url]) => {
       const there = { ...env, DOCKER_HOST: url };
-      const down = await engineDown(there);
+      const down = await unanswered(there);
       if (down)
         throw new Error(
           `--node-host ${node}=${url}: its Docker engine does not answer (${down}); ` +
@@ -169,7 +169,7 @@ async function imageId(env: Env, image: string): Promise<string | undefined> {
 }
 
 /** Why the engine `env` points at does not answer, or undefined when it does. */
-async function engineDown(env: Env): Promise<string | undefined> {
+async function unanswered(env: Env): Promise<string | undefined> {
   const socket = dockerSocket(env);
   if (socket)
     return new DockerApi(socket).get('/version').then(

@@ -68,7 +68,8 @@ Options:
   --proc DIR         host: the host's /proc, where the agent does not share its pid namespace
                      (default /proc)
   --peers PORT       host, userspace: one of several hosts (swarm): exchange packets with the
-                     other hosts' agents on this UDP port, on the network they share
+                     other hosts' agents on this UDP port (0: any free one), on the network
+                     they share
   --outputs DIR      host: ship DIR of each instance container that ends to the coordinator
                      (PUT /outputs/<instance>), for a driver that cannot read it on this host
   --reap-volumes     host: at its end, have the stack's volumes on this host removed once its
