@@ -1,15 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type { WireEndpoint } from '../shaping/wire.js';
 import { runCommand, stderrTail } from '../shaping/run-command.js';
 import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
-import { relayInto, RELAY_PORT, type Relay } from './relay.js';
-import { tunBridge, type TunBridge } from './tun-bridge.js';
-import { freeUdpPort } from '../shaping/free-udp-port.js';
+import { relayInto, relayServer, RELAY_PORT, type Relay } from './relay.js';
+import { Plumber } from './plumber.js';
 import { coordinatorAddress, nodeAddress, selfContainer } from './whereabouts.js';
 import { placeOf, type WireSite } from './peer-places.js';
 import { moveAddress, outsideSubnet, renameInHosts } from './move-address.js';
@@ -19,17 +17,13 @@ import { EXIT } from '../../model/exit-codes.js';
 /** The coordinator topic on which the agents of several hosts (swarm) tell where each instance's wire is. */
 export const WIRE_TOPIC = 'tgc:wire-endpoints';
 
-/** A command's path on the PATH (or its bare name, to fail where it is run). */
-function onPath(cmd: string): string {
-  const dirs = (process.env.PATH ?? '/usr/bin:/bin').split(':');
-  return dirs.map((d) => `${d}/${cmd}`).find((p) => existsSync(p)) ?? cmd;
-}
-
 /** One instance container as the host agent knows it. */
 interface Site {
   readonly name: string;
-  /** The process holding its data path (kernel: the kernel agent; userspace: its TUN bridge). */
+  /** Kernel: the kernel agent holding its data path. */
   child?: ChildProcess | undefined;
+  /** Userspace: its data path's key with the plumber (the namespace's inode tells starts apart). */
+  plumbing?: string | undefined;
   /**
    * Userspace: its network namespace, held open. A container that dies leaves its namespace and
    * data interface behind, as a pod's sandbox outlives its process (and a process killed on the
@@ -90,10 +84,8 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
   const outputs = typeof values.outputs === 'string' ? values.outputs : undefined;
 
   let shapes: WireShapes | undefined;
-  let bridges = 0;
-  // TUN devices are made in the agent's namespace before they move: on the host's network (swarm),
-  // the node's, where another run's agent may be making its own.
-  const devices = `tgc${randomBytes(2).toString('hex')}-`;
+  let plumber: Plumber | undefined;
+  let stopping = false;
   // Several hosts (swarm): this wire's address on the network the agents share, where the
   // others send what their instances send to this host's.
   const here = peerPort === undefined ? undefined : await nodeAddress(docker, self);
@@ -114,6 +106,8 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       const made = await runCommand('mknod', ['/dev/net/tun', 'c', '10', '200']);
       if (made.code !== 0) throw new Error(`cannot make /dev/net/tun: ${made.stderr.trim()}`);
     }
+    // Every instance's data path from one process; without it no instance here has a network.
+    plumber = Plumber.start((why) => stop(`the instances' data paths are gone: ${why}`));
   }
 
   const linkOf = (site: Site) =>
@@ -183,29 +177,30 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     const netns = `${proc}/${c.State.Pid}/ns/net`;
     const netnsFd = openSync(netns, 'r');
     const inode = fstatSync(netnsFd).ino;
-    const earlier = { child: site.child, fd: site.netnsFd, relay: site.relay };
+    const earlier = { child: site.child, fd: site.netnsFd, relay: site.relay, plumbing: site.plumbing };
     site.child = undefined;
+    site.plumbing = undefined;
     site.netnsFd = undefined;
     site.ip = ip;
     site.prefix = prefix;
-    let tun: TunBridge | undefined;
     try {
       // The instance reaches the coordinator at 127.0.0.1:RELAY_PORT, relayed by this agent: its
       // namespace needs no other interface than its data one.
       if (shapes) {
         shapes.serve(name, group, linkOf(site));
-        tun = await bridge(name, ip);
-        const { socat, device } = tun;
-        site.child = socat;
-        // The device into the namespace as data0, then the relay, in one process (relay.ts).
-        const ipTool = onPath('ip');
-        site.relay = await relayInto(netns, coordinator, ip, `${name}-${inode}`, {
-          here: `${ipTool} link set dev ${device} netns ${netns}`,
-          // One ip process for the three steps: on a node where every instance starts at once, each counts.
-          inside:
-            `printf '%s\\n' 'link set dev ${device} name data0' 'addr add ${ip}/${prefix} dev data0' ` +
-            `'link set dev data0 up' | ${ipTool} -batch -`,
-        });
+        const key = `${name}-${inode}`;
+        const socket = `/tmp/tgc-relay-${key}.sock`;
+        site.relay = await relayServer(coordinator, ip, socket);
+        // Its device data0 and the relay's listener, made in its namespace by the plumber.
+        const port = await plumber!.add(
+          key,
+          { netns, ip, prefix, wire: wirePort, relay: socket, listen: RELAY_PORT },
+          (why) => !stopping && io.stderr(`tgc agent: ${name}'s data path ended: ${why}\n`),
+        );
+        site.plumbing = key;
+        const endpoint = { name, ip, port, host: '127.0.0.1' };
+        localEndpoints.set(name, endpoint);
+        shapes.wire.add(endpoint);
         site.netnsFd = netnsFd;
         // Other hosts' wires learn where it is before it runs (and so before anyone can reach it).
         if (here) await tellPeers(await linkOf(site), { name, ip, host: here, port: peersAt });
@@ -216,12 +211,14 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       }
     } catch (err) {
       closeSync(netnsFd);
-      const gone = await tun?.gone();
-      throw gone ? new Error(`${(err as Error).message} (${gone})`) : err;
+      site.relay?.close();
+      site.relay = undefined;
+      throw err;
     } finally {
       // The namespace of an earlier start (the container restarted) goes, and its data interface with it.
       earlier.child?.kill('SIGTERM');
       earlier.relay?.close();
+      if (earlier.plumbing) plumber?.remove(earlier.plumbing);
       if (earlier.fd !== undefined) closeSync(earlier.fd);
     }
     // The marker names the namespace shaped, so a restarted container waits for its own.
@@ -230,19 +227,6 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     io.stderr(`tgc agent: ${name} shaped (${backend}, pid ${c.State.Pid}) in ${Date.now() - t0} ms\n`);
     if (shapes && !site.ready) await (await linkOf(site)).ready();
     site.ready = true;
-  };
-
-  /**
-   * Userspace: socat makes a TUN device here and carries its packets over loopback to the wire;
-   * the device then moves into the instance's namespace as `data0`, with the instance's address
-   * (with the relay, above).
-   */
-  const bridge = async (name: string, ip: string): Promise<TunBridge> => {
-    const tun = await tunBridge(`${devices}${++bridges}`, await freeUdpPort(), wirePort);
-    const endpoint = { name, ip, port: tun.port, host: '127.0.0.1' };
-    localEndpoints.set(name, endpoint);
-    shapes!.wire.add(endpoint);
-    return tun;
   };
 
   /**
@@ -364,9 +348,10 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     await Promise.all(shipping);
   }
   events.close();
+  stopping = true;
   // The namespaces first (their relays and held descriptors): the kernel then removes every data
   // device in one batch as it cleans them up, where bridges ending first would unregister their
-  // devices one by one (~0.5 s each here).
+  // devices one by one (~0.5 s each here); the plumber, holding the devices, after them.
   for (const site of sites.values()) {
     site.relay?.close();
     if (site.netnsFd !== undefined) closeSync(site.netnsFd);
@@ -374,6 +359,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
     void site.link?.then((l) => l.close()).catch(() => undefined);
   }
   await new Promise((r) => setTimeout(r, 200));
+  await plumber?.close();
   // Those still running (a kernel agent ends by itself with the run): an exited one never says so again.
   const alive = [...sites.values()].flatMap((s) =>
     s.child && s.child.exitCode === null && s.child.signalCode === null ? [s.child] : [],

@@ -21,10 +21,8 @@ export interface Relay {
 /**
  * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator,
  * after `prepare`'s shell commands here and inside (the data interface's set-up): socat, entered
- * there with nsenter, listens and carries each connection to a Unix socket of
- * this agent (a file: no network between them), which opens it to the coordinator with a PROXY
- * line naming `source` (the instance's data address) — the coordinator tells instances apart by
- * it. Resolves once the listener is up.
+ * there with nsenter, listens and carries each connection to this process's `relayServer` (a
+ * Unix socket: no network between them). Resolves once the listener is up.
  */
 export async function relayInto(
   netns: string,
@@ -35,8 +33,40 @@ export async function relayInto(
   /** Where the Unix socket goes (a place that is cleaned up when the run is gone). @default "/tmp" */
   dir = '/tmp',
 ): Promise<Relay> {
-  const { host, port } = parseAddress(coordinator);
   const path = `${dir}/tgc-relay-${tag}.sock`;
+  const server = await relayServer(coordinator, source, path);
+  // One process from here, whatever `prepare` runs first (a fork of this big process costs more
+  // than the shells' small ones): commands here, then nsenter, commands inside, then socat.
+  const listen = `exec socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${path}`;
+  const inside = prepare.inside ? `${prepare.inside} && ${listen}` : listen;
+  const enter = `exec nsenter --net=${netns} sh -c ${shellWord(inside)}`;
+  const socat: ChildProcess = spawn('sh', ['-c', prepare.here ? `${prepare.here} && ${enter}` : enter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const said = stderrTail(socat);
+  const close = () => {
+    socat.kill('SIGTERM');
+    server.close();
+  };
+  // Listening once its socket shows in the namespace's TCP table (read through socat's /proc
+  // entry): socat binds within milliseconds, or has exited saying why.
+  try {
+    await socatListening(netns, socat, said);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { close };
+}
+
+/**
+ * The agent's end of a relay: a Unix socket at `path` whose every connection is opened to the
+ * coordinator with a PROXY line naming `source` (the instance's data address) — the coordinator
+ * tells instances apart by it. Whatever listens in the instance's namespace carries its
+ * connections here (socat, or `tgc-sync plumb`). Resolves once it listens.
+ */
+export async function relayServer(coordinator: string, source: string, path: string): Promise<Relay> {
+  const { host, port } = parseAddress(coordinator);
   rmSync(path, { force: true });
   let closed = false;
   const server: Server = createServer((inside) => {
@@ -75,30 +105,13 @@ export async function relayInto(
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
-  // One process from here, whatever `prepare` runs first (a fork of this big process costs more
-  // than the shells' small ones): commands here, then nsenter, commands inside, then socat.
-  const listen = `exec socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${path}`;
-  const inside = prepare.inside ? `${prepare.inside} && ${listen}` : listen;
-  const enter = `exec nsenter --net=${netns} sh -c ${shellWord(inside)}`;
-  const socat: ChildProcess = spawn('sh', ['-c', prepare.here ? `${prepare.here} && ${enter}` : enter], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const said = stderrTail(socat);
-  const close = () => {
-    closed = true;
-    socat.kill('SIGTERM');
-    server.close();
-    rmSync(path, { force: true });
+  return {
+    close() {
+      closed = true;
+      server.close();
+      rmSync(path, { force: true });
+    },
   };
-  // Listening once its socket shows in the namespace's TCP table (read through socat's /proc
-  // entry): socat binds within milliseconds, or has exited saying why.
-  try {
-    await socatListening(netns, socat, said);
-  } catch (err) {
-    close();
-    throw err;
-  }
-  return { close };
 }
 
 async function socatListening(netns: string, socat: ChildProcess, said: () => string): Promise<void> {

@@ -438,5 +438,8 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "exec-shaped" {
 		os.Exit(execShaped(os.Args[2:], os.Stderr, os.Getenv))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "plumb" {
+		os.Exit(plumb(os.Stdin, os.Stdout))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
