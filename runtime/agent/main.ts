@@ -16,8 +16,8 @@ instance's identity (TGC_INSTANCE, TGC_GROUP, TGC_COORDINATOR, TGC_DATA_SUBNET),
 
   host     the agent of every instance container of the run on this Docker host (compose, swarm):
            sets up each one's data path in its network namespace as it starts — a TUN device
-           bridged to the wire this process runs (userspace), or a kernel agent (kernel) — and
-           marks it shaped
+           made there by its tgc-sync plumb process, bridged to the wire this process runs
+           (userspace), or a kernel agent (kernel) — and marks it shaped
   kernel   shape this network namespace's data interface with tc, report network-ready, apply
            mid-run changes; exits when the run ends
 

@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { parseAddress } from '../../protocol/client.js';
 import { proxyLine } from './agent-link.js';
-import { shellWord } from '../../model/shell-word.js';
 import { stderrTail } from '../shaping/run-command.js';
 
 /** The coordinator's port inside an instance's namespace, on its loopback (compose's host agent). */
@@ -19,30 +18,22 @@ export interface Relay {
 }
 
 /**
- * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator,
- * after `prepare`'s shell commands here and inside (the data interface's set-up): socat, entered
- * there with nsenter, listens and carries each connection to this process's `relayServer` (a
- * Unix socket: no network between them). Resolves once the listener is up.
+ * Relays connections to 127.0.0.1:RELAY_PORT inside network namespace `netns` to the coordinator:
+ * socat, entered there with nsenter, listens and carries each connection to this process's
+ * `relayServer` (a Unix socket: no network between them). Resolves once the listener is up.
  */
 export async function relayInto(
   netns: string,
   coordinator: string,
   source: string,
   tag: string,
-  prepare: { readonly here?: string; readonly inside?: string } = {},
   /** Where the Unix socket goes (a place that is cleaned up when the run is gone). @default "/tmp" */
   dir = '/tmp',
 ): Promise<Relay> {
   const path = `${dir}/tgc-relay-${tag}.sock`;
   const server = await relayServer(coordinator, source, path);
-  // One process from here, whatever `prepare` runs first (a fork of this big process costs more
-  // than the shells' small ones): commands here, then nsenter, commands inside, then socat.
-  const listen = `exec socat TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${path}`;
-  const inside = prepare.inside ? `${prepare.inside} && ${listen}` : listen;
-  const enter = `exec nsenter --net=${netns} sh -c ${shellWord(inside)}`;
-  const socat: ChildProcess = spawn('sh', ['-c', prepare.here ? `${prepare.here} && ${enter}` : enter], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const listen = ['socat', `TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${path}`];
+  const socat: ChildProcess = spawn('nsenter', [`--net=${netns}`, ...listen], { stdio: ['ignore', 'ignore', 'pipe'] });
   const said = stderrTail(socat);
   const close = () => {
     socat.kill('SIGTERM');

@@ -133,7 +133,7 @@ export async function runLocal(o: RunOptions): Promise<number> {
     // Set up while the data network is (they are independent); awaited before any instance starts.
     relaysUp = inParallel(hosts, async (h, i) => {
       relays.push(
-        await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, {}, RELAY_DIR),
+        await relayInto(`/run/netns/${h.netns}`, address, planned[i]!.dataIp, `${network.tag}-${i}`, RELAY_DIR),
       );
     }).then(
       () => void tick('relays up'),

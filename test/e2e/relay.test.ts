@@ -44,7 +44,7 @@ test(
     const lab = NetLab.forTest(t);
     const ns = await lab.netns('r');
     const port = await freePort();
-    const relay = await relayInto(`/run/netns/${ns}`, `127.0.0.1:${port}`, '198.18.0.9', `${ns}-t`, {}, sockets);
+    const relay = await relayInto(`/run/netns/${ns}`, `127.0.0.1:${port}`, '198.18.0.9', `${ns}-t`, sockets);
     t.after(() => relay.close());
     const ran = client(ns);
     // The coordinator comes 1.5 s later: the client is connected (to the relay) by then.
