@@ -2,7 +2,7 @@
 // network namespace, the TUN device data0 with its address, up; packets both ways between it and
 // a wire's UDP socket; the coordinator's relay on the namespace's loopback; removal; the errors.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -11,24 +11,13 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Plumber } from '../../runtime/agent/plumber.js';
 import { RELAY_PORT, relayServer } from '../../runtime/agent/relay.js';
-import { NetLab, netSkipReason } from '../support/net-lab.js';
+import { NetLab, netSkipReason, nodeIn } from '../support/net-lab.js';
 import { repoRoot, tempDir } from '../support/helpers.js';
 
 const run = promisify(execFile);
 const binary = join(repoRoot, 'dist/native/tgc-sync');
 const skip = netSkipReason() ?? (existsSync(binary) ? undefined : 'needs dist/native/tgc-sync (npm run build with Go)');
 const sockets = tempDir('tgc-plumb-');
-
-/** Inside `netns`: runs a Node script, resolving with its exit code and what it printed. */
-function inside(netns: string, script: string): Promise<{ code: number | null; out: string }> {
-  const p = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d));
-  p.stderr.on('data', (d: Buffer) => (out += d));
-  return new Promise((resolve) => p.once('exit', (code) => resolve({ code, out })));
-}
 
 async function wireSocket(): Promise<UdpSocket> {
   const s = createSocket('udp4');
@@ -80,7 +69,7 @@ test(
     const out = new Promise<{ msg: Buffer; from: number }>((resolve) =>
       wire.on('message', (msg, rinfo) => msg[0]! >> 4 === 4 && resolve({ msg, from: rinfo.port })),
     );
-    const sent = await inside(
+    const sent = await nodeIn(
       ns,
       "const s = require('dgram').createSocket('udp4'); s.send('out-1', 7000, '198.18.9.6', () => s.close());",
     );
@@ -91,7 +80,7 @@ test(
     assert.equal(got.msg.subarray(28).toString(), 'out-1');
 
     // In: the same packet, addressed back to the instance, comes out of data0.
-    const listening = inside(
+    const listening = nodeIn(
       ns,
       "const s = require('dgram').createSocket('udp4'); s.bind(7001, '198.18.9.5');" +
         "s.on('message', (m) => { process.stdout.write(m.toString()); process.exit(0); });" +
@@ -114,7 +103,7 @@ test(
     assert.equal(received.out, 'out-1');
 
     // The relay: a connection to the namespace's loopback reaches the coordinator as the instance.
-    const relayed = await inside(
+    const relayed = await nodeIn(
       ns,
       `const s = require('net').connect(${RELAY_PORT}, '127.0.0.1', () => s.write('hello\\n'));` +
         "let o = ''; s.on('data', (d) => (o += d)); s.on('close', () => process.stdout.write(o));",

@@ -3,11 +3,10 @@
 // instance — also when the coordinator starts listening only after the instance connected (a
 // program quicker than the coordinator's container must not see its connection closed).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { RELAY_PORT, relayInto } from '../../runtime/agent/relay.js';
-import { NetLab, netSkipReason } from '../support/net-lab.js';
+import { NetLab, netSkipReason, nodeIn } from '../support/net-lab.js';
 import { tempDir } from '../support/helpers.js';
 
 const skip = netSkipReason();
@@ -28,13 +27,7 @@ function client(netns: string): Promise<{ code: number | null; out: string }> {
     `const s = require('net').connect(${RELAY_PORT}, '127.0.0.1', () => s.write('hello\\n'));` +
     "let out = ''; s.on('data', (d) => (out += d)); s.on('close', () => process.stdout.write(out));" +
     "s.on('error', (e) => { console.error(e.message); process.exit(2); });";
-  const p = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d));
-  p.stderr.on('data', (d: Buffer) => (out += d));
-  return new Promise((resolve) => p.once('exit', (code) => resolve({ code, out })));
+  return nodeIn(netns, script);
 }
 
 test(

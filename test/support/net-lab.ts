@@ -24,6 +24,17 @@ export function netSkipReason(): string | undefined {
   return undefined;
 }
 
+/** Runs a Node script inside `netns`; resolves with its exit code and what it printed (both streams). */
+export function nodeIn(netns: string, script: string): Promise<{ code: number | null; out: string }> {
+  const p = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d));
+  p.stderr.on('data', (d: Buffer) => (out += d));
+  return new Promise((resolve) => p.once('exit', (code) => resolve({ code, out })));
+}
+
 /**
  * Network namespaces for one test, named with a prefix unique to the test, and every process
  * started in them; `cleanup()` removes all of it and `leftovers()` says what is still there.
