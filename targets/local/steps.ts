@@ -6,7 +6,7 @@ import type { RunOptions } from '../target.js';
 import { nativeWireBinary } from './native-wire.js';
 import { bridgedTrafficFiltered, CONTROL_SUBNET, LocalNetwork, RELAY_DIR } from './network.js';
 import { INSIDE_COMMAND } from './inside-command.js';
-import { socatTun } from '../../runtime/shaping/device-appears.js';
+import { socatTun } from './device-appears.js';
 import { INSIDE_SETUP, UNSHARE } from './rootless.js';
 import { shellWord } from '../../model/shell-word.js';
 

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { execa } from 'execa';
-import { deviceAppears, socatTun } from '../../runtime/shaping/device-appears.js';
+import { deviceAppears, socatTun } from './device-appears.js';
 import { execOrThrow } from '../driver/exec.js';
 import { ipBatch } from './ip-batch.js';
-import { freeUdpPort } from '../../runtime/shaping/free-udp-port.js';
 
 export interface TunBridgeOptions {
   /** The network namespace the instance lives in (`ip netns` name). */
@@ -24,6 +24,18 @@ export interface TunBridge {
   readonly port: number;
   readonly process: Pick<ChildProcess, 'exitCode' | 'signalCode' | 'pid' | 'kill' | 'once'>;
   close(): Promise<void>;
+}
+
+/** A free UDP port on loopback (bound, read and released: the bridge binds it right after). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /**

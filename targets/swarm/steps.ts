@@ -26,12 +26,21 @@ export function swarmSteps(o: RunOptions): string[] {
     `docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'  # a manager`,
     `${nodesCall}  # each node's hostname, state and address`,
   ];
-  lines.push(`docker image inspect --format '{{.Id}}' <each of ${images.join(', ')}>  # on this engine`);
-  for (const [node, url] of Object.entries(o.nodeHosts ?? {}))
+  // An image's id and an engine's answer: through the Engine API where it is a Unix socket (swarm-cli.ts).
+  const each = `<each of ${images.join(', ')}>`;
+  const imageIds = (env: RunOptions['env'], where: string) =>
+    dockerSocket(env) ? `GET /images/${each}/json${where}` : `docker image inspect --format '{{.Id}}' ${each}${where}`;
+  lines.push(`${imageIds(o.env, '')}  # on this engine`);
+  for (const [node, url] of Object.entries(o.nodeHosts ?? {})) {
+    const there = { ...o.env, DOCKER_HOST: url };
+    const api = dockerSocket(there) !== undefined;
+    const at = api ? ` (at ${url})` : '';
     lines.push(
-      `DOCKER_HOST=${url} docker image inspect <each of ${images.join(', ')}>  # node ${node}`,
+      `${api ? 'GET /version' : `DOCKER_HOST=${url} docker version`}${at}  # node ${node}'s engine answers`,
+      `${api ? '' : `DOCKER_HOST=${url} `}${imageIds(there, at)}  # node ${node}`,
       `docker save <those it lacks> | DOCKER_HOST=${url} docker load -q`,
     );
+  }
   if (plan.groups.some((g) => !g.command))
     lines.push(
       `docker image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' <each image of a group ` +
