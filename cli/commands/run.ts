@@ -66,8 +66,8 @@ export function runCommand(program: Command, io: CliIo, done: (code: number) => 
     .option('--no-shaping', 'local target: plain processes on loopback, no namespaces, no root, shapes not applied')
     .option(
       '--busy-poll',
-      'local target: the userspace wire polls for packets instead of sleeping between them: about 0.05 ms less ' +
-        'per round trip, one CPU core kept busy while the run lasts (docs/network.md)',
+      'local target: the userspace wire polls for packets instead of sleeping between them (but under a flood): ' +
+        'about 0.05 ms less per round trip, one CPU core kept busy while the run lasts (docs/network.md)',
     )
     .addOption(testgroundOptions()[0]!)
     .addOption(testgroundOptions()[1]!)

@@ -1,8 +1,11 @@
 // The native wire's accuracy with its speed-ups on (offloads, io_uring) and, for the path a
 // kernel without io_uring takes, off: rates from 1 Mbit/s to 1 Gbit/s, latency, and the
 // per-packet effects (duplication, corruption, reordering, loss) that must see single packets
-// even where the kernel hands the wire 64 KiB pieces.
+// even where the kernel hands the wire 64 KiB pieces; and what keeps it fast under a flood.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { test, type TestContext } from 'node:test';
 import { nativeWireBinary, type NativeWireOptions } from '../../targets/local/native-wire.js';
 import { netSkipReason } from '../support/net-lab.js';
@@ -12,6 +15,7 @@ const skip =
   netSkipReason() ?? (nativeWireBinary() ? undefined : 'the native wire is not built (npm run build needs gcc)');
 
 type Pair = WireLab;
+const run = promisify(execFile);
 
 /** a-0 and b-0 in namespaces of their own, joined by the native wire shaping per `[network]`. */
 const wirePair = (t: TestContext, network: string, nativeWire: NativeWireOptions = {}): Promise<Pair> =>
@@ -107,3 +111,28 @@ test('native wire: 25% reordering over 10 ms latency → 20–30% of datagrams o
   t.diagnostic(`${overtakers} of ${received} overtook`);
   assert.ok(share >= 0.2 && share <= 0.3, `${(share * 100).toFixed(1)}% overtook`);
 });
+
+/** The scheduling policy of a process (/proc/PID/stat, field 41): 0 SCHED_OTHER, 3 SCHED_BATCH. */
+const policy = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]);
+
+test(
+  'native wire: devices hold 4,096 packets; under a flood it yields as SCHED_BATCH, after it as before',
+  { skip },
+  async (t) => {
+    const p = await wirePair(t, '');
+    const { stdout } = await run('ip', ['-n', p.ns.a, 'link', 'show', 'dev', p.lab.device('a')]);
+    assert.match(stdout, / qlen 4096\b/);
+    const pid = p.net.processes[0]!.pid!;
+    assert.equal(policy(pid), 0, 'an ordinary task at rest');
+    const sink = await p.lab.probe(p.ns.b, ['sink', 7102, 2500], true);
+    const flood = await p.lab.probe(p.ns.a, ['flood', p.ip.b, 7102, 1500]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(policy(pid), 3, 'SCHED_BATCH while the flood lasts');
+    await flood.result;
+    const { received } = (await sink.result) as { received: number };
+    t.diagnostic(`${received} datagrams through; ${JSON.stringify(await p.net.stats())}`);
+    // the next packets after a quiet spell find it an ordinary task again
+    assert.ok((await p.lab.ping(p.ns.a, p.ip.b, 3, 0.05)).length === 3);
+    assert.equal(policy(pid), 0, 'an ordinary task once the flood is over');
+  },
+);

@@ -23,8 +23,12 @@
 // Speed (bench/wire.ts): the devices take TCP segmentation and checksum offload (offload.h), so
 // a bulk transfer crosses in 64 KiB pieces; reads and writes go to the kernel in batches through
 // io_uring (uring.h; plain read/write with --no-uring or where io_uring is unavailable).
+// Each device holds 4,096 packets for the wire (500 by default), and under a flood the wire
+// yields the CPU as the kernel's packet processing does (pace(): SCHED_BATCH, hundreds of
+// packets a turn) rather than taking it from the programs for every few packets.
 // --no-offload: packets one by one, as a network card without offloads hands them over.
-// --busy-poll: never sleep between packets, for the lowest added latency at the cost of a core.
+// --busy-poll: no sleep between packets while traffic is light, for the lowest added latency at
+// the cost of a core; under a flood it sleeps as the default does (the packets wait anyway).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +44,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +60,7 @@
 #define MAX_BATCH 64    /* … of which one endpoint gets at most this many */
 #define ARENA (8 << 20) /* copies made for writes in flight (corrupted packets, cut segments) */
 #define TAG_WRITE (1ULL << 63)
+#define TUN_QUEUE_LEN 4096 /* packets a device holds for the wire (set_queue_len); 32 KiB of kernel memory */
 
 typedef struct {
   double lat, jit, loss, lossc, dup, dupc, cor, corc, reo, reoc, bw;
@@ -447,6 +453,21 @@ static int parse_shape(char *fields, Shape *s) {
   return 0;
 }
 
+/* The device's queue towards the wire (the ring the kernel fills until we read), TUN_QUEUE_LEN
+   packets instead of 500: a flood of small packets fills 500 in 3 ms, less than the wire may
+   wait for a CPU on a busy machine, and what does not fit is lost. Best effort (a kernel that
+   refuses keeps 500). Called in the device's namespace. */
+static void set_queue_len(const char *name) {
+  struct ifreq ifr = {0};
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  memcpy(ifr.ifr_name, name, strlen(name));
+  ifr.ifr_qlen = TUN_QUEUE_LEN;
+  if (s >= 0) {
+    ioctl(s, SIOCSIFTXQLEN, &ifr);
+    close(s);
+  }
+}
+
 static void command(char *line) {
   char name[IFNAMSIZ + 1], ipText[32];
   int a, b, n;
@@ -478,6 +499,7 @@ static void command(char *line) {
        refuses hands over plain packets, which work the same */
     if (made && (!offloads || ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN) < 0))
       ioctl(fd, TUNSETOFFLOAD, 0);
+    if (made) set_queue_len(name);
     if (ns_fd >= 0) {
       /* back home: the descriptor keeps working wherever this process is */
       setns(home_ns, CLONE_NEWNET);
@@ -596,6 +618,27 @@ static void on_done(uint64_t tag, int res) {
   }
 }
 
+/* Under a flood the wire gives way as the kernel's own packet processing does (NAPI, then
+   ksoftirqd): woken for every few packets, it would take the CPU from the sender or the receiver
+   each time (two task switches a packet); as SCHED_BATCH it waits for their turn to end and reads
+   hundreds at once, and with --busy-poll it stops spinning (the packets are there when it looks).
+   Below the rate it is an ordinary task again, woken at once or spinning. */
+#define LOAD_WINDOW_NS 10000000LL
+#define LOAD_PACKETS 200 /* in a window: 20,000 packets/s */
+static int64_t window_start;
+static uint64_t window_packets;
+static int loaded, batched;
+
+static void pace(int64_t now) {
+  int64_t span = now - window_start;
+  if (span < LOAD_WINDOW_NS) return;
+  loaded = (double)window_packets * LOAD_WINDOW_NS >= (double)LOAD_PACKETS * (double)span; /* the rate since */
+  struct sched_param none = {0};
+  if (loaded != batched && sched_setscheduler(0, loaded ? SCHED_BATCH : SCHED_OTHER, &none) == 0) batched = loaded;
+  window_start = now;
+  window_packets = 0;
+}
+
 /* Reads what the active endpoints hold, a few rounds at a time (then the timer and the commands
    get their turn: a flood must not hold back delayed packets or a partition), and forwards it. */
 static void drain(void) {
@@ -611,12 +654,14 @@ static void drain(void) {
     }
     uring_submit(on_done);
     int64_t now = now_ns();
+    pace(now);
     /* an endpoint stays active while every read it was given brought a packet */
     int refused = 0;
     for (int i = 0; i < slots; i++) {
       int e = slot_endpoint[i];
       if (slot_res[i] > 0) {
         on_packet(e, slot_buf[i], (size_t)slot_res[i], now, 1);
+        window_packets++;
       } else if (slot_res[i] == -EOPNOTSUPP || slot_res[i] == -EINVAL) {
         refused = 1; /* the device takes no non-blocking reads from io_uring: read it plainly */
       } else {
@@ -675,9 +720,10 @@ int main(int argc, char **argv) {
   size_t input_len = 0;
   struct epoll_event events[64];
   while (!stopping) {
-    /* --busy-poll: never sleep. Waking a sleeping process (a halted virtual CPU, often) costs
-       tens of microseconds per packet; polling costs a core */
-    int n = epoll_wait(epoll_fd, events, 64, busy_poll || n_active > 0 ? 0 : -1);
+    /* --busy-poll: no sleep while traffic is light. Waking a sleeping process (a halted virtual
+       CPU, often) costs tens of microseconds per packet; polling costs a core */
+    if (n_active == 0) pace(now_ns());
+    int n = epoll_wait(epoll_fd, events, 64, (busy_poll && !loaded) || n_active > 0 ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return 1;
