@@ -132,7 +132,7 @@ test(
     const { received } = (await sink.result) as { received: number };
     t.diagnostic(`${received} datagrams through; ${JSON.stringify(await p.net.stats())}`);
     // the next packets after a quiet spell find it an ordinary task again
-    assert.ok((await p.lab.ping(p.ns.a, p.ip.b, 3, 0.05)).length === 3);
+    assert.equal((await p.lab.ping(p.ns.a, p.ip.b, 3, 0.05)).length, 3);
     assert.equal(policy(pid), 0, 'an ordinary task once the flood is over');
   },
 );
