@@ -16,7 +16,11 @@ import { UserspaceNetwork } from '../targets/local/userspace-network.js';
 import type { NativeWireOptions } from '../targets/local/native-wire.js';
 import { NetLab, netSkipReason } from '../test/support/net-lab.js';
 
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error(`bench/wire: BENCH_ROUNDS must be a whole number of 1 or more, not "${process.env.BENCH_ROUNDS}"`);
+  process.exit(2);
+}
 const roundsText = `${ROUNDS} round${ROUNDS === 1 ? '' : 's'}`;
 const reason = netSkipReason();
 if (reason) {

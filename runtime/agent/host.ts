@@ -6,7 +6,7 @@ import { AgentLink } from './agent-link.js';
 import { need, shaping, type AgentIo, type AgentValues } from './agent-io.js';
 import { containerEnv, DockerApi, type ContainerState } from './docker-api.js';
 import { WireShapes } from './wire.js';
-import { relayInto, relayServer, RELAY_PORT, type Relay } from './relay.js';
+import { relayInto, relayServer, relaySocket, RELAY_PORT, type Relay } from './relay.js';
 import { Plumber } from './plumber.js';
 import { coordinatorAddress, nodeAddress, selfContainer } from './whereabouts.js';
 import { placeOf, type WireSite } from './peer-places.js';
@@ -189,7 +189,7 @@ export async function hostAgent(values: AgentValues, io: AgentIo): Promise<numbe
       if (shapes) {
         shapes.serve(name, group, linkOf(site));
         const key = `${name}-${inode}`;
-        const socket = `/tmp/tgc-relay-${key}.sock`;
+        const socket = relaySocket(key);
         site.relay = await relayServer(coordinator, ip, socket);
         // Its device data0 and the relay's listener, made in its namespace by the plumber.
         const port = await plumber!.add(

@@ -30,7 +30,7 @@ export async function relayInto(
   /** Where the Unix socket goes (a place that is cleaned up when the run is gone). @default "/tmp" */
   dir = '/tmp',
 ): Promise<Relay> {
-  const path = `${dir}/tgc-relay-${tag}.sock`;
+  const path = relaySocket(tag, dir);
   const server = await relayServer(coordinator, source, path);
   const listen = ['socat', `TCP-LISTEN:${RELAY_PORT},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${path}`];
   const socat: ChildProcess = spawn('nsenter', [`--net=${netns}`, ...listen], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -48,6 +48,11 @@ export async function relayInto(
     throw err;
   }
   return { close };
+}
+
+/** The Unix socket of relay `tag` in `dir`, where the agent's end listens. */
+export function relaySocket(tag: string, dir = '/tmp'): string {
+  return `${dir}/tgc-relay-${tag}.sock`;
 }
 
 /**

@@ -66,14 +66,14 @@ func (p *plumbing) close() {
 }
 
 func plumb(stdin io.Reader, stdout io.Writer) int {
-	var mu sync.Mutex
+	var mu sync.Mutex // stdout's: the pumps report from their own goroutines
 	enc := json.NewEncoder(stdout)
 	say := func(a plumbAnswer) {
 		mu.Lock()
 		defer mu.Unlock()
 		_ = enc.Encode(a)
 	}
-	paths := map[string]*plumbing{}
+	paths := map[string]*plumbing{} // this loop's alone
 	lines := bufio.NewScanner(stdin)
 	lines.Buffer(make([]byte, 64<<10), 64<<10)
 	for lines.Scan() {
@@ -83,10 +83,8 @@ func plumb(stdin io.Reader, stdout io.Writer) int {
 			return exitInvalid
 		}
 		if req.Remove != "" {
-			mu.Lock()
 			p := paths[req.Remove]
 			delete(paths, req.Remove)
-			mu.Unlock()
 			if p != nil {
 				p.close()
 			}
@@ -97,9 +95,7 @@ func plumb(stdin io.Reader, stdout io.Writer) int {
 			say(plumbAnswer{Key: req.Add, Error: err.Error()})
 			continue
 		}
-		mu.Lock()
 		paths[req.Add] = p
-		mu.Unlock()
 		key := req.Add
 		go pump(p, func(why string) { say(plumbAnswer{Key: key, Gone: why}) })
 		go relay(p.listener, req.Relay)
