@@ -128,6 +128,49 @@ test('rootless: the partition and bandwidth examples pass as nobody', { skip, ti
   }
 });
 
+test(
+  'rootless: the native wire yields under a flood as nobody too (SCHED_BATCH), and after it not',
+  { skip },
+  async (t) => {
+    if (!existsSync(join(repoRoot, 'dist/native/tgc-wire')))
+      return t.skip('needs the native wire (gcc at npm run build)');
+    const home = nobodyDir();
+    const plan = join(home, 'plan.toml');
+    writeFileSync(
+      plan,
+      'version = 1\nname = "flood"\n[run]\ntimeout = "1m"\n' +
+        `[defaults]\ncommand = ["node", ${JSON.stringify(join(repoRoot, 'test/clients/udp-flood.mjs'))}]\n` +
+        'params = { seconds = 3 }\n[network]\nlatency = "1ms"\n' +
+        '[[groups]]\nid = "sender"\ninstances = 1\n[[groups]]\nid = "receiver"\ninstances = 1\n',
+    );
+    // the wire's scheduling policy over the run (/proc/PID/stat field 41: 0 SCHED_OTHER, 3 SCHED_BATCH)
+    const seen: number[] = [];
+    const policy = () => {
+      const pid = spawnSync('pgrep', ['-u', String(NOBODY), '-x', 'tgc-wire'], { encoding: 'utf8' }).stdout.split(
+        '\n',
+      )[0];
+      try {
+        return pid ? Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]) : undefined;
+      } catch {
+        return undefined; // gone between the two looks
+      }
+    };
+    const watch = setInterval(() => {
+      const now = policy();
+      if (now !== undefined && now !== seen.at(-1)) seen.push(now);
+    }, 50);
+    const r = await asNobody(['run', plan, '--out', join(home, 'run')], home).finally(() => clearInterval(watch));
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /shaping userspace/);
+    assert.deepEqual(seen.slice(-2), [3, 0], `policies seen in turn: ${seen.join(', ')}`);
+    const results = JSON.parse(readFileSync(join(home, 'run/results.json'), 'utf8'));
+    const received = results.instances.find((i: { group: string }) => i.group === 'receiver').metrics.received.mean;
+    t.diagnostic(`policies in turn ${seen.join(', ')}; ${received} datagrams through`);
+    assert.ok(received > 10_000, `${received} datagrams through`);
+    assert.deepEqual(await settled(), []);
+  },
+);
+
 test('rootless: --dry-run shows the user-namespace path first', { skip }, async () => {
   const home = nobodyDir();
   const r = await asNobody(['run', 'examples/ping/plan.toml', '--dry-run'], home);
