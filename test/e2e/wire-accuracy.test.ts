@@ -60,13 +60,27 @@ for (const [mbit, bytes] of [
 
 for (const uring of [true, false]) {
   const how = uring ? 'io_uring' : 'plain read/write';
-  test(`native wire (${how}): 10 and 100 ms each way → median RTT within ±1%`, { skip }, async (t) => {
+  // The delay the plan adds, against the same wire's own round trip (0.05–0.3 ms on a virtual
+  // machine, from run to run): that is the wire's cost, which bench:wire measures, not its accuracy.
+  test(`native wire (${how}): 10 and 100 ms each way → median RTT within ±1% of 2 × the delay`, { skip }, async (t) => {
     for (const ms of [10, 100]) {
       const p = await wirePair(t, `[network]\nlatency = "${ms}ms"`, { uring });
-      const rtts = (await p.lab.ping(p.ns.a, p.ip.b, 40, 0.02)).sort((x, y) => x - y);
-      const median = rtts[Math.floor(rtts.length / 2)]!;
-      t.diagnostic(`${ms} ms each way: median RTT ${median} ms`);
-      assert.ok(Math.abs(median - 2 * ms) <= 0.02 * ms, `${ms} ms each way: median RTT ${median} ms`);
+      const median = async () => {
+        const rtts = (await p.lab.ping(p.ns.a, p.ip.b, 40, 0.02)).sort((x, y) => x - y);
+        return rtts[Math.floor(rtts.length / 2)]!;
+      };
+      // the wire's own round trip: the plan's latency lifted for a moment, then back
+      const both = async (shape: { latencyMs: number } | undefined) => {
+        await p.net.links('a-0', shape ? [{ to: ['b-0'], shape }] : []);
+        await p.net.links('b-0', shape ? [{ to: ['a-0'], shape }] : []);
+      };
+      await both({ latencyMs: 0 });
+      const own = await median();
+      await both(undefined);
+      const rtt = await median();
+      t.diagnostic(`${ms} ms each way: median RTT ${rtt} ms, the wire's own ${own} ms`);
+      assert.ok(own < 1, `the wire's own round trip: ${own} ms`);
+      assert.ok(Math.abs(rtt - own - 2 * ms) <= 0.02 * ms, `${ms} ms each way: median RTT ${rtt} ms, own ${own} ms`);
     }
   });
 
