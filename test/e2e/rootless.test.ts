@@ -146,9 +146,8 @@ test(
     // the wire's scheduling policy over the run (/proc/PID/stat field 41: 0 SCHED_OTHER, 3 SCHED_BATCH)
     const seen: number[] = [];
     const policy = () => {
-      const pid = spawnSync('pgrep', ['-u', String(NOBODY), '-x', 'tgc-wire'], { encoding: 'utf8' }).stdout.split(
-        '\n',
-      )[0];
+      const pids = spawnSync('pgrep', ['-u', String(NOBODY), '-x', 'tgc-wire'], { encoding: 'utf8' }).stdout;
+      const pid = pids.split('\n')[0];
       try {
         return pid ? Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]) : undefined;
       } catch {
