@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bin, repoRoot, tempDir, tgcRun } from '../support/helpers.js';
-import { netSkipReason } from '../support/net-lab.js';
+import { netSkipReason, schedPolicy } from '../support/net-lab.js';
 
 const NOBODY = 65534;
 
@@ -143,13 +143,13 @@ test(
         'params = { seconds = 3 }\n[network]\nlatency = "1ms"\n' +
         '[[groups]]\nid = "sender"\ninstances = 1\n[[groups]]\nid = "receiver"\ninstances = 1\n',
     );
-    // the wire's scheduling policy over the run (/proc/PID/stat field 41: 0 SCHED_OTHER, 3 SCHED_BATCH)
+    // the wire's scheduling policy over the run, each change once (0 SCHED_OTHER, 3 SCHED_BATCH)
     const seen: number[] = [];
     const policy = () => {
       const pids = spawnSync('pgrep', ['-u', String(NOBODY), '-x', 'tgc-wire'], { encoding: 'utf8' }).stdout;
       const pid = pids.split('\n')[0];
       try {
-        return pid ? Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]) : undefined;
+        return pid ? schedPolicy(pid) : undefined;
       } catch {
         return undefined; // gone between the two looks
       }

@@ -4,11 +4,10 @@
 // even where the kernel hands the wire 64 KiB pieces; and what keeps it fast under a flood.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { test, type TestContext } from 'node:test';
 import { nativeWireBinary, type NativeWireOptions } from '../../targets/local/native-wire.js';
-import { netSkipReason } from '../support/net-lab.js';
+import { netSkipReason, schedPolicy } from '../support/net-lab.js';
 import { wireLab, type WireLab } from '../support/wire-lab.js';
 
 const skip =
@@ -126,9 +125,6 @@ test('native wire: 25% reordering over 10 ms latency → 20–30% of datagrams o
   assert.ok(share >= 0.2 && share <= 0.3, `${(share * 100).toFixed(1)}% overtook`);
 });
 
-/** The scheduling policy of a process (/proc/PID/stat, field 41): 0 SCHED_OTHER, 3 SCHED_BATCH. */
-const policy = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]);
-
 test(
   'native wire: devices hold 4,096 packets; under a flood it yields as SCHED_BATCH, after it as before',
   { skip },
@@ -137,16 +133,16 @@ test(
     const { stdout } = await run('ip', ['-n', p.ns.a, 'link', 'show', 'dev', p.lab.device('a')]);
     assert.match(stdout, / qlen 4096\b/);
     const pid = p.net.processes[0]!.pid!;
-    assert.equal(policy(pid), 0, 'an ordinary task at rest');
+    assert.equal(schedPolicy(pid), 0, 'an ordinary task at rest');
     const sink = await p.lab.probe(p.ns.b, ['sink', 7102, 2500], true);
     const flood = await p.lab.probe(p.ns.a, ['flood', p.ip.b, 7102, 1500]);
     await new Promise((resolve) => setTimeout(resolve, 700));
-    assert.equal(policy(pid), 3, 'SCHED_BATCH while the flood lasts');
+    assert.equal(schedPolicy(pid), 3, 'SCHED_BATCH while the flood lasts');
     await flood.result;
     const { received } = (await sink.result) as { received: number };
     t.diagnostic(`${received} datagrams through; ${JSON.stringify(await p.net.stats())}`);
     // the next packets after a quiet spell find it an ordinary task again
     assert.equal((await p.lab.ping(p.ns.a, p.ip.b, 3, 0.05)).length, 3);
-    assert.equal(policy(pid), 0, 'an ordinary task once the flood is over');
+    assert.equal(schedPolicy(pid), 0, 'an ordinary task once the flood is over');
   },
 );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from './helpers.js';
@@ -22,6 +22,11 @@ export function netSkipReason(): string | undefined {
   }
   if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
   return undefined;
+}
+
+/** The scheduling policy of process `pid` (/proc/PID/stat, field 41): 0 SCHED_OTHER, 3 SCHED_BATCH. */
+export function schedPolicy(pid: number | string): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]);
 }
 
 /** Runs a Node script inside `netns`; resolves with its exit code and what it printed (both streams). */
